@@ -1,0 +1,1 @@
+//! One file or buffer through digests, decoding and perceptual hashes.

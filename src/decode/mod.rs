@@ -1,0 +1,1 @@
+//! Image decoding: see the crate documentation.

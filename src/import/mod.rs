@@ -1,0 +1,1 @@
+//! Importers for the hash-set formats examiners receive.

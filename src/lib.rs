@@ -1,0 +1,32 @@
+//! # mediahash
+//!
+//! Forensic media-hash matching: find known files on seized media fast, prove it
+//! reproducibly, set aside known-harmless files, and surface unknown images early.
+//!
+//! * [`digest`]: MD5, SHA-1 and SHA-256 (BLAKE3 optional) in one read pass.
+//! * [`decode`]: content-sniffed, limit-checked image decoding to RGB8 (JPEG through
+//!   libjpeg-turbo's decoder, so PDQ matches the reference pipeline bit for bit).
+//! * [`perceptual`]: PDQ bit-exact with Meta's C++ reference (hash, quality, 8 dihedrals),
+//!   pHash/dHash/aHash exactly as Python `imagehash` computes them, and the `image_hasher`
+//!   algorithms.
+//! * [`analyze`]: one file or buffer through digests, decoding and perceptual hashes.
+//! * [`refset`] and [`import`]: the `.mhset` reference-set format and its importers.
+//! * [`scan`] and [`report`]: the examiner's read-only scan and its reports.
+//! * [`ffi`]: the C ABI (`include/mediahash.h`).
+//!
+//! The library installs no logger, panic hook or global thread pool and writes nothing to
+//! stdout.
+
+pub mod analyze;
+pub mod decode;
+pub mod digest;
+pub mod ffi;
+pub mod hex;
+pub mod import;
+pub mod perceptual;
+pub mod refset;
+pub mod report;
+pub mod scan;
+
+/// The crate version, as in Cargo.toml.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

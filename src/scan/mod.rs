@@ -1,0 +1,1 @@
+//! The examiner's read-only scan.
