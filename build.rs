@@ -4,7 +4,8 @@
 
 fn main() {
     println!("cargo:rerun-if-changed=csrc");
-    let include = std::env::var_os("DEP_JPEG_INCLUDE").expect("mozjpeg-sys exports its include path");
+    let include =
+        std::env::var_os("DEP_JPEG_INCLUDE").expect("mozjpeg-sys exports its include path");
     let mut build = cc::Build::new();
     for dir in std::env::split_paths(&include) {
         build.include(dir);

@@ -95,7 +95,10 @@ pub enum HashValue {
     Sha1([u8; 20]),
     Sha256([u8; 32]),
     /// PDQ with its quality when the source gave one.
-    Pdq { hash: [u8; 32], quality: Option<u8> },
+    Pdq {
+        hash: [u8; 32],
+        quality: Option<u8>,
+    },
     PHash(u64),
     DHash(u64),
     AHash(u64),
@@ -123,7 +126,9 @@ impl HashValue {
             HashValue::Sha1(v) => v.to_vec(),
             HashValue::Sha256(v) => v.to_vec(),
             HashValue::Pdq { hash, .. } => hash.to_vec(),
-            HashValue::PHash(v) | HashValue::DHash(v) | HashValue::AHash(v) => v.to_be_bytes().to_vec(),
+            HashValue::PHash(v) | HashValue::DHash(v) | HashValue::AHash(v) => {
+                v.to_be_bytes().to_vec()
+            }
             HashValue::PhotoDna(v) => v.to_vec(),
         }
     }
