@@ -52,7 +52,7 @@ pub fn decode_fixed<const N: usize>(text: &str) -> Result<[u8; N], HexError> {
 /// Decodes any even-length hex string.
 pub fn decode_vec(text: &str) -> Result<Vec<u8>, HexError> {
     let raw = text.as_bytes();
-    if raw.len() % 2 != 0 {
+    if !raw.len().is_multiple_of(2) {
         return Err(HexError::Length { expected: raw.len() + 1, found: raw.len() });
     }
     raw.chunks_exact(2)
