@@ -20,6 +20,9 @@ const LUMA_B: f32 = 0.114_f64 as f32;
 /// overlaps them instead of waiting on one long add/subtract chain.
 const BATCH: usize = 4;
 
+/// Pixels converted per block in the luma pass (its float scratch stays in L1).
+const LUMA_BLOCK: usize = 128;
+
 /// The C++ float32 luma: products then sums, left to right, no gamma.
 #[inline(always)]
 fn luma(r: u8, g: u8, b: u8) -> f32 {
@@ -86,13 +89,23 @@ impl<'a> LumaSource<'a> {
         }
     }
 
+    #[inline(always)]
     fn fill_row(&self, y: usize, out: &mut [f32]) {
         let row_bytes = self.source_width * 3;
         match &self.resize {
             None => {
                 let row = &self.rgb[y * row_bytes..][..row_bytes];
-                for (o, p) in out.iter_mut().zip(row.chunks_exact(3)) {
-                    *o = luma(p[0], p[1], p[2]);
+                // Two simple passes per block vectorise far better than one with a stride-3
+                // byte gather: bytes to floats (exact), then the float32 formula on the floats.
+                let mut floats = [0.0f32; 3 * LUMA_BLOCK];
+                for (o, p) in out.chunks_mut(LUMA_BLOCK).zip(row.chunks(3 * LUMA_BLOCK)) {
+                    let f = &mut floats[..p.len()];
+                    for (f, &b) in f.iter_mut().zip(p) {
+                        *f = f32::from(b);
+                    }
+                    for (o, p) in o.iter_mut().zip(f.chunks_exact(3)) {
+                        *o = LUMA_R * p[0] + LUMA_G * p[1] + LUMA_B * p[2];
+                    }
                 }
             }
             Some((rows, cols)) => {
@@ -130,6 +143,7 @@ fn window_count(i: usize, n: usize, w: usize) -> usize {
 /// window grows, add-then-subtract, shrink.
 // Indexing by (row, position) is the point here: K independent chains advance in lockstep.
 #[allow(clippy::needless_range_loop)]
+#[inline(always)]
 fn row_sums<const K: usize>(input: &[f32], sums: &mut [f32], n: usize, w: usize) {
     let half = (w + 2) / 2;
     let rows: [&[f32]; K] = std::array::from_fn(|k| &input[k * n..][..n]);
@@ -149,13 +163,28 @@ fn row_sums<const K: usize>(input: &[f32], sums: &mut [f32], n: usize, w: usize)
             outs[k][ri + 1 - half] = acc[k];
         }
     }
-    for ri in w..n {
+    // The long full-window phase, on pre-cut slices of equal length so the hot loop carries
+    // no bounds checks: entering samples, leaving samples, destinations.
+    let steps = n - w;
+    let entering: [&[f32]; K] = std::array::from_fn(|k| &rows[k][w..][..steps]);
+    let leaving: [&[f32]; K] = std::array::from_fn(|k| &rows[k][..steps]);
+    let dests: [&mut [f32]; K] = {
+        let mut outs = outs.into_iter();
+        std::array::from_fn(|_| {
+            outs.next().map(|o| &mut o[w + 1 - half..][..steps]).unwrap_or_default()
+        })
+    };
+    for t in 0..steps {
         for k in 0..K {
-            acc[k] += rows[k][ri];
-            acc[k] -= rows[k][ri - w];
-            outs[k][ri + 1 - half] = acc[k];
+            acc[k] += entering[k][t];
+            acc[k] -= leaving[k][t];
+            dests[k][t] = acc[k];
         }
     }
+    let outs: [&mut [f32]; K] = {
+        let mut chunks = sums.chunks_exact_mut(n);
+        std::array::from_fn(|_| chunks.next().unwrap_or_default())
+    };
     for li in n - w..n - w + half - 1 {
         for k in 0..K {
             acc[k] -= rows[k][li];
@@ -165,6 +194,7 @@ fn row_sums<const K: usize>(input: &[f32], sums: &mut [f32], n: usize, w: usize)
 }
 
 /// `row_sums` over the first `rows` rows of the buffers, in groups of `BATCH`.
+#[inline(always)]
 fn row_sums_any(input: &[f32], sums: &mut [f32], rows: usize, n: usize, w: usize) {
     let mut r = 0;
     while r + BATCH <= rows {
@@ -178,6 +208,7 @@ fn row_sums_any(input: &[f32], sums: &mut [f32], rows: usize, n: usize, w: usize
 }
 
 /// Divides a row of running sums by the window counts, giving `box1DFloat`'s outputs.
+#[inline(always)]
 fn divide_row(row: &mut [f32], w: usize) {
     let n = row.len();
     let half = (w + 2) / 2;
@@ -225,6 +256,7 @@ impl ColumnBox {
 
     /// Feeds the next row; returns `(output index, window count)` when that makes an output
     /// row available in `self.sum` (to be divided by the count).
+    #[inline(always)]
     fn push(&mut self, row: &[f32]) -> Option<(usize, usize)> {
         let ri = self.pushed;
         self.pushed += 1;
@@ -247,6 +279,7 @@ impl ColumnBox {
     }
 
     /// After all rows are in: the next shrinking-window output, as for `push`.
+    #[inline(always)]
     fn pop_tail(&mut self) -> Option<(usize, usize)> {
         debug_assert_eq!(self.pushed, self.length);
         let t = self.shrunk;
@@ -302,6 +335,7 @@ impl Downsampler {
     }
 
     /// Passes 1 and 2 for `rows` luma rows.
+    #[inline(always)]
     fn push_luma(&mut self, luma: &[f32], rows: usize, out: &mut [[f32; 64]; 64]) {
         let n = self.width;
         row_sums_any(luma, &mut self.pass1, rows, n, self.window_along_rows);
@@ -314,6 +348,7 @@ impl Downsampler {
         }
     }
 
+    #[inline(always)]
     fn finish(&mut self, out: &mut [[f32; 64]; 64]) {
         while let Some((_, count)) = self.columns.pop_tail() {
             self.take_pass2_row(count, out);
@@ -324,6 +359,7 @@ impl Downsampler {
         }
     }
 
+    #[inline(always)]
     fn take_pass2_row(&mut self, count: usize, out: &mut [[f32; 64]; 64]) {
         let n = self.width;
         let dst = &mut self.pass2[self.pass2_rows * n..][..n];
@@ -339,6 +375,7 @@ impl Downsampler {
 
     /// Pass 3 (rows) on the waiting pass-2 rows; only the 64 decimated columns are divided
     /// out, then each row goes into pass 4.
+    #[inline(always)]
     fn flush_pass3(&mut self, out: &mut [[f32; 64]; 64]) {
         let (n, w) = (self.width, self.window_along_rows);
         let rows = self.pass2_rows;
@@ -357,6 +394,7 @@ impl Downsampler {
 
     /// Pass 4 produced output row `oi`: keep it if the decimation samples it (possibly for
     /// several output rows when the image is under 64 high).
+    #[inline(always)]
     fn emit(&mut self, oi: usize, count: usize, out: &mut [[f32; 64]; 64]) {
         let count = count as f32;
         while self.next_out_row < 64 && self.rows64[self.next_out_row] == oi {
@@ -370,7 +408,31 @@ impl Downsampler {
 
 /// Luma, `jaroszFilterFloat` with 2 rounds, and `decimateFloat` to 64x64.
 /// The source must be at least 1x1 (the caller handles images under 5 px before this).
+///
+/// On x86-64 CPUs with AVX2 the same code is compiled a second time for AVX2 and chosen at run
+/// time: wider vectors run more independent lanes per instruction (the divisions dominate),
+/// while every lane still performs the identical IEEE-754 float32 operations in the identical
+/// order, so the result is bit-identical. FMA is not enabled, and Rust never contracts a
+/// multiply and an add into one on its own.
 pub(crate) fn downsample(src: &LumaSource<'_>, out: &mut [[f32; 64]; 64]) -> Result<(), PdqError> {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: `downsample_avx2` only requires AVX2, which the CPU was just checked to have.
+        return unsafe { downsample_avx2(src, out) };
+    }
+    downsample_portable(src, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+fn downsample_avx2(src: &LumaSource<'_>, out: &mut [[f32; 64]; 64]) -> Result<(), PdqError> {
+    downsample_portable(src, out)
+}
+
+/// The pipeline itself, for any instruction set (everything it calls is inlined into it, so
+/// the AVX2 copy is AVX2 throughout).
+#[inline(always)]
+fn downsample_portable(src: &LumaSource<'_>, out: &mut [[f32; 64]; 64]) -> Result<(), PdqError> {
     let (width, height) = (src.width, src.height);
     let mut stage = Downsampler::new(width, height)?;
     let mut luma = zeroed(width.saturating_mul(BATCH))?;
@@ -487,15 +549,19 @@ mod tests {
                 src.fill_row(y, &mut luma[y * w..][..w]);
             }
             let expected = reference_downsample(&luma, w, h);
-            let mut got = [[0.0f32; 64]; 64];
-            downsample(&src, &mut got).unwrap();
-            for i in 0..64 {
-                for j in 0..64 {
-                    assert_eq!(
-                        got[i][j].to_bits(),
-                        expected[i][j].to_bits(),
-                        "{w}x{h} at ({i},{j})"
-                    );
+            let mut dispatched = [[0.0f32; 64]; 64];
+            downsample(&src, &mut dispatched).unwrap();
+            let mut portable = [[0.0f32; 64]; 64];
+            downsample_portable(&src, &mut portable).unwrap();
+            for got in [dispatched, portable] {
+                for i in 0..64 {
+                    for j in 0..64 {
+                        assert_eq!(
+                            got[i][j].to_bits(),
+                            expected[i][j].to_bits(),
+                            "{w}x{h} at ({i},{j})"
+                        );
+                    }
                 }
             }
         }
