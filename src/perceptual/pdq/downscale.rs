@@ -37,7 +37,8 @@ pub(crate) fn jarosz_window(dimension: usize) -> usize {
 /// Input rows of decimateFloat for each of the 64 outputs: `(int)(((i + 0.5) * n) / 64)` in
 /// double, which is exact and equals the integer `((2i + 1) * n) / 128`.
 fn decimation_indices(n: usize) -> [usize; 64] {
-    std::array::from_fn(|i| (2 * i + 1) * n / 128)
+    // In u64 so that 32-bit targets cannot overflow on very tall or wide images.
+    std::array::from_fn(|i| ((2 * i as u64 + 1) * n as u64 / 128) as usize)
 }
 
 /// A zero-filled float buffer, reported as an error rather than an abort when memory is short.
