@@ -257,7 +257,7 @@ mod tests {
         assert_eq!(pdq(&r), vec![(H.to_string(), None)]);
         assert_eq!(r.meta.file_name.as_deref(), Some(&b"label only"[..]));
 
-        let eight = vec![H; 8].join(",");
+        let eight = [H; 8].join(",");
         let r = parse_csv_line(format!("{eight},90,f.png").as_bytes()).unwrap();
         assert_eq!(r.hashes.len(), 8);
     }
