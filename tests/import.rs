@@ -977,3 +977,41 @@ fn base64_photodna_fixture_is_what_the_test_expects() {
     let expected = base64::engine::general_purpose::STANDARD.encode((0..144u8).collect::<Vec<_>>());
     assert!(text.contains(&expected));
 }
+
+/// A reader that yields `data` and then fails, like a disk error mid-file.
+struct FailingAfter<'a> {
+    data: &'a [u8],
+}
+
+impl std::io::Read for FailingAfter<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if self.data.is_empty() {
+            return Err(std::io::Error::other("simulated read error"));
+        }
+        let n = buf.len().min(self.data.len()).min(4096);
+        buf[..n].copy_from_slice(&self.data[..n]);
+        self.data = &self.data[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn vics_is_streamed_entry_by_entry() {
+    // 100,000 entries then a read error: records reach the sink before the document ends,
+    // so the document is never held whole; the read error is an Io error, not a JSON one.
+    let mut doc = format!("{{\"@odata.context\": \"{CTX20}\", \"value\": [\n");
+    for i in 0..100_000u32 {
+        let d = digest_bytes(&i.to_le_bytes(), Default::default());
+        doc.push_str(&format!("{{\"MediaID\": {i}, \"MD5\": \"{}\"}},\n", d.md5_hex()));
+    }
+    let mut seen = 0u32;
+    let err = import_reader(FailingAfter { data: doc.as_bytes() }, "x", None, &opts(), &mut |r| {
+        assert_eq!(r.meta.source_id, Some(seen.to_string()));
+        seen += 1;
+        Ok(())
+    })
+    .unwrap_err();
+    assert!(matches!(err, ImportError::Io { .. }), "{err:?}");
+    assert!(err.to_string().contains("simulated read error"), "{err}");
+    assert_eq!(seen, 100_000);
+}
