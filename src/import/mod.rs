@@ -338,7 +338,7 @@ pub fn detect_format_bytes(prefix: &[u8], name: &str) -> Result<Format, ImportEr
     // The last line of the prefix may be cut short: only classify complete ones, unless the
     // prefix is the whole file.
     let complete = match text.iter().rposition(|&b| b == b'\n') {
-        Some(end) if text.len() == SNIFF_BYTES => &text[..end],
+        Some(end) if prefix.len() == SNIFF_BYTES => &text[..end],
         _ => text,
     };
     for raw in complete.split(|&b| b == b'\n') {
@@ -417,6 +417,10 @@ fn classify_line(line: &[u8]) -> Option<Format> {
 
 /// Imports the file at `path`, detecting its format unless `format` is given. Records go to
 /// `sink` in source order; the SHA-256 of the file is computed on the way.
+///
+/// Records are streamed, so an error (truncated JSON, a read error, strict mode, a sink
+/// error) can come after some records were delivered: on `Err` the caller discards what the
+/// sink received.
 pub fn import_path(
     path: &Path,
     format: Option<Format>,
