@@ -1,0 +1,113 @@
+//! Tests of the decode module: pixel identity with Pillow, conversion policy, hostile input.
+
+mod common;
+
+use mediahash::decode::{DecodeOptions, ImageFormat, decode_rgb8};
+use std::path::Path;
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
+}
+
+/// The 12 lossless Pillow decodes in pdq/decoded/ must equal our JPEG decode exactly.
+#[test]
+fn jpeg_matches_pillow_decoded_pngs() {
+    let Some(dir) = common::testdata_dir() else { return };
+    let pdq = dir.join("pdq");
+    let decoded = pdq.join("decoded");
+    let mut names: Vec<_> = std::fs::read_dir(&decoded)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|n| n.ends_with(".jpg.rgb.png"))
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 12, "expected 12 reference decodes in {}", decoded.display());
+    for name in names {
+        let jpg_name = name.trim_end_matches(".rgb.png");
+        let jpg = find_file(&pdq, jpg_name).unwrap_or_else(|| panic!("{jpg_name} not found"));
+        let reference = image::load_from_memory(&read(&decoded.join(&name))).unwrap().to_rgb8();
+        let ours = decode_rgb8(&read(&jpg), &DecodeOptions::default()).unwrap();
+        assert_eq!(ours.format, ImageFormat::Jpeg);
+        assert_eq!((ours.width, ours.height), reference.dimensions(), "{jpg_name}");
+        let diff = ours.pixels.iter().zip(reference.as_raw()).filter(|(a, b)| a != b).count();
+        let max = ours.pixels.iter().zip(reference.as_raw()).map(|(a, b)| a.abs_diff(*b)).max();
+        assert_eq!(diff, 0, "{jpg_name}: {diff} samples differ from Pillow, max {max:?}");
+    }
+}
+
+fn find_file(root: &Path, name: &str) -> Option<std::path::PathBuf> {
+    for entry in std::fs::read_dir(root).ok()? {
+        let path = entry.ok()?.path();
+        if path.is_dir() {
+            if let Some(found) = find_file(&path, name) {
+                return Some(found);
+            }
+        } else if path.file_name().is_some_and(|n| n == name) {
+            return Some(path);
+        }
+    }
+    None
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    mediahash::hex::encode(&sha2::Sha256::digest(bytes))
+}
+
+/// Rows of a digest CSV written by scripts/pillow_decode_digests.py.
+struct DigestRow {
+    path: String,
+    /// `Some((width, height, sha256))`, or `None` when Pillow failed to decode the file.
+    expected: Option<(u32, u32, String)>,
+}
+
+fn digest_rows(csv_text: &str) -> Vec<DigestRow> {
+    csv_text
+        .lines()
+        .skip(1)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|line| {
+            let f: Vec<&str> = line.split(',').collect();
+            assert_eq!(f.len(), 4, "bad row {line}");
+            let expected = if f[3].starts_with("error:") {
+                None
+            } else {
+                Some((f[1].parse().unwrap(), f[2].parse().unwrap(), f[3].to_string()))
+            };
+            DigestRow { path: f[0].to_string(), expected }
+        })
+        .collect()
+}
+
+/// Every image in the shared test data decodes to exactly Pillow's convert('RGB') pixels
+/// (JPEGs: bridge-mods, dih, labelme, exif-rotn-6, CMYK.jpg, the photos; PNGs likewise).
+#[test]
+fn testdata_matches_pillow_digests() {
+    let Some(dir) = common::testdata_dir() else { return };
+    let rows = digest_rows(include_str!("vectors/pillow-decode-sha256.csv"));
+    assert!(rows.len() >= 90, "digest list too short");
+    let mut failures = Vec::new();
+    for row in &rows {
+        let bytes = read(&dir.join(&row.path));
+        let (w, h, digest) = row.expected.clone().expect("Pillow decodes all test data");
+        match decode_rgb8(&bytes, &DecodeOptions::default()) {
+            Ok(img) => {
+                let ours = sha256_hex(&img.pixels);
+                if (img.width, img.height) != (w, h) || ours != digest {
+                    failures.push(format!(
+                        "{}: ours {}x{} {ours}, Pillow {w}x{h} {digest}",
+                        row.path, img.width, img.height
+                    ));
+                }
+            }
+            Err(e) => failures.push(format!("{}: {e}", row.path)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
