@@ -1,8 +1,12 @@
 //! Tests of the decode module: pixel identity with Pillow, conversion policy, hostile input.
 
 mod common;
+#[path = "decode/fixtures.rs"]
+mod fixtures;
+#[path = "decode/jpeg_encode.rs"]
+mod jpeg_encode;
 
-use mediahash::decode::{DecodeOptions, ImageFormat, decode_rgb8};
+use mediahash::decode::{DecodeError, DecodeOptions, ImageFormat, decode_rgb8};
 use std::path::Path;
 
 fn read(path: &Path) -> Vec<u8> {
@@ -101,6 +105,64 @@ fn testdata_matches_pillow_digests() {
                 }
             }
             Err(e) => failures.push(format!("{}: {e}", row.path)),
+        }
+    }
+    assert!(
+        failures.is_empty(),
+        "{} of {} differ:\n{}",
+        failures.len(),
+        rows.len(),
+        failures.join("\n")
+    );
+}
+
+/// Writes the generated fixtures for scripts/pillow_decode_digests.py when
+/// MEDIAHASH_WRITE_DECODE_FIXTURES names a directory; otherwise does nothing.
+#[test]
+fn write_fixtures() {
+    let Some(dir) = std::env::var_os("MEDIAHASH_WRITE_DECODE_FIXTURES") else { return };
+    let dir = std::path::PathBuf::from(dir);
+    for fixture in fixtures::all() {
+        let path = dir.join(&fixture.name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, &fixture.bytes).unwrap();
+    }
+}
+
+/// Files Pillow decodes that we refuse as unsupported (documented in `decode::tiff`): the
+/// `tiff` crate cannot deliver palette (RGBPalette) samples.
+const KNOWN_UNSUPPORTED: [&str; 2] = ["tiff/palette4-19x11.tif", "tiff/palette8-19x11.tif"];
+
+/// Every generated fixture decodes exactly as Pillow decodes it (or fails where Pillow fails),
+/// except the KNOWN_UNSUPPORTED ones, which must fail as unsupported.
+#[test]
+fn fixtures_match_pillow_digests() {
+    let rows = digest_rows(include_str!("vectors/pillow-fixtures-sha256.csv"));
+    let fixtures = fixtures::all();
+    assert_eq!(rows.len(), fixtures.len(), "regenerate tests/vectors/pillow-fixtures-sha256.csv");
+    let mut failures = Vec::new();
+    for row in &rows {
+        let fixture = fixtures.iter().find(|f| f.name == row.path).unwrap_or_else(|| {
+            panic!("{} is not generated any more: regenerate the CSV", row.path)
+        });
+        let result = decode_rgb8(&fixture.bytes, &DecodeOptions::default());
+        match (&row.expected, result) {
+            (Some((w, h, digest)), Ok(img)) => {
+                let ours = sha256_hex(&img.pixels);
+                if (img.width, img.height) != (*w, *h) || &ours != digest {
+                    failures.push(format!(
+                        "{}: ours {}x{} differs from Pillow {w}x{h}",
+                        row.path, img.width, img.height
+                    ));
+                }
+            }
+            (Some(_), Err(DecodeError::Unsupported { .. }))
+                if KNOWN_UNSUPPORTED.contains(&row.path.as_str()) => {}
+            (Some(_), Err(e)) => {
+                failures.push(format!("{}: we fail ({e}), Pillow decodes", row.path))
+            }
+            (None, Ok(_)) => failures.push(format!("{}: we decode, Pillow fails", row.path)),
+            (None, Err(_)) => {}
         }
     }
     assert!(

@@ -54,6 +54,7 @@ mod gif;
 mod jpeg;
 mod pnm;
 mod raster;
+mod tiff;
 
 use std::fmt;
 
@@ -453,6 +454,7 @@ pub fn probe(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
         ImageFormat::Jpeg => jpeg::probe(bytes)?,
         ImageFormat::Gif => gif::probe(bytes)?,
         ImageFormat::Pnm => pnm::probe(bytes)?,
+        ImageFormat::Tiff => tiff::probe(bytes)?,
         _ => raster::probe(format, bytes)?,
     };
     Ok(ImageInfo { format, width, height })
@@ -471,6 +473,7 @@ pub fn decode_rgb8(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, De
         ImageFormat::Jpeg => jpeg::decode(bytes, options),
         ImageFormat::Gif => gif::decode(bytes, &options.limits),
         ImageFormat::Pnm => pnm::decode(bytes, &options.limits),
+        ImageFormat::Tiff => tiff::decode(bytes, &options.limits),
         _ => raster::decode(format, bytes, &options.limits),
     }
 }
