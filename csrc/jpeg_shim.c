@@ -44,7 +44,6 @@ struct mh_error_mgr {
   struct jpeg_error_mgr pub; /* must be first: libjpeg casts cinfo->err to this */
   jmp_buf jump;
   int status;                /* set before longjmp */
-  int all_rows_read;         /* premature EOF after this point is not truncation */
   unsigned long warnings;
   char message[MH_MESSAGE_LEN];
   char first_warning[MH_MESSAGE_LEN];
@@ -117,10 +116,9 @@ static void mh_emit_message(j_common_ptr cinfo, int msg_level) {
   if (msg_level >= 0)
     return; /* trace messages */
   /* A premature end of data makes libjpeg pad the rest with grey and carry on. Pillow
-   * refuses such files ("image file is truncated"), and silently padded evidence would
-   * be hashed as something it is not, so it is an error unless every row was already
-   * produced (a file missing only its final EOI marker). */
-  if (cinfo->err->msg_code == JWRN_JPEG_EOF && !err->all_rows_read) {
+   * refuses such files ("image file is truncated", even when only the final EOI marker is
+   * missing), and silently padded evidence would be hashed as something it is not. */
+  if (cinfo->err->msg_code == JWRN_JPEG_EOF) {
     (*cinfo->err->format_message)(cinfo, err->message);
     err->status = MH_TRUNCATED;
     longjmp(err->jump, 1);
@@ -295,9 +293,8 @@ int mh_jpeg_decode(mh_jpeg_decoder *dec, unsigned char *buf, size_t buf_len) {
       return MH_CORRUPT;
     }
   }
-  dec->err.all_rows_read = 1;
-  /* Like Pillow, read on to the EOI marker: a fatal error in what follows the last row
-   * still fails the decode, but a missing EOI (premature end warning) does not. */
+  /* Like Pillow, read on to the EOI marker: an error or a premature end in what follows
+   * the last row still fails the decode. */
   jpeg_finish_decompress(&dec->cinfo);
   return MH_OK;
 }

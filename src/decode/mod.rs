@@ -24,8 +24,9 @@
 //!   the test corpus. Greyscale JPEGs are replicated to R=G=B. 4-component JPEGs are taken,
 //!   as Pillow does, as Adobe-inverted CMYK (YCCK is first converted to CMYK by libjpeg),
 //!   then converted with Pillow's formula `R = (255-K) - C*(255-K)/255` (rounded), likewise
-//!   G from M and B from Y. A JPEG whose data ends early is an error ([`DecodeError::Truncated`]),
-//!   never a grey-padded picture; recoverable corruption inside the entropy-coded data is
+//!   G from M and B from Y. A JPEG whose data ends early is an error
+//!   ([`DecodeError::Truncated`]), even when only the final EOI marker is missing (as in
+//!   Pillow), never a grey-padded picture; recoverable corruption inside the entropy-coded data is
 //!   tolerated, like Pillow, and counted in [`RgbImage::warning_count`].
 //! * **Alpha is dropped, not composited**: the stored colour of each pixel is kept, whatever
 //!   its opacity (Pillow's RGBA to RGB conversion).
@@ -46,7 +47,8 @@
 //!
 //! # Safety on hostile input
 //!
-//! Every failure is a [`DecodeError`]; decoding never panics on any input. Declared
+//! Every failure is a [`DecodeError`]; decoding never panics on any input (the Rust codecs
+//! run under `catch_unwind` as a second line of defence). Declared
 //! dimensions are checked against [`Limits`] before any pixel buffer is allocated, and every
 //! large allocation is counted against [`Limits::max_alloc_bytes`] and made fallibly.
 
@@ -452,10 +454,10 @@ pub fn probe(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
     let format = detect_format(bytes).ok_or(DecodeError::UnknownFormat)?;
     let (width, height) = match format {
         ImageFormat::Jpeg => jpeg::probe(bytes)?,
-        ImageFormat::Gif => gif::probe(bytes)?,
+        ImageFormat::Gif => contain_panics(format, || gif::probe(bytes))?,
         ImageFormat::Pnm => pnm::probe(bytes)?,
-        ImageFormat::Tiff => tiff::probe(bytes)?,
-        _ => raster::probe(format, bytes)?,
+        ImageFormat::Tiff => contain_panics(format, || tiff::probe(bytes))?,
+        _ => contain_panics(format, || raster::probe(format, bytes))?,
     };
     Ok(ImageInfo { format, width, height })
 }
@@ -469,13 +471,32 @@ pub fn decode_rgb8(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, De
         return Err(DecodeError::Empty);
     }
     let format = detect_format(bytes).ok_or(DecodeError::UnknownFormat)?;
+    let limits = &options.limits;
     match format {
         ImageFormat::Jpeg => jpeg::decode(bytes, options),
-        ImageFormat::Gif => gif::decode(bytes, &options.limits),
-        ImageFormat::Pnm => pnm::decode(bytes, &options.limits),
-        ImageFormat::Tiff => tiff::decode(bytes, &options.limits),
-        _ => raster::decode(format, bytes, &options.limits),
+        ImageFormat::Gif => contain_panics(format, || gif::decode(bytes, limits)),
+        ImageFormat::Pnm => pnm::decode(bytes, limits),
+        ImageFormat::Tiff => contain_panics(format, || tiff::decode(bytes, limits)),
+        _ => contain_panics(format, || raster::decode(format, bytes, limits)),
     }
+}
+
+/// Defence in depth around the third-party Rust decoders: should one panic on some input
+/// (none is known to), the caller gets [`DecodeError::Corrupt`] instead of an unwinding
+/// scan. The process's panic hook still reports the panic on stderr. Under `panic = "abort"`
+/// this cannot help. The libjpeg path needs no guard: its errors never unwind.
+fn contain_panics<T>(
+    format: ImageFormat,
+    decode: impl FnOnce() -> Result<T, DecodeError>,
+) -> Result<T, DecodeError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(decode)).unwrap_or_else(|_| {
+        Err(DecodeError::Corrupt {
+            format,
+            message: "the decoder panicked on this input (a decoder bug): treat the file as \
+                      undecodable and report it"
+                .to_string(),
+        })
+    })
 }
 
 /// A zeroed buffer of `len` bytes, charged against the limits and allocated fallibly.

@@ -129,6 +129,9 @@ pub(super) fn decode(
     {
         return result;
     }
+    if let Some((width, height)) = declared_size(format, bytes) {
+        limits.check_dimensions(format, width, height)?;
+    }
     let map = |e| map_error(format, limits, e);
     let mut reader = reader(format, bytes);
     let mut image_limits = image::Limits::no_limits();
@@ -220,6 +223,34 @@ fn to_rgb8(
     }
     debug_assert!(!matches!(color, ColorType::Rgb32F | ColorType::Rgba32F));
     Ok(out)
+}
+
+/// The size a PNG or BMP header declares, read directly so that limits are applied (with a
+/// precise error) before the codec looks at it; the BMP codec has its own lower cap that
+/// would otherwise report an oversized image as corrupt.
+fn declared_size(format: ImageFormat, bytes: &[u8]) -> Option<(u32, u32)> {
+    match format {
+        ImageFormat::Png if bytes.get(12..16) == Some(b"IHDR") => {
+            let be = |at: usize| {
+                bytes.get(at..at + 4).map(|b| u32::from_be_bytes([b[0], b[1], b[2], b[3]]))
+            };
+            Some((be(16)?, be(20)?))
+        }
+        ImageFormat::Bmp => match le_u32(bytes, 14)? {
+            12 => {
+                let le16 = |at: usize| {
+                    bytes.get(at..at + 2).map(|b| u32::from(u16::from_le_bytes([b[0], b[1]])))
+                };
+                Some((le16(18)?, le16(20)?))
+            }
+            _ => {
+                let width = le_u32(bytes, 18)? as i32;
+                let height = le_u32(bytes, 22)? as i32;
+                Some((width.unsigned_abs(), height.unsigned_abs()))
+            }
+        },
+        _ => None,
+    }
 }
 
 fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {

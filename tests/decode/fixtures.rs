@@ -600,6 +600,13 @@ fn tiff_fixtures(out: &mut Vec<Fixture>) {
     add("palette8", tiff(w, h, 8, 1, 3, false, Some(&map), &noise(n, 91)));
     let map4: Vec<u16> = samples_u16(3 * 16, 16, 92);
     add("palette4", tiff(w, h, 4, 1, 3, false, Some(&map4), &packed(4, 93)));
+    // Every (ink, K) pair once: C = x, M = 255 - x, Y = x ^ y, K = y over 256 x 256.
+    let all_pairs: Vec<u8> =
+        (0..=255u8).flat_map(|y| (0..=255u8).flat_map(move |x| [x, 255 - x, x ^ y, y])).collect();
+    out.push(Fixture {
+        name: "tiff/cmyk8-all-pairs-256x256.tif".into(),
+        bytes: tiff(256, 256, 8, 4, 5, false, None, &all_pairs),
+    });
 }
 
 // ---------------------------------------------------------------- ICO
@@ -712,7 +719,34 @@ fn pnm_fixtures(out: &mut Vec<Fixture>) {
 
 // ---------------------------------------------------------------- WebP
 
+/// Lossy WebP (VP8, and VP8 + ALPH) cannot be encoded by the Rust crates in use, so these two
+/// tiny files were made once with Pillow 13 (libwebp 1.6) from a generated 27x18 gradient with
+/// noise: `Image.fromarray(pattern).save(f, quality=80)`, and with an alpha ramp added at
+/// quality 70. Their Pillow decodes are in the fixtures CSV like every other fixture.
+const LOSSY_WEBP_HEX: [&str; 6] = [
+    "524946460c010000574542505650382000010000b006009d012a1b0012003e6d2e9245a422a19804004006c4b6004e99",
+    "71bd3fce698d17c14de98c0cff3df401574b39bbcb45badb3be9657c973110e7760000fefcb5872748d3e002912af2cb",
+    "5934494bb9f7042e7a9b93e7c09d13eebeccbda48b20cda0059790f2a6a8498633d5cf461f7bbe37357c077fcd284930",
+    "47c95f7f3a4cbd88d0317614b7d0d157ece49fb4948a60f730f99292fc18034fe9f95a3072c477f8352d67b9de608193",
+    "2c9e8b7d4c1d107369bcc8fcfcb46d442abc03326d7105a0318d10f7a67b1a33a1b175c9fa5ab216cbcc1c8de5269381",
+    "441572170397121545d03d16a2ad1399ba0b0f5e72a2f45aa803910f4db7bcaad4e00000",
+];
+const LOSSY_ALPHA_WEBP_HEX: [&str; 6] = [
+    "524946460401000057454250565038580a000000100000001a0000110000414c50481600000001b98ce87f80488004f4",
+    "ff70a32d6202268035c4930056503820c80000007006009d012a1b0012003e9d449a4925a4222130180800b013896c00",
+    "9d32ecfa586000299a93f74de18f32ee2d97c87753e16de463c45de4300d1c4000fef6c8e129b40c03088a391e274ee1",
+    "187fe684070721a2383891ad96b3d20e43a94309af2e9f3a18e41aeb6bb2840f6e3349c63a21783ac1bffa752485db77",
+    "acdfaf99ee8e7f3e5e9c0c6ae84027a903c673fc989cc4d450198cd3436a0e99157d27b6bdd688f089cba1dcc405864a",
+    "ef946b8ac4e1b6ebc41939f5b24c40a52a8680a9795d99e030357000",
+];
+
 fn webp_fixtures(out: &mut Vec<Fixture>) {
+    let unhex = |parts: &[&str]| mediahash::hex::decode_vec(&parts.concat()).unwrap();
+    out.push(Fixture { name: "webp/lossy-27x18.webp".into(), bytes: unhex(&LOSSY_WEBP_HEX) });
+    out.push(Fixture {
+        name: "webp/lossy-alpha-27x18.webp".into(),
+        bytes: unhex(&LOSSY_ALPHA_WEBP_HEX),
+    });
     let (w, h) = (27u32, 18u32);
     let encode = |pixels: &[u8], color: image::ExtendedColorType| {
         let mut bytes = Vec::new();
