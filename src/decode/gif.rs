@@ -30,7 +30,15 @@ fn map_error(err: ::gif::DecodingError, limits: &Limits) -> DecodeError {
                 limit: limits.max_alloc_bytes,
             }
         }
-        other => DecodeError::Corrupt { format: FORMAT, message: other.to_string() },
+        other => {
+            let message = other.to_string();
+            if message.contains("no color table") {
+                // Valid GIF (Pillow reads the indices as grey), but the gif crate refuses it.
+                DecodeError::Unsupported { format: FORMAT, message }
+            } else {
+                DecodeError::Corrupt { format: FORMAT, message }
+            }
+        }
     }
 }
 

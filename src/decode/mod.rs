@@ -26,14 +26,19 @@
 //!   then converted with Pillow's formula `R = (255-K) - C*(255-K)/255` (rounded), likewise
 //!   G from M and B from Y. A JPEG whose data ends early is an error
 //!   ([`DecodeError::Truncated`]), even when only the final EOI marker is missing (as in
-//!   Pillow), never a grey-padded picture; recoverable corruption inside the entropy-coded data is
-//!   tolerated, like Pillow, and counted in [`RgbImage::warning_count`].
+//!   Pillow), never a grey-padded picture. Recoverable corruption inside the entropy-coded
+//!   data is tolerated, like Pillow, and counted in [`RgbImage::warning_count`]. Progressive
+//!   files with more than 1000 scans are refused as hostile.
 //! * **Alpha is dropped, not composited**: the stored colour of each pixel is kept, whatever
 //!   its opacity (Pillow's RGBA to RGB conversion).
 //! * **Palettes are expanded**; a GIF's transparent index gives that index's palette colour.
-//!   Indices beyond the palette give black.
+//!   Indices beyond the palette give black, except in a GIF whose palette is the identity
+//!   grey ramp (Pillow's mode "L"), where they give grey level = index.
+//! * **GIF** canvas: the logical screen, enlarged to hold the first frame; pixels outside
+//!   the frame take the transparent index if the frame has one, else index 0.
 //! * **1-bit images** map to 0 and 255 (PBM and TIFF "WhiteIsZero" are inverted as stored
 //!   semantics require). 2- and 4-bit greys are scaled to 0..=255 (×85, ×17).
+//! * **5- and 6-bit BMP channels** (16-bit BMPs) widen as `v * 255 / max`, rounded down.
 //! * **16-bit samples**: colour (RGB, RGBA, grey+alpha) keeps the high byte (`v >> 8`);
 //!   plain 16-bit **grey is clamped**, `min(v, 255)`, because Pillow opens it as mode
 //!   `I;16`/`I` and its conversion to 8 bits clamps. This makes most 16-bit grey images
@@ -41,9 +46,17 @@
 //! * **PNM** samples with a maxval other than 255 are rescaled as Pillow does:
 //!   `round_half_even(v / maxval * 255)` (grey with maxval > 255: to 65535, then clamped as
 //!   16-bit grey above).
-//! * [`JpegScale::Fast`] changes the pixels (DCT-domain downscaling, as Pillow's `draft()`);
-//!   hashes from fast decodes are only comparable with other fast decodes at the same scale.
-//!   It is off by default.
+//! * [`JpegScale::Fast`] changes the pixels (DCT-domain downscaling, bit-identical to
+//!   Pillow's `draft()` at the same scale); hashes from fast decodes are only comparable
+//!   with other fast decodes at the same scale. It is off by default.
+//!
+//! Where Pillow decodes but this module does not (each a [`DecodeError::Unsupported`], never
+//! different pixels): palette TIFFs, YCbCr/Lab/float TIFFs, PAM (P7, which Pillow cannot
+//! open either), GIFs with no colour table at all. JPEG-compressed TIFFs decode through the
+//! `tiff` crate's own JPEG decoder and carry a warning that their pixels may differ slightly.
+//!
+//! Every rule above is checked in `tests/decode.rs` against Pillow 13.0.0's output on
+//! generated files and on the shared test corpus (`scripts/pillow_decode_digests.py`).
 //!
 //! # Safety on hostile input
 //!

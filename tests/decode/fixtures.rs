@@ -371,6 +371,8 @@ fn gif_fixtures(out: &mut Vec<Fixture>) {
     let mut short = frame(19, 13, 43, 16);
     short.indices.truncate(100);
     add("short-data-19x13", gif(19, 13, Some(&palette16), &[short]));
+    // No colour table at all: Pillow reads indices as grey; we refuse it as unsupported.
+    add("no-palette-19x13", gif(19, 13, None, &[frame(19, 13, 46, 16)]));
     // Two frames: only the first counts.
     add(
         "two-frames-19x13",
@@ -848,6 +850,13 @@ fn jpeg_fixtures(out: &mut Vec<Fixture>) {
         214,
     ));
     out.push(jpeg_fixture("ycc420-q95", 517, 389, sampled(YCbCr, 95, (2, 2)), 215));
+    // Damaged entropy data that libjpeg recovers from with a warning ("Corrupt JPEG data:
+    // premature end of data segment"), as Pillow does: a stray RST marker mid-scan.
+    let mut damaged = jpeg_fixture("damaged-scan-q80", 96, 64, sampled(YCbCr, 80, (2, 2)), 216);
+    let sos = damaged.bytes.windows(2).position(|w| w == [0xFF, 0xDA]).unwrap();
+    let mid = sos + (damaged.bytes.len() - sos) / 2;
+    damaged.bytes.splice(mid..mid, [0xFF, 0xD3]);
+    out.push(damaged);
 }
 
 /// Every fixture, in a fixed order.
