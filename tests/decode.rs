@@ -568,3 +568,24 @@ mod prop {
         }
     }
 }
+
+/// `probe` reports the same format and size as a full decode, for every fixture format.
+#[test]
+fn probe_agrees_with_decode() {
+    for fixture in fixtures::all() {
+        let Ok(img) = decode_default(&fixture.bytes) else { continue };
+        let info = mediahash::decode::probe(&fixture.bytes).unwrap();
+        assert_eq!(
+            (info.format, info.width, info.height),
+            (img.format, img.width, img.height),
+            "{}",
+            fixture.name
+        );
+        assert_eq!(
+            mediahash::decode::detect_format(&fixture.bytes),
+            Some(img.format),
+            "{}",
+            fixture.name
+        );
+    }
+}

@@ -91,12 +91,15 @@ impl Drop for Decoder<'_> {
     }
 }
 
-fn c_text(ptr: *const c_char) -> String {
+/// Copies a C string out of the decoder.
+///
+/// # Safety
+/// `ptr` is null or points to a NUL-terminated string that stays valid during the call.
+unsafe fn c_text(ptr: *const c_char) -> String {
     if ptr.is_null() {
         return String::new();
     }
-    // SAFETY: the shim's message buffers are NUL-terminated arrays inside the live decoder
-    // (libjpeg's format_message and snprintf both terminate them; calloc zeroed them).
+    // SAFETY: guaranteed by the caller.
     unsafe { CStr::from_ptr(ptr) }.to_string_lossy().into_owned()
 }
 
@@ -113,8 +116,10 @@ impl<'data> Decoder<'data> {
     }
 
     fn message(&self) -> String {
-        // SAFETY: `raw` is live; the returned pointer is read before any further call.
-        c_text(unsafe { mh_jpeg_message(self.raw.as_ptr()) })
+        // SAFETY: `raw` is live; the shim's message buffer inside it is NUL-terminated
+        // (libjpeg's format_message and snprintf terminate it; calloc zeroed it) and is read
+        // before any further call.
+        unsafe { c_text(mh_jpeg_message(self.raw.as_ptr())) }
     }
 
     fn warnings(&self) -> (u32, Option<String>) {
@@ -124,8 +129,8 @@ impl<'data> Decoder<'data> {
         if count == 0 {
             return (0, None);
         }
-        // SAFETY: `raw` is live.
-        let first = c_text(unsafe { mh_jpeg_first_warning(self.raw.as_ptr()) });
+        // SAFETY: as in `message`, for the first-warning buffer.
+        let first = unsafe { c_text(mh_jpeg_first_warning(self.raw.as_ptr())) };
         (count, Some(first))
     }
 
