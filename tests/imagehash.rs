@@ -118,6 +118,12 @@ fn synthetic_vectors_match_imagehash_bit_for_bit() {
         );
         let luma = Luma8::from_rgb(*w, *h, rgb).unwrap();
         bad.extend(mismatches(name, &luma, row));
+        let combined = imagehashes_from_rgb(*w, *h, rgb).unwrap();
+        assert_eq!(
+            [combined.phash, combined.dhash, combined.ahash],
+            [phash(&luma), dhash(&luma), average_hash(&luma)],
+            "{name}: combined path differs"
+        );
     }
     assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
 }

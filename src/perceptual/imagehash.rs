@@ -125,12 +125,6 @@ fn check_len(
     Ok(expected)
 }
 
-/// Pillow's RGB to "L" conversion of one pixel.
-#[inline]
-fn pillow_luma(r: u8, g: u8, b: u8) -> u8 {
-    ((19595 * u32::from(r) + 38470 * u32::from(g) + 7471 * u32::from(b) + 0x8000) >> 16) as u8
-}
-
 impl Luma8 {
     /// Wraps greyscale pixels; `pixels.len()` must be `width * height`.
     pub fn new(width: u32, height: u32, pixels: Vec<u8>) -> Result<Self, ImageHashError> {
@@ -141,8 +135,7 @@ impl Luma8 {
     /// Pillow's `convert('L')` of tightly packed RGB8 (`rgb.len() == width * height * 3`).
     pub fn from_rgb(width: u32, height: u32, rgb: &[u8]) -> Result<Self, ImageHashError> {
         check_len(width, height, 3, rgb.len())?;
-        let pixels = rgb.chunks_exact(3).map(|p| pillow_luma(p[0], p[1], p[2])).collect();
-        Ok(Luma8 { width, height, pixels })
+        Ok(Luma8 { width, height, pixels: resample::rgb_to_luma(rgb) })
     }
 
     pub fn width(&self) -> u32 {
@@ -257,6 +250,19 @@ pub fn imagehashes_from_rgb(
     height: u32,
     rgb: &[u8],
 ) -> Result<ImageHashes, ImageHashError> {
+    check_len(width, height, 3, rgb.len())?;
+    let side = dct::N;
+    let sizes = [(side, side), (HASH_SIZE + 1, HASH_SIZE), (HASH_SIZE, HASH_SIZE)];
+    // Most images: one streaming pass, no full-size greyscale copy (same bytes either way).
+    if let Some(thumbs) =
+        resample::stream_rgb_resizes(rgb, (width as usize, height as usize), &sizes)
+    {
+        return Ok(ImageHashes {
+            phash: phash_of_thumbnail(&thumbs[0]),
+            dhash: dhash_of_thumbnail(&thumbs[1]),
+            ahash: average_hash_of_thumbnail(&thumbs[2]),
+        });
+    }
     let luma = Luma8::from_rgb(width, height, rgb)?;
     Ok(ImageHashes { phash: phash(&luma), dhash: dhash(&luma), ahash: average_hash(&luma) })
 }
@@ -287,6 +293,7 @@ mod tests {
 
     #[test]
     fn luma_weights() {
+        use resample::pillow_luma;
         assert_eq!(pillow_luma(255, 255, 255), 255);
         assert_eq!(pillow_luma(0, 0, 0), 0);
         assert_eq!(pillow_luma(255, 0, 0), 76);
@@ -421,6 +428,12 @@ mod stress {
             at += 32;
             let got = [phash(&luma), dhash(&luma), dhash_vertical(&luma), average_hash(&luma)]
                 .map(|h| h.0);
+            let rgb: Vec<u8> = luma.pixels().iter().flat_map(|&v| [v, v, v]).collect();
+            let combined = imagehashes_from_rgb(w as u32, h as u32, &rgb).unwrap();
+            assert_eq!(
+                [combined.phash.0, combined.dhash.0, combined.ahash.0],
+                [got[0], got[1], got[3]]
+            );
             if got[..] != want[..] {
                 bad += 1;
                 eprintln!("{w}x{h}: ours {got:x?} imagehash {want:x?}");

@@ -107,12 +107,12 @@ fn to_fixed(weight: f64) -> i32 {
 const ROUND_HALF: i32 = 1 << (PRECISION_BITS - 1);
 
 /// Pillow's `clip8`: drop the fraction bits and clamp to a byte.
-#[inline]
+#[inline(always)]
 fn clip8(acc: i32) -> u8 {
     (acc >> PRECISION_BITS).clamp(0, 255) as u8
 }
 
-#[inline]
+#[inline(always)]
 fn dot(pixels: &[u8], weights: &[i32]) -> i32 {
     // Weights are normalised, so |sum| < 2 * 255 * 2^22 and the i32 never overflows.
     pixels.iter().zip(weights).fold(ROUND_HALF, |acc, (&p, &w)| acc.wrapping_add(i32::from(p) * w))
@@ -127,8 +127,20 @@ pub(crate) enum PassOrder {
     VerticalFirst,
 }
 
+/// One output row of the horizontal pass: `row_in` holds input columns from `col_offset` on.
+#[inline(always)]
+fn horizontal_row(row_in: &[u8], coeffs: &AxisCoefficients, col_offset: usize, out: &mut [u8]) {
+    for (x, o) in out.iter_mut().enumerate() {
+        let (start, weights) = coeffs.window(x);
+        let start = start - col_offset;
+        *o = clip8(dot(&row_in[start..start + weights.len()], weights));
+    }
+}
+
 /// Horizontal pass: rows `rows` of `src` (row stride `src_width`) into `out_width` columns.
-fn horizontal_pass(
+/// Always inlined so the AVX2 wrapper below compiles it with AVX2 enabled.
+#[inline(always)]
+fn horizontal_pass_generic(
     src: &[u8],
     src_width: usize,
     rows: std::ops::Range<usize>,
@@ -138,19 +150,15 @@ fn horizontal_pass(
 ) -> Vec<u8> {
     let mut out = vec![0u8; out_width * rows.len()];
     for (row_out, y) in out.chunks_exact_mut(out_width).zip(rows) {
-        let row_in = &src[y * src_width..][..src_width];
-        for (x, o) in row_out.iter_mut().enumerate() {
-            let (start, weights) = coeffs.window(x);
-            let start = start - col_offset;
-            *o = clip8(dot(&row_in[start..start + weights.len()], weights));
-        }
+        horizontal_row(&src[y * src_width..][..src_width], coeffs, col_offset, row_out);
     }
     out
 }
 
 /// Vertical pass: columns `cols` of `src` (row stride `src_width`, first stored row is input
-/// row `row_offset`) into `out_height` rows.
-fn vertical_pass(
+/// row `row_offset`) into `out_height` rows. Always inlined, as above.
+#[inline(always)]
+fn vertical_pass_generic(
     src: &[u8],
     src_width: usize,
     cols: std::ops::Range<usize>,
@@ -176,6 +184,164 @@ fn vertical_pass(
         }
     }
     out
+}
+
+/// Generates `$name`, which runs `$generic` compiled for AVX2 when the CPU has it and the
+/// baseline build otherwise. Both compute the same integers; AVX2 only vectorises wider.
+macro_rules! dispatch_avx2 {
+    ($(#[$doc:meta])* $vis:vis fn $name:ident / $avx2:ident => $generic:ident
+        ($($arg:ident: $ty:ty),* $(,)?) -> $ret:ty) => {
+        $(#[$doc])*
+        $vis fn $name($($arg: $ty),*) -> $ret {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx2") {
+                // SAFETY: `$avx2` only differs from `$generic` by being compiled with AVX2
+                // enabled, and the CPU supports AVX2 (checked on the line above).
+                return unsafe { $avx2($($arg),*) };
+            }
+            $generic($($arg),*)
+        }
+
+        #[cfg(target_arch = "x86_64")]
+        #[target_feature(enable = "avx2")]
+        fn $avx2($($arg: $ty),*) -> $ret {
+            $generic($($arg),*)
+        }
+    };
+}
+
+dispatch_avx2! {
+    /// [`horizontal_pass_generic`], vectorised for the CPU.
+    fn horizontal_pass / horizontal_pass_avx2 => horizontal_pass_generic(
+        src: &[u8],
+        src_width: usize,
+        rows: std::ops::Range<usize>,
+        coeffs: &AxisCoefficients,
+        col_offset: usize,
+        out_width: usize,
+    ) -> Vec<u8>
+}
+
+dispatch_avx2! {
+    /// [`vertical_pass_generic`], vectorised for the CPU.
+    fn vertical_pass / vertical_pass_avx2 => vertical_pass_generic(
+        src: &[u8],
+        src_width: usize,
+        cols: std::ops::Range<usize>,
+        coeffs: &AxisCoefficients,
+        row_offset: usize,
+        out_height: usize,
+    ) -> Vec<u8>
+}
+
+/// Pillow's `convert('L')` of one RGB pixel: ITU-R 601 weights in 16-bit fixed point,
+/// rounded (`L = (19595 R + 38470 G + 7471 B + 0x8000) >> 16`).
+#[inline(always)]
+pub(crate) fn pillow_luma(r: u8, g: u8, b: u8) -> u8 {
+    ((19595 * u32::from(r) + 38470 * u32::from(g) + 7471 * u32::from(b) + 0x8000) >> 16) as u8
+}
+
+#[inline(always)]
+fn rgb_row_to_luma(rgb: &[u8], out: &mut [u8]) {
+    for (o, p) in out.iter_mut().zip(rgb.chunks_exact(3)) {
+        *o = pillow_luma(p[0], p[1], p[2]);
+    }
+}
+
+/// [`rgb_row_to_luma`] over a whole packed RGB buffer. Always inlined for the AVX2 copy.
+#[inline(always)]
+fn rgb_to_luma_generic(rgb: &[u8]) -> Vec<u8> {
+    let mut out = vec![0u8; rgb.len() / 3];
+    rgb_row_to_luma(rgb, &mut out);
+    out
+}
+
+dispatch_avx2! {
+    /// Pillow's `convert('L')` of packed RGB8, vectorised for the CPU.
+    pub(crate) fn rgb_to_luma / rgb_to_luma_avx2 => rgb_to_luma_generic(rgb: &[u8]) -> Vec<u8>
+}
+
+/// One horizontal-first resize prepared for [`stream_rgb_resizes`].
+struct StreamedResize {
+    horizontal: AxisCoefficients,
+    vertical: Option<AxisCoefficients>,
+    rows: std::ops::Range<usize>,
+    out_width: usize,
+    out_height: usize,
+    /// Horizontal-pass output for `rows`.
+    tmp: Vec<u8>,
+}
+
+/// The row loop of [`stream_rgb_resizes`]: each source row is converted to grey once, in a
+/// row buffer, and fed to every resize's horizontal pass that reads it.
+#[inline(always)]
+fn stream_rows_generic(rgb: &[u8], width: usize, plans: &mut [StreamedResize]) {
+    let first = plans.iter().map(|p| p.rows.start).min().unwrap_or(0);
+    let end = plans.iter().map(|p| p.rows.end).max().unwrap_or(0);
+    let mut luma_row = vec![0u8; width];
+    for y in first..end {
+        rgb_row_to_luma(&rgb[y * width * 3..][..width * 3], &mut luma_row);
+        for plan in plans.iter_mut().filter(|p| p.rows.contains(&y)) {
+            let out = &mut plan.tmp[(y - plan.rows.start) * plan.out_width..][..plan.out_width];
+            horizontal_row(&luma_row, &plan.horizontal, 0, out);
+        }
+    }
+}
+
+dispatch_avx2! {
+    /// [`stream_rows_generic`], vectorised for the CPU.
+    fn stream_rows / stream_rows_avx2 => stream_rows_generic(
+        rgb: &[u8],
+        width: usize,
+        plans: &mut [StreamedResize],
+    ) -> ()
+}
+
+/// Pillow's `convert('L').resize(size, LANCZOS)` of packed RGB8 for several sizes at once,
+/// without materialising the greyscale image: one pass over the source rows feeds every
+/// horizontal pass. Returns `None` (the caller then converts and resizes separately) when a
+/// size needs Pillow 13's vertical-first order or no horizontal pass.
+pub(crate) fn stream_rgb_resizes(
+    rgb: &[u8],
+    (width, height): (usize, usize),
+    sizes: &[(usize, usize)],
+) -> Option<Vec<Vec<u8>>> {
+    debug_assert_eq!(rgb.len(), width * height * 3);
+    let mut plans = Vec::with_capacity(sizes.len());
+    for &(out_width, out_height) in sizes {
+        let order = pillow_pass_order((width, height), (out_width, out_height));
+        if order != PassOrder::HorizontalFirst || out_width == width {
+            return None;
+        }
+        let vertical =
+            (out_height != height).then(|| AxisCoefficients::lanczos(height, out_height));
+        let rows = vertical.as_ref().map_or(0..height, AxisCoefficients::input_range);
+        plans.push(StreamedResize {
+            horizontal: AxisCoefficients::lanczos(width, out_width),
+            tmp: vec![0u8; out_width * rows.len()],
+            vertical,
+            rows,
+            out_width,
+            out_height,
+        });
+    }
+    stream_rows(rgb, width, &mut plans);
+    Some(
+        plans
+            .into_iter()
+            .map(|p| match &p.vertical {
+                Some(v) => vertical_pass(
+                    &p.tmp,
+                    p.out_width,
+                    0..p.out_width,
+                    v,
+                    p.rows.start,
+                    p.out_height,
+                ),
+                None => p.tmp,
+            })
+            .collect(),
+    )
 }
 
 /// Resizes a `width` x `height` single-channel 8-bit image to `out_width` x `out_height`
@@ -278,6 +444,67 @@ mod tests {
         let img = vec![77u8; 123 * 45];
         assert!(resize_lanczos(&img, 123, 45, 32, 32).iter().all(|&p| p == 77));
         assert!(resize_lanczos(&img, 123, 45, 300, 7).iter().all(|&p| p == 77));
+    }
+
+    fn noise(len: usize, seed: u32) -> Vec<u8> {
+        let mut state = seed | 1;
+        (0..len)
+            .map(|_| {
+                state ^= state << 13;
+                state ^= state >> 17;
+                state ^= state << 5;
+                (state >> 24) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn cpu_specific_builds_compute_the_same_bytes() {
+        let (w, h) = (301, 203);
+        let rgb = noise(w * h * 3, 7);
+        let luma = rgb_to_luma(&rgb);
+        assert_eq!(luma, rgb_to_luma_generic(&rgb));
+        for (ow, oh) in [(32, 32), (9, 8), (400, 7), (1, 250)] {
+            let (hc, vc) = (AxisCoefficients::lanczos(w, ow), AxisCoefficients::lanczos(h, oh));
+            assert_eq!(
+                horizontal_pass(&luma, w, 0..h, &hc, 0, ow),
+                horizontal_pass_generic(&luma, w, 0..h, &hc, 0, ow)
+            );
+            assert_eq!(
+                vertical_pass(&luma, w, 0..w, &vc, 0, oh),
+                vertical_pass_generic(&luma, w, 0..w, &vc, 0, oh)
+            );
+        }
+    }
+
+    #[test]
+    fn streaming_equals_separate_resizes() {
+        let sizes = [(32, 32), (9, 8), (8, 8), (5, 203)];
+        for (w, h) in [(301, 203), (40, 33), (60, 40), (1000, 3)] {
+            let rgb = noise(w * h * 3, (w * h) as u32);
+            let luma = rgb_to_luma(&rgb);
+            let streamed = stream_rgb_resizes(&rgb, (w, h), &sizes).expect("horizontal-first");
+            for (&(ow, oh), got) in sizes.iter().zip(&streamed) {
+                assert_eq!(got, &resize_lanczos(&luma, w, h, ow, oh), "{w}x{h} -> {ow}x{oh}");
+            }
+        }
+        // Tall images need the vertical-first order, which the streaming path declines.
+        let rgb = noise(20 * 300 * 3, 3);
+        assert!(stream_rgb_resizes(&rgb, (20, 300), &[(32, 32)]).is_none());
+        // So do sizes without a horizontal pass.
+        assert!(stream_rgb_resizes(&rgb, (20, 300), &[(20, 400)]).is_none());
+    }
+
+    #[test]
+    fn pass_order_follows_pillow_13() {
+        use PassOrder::*;
+        assert_eq!(pillow_pass_order((4000, 3000), (32, 32)), HorizontalFirst);
+        assert_eq!(pillow_pass_order((100, 300), (32, 32)), VerticalFirst);
+        // Height loss must exceed twice the width loss: 268 > 2 * 134 is false.
+        assert_eq!(pillow_pass_order((166, 300), (32, 32)), HorizontalFirst);
+        assert_eq!(pillow_pass_order((165, 300), (32, 32)), VerticalFirst);
+        // Upscaling height never goes vertical first.
+        assert_eq!(pillow_pass_order((8, 8), (1, 32)), HorizontalFirst);
     }
 
     #[test]
