@@ -112,7 +112,7 @@ fn buffer_len(width: u32, height: u32, channels: u8) -> Result<usize, ImageHashE
         .ok_or(ImageHashError::TooLarge { width, height })
 }
 
-fn check_len(
+pub(crate) fn check_len(
     width: u32,
     height: u32,
     channels: u8,
