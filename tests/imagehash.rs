@@ -7,6 +7,7 @@ mod synth;
 
 use std::collections::HashMap;
 
+use mediahash::decode::{DecodeOptions, decode_rgb8};
 use mediahash::perceptual::imagehash::{
     Hash64, ImageHashError, Luma8, average_hash, dhash, dhash_vertical, imagehashes_from_rgb, phash,
 };
@@ -49,40 +50,61 @@ fn mismatches(name: &str, luma: &Luma8, row: &HashMap<String, String>) -> Vec<St
         .collect()
 }
 
+/// Every row of the shared imagehash CSV: PNGs decoded by the `image` crate (independent of
+/// our decoder), JPEGs by `mediahash::decode` (libjpeg-turbo, as Pillow decodes them).
 #[test]
-fn shared_testdata_png_rows_match_imagehash_bit_for_bit() {
+fn shared_testdata_rows_match_imagehash_bit_for_bit() {
     let Some(dir) = common::testdata_dir() else { return };
     let csv_text = std::fs::read_to_string(dir.join("pdq/expected/imagehash-4.3.2.csv")).unwrap();
     let rows = read_csv(&csv_text);
-    let (mut checked, mut skipped_jpeg, mut bad) = (0, 0, Vec::new());
+    let (mut png, mut jpeg, mut bad) = (0, 0, Vec::new());
     for row in &rows {
         let path = &row["path"];
-        if !path.ends_with(".png") {
-            // JPEG pixels come from the decode module (libjpeg-turbo); checked with it.
-            skipped_jpeg += 1;
-            continue;
-        }
         let bytes = std::fs::read(dir.join("pdq").join(path)).unwrap();
-        // For 8-bit PNGs this equals Pillow's convert('RGB') (palette expanded, 1-bit to
-        // 0/255, alpha dropped), and convert('L') of that equals Pillow's direct convert('L').
-        let rgb = image::load_from_memory(&bytes).unwrap().to_rgb8();
-        let luma = Luma8::from_rgb(rgb.width(), rgb.height(), rgb.as_raw()).unwrap();
+        let (w, h, rgb) = if path.ends_with(".png") {
+            png += 1;
+            // For 8-bit PNGs this equals Pillow's convert('RGB') (palette expanded, 1-bit to
+            // 0/255, alpha dropped), and convert('L') of that equals Pillow's direct convert('L').
+            let rgb = image::load_from_memory(&bytes).unwrap().to_rgb8();
+            (rgb.width(), rgb.height(), rgb.into_raw())
+        } else {
+            jpeg += 1;
+            let img = decode_rgb8(&bytes, &DecodeOptions::default()).unwrap();
+            (img.width, img.height, img.pixels)
+        };
+        let luma = Luma8::from_rgb(w, h, &rgb).unwrap();
         bad.extend(mismatches(path, &luma, row));
-        let combined = imagehashes_from_rgb(rgb.width(), rgb.height(), rgb.as_raw()).unwrap();
+        let combined = imagehashes_from_rgb(w, h, &rgb).unwrap();
         assert_eq!(
             [combined.phash, combined.dhash, combined.ahash],
             [phash(&luma), dhash(&luma), average_hash(&luma)]
         );
-        checked += 1;
     }
     eprintln!(
-        "imagehash-4.3.2.csv: {checked} PNG rows checked (4 hashes each), {skipped_jpeg} JPEG \
-         rows left to the decoder tests, {} mismatches",
+        "imagehash-4.3.2.csv: {png} PNG and {jpeg} JPEG rows checked (4 hashes each), {} mismatches",
         bad.len()
     );
-    assert_eq!(checked, 26, "expected 26 PNG rows in the shared CSV");
-    assert_eq!(checked + skipped_jpeg, rows.len());
+    assert_eq!((png, jpeg), (26, 31), "unexpected row counts in the shared CSV");
     assert!(bad.is_empty(), "mismatches:\n{}", bad.join("\n"));
+}
+
+/// Our own JPEGs (tests/data/jpeg) against imagehash on Pillow's decode
+/// (scripts/jpeg_vectors.py). Runs on a fresh clone.
+#[test]
+fn committed_jpegs_match_imagehash() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let rows =
+        read_csv(&std::fs::read_to_string(root.join("tests/vectors/jpeg-pipeline.csv")).unwrap());
+    assert_eq!(rows.len(), 10);
+    for row in &rows {
+        let file = &row["file"];
+        let bytes = std::fs::read(root.join("tests/data/jpeg").join(file)).unwrap();
+        let img = decode_rgb8(&bytes, &DecodeOptions::default()).unwrap();
+        let got = imagehashes_from_rgb(img.width, img.height, &img.pixels).unwrap();
+        assert_eq!(got.phash.to_hex(), row["phash"], "{file}: phash");
+        assert_eq!(got.dhash.to_hex(), row["dhash"], "{file}: dhash");
+        assert_eq!(got.ahash.to_hex(), row["ahash"], "{file}: ahash");
+    }
 }
 
 const SYNTHETIC_CSV: &str = include_str!("vectors/imagehash-synthetic.csv");
