@@ -1,0 +1,96 @@
+//! Driver for benches/compare/run.sh: runs one part of the mediahash image pipeline over a
+//! list of files and prints one JSON object per file (in input order) on stdout.
+//!
+//! Modes:
+//! * `decode`: read + decode to RGB8 only (the floor the hashing modes are compared with);
+//! * `pdq`: `analyze_file` with PDQ (digests + decode + PDQ, as `mh hash` does it);
+//! * `all`: `analyze_file` with PDQ and pHash/dHash/aHash (everything `mh hash` computes).
+//!
+//! Usage: `compare_driver MODE [--fast] [--threads N] --list FILE` (one path per line).
+
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+use std::time::Instant;
+
+use clap::{Parser, ValueEnum};
+use mediahash::analyze::{AnalyzeOptions, analyze_file};
+use mediahash::decode::{DecodeOptions, JpegScale, decode_rgb8};
+use rayon::prelude::*;
+use serde_json::json;
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Mode {
+    Decode,
+    Pdq,
+    All,
+}
+
+#[derive(Parser)]
+struct Args {
+    mode: Mode,
+    /// Decode JPEGs at a reduced scale in the DCT domain (`mh hash --fast`).
+    #[arg(long)]
+    fast: bool,
+    /// Worker threads (default 1: the Python peers are single-threaded).
+    #[arg(long, default_value_t = 1)]
+    threads: usize,
+    /// File with one path per line.
+    #[arg(long)]
+    list: PathBuf,
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let paths: Vec<PathBuf> = std::fs::read_to_string(&args.list)?
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(PathBuf::from)
+        .collect();
+    let mut options = AnalyzeOptions { imagehash: args.mode == Mode::All, ..Default::default() };
+    let mut decode_options = DecodeOptions::default();
+    if args.fast {
+        // The same setting as `mh hash --fast`.
+        options.decode.jpeg_scale = JpegScale::Fast { min_side: 256 };
+        decode_options.jpeg_scale = JpegScale::Fast { min_side: 256 };
+    }
+    let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build()?;
+    let start = Instant::now();
+    let lines: Vec<serde_json::Value> = pool.install(|| {
+        paths
+            .par_iter()
+            .map(|path| {
+                let name = path.display().to_string();
+                match args.mode {
+                    Mode::Decode => match std::fs::read(path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|b| decode_rgb8(&b, &decode_options).map_err(|e| e.to_string()))
+                    {
+                        Ok(img) => json!({"path": name, "width": img.width, "height": img.height}),
+                        Err(e) => json!({"path": name, "error": e}),
+                    },
+                    Mode::Pdq | Mode::All => match analyze_file(path, &options) {
+                        Ok(a) => json!({
+                            "path": name,
+                            "pdq": a.pdq.map(|p| p.hash.to_hex()),
+                            "quality": a.pdq.map(|p| p.quality),
+                            "phash": a.imagehashes.as_ref().map(|h| h.phash.to_hex()),
+                            "dhash": a.imagehashes.as_ref().map(|h| h.dhash.to_hex()),
+                            "decoded": a.image.as_ref().map(|i| [i.decoded_width, i.decoded_height]),
+                            "error": a.image_error.map(|e| e.to_string()),
+                        }),
+                        Err(e) => json!({"path": name, "error": e.to_string()}),
+                    },
+                }
+            })
+            .collect()
+    });
+    let elapsed = start.elapsed();
+    let mut out = BufWriter::new(std::io::stdout().lock());
+    for line in &lines {
+        serde_json::to_writer(&mut out, line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    eprintln!("compare_driver: {} files in {:.3} s", lines.len(), elapsed.as_secs_f64());
+    Ok(())
+}
