@@ -3,7 +3,8 @@
 //! `mh hash` runs per file, minus the read). Images are generated here: a photo-like scene
 //! (gradients, shapes, noise) at 512x512, 1024x768 and 4000x3000, as a 4:2:0 quality-90 JPEG
 //! (libjpeg, test-only encoder) and as a PNG (image crate's encoder, default settings).
-//! JPEGs are also run in fast mode (`JpegScale::Fast { min_side: 256 }`, DCT-domain scaling).
+//! JPEGs also run in fast mode (`JpegScale::FAST_DEFAULT`, as `mh hash --fast`: DCT-domain
+//! scaling).
 //!
 //! The pieces alone are in benches/digest.rs, benches/decode.rs, benches/pdq.rs and
 //! benches/phash.rs. Run: `cargo bench --bench pipeline` (add a filter such as `4000x3000`).
@@ -87,7 +88,7 @@ fn bench(c: &mut Criterion) {
     // with the same two calls analyze makes (decode_rgb8, imagehashes_from_rgb).
     let pdq_and_imagehash = AnalyzeOptions::default();
     let mut fast = pdq_only.clone();
-    fast.decode.jpeg_scale = JpegScale::Fast { min_side: 256 };
+    fast.decode.jpeg_scale = JpegScale::FAST_DEFAULT;
 
     for (w, h) in [(512u32, 512u32), (1024, 768), (4000, 3000)] {
         let pixels = photo_like(w, h, w ^ h);

@@ -7,6 +7,7 @@
 //! * `all`: `analyze_file` with PDQ and pHash/dHash/aHash (everything `mh hash` computes).
 //!
 //! Usage: `compare_driver MODE [--fast] [--threads N] --list FILE` (one path per line).
+//! The last stderr line is JSON: wall and CPU seconds of the hashing loop, file count.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -50,11 +51,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut decode_options = DecodeOptions::default();
     if args.fast {
         // The same setting as `mh hash --fast`.
-        options.decode.jpeg_scale = JpegScale::Fast { min_side: 256 };
-        decode_options.jpeg_scale = JpegScale::Fast { min_side: 256 };
+        options.decode.jpeg_scale = JpegScale::FAST_DEFAULT;
+        decode_options.jpeg_scale = JpegScale::FAST_DEFAULT;
     }
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads).build()?;
-    let start = Instant::now();
+    let (start, cpu0) = (Instant::now(), process_cpu_seconds());
     let lines: Vec<serde_json::Value> = pool.install(|| {
         paths
             .par_iter()
@@ -84,13 +85,21 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect()
     });
-    let elapsed = start.elapsed();
+    let (elapsed, cpu) = (start.elapsed().as_secs_f64(), process_cpu_seconds() - cpu0);
     let mut out = BufWriter::new(std::io::stdout().lock());
     for line in &lines {
         serde_json::to_writer(&mut out, line)?;
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    eprintln!("compare_driver: {} files in {:.3} s", lines.len(), elapsed.as_secs_f64());
+    eprintln!("{}", json!({"elapsed": elapsed, "cpu": cpu, "files": lines.len()}));
     Ok(())
+}
+
+/// CPU seconds used by this process so far (all threads), -1 if the clock is unavailable.
+fn process_cpu_seconds() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: clock_gettime only writes the timespec we pass, which outlives the call.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if rc != 0 { -1.0 } else { ts.tv_sec as f64 + ts.tv_nsec as f64 * 1e-9 }
 }

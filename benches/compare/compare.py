@@ -20,6 +20,7 @@ import os
 import pathlib
 import platform
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -43,18 +44,31 @@ def sh(cmd, **kw) -> subprocess.CompletedProcess:
     return subprocess.run(cmd, check=True, **kw)
 
 
+def children_cpu() -> float:
+    r = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return r.ru_utime + r.ru_stime
+
+
 class Timings:
-    """Wall or in-process times per tool, with the 1-minute load average at each start."""
+    """Per tool: wall-clock and CPU seconds of each run, and the 1-minute load average at
+    each start. On a shared machine the CPU time is the steadier figure: other processes
+    stretch the wall time but not the CPU time of a single-threaded run."""
 
     def __init__(self):
         self.times = {}
+        self.cpu = {}
         self.loads = []
 
-    def add(self, tool, seconds):
-        self.times.setdefault(tool, []).append(seconds)
+    def add(self, tool, wall_and_cpu):
+        wall, cpu = wall_and_cpu
+        self.times.setdefault(tool, []).append(wall)
+        self.cpu.setdefault(tool, []).append(cpu)
 
     def median(self, tool):
         return statistics.median(self.times[tool])
+
+    def cpu_median(self, tool):
+        return statistics.median(self.cpu[tool])
 
     def spread(self, tool):
         t = self.times[tool]
@@ -185,8 +199,11 @@ def parse_mh(text: str) -> dict:
     return out
 
 
-def digest_limit_per_core() -> float:
-    """MiB/s of one-pass MD5+SHA-1+SHA-256 on one core, from benches/digest.rs (criterion)."""
+def digest_limit_per_core() -> tuple:
+    """MiB/s of one-pass MD5+SHA-1+SHA-256 on one core, from benches/digest.rs (criterion):
+    as criterion reports it (wall clock), and scaled by the bench process's wall/CPU time
+    ratio, i.e. corrected for the share of the core that other processes took."""
+    c0, t0 = children_cpu(), time.perf_counter()
     out = subprocess.run(
         ["cargo", "bench", "--bench", "digest", "--", r"md5\+sha1\+sha256 one pass",
          "--warm-up-time", "1", "--measurement-time", "5"],
@@ -195,8 +212,10 @@ def digest_limit_per_core() -> float:
     if not m:
         print(out.stdout[-2000:], out.stderr[-2000:], file=sys.stderr)
         raise RuntimeError("could not parse benches/digest.rs output")
+    wall, cpu = time.perf_counter() - t0, children_cpu() - c0
     value, unit = float(m.group(1)), m.group(2)
-    return value * {"KiB/s": 1 / 1024, "MiB/s": 1, "GiB/s": 1024}[unit]
+    mib = value * {"KiB/s": 1 / 1024, "MiB/s": 1, "GiB/s": 1024}[unit]
+    return mib, mib * wall / cpu
 
 
 def case1(args, rows, notes):
@@ -204,8 +223,9 @@ def case1(args, rows, notes):
     total = sum(p.stat().st_size for p in tree.rglob("*") if p.is_file() and p.name != ".params")
     nfiles = sum(1 for p in tree.rglob("*") if p.is_file() and p.name != ".params")
     print(f"case 1: {nfiles} files, {total / 2**20:.0f} MiB in {tree}", flush=True)
-    limit = digest_limit_per_core()
-    print(f"  one-pass MD5+SHA-1+SHA-256 compute limit: {limit:.0f} MiB/s per core", flush=True)
+    limit_wall, limit = digest_limit_per_core()
+    print(f"  one-pass MD5+SHA-1+SHA-256 compute limit per core: {limit_wall:.0f} MiB/s "
+          f"(criterion), {limit:.0f} MiB per CPU-second", flush=True)
     warm(tree)
     outdir = WORK / "out"
     outdir.mkdir(parents=True, exist_ok=True)
@@ -218,9 +238,9 @@ def case1(args, rows, notes):
 
         def run_one(tool, _round):
             with open(outdir / f"case1-{tool}.txt", "w") as f:
-                t0 = time.perf_counter()
+                c0, t0 = children_cpu(), time.perf_counter()
                 sh(cmds[tool], stdout=f)
-                return time.perf_counter() - t0
+                return time.perf_counter() - t0, children_cpu() - c0
 
         for tool in cmds:  # untimed warm-up (and page cache)
             run_one(tool, -1)
@@ -234,14 +254,18 @@ def case1(args, rows, notes):
         agree = (f"{same}/{len(hd)} files: size+MD5+SHA-1+SHA-256 equal"
                  + ("" if len(hd) == len(mh) == same else f" (mh listed {len(mh)}) MISMATCH"))
         t_hd, t_mh = timings.median("hashdeep"), timings.median("mh")
+        c_hd, c_mh = timings.cpu_median("hashdeep"), timings.cpu_median("mh")
         mib = total / 2**20
         rows.append([f"1. hash {mib:.0f} MiB / {nfiles} files, {threads} thread(s)",
-                     f"hashdeep -j{threads}: {t_hd:.2f} s ({mib / t_hd:.0f} MiB/s)",
-                     f"mh: {t_mh:.2f} s ({mib / t_mh:.0f} MiB/s)",
-                     f"{t_hd / t_mh:.2f}x", agree, timings.load_range()])
-        notes.append(f"case 1, {threads} thread(s): mh at {mib / t_mh:.0f} MiB/s = "
-                     f"{100 * mib / t_mh / (limit * threads):.0f}% of the one-pass compute limit "
-                     f"({limit:.0f} MiB/s per core x {threads}, benches/digest.rs); "
+                     f"hashdeep -j{threads}: {t_hd:.2f} s, {mib / t_hd:.0f} MiB/s (CPU {c_hd:.2f} s)",
+                     f"mh hash: {t_mh:.2f} s, {mib / t_mh:.0f} MiB/s (CPU {c_mh:.2f} s)",
+                     f"{t_hd / t_mh:.2f}x (CPU {c_hd / c_mh:.2f}x)", agree, timings.load_range()])
+        notes.append(f"case 1, {threads} thread(s): mh {mib / t_mh:.0f} MiB/s wall = "
+                     f"{100 * mib / t_mh / (limit_wall * threads):.0f}% of {threads} x the "
+                     f"one-pass MD5+SHA-1+SHA-256 limit ({limit_wall:.0f} MiB/s per core, "
+                     f"benches/digest.rs); per CPU-second {mib / c_mh:.0f} MiB = "
+                     f"{100 * mib / c_mh / limit:.0f}% of the limit per CPU-second "
+                     f"({limit:.0f}); "
                      f"times {timings.spread('hashdeep')} s / {timings.spread('mh')} s")
 
 
@@ -359,17 +383,23 @@ def cases23(args, rows, notes):
         cmd = tools[tool] + ([str(out)] if tool in ("pdqhash", "imagehash") else [])
         if tool in ("pdqhash", "imagehash"):
             res = sh(cmd, capture_output=True, text=True)
-            return json.loads(res.stderr.strip().splitlines()[-1])["elapsed"]
-        with open(out, "w") as f:
-            res = sh(cmd, stdout=f, stderr=subprocess.PIPE, text=True)
-        return float(re.search(r"in ([\d.]+) s", res.stderr).group(1))
+        else:
+            with open(out, "w") as f:
+                res = sh(cmd, stdout=f, stderr=subprocess.PIPE, text=True)
+        summary = json.loads(res.stderr.strip().splitlines()[-1])
+        return summary["elapsed"], summary["cpu"]
 
     timings = Timings()
     alternate(args.image_rounds, list(tools), run_one, timings)
     n = len(paths)
 
     def rate(tool):
-        return f"{n / timings.median(tool):.1f} img/s ({timings.median(tool):.1f} s)"
+        return (f"{n / timings.median(tool):.1f} img/s ({timings.median(tool):.1f} s; "
+                f"CPU {timings.cpu_median(tool):.1f} s)")
+
+    def ratio(a, b):
+        return (f"{timings.median(a) / timings.median(b):.1f}x "
+                f"(CPU {timings.cpu_median(a) / timings.cpu_median(b):.1f}x)")
 
     if 2 in args.cases:
         py = read_jsonl(outdir / "images-pdqhash.jsonl")
@@ -389,15 +419,14 @@ def cases23(args, rows, notes):
             agree += f"; for those {len(differing)}, distance to the C++ library: {histogram(dc)}"
         rows.append([f"2. PDQ, {n} images ({megapixels:.0f} MP), 1 thread",
                      f"Pillow+pdqhash: {rate('pdqhash')}", f"mh exact: {rate('mh-pdq')}",
-                     f"{timings.median('pdqhash') / timings.median('mh-pdq'):.1f}x", agree,
+                     ratio("pdqhash", "mh-pdq"), agree,
                      timings.load_range()])
         fd = [hamming(fast[p]["pdq"], mh[p]["pdq"]) for p in paths]
         rows.append([f"2f. PDQ fast mode (DCT-scaled JPEG decode), {n} images",
                      f"fast decode alone: {rate('mh-decode-fast')}",
                      f"mh --fast: {rate('mh-pdq-fast')}",
-                     f"{timings.median('pdqhash') / timings.median('mh-pdq-fast'):.1f}x vs "
-                     f"pdqhash; {timings.median('mh-pdq-fast') / timings.median('mh-decode-fast'):.2f}"
-                     "x the decode floor",
+                     f"{ratio('pdqhash', 'mh-pdq-fast')} vs pdqhash; "
+                     f"{ratio('mh-pdq-fast', 'mh-decode-fast')} the decode floor's time",
                      f"distance to exact: median {statistics.median(fd)}, max {max(fd)}; "
                      f"{sum(d <= 31 for d in fd)}/{n} within 31",
                      timings.load_range()])
@@ -414,7 +443,7 @@ def cases23(args, rows, notes):
         rows.append([f"3. pHash+dHash, {n} images, 1 thread",
                      f"imagehash: {rate('imagehash')}",
                      f"mh (digests+PDQ+pHash/dHash/aHash): {rate('mh-all')}",
-                     f"{timings.median('imagehash') / timings.median('mh-all'):.1f}x",
+                     ratio("imagehash", "mh-all"),
                      f"pHash equal {ph}/{n}, dHash equal {dh}/{n}"
                      + ("" if ph == n else f"; pHash distances {histogram(pd)}"),
                      timings.load_range()])
@@ -524,7 +553,7 @@ def case4(args, rows, notes):
                              capture_output=True, text=True, env=env1)
                 summary = json.loads(res.stderr.strip().splitlines()[-1])
                 build[tool] = summary.get("build")
-                return summary["elapsed"]
+                return summary["elapsed"], summary["cpu"]
 
             rounds = args.rounds if n < 5_000_000 else max(1, args.rounds // 2)
             print(f"case 4: {kind} n={n}, {args.queries} queries x 8 needles, {rounds} rounds",
@@ -538,12 +567,13 @@ def case4(args, rows, notes):
                 same = sum(got.get(q, {}) == ref.get(q, {}) for q in range(args.queries))
                 agree.append(f"{tool} {same}/{args.queries}")
             found = sum(len(v) for v in ref.values())
-            qps = {t: args.queries / timings.median(t) for t in tools}
-            rows.append([f"4. PDQ search r<=31, {n:.0e} {kind} codes, 1000 q x 8 needles, 1 thread",
-                         f"FAISS Flat {qps['faiss-flat']:.1f} q/s; MultiHash "
-                         f"{qps['faiss-multihash']:.1f} q/s",
-                         f".mhset auto {qps['mh-auto']:.1f} q/s; flat scan "
-                         f"{qps['mh-flat']:.1f} q/s",
+            # Single-threaded on both sides: the CPU time is the steadier measure.
+            qps = {t: args.queries / timings.cpu_median(t) for t in tools}
+            rows.append([f"4. PDQ search r<=31, {n:.0e} {kind} codes, {args.queries} q x 8 needles, 1 thread",
+                         f"FAISS Flat {qps['faiss-flat']:.1f} q/CPU-s; MultiHash "
+                         f"{qps['faiss-multihash']:.1f} q/CPU-s",
+                         f".mhset auto {qps['mh-auto']:.1f} q/CPU-s; flat scan "
+                         f"{qps['mh-flat']:.1f} q/CPU-s",
                          f"{qps['mh-auto'] / qps['faiss-flat']:.1f}x Flat, "
                          f"{qps['mh-auto'] / qps['faiss-multihash']:.1f}x MultiHash "
                          f"(mh flat {qps['mh-flat'] / qps['faiss-flat']:.1f}x Flat)",
