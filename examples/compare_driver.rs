@@ -4,6 +4,7 @@
 //! Modes:
 //! * `decode`: read + decode to RGB8 only (the floor the hashing modes are compared with);
 //! * `pdq`: `analyze_file` with PDQ (digests + decode + PDQ, as `mh hash` does it);
+//! * `imagehash`: read + decode + pHash/dHash/aHash only (the work Python imagehash does);
 //! * `all`: `analyze_file` with PDQ and pHash/dHash/aHash (everything `mh hash` computes).
 //!
 //! Usage: `compare_driver MODE [--fast] [--threads N] --list FILE` (one path per line).
@@ -16,12 +17,14 @@ use std::time::Instant;
 use clap::{Parser, ValueEnum};
 use mediahash::analyze::{AnalyzeOptions, analyze_file};
 use mediahash::decode::{DecodeOptions, JpegScale, decode_rgb8};
+use mediahash::perceptual::imagehash::imagehashes_from_rgb;
 use rayon::prelude::*;
 use serde_json::json;
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Mode {
     Decode,
+    Imagehash,
     Pdq,
     All,
 }
@@ -67,6 +70,18 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         .and_then(|b| decode_rgb8(&b, &decode_options).map_err(|e| e.to_string()))
                     {
                         Ok(img) => json!({"path": name, "width": img.width, "height": img.height}),
+                        Err(e) => json!({"path": name, "error": e}),
+                    },
+                    Mode::Imagehash => match std::fs::read(path)
+                        .map_err(|e| e.to_string())
+                        .and_then(|b| decode_rgb8(&b, &decode_options).map_err(|e| e.to_string()))
+                        .and_then(|img| {
+                            imagehashes_from_rgb(img.width, img.height, &img.pixels)
+                                .map_err(|e| e.to_string())
+                        }) {
+                        Ok(h) => json!({
+                            "path": name, "phash": h.phash.to_hex(), "dhash": h.dhash.to_hex()
+                        }),
                         Err(e) => json!({"path": name, "error": e}),
                     },
                     Mode::Pdq | Mode::All => match analyze_file(path, &options) {
