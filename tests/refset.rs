@@ -5,7 +5,7 @@ mod common;
 use mediahash::refset::format::{self, SectionEntry, kind};
 use mediahash::refset::{
     BadRecord, BuildError, BuildOptions, Builder, Disposition, EntryMeta, HashKind, HashValue,
-    Record, RefSet, RefsetError, SourceId, SourceInfo,
+    PdqStrategy, Record, RefSet, RefsetError, SourceId, SourceInfo,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -541,7 +541,16 @@ fn distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
 }
 
 fn pdq_set(hashes: &[[u8; 32]]) -> Vec<u8> {
-    let mut b = Builder::new(options()).unwrap();
+    pdq_set_with(hashes, options())
+}
+
+/// A PDQ set with the multi-index even when small.
+fn indexed_pdq_set(hashes: &[[u8; 32]]) -> Vec<u8> {
+    pdq_set_with(hashes, BuildOptions { pdq_multi_index_min: 1, ..options() })
+}
+
+fn pdq_set_with(hashes: &[[u8; 32]], opts: BuildOptions) -> Vec<u8> {
+    let mut b = Builder::new(opts).unwrap();
     let s = b.add_source(source("pdq", "P", Disposition::Alert)).unwrap();
     for (line, h) in hashes.iter().enumerate() {
         let meta = EntryMeta { source_id: Some(line.to_string()), ..EntryMeta::default() };
@@ -578,10 +587,12 @@ proptest! {
     ) {
         let mut stored = hashes_near(needles.clone(), flips);
         stored.extend(random);
-        let bytes = pdq_set(&stored);
+        let bytes = indexed_pdq_set(&stored);
         let set = RefSet::from_bytes(&bytes[..]).unwrap();
         let used = if eight { &needles[..] } else { &needles[..1] };
         let got = set.search_pdq(&used[0], radius, &used[1..]);
+        prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::Flat), &got);
+        prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::MultiIndex), &got);
 
         let distinct: BTreeSet<[u8; 32]> = stored.iter().copied().collect();
         let mut want = Vec::new();
@@ -651,6 +662,17 @@ fn needles_vs_haystack_match_the_reference_csv() {
     let bytes = pdq_set(&haystack);
     let set = RefSet::from_bytes(&bytes[..]).unwrap();
     set.verify().unwrap();
+    let indexed_bytes = indexed_pdq_set(&haystack);
+    let indexed = RefSet::from_bytes(&indexed_bytes[..]).unwrap();
+    indexed.verify().unwrap();
+    for radius in [0, 15, 16, 31, 32, 47, 63] {
+        for n in &needles {
+            let flat = set.search_pdq_with(&[*n], radius, PdqStrategy::Flat);
+            assert_eq!(indexed.search_pdq_with(&[*n], radius, PdqStrategy::MultiIndex), flat);
+        }
+        let flat = set.search_pdq_with(&needles[..8], radius, PdqStrategy::Flat);
+        assert_eq!(indexed.search_pdq_with(&needles[..8], radius, PdqStrategy::MultiIndex), flat);
+    }
     let csv =
         std::fs::read_to_string(data.join("pdq/expected/index-needles-vs-haystack.csv")).unwrap();
     let mut total = 0;
@@ -688,4 +710,73 @@ fn needles_vs_haystack_match_the_reference_csv() {
     let all = set.search_pdq_needles(&needles, 31);
     let distinct: BTreeSet<u64> = all.iter().map(|m| m.index).collect();
     assert_eq!(distinct.len(), all.len());
+}
+
+#[test]
+fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
+    let hashes: Vec<[u8; 32]> = (0..300).map(bytes_from).collect();
+    let bytes = indexed_pdq_set(&hashes);
+    let set = RefSet::from_bytes(&bytes[..]).unwrap();
+    set.verify().unwrap();
+    let table = section_table(&bytes);
+    let find = |sub| {
+        table.iter().find(|(_, s)| s.kind == kind::hash_section(HashKind::Pdq, sub)).unwrap().1
+    };
+    let ids = find(kind::SUB_MIH_IDS);
+    let offsets = find(kind::SUB_MIH_OFFSETS);
+    assert_eq!(ids.count, 16 * 300);
+    let search_all = |set: &RefSet<&[u8]>| {
+        for r in [0, 31, 63] {
+            let _ = set.search_pdq_with(&hashes[..8], r, PdqStrategy::MultiIndex);
+        }
+    };
+    let mut rng = 7u64;
+    let mut forge = |range: std::ops::Range<usize>, value: u32| {
+        let mut forged = bytes.clone();
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = range.start + ((rng >> 33) as usize % (range.len() / 4)) * 4;
+        forged[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        reseal(&mut forged);
+        forged
+    };
+    for _ in 0..20 {
+        for forged in [
+            forge(ids.range(), u32::MAX),
+            forge(ids.range(), 5),
+            forge(offsets.range(), u32::MAX),
+            forge(offsets.range(), 150),
+        ] {
+            let set = RefSet::from_bytes(&forged[..]).unwrap();
+            search_all(&set);
+            assert!(set.verify().is_err());
+        }
+    }
+    // Truncating the index sections' counts is refused at open.
+    let mut forged = bytes.clone();
+    let (at, _) = table.iter().find(|(_, s)| s.kind == ids.kind).unwrap();
+    let shorter = ids.count - 1;
+    forged[at + 16..at + 24].copy_from_slice(&(shorter * 4).to_le_bytes());
+    forged[at + 24..at + 32].copy_from_slice(&shorter.to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::Corrupt { .. })));
+}
+
+#[test]
+fn pdq_multi_index_built_in_many_passes_is_identical() {
+    let hashes: Vec<[u8; 32]> = (0..3000).map(|i| bytes_from(i % 2900)).collect();
+    let roomy = indexed_pdq_set(&hashes);
+    let tight = pdq_set_with(
+        &hashes,
+        BuildOptions { pdq_multi_index_min: 1, memory_budget_bytes: 1, ..options() },
+    );
+    assert_eq!(roomy, tight);
+    let set = RefSet::from_bytes(&roomy[..]).unwrap();
+    set.verify().unwrap();
+    // Cost model: the index for small radii, the scan when the index would visit too much.
+    assert!(set.pdq_uses_multi_index(8, 31));
+    assert!(!set.pdq_uses_multi_index(8, 63));
+    assert!(!set.pdq_uses_multi_index(1, 64));
+    assert_eq!(
+        set.search_pdq_with(&hashes[..8], 40, PdqStrategy::MultiIndex),
+        set.search_pdq_with(&hashes[..8], 40, PdqStrategy::Flat)
+    );
 }

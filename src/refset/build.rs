@@ -49,6 +49,10 @@ pub struct BuildOptions {
     pub max_bad_records_kept: usize,
     /// Most run files merged at once (open file handles); at least 2.
     pub merge_fan_in: usize,
+    /// Build the PDQ multi-index when the set has at least this many distinct PDQ hashes
+    /// (`u64::MAX`: never). It costs 64 bytes per hash and speeds up small-radius search
+    /// of large sets; below ~65,536 hashes the flat scan is as fast.
+    pub pdq_multi_index_min: u64,
 }
 
 impl Default for BuildOptions {
@@ -60,6 +64,7 @@ impl Default for BuildOptions {
             build_time: None,
             max_bad_records_kept: 100_000,
             merge_fan_in: 64,
+            pdq_multi_index_min: 1 << 16,
         }
     }
 }
@@ -421,6 +426,8 @@ struct KindOutput {
     entries: Content,
     prefix: Content,
     quality: Option<Content>,
+    /// PDQ multi-index (ids, offsets).
+    mih: Option<(Content, Content)>,
     count: u64,
 }
 
@@ -769,7 +776,7 @@ impl Builder {
                 let runs = buf.runs.len() as u64;
                 let input = buf.input_values;
                 let kind = buf.kind;
-                let out = merge_kind(buf, records, &mut lists, fan_in, &dir)?;
+                let out = merge_kind(buf, records, &mut lists, fan_in, &dir, &self.opts)?;
                 stats.push(KindStats {
                     kind,
                     input_values: input,
@@ -821,6 +828,17 @@ impl Builder {
             if let Some(q) = k.quality {
                 sections.push((kind::hash_section(hk, kind::SUB_QUALITY), 1, k.count, q));
             }
+            if let Some((ids, offsets)) = k.mih {
+                let slots = format::MIH_SLOTS as u64;
+                let offsets_count = offsets.len() / 4;
+                sections.push((kind::hash_section(hk, kind::SUB_MIH_IDS), 4, slots * k.count, ids));
+                sections.push((
+                    kind::hash_section(hk, kind::SUB_MIH_OFFSETS),
+                    4,
+                    offsets_count,
+                    offsets,
+                ));
+            }
         }
 
         // Layout: header, table, then each section at the next 64-byte boundary.
@@ -859,7 +877,8 @@ impl Builder {
                 out.pad_to(entry.offset)?;
                 match content {
                     Content::Bytes(b) => out.write_all(&b)?,
-                    Content::File(f, len) => {
+                    Content::File(mut f, len) => {
+                        f.seek(SeekFrom::Start(0))?;
                         let copied = io::copy(&mut BufReader::with_capacity(1 << 20, f), &mut out)?;
                         if copied != len {
                             return Err(io::Error::other("staging file changed size"));
@@ -931,6 +950,7 @@ fn merge_kind<K: Key>(
     lists: &mut Lists,
     fan_in: usize,
     dir: &Path,
+    opts: &BuildOptions,
 ) -> Result<Option<KindOutput>, BuildError> {
     if buf.items.is_empty() && buf.runs.is_empty() {
         return Ok(None);
@@ -1039,12 +1059,108 @@ fn merge_kind<K: Key>(
         prefix.extend_from_slice(&running.to_le_bytes());
     }
     let content = |s: Staging| s.into_content().map_err(werr());
+    let mut values = content(values)?;
+    let mih = match &mut values {
+        Content::File(f, _) if kind == HashKind::Pdq && count >= opts.pdq_multi_index_min => {
+            Some(build_mih(f, count as usize, opts.memory_budget_bytes, dir)?)
+        }
+        _ => None,
+    };
     Ok(Some(KindOutput {
         kind,
-        values: content(values)?,
+        mih,
+        values,
         entries: content(entries)?,
         prefix: Content::Bytes(prefix),
         quality: quality.map(content).transpose()?,
         count,
     }))
+}
+
+/// Builds the PDQ multi-index from the sorted values file: one pass for the 16 bucket
+/// histograms, then passes that scatter value indexes into their buckets, as many slots
+/// (or bucket ranges of a slot) per pass as fit in the memory budget.
+fn build_mih(
+    values: &mut File,
+    n: usize,
+    budget: usize,
+    dir: &Path,
+) -> Result<(Content, Content), BuildError> {
+    use format::{MIH_BUCKETS, MIH_SLOTS, mih_slot};
+    let werr = || io_err("build the PDQ multi-index in", dir);
+    let mut read_pass = |visit: &mut dyn FnMut(usize, &[u8; 32])| -> io::Result<()> {
+        values.seek(SeekFrom::Start(0))?;
+        let mut r = BufReader::with_capacity(1 << 20, &*values);
+        let mut hash = [0u8; 32];
+        for i in 0..n {
+            r.read_exact(&mut hash)?;
+            visit(i, &hash);
+        }
+        Ok(())
+    };
+    let row = MIH_BUCKETS + 1;
+    let mut offsets = vec![0u32; MIH_SLOTS * row];
+    read_pass(&mut |_, h| {
+        for s in 0..MIH_SLOTS {
+            offsets[s * row + usize::from(mih_slot(h, s)) + 1] += 1;
+        }
+    })
+    .map_err(werr())?;
+    for s in 0..MIH_SLOTS {
+        for v in 0..MIH_BUCKETS {
+            offsets[s * row + v + 1] += offsets[s * row + v];
+        }
+    }
+
+    // Tasks: (slot, first bucket, end bucket), each holding at most `cap` ids unless a
+    // single bucket is larger; consecutive tasks are grouped into passes of at most `cap`.
+    let cap = (budget / 4).max(1 << 10);
+    let start = |s: usize, v: usize| offsets[s * row + v] as usize;
+    let mut tasks = Vec::new();
+    for s in 0..MIH_SLOTS {
+        let mut lo = 0;
+        while lo < MIH_BUCKETS {
+            let mut hi = lo + 1;
+            while hi < MIH_BUCKETS && start(s, hi + 1) - start(s, lo) <= cap {
+                hi += 1;
+            }
+            tasks.push((s, lo, hi));
+            lo = hi;
+        }
+    }
+    let mut ids = Staging::new(dir)?;
+    let mut next = 0;
+    while next < tasks.len() {
+        let mut end = next + 1;
+        let size = |t: &(usize, usize, usize)| start(t.0, t.2) - start(t.0, t.1);
+        let mut total = size(&tasks[next]);
+        while end < tasks.len() && total + size(&tasks[end]) <= cap {
+            total += size(&tasks[end]);
+            end += 1;
+        }
+        let pass = &tasks[next..end];
+        let mut buffers: Vec<Vec<u32>> = pass.iter().map(|t| vec![0u32; size(t)]).collect();
+        let mut cursors: Vec<Vec<usize>> = pass
+            .iter()
+            .map(|&(s, lo, hi)| (lo..hi).map(|v| start(s, v) - start(s, lo)).collect())
+            .collect();
+        read_pass(&mut |i, h| {
+            for (t, &(s, lo, hi)) in pass.iter().enumerate() {
+                let v = usize::from(mih_slot(h, s));
+                if (lo..hi).contains(&v) {
+                    let c = &mut cursors[t][v - lo];
+                    buffers[t][*c] = i as u32;
+                    *c += 1;
+                }
+            }
+        })
+        .map_err(werr())?;
+        for b in buffers {
+            let bytes: Vec<u8> = b.iter().flat_map(|id| id.to_le_bytes()).collect();
+            ids.write(&bytes).map_err(werr())?;
+        }
+        next = end;
+    }
+    let offsets_bytes: Vec<u8> = offsets.iter().flat_map(|o| o.to_le_bytes()).collect();
+    Ok((ids.into_content().map_err(werr())?, Content::Bytes(offsets_bytes)))
 }

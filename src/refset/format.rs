@@ -71,6 +71,11 @@ pub mod kind {
     pub const SUB_PREFIX: u32 = 0x02;
     /// u8 PDQ quality per value (255: unknown).
     pub const SUB_QUALITY: u32 = 0x03;
+    /// PDQ multi-index, optional: u32 value indexes, [`super::MIH_SLOTS`] runs of `n`; run
+    /// s lists every value sorted by (slot s, index).
+    pub const SUB_MIH_IDS: u32 = 0x04;
+    /// PDQ multi-index bucket starts: u32, `MIH_SLOTS` runs of `MIH_BUCKETS + 1`.
+    pub const SUB_MIH_OFFSETS: u32 = 0x05;
 
     /// The section kind of `sub` for hash kind `k`.
     pub fn hash_section(k: super::HashKind, sub: u32) -> u32 {
@@ -107,6 +112,8 @@ pub fn section_name(kind: u32) -> String {
                 kind::SUB_ENTRIES => "entries",
                 kind::SUB_PREFIX => "prefix table",
                 kind::SUB_QUALITY => "quality",
+                kind::SUB_MIH_IDS => "multi-index ids",
+                kind::SUB_MIH_OFFSETS => "multi-index offsets",
                 _ => "unknown part",
             };
             match hash {
@@ -130,6 +137,7 @@ pub fn expected_item_len(kind: u32) -> Option<u32> {
                 kind::SUB_VALUES => Some(hash.value_len() as u32),
                 kind::SUB_ENTRIES | kind::SUB_PREFIX => Some(4),
                 kind::SUB_QUALITY if *hash == HashKind::Pdq => Some(1),
+                kind::SUB_MIH_IDS | kind::SUB_MIH_OFFSETS if *hash == HashKind::Pdq => Some(4),
                 _ => None,
             }
         }
@@ -198,6 +206,7 @@ impl Header {
 }
 
 /// Reads a u32 LE from exactly 4 bytes (callers slice with checked bounds).
+#[inline]
 pub fn le_u32(b: &[u8]) -> u32 {
     let mut a = [0u8; 4];
     a.copy_from_slice(&b[..4]);
@@ -205,6 +214,7 @@ pub fn le_u32(b: &[u8]) -> u32 {
 }
 
 /// Reads a u64 LE from exactly 8 bytes (callers slice with checked bounds).
+#[inline]
 pub fn le_u64(b: &[u8]) -> u64 {
     let mut a = [0u8; 8];
     a.copy_from_slice(&b[..8]);
@@ -228,6 +238,18 @@ pub fn prefix24(kind: HashKind, value: &[u8]) -> u32 {
         HashKind::PHash | HashKind::DHash | HashKind::AHash => (le_u64(value) >> 40) as u32,
         _ => (u32::from(value[0]) << 16) | (u32::from(value[1]) << 8) | u32::from(value[2]),
     }
+}
+
+/// PDQ multi-index: 16 slots of 16 bits (by pigeonhole, a hash within distance r of a
+/// needle has a slot within floor(r/16) of the needle's slot).
+pub const MIH_SLOTS: usize = 16;
+/// Values of one 16-bit slot.
+pub const MIH_BUCKETS: usize = 1 << 16;
+
+/// Slot `s` of a stored PDQ hash: bytes 2s and 2s+1, big-endian.
+#[inline]
+pub fn mih_slot(hash: &[u8], s: usize) -> u16 {
+    u16::from_be_bytes([hash[2 * s], hash[2 * s + 1]])
 }
 
 // ---------------------------------------------------------------------------------------

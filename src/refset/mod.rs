@@ -23,7 +23,8 @@ pub use read::{
     SetInfo,
 };
 pub use search::{
-    DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Hit, Match, PdqMatch, U64Match, scan_kernel_name,
+    DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Hit, Match, PdqMatch, PdqStrategy, U64Match,
+    scan_kernel_name,
 };
 
 use serde::{Deserialize, Serialize};

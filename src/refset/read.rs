@@ -149,6 +149,8 @@ pub(crate) struct KindSections {
     pub prefix: Range<usize>,
     pub prefix_bits: u32,
     pub quality: Option<Range<usize>>,
+    /// PDQ multi-index: (ids, bucket offsets), when built.
+    pub mih: Option<(Range<usize>, Range<usize>)>,
 }
 
 /// A reference set over bytes `B` (`Vec<u8>`, `&[u8]`, `memmap2::Mmap`). `B::as_ref` must
@@ -386,7 +388,29 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 // Other kinds have no quality: such a section is an unknown kind, ignored.
                 _ => None,
             };
+            let mih_ids = find(kind::hash_section(hk, kind::SUB_MIH_IDS));
+            let mih_offsets = find(kind::hash_section(hk, kind::SUB_MIH_OFFSETS));
+            let mih = match (hk, mih_ids, mih_offsets) {
+                (HashKind::Pdq, Some(ids), Some(offsets)) => {
+                    let slots = format::MIH_SLOTS as u64;
+                    if values.count.checked_mul(slots) != Some(ids.count)
+                        || offsets.count != slots * (format::MIH_BUCKETS as u64 + 1)
+                    {
+                        return Err(corrupt(format!(
+                            "the PDQ multi-index has {} ids and {} offsets for {} values",
+                            ids.count, offsets.count, values.count
+                        )));
+                    }
+                    Some((ids.range(), offsets.range()))
+                }
+                (HashKind::Pdq, None, None) => None,
+                (HashKind::Pdq, _, _) => {
+                    return Err(corrupt("the PDQ multi-index is missing one of its two sections"));
+                }
+                _ => None,
+            };
             *slot = Some(KindSections {
+                mih,
                 count: values.count,
                 values: values.range(),
                 entries: entries.range(),
@@ -708,6 +732,9 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         for p in 1..expected_prefix.len() {
             expected_prefix[p] += expected_prefix[p - 1];
         }
+        if let Some((ids, offsets)) = &ks.mih {
+            self.verify_mih(ks, ids, offsets)?;
+        }
         for (p, &want) in expected_prefix.iter().enumerate() {
             if self.prefix_at(ks, p) != want {
                 return Err(corrupt(format!(
@@ -715,6 +742,77 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                     kind.as_str(),
                     self.prefix_at(ks, p)
                 )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bucket `v` of slot `s` of the PDQ multi-index, clamped to the value count so a damaged
+/// table cannot send readers out of bounds.
+pub(crate) fn mih_bucket(data: &[u8], ks: &KindSections, s: usize, v: usize) -> Range<usize> {
+    let Some((_, offsets)) = &ks.mih else { return 0..0 };
+    let at = |b: usize| {
+        let i = offsets.start + 4 * (s * (format::MIH_BUCKETS + 1) + b);
+        le_u32(&data[i..i + 4]) as usize
+    };
+    let n = ks.count as usize;
+    let hi = at(v + 1).min(n);
+    at(v).min(hi)..hi
+}
+
+/// Entry `k` of slot `s` of the multi-index ids (caller keeps `k < count`).
+pub(crate) fn mih_id(data: &[u8], ks: &KindSections, s: usize, k: usize) -> u32 {
+    let Some((ids, _)) = &ks.mih else { return u32::MAX };
+    let i = ids.start + 4 * (s * ks.count as usize + k);
+    le_u32(&data[i..i + 4])
+}
+
+impl<B: AsRef<[u8]>> RefSet<B> {
+    /// Every slot's ids list each value exactly once, in its own bucket, ascending.
+    fn verify_mih(
+        &self,
+        ks: &KindSections,
+        _ids: &Range<usize>,
+        offsets: &Range<usize>,
+    ) -> Result<(), RefsetError> {
+        let n = ks.count as usize;
+        let raw_offset = |s: usize, b: usize| {
+            let i = offsets.start + 4 * (s * (format::MIH_BUCKETS + 1) + b);
+            le_u32(&self.as_bytes()[i..i + 4]) as usize
+        };
+        for s in 0..format::MIH_SLOTS {
+            if raw_offset(s, 0) != 0 || raw_offset(s, format::MIH_BUCKETS) != n {
+                return Err(corrupt(format!("PDQ multi-index slot {s} does not span the values")));
+            }
+            for v in 0..format::MIH_BUCKETS {
+                let (lo, hi) = (raw_offset(s, v), raw_offset(s, v + 1));
+                if lo > hi || hi > n {
+                    return Err(corrupt(format!(
+                        "PDQ multi-index slot {s} bucket {v} is out of order"
+                    )));
+                }
+                let mut previous = None;
+                for k in lo..hi {
+                    let id = mih_id(self.as_bytes(), ks, s, k);
+                    if id as usize >= n {
+                        return Err(RefsetError::ReferenceOutOfRange {
+                            what: "PDQ multi-index id",
+                            index: (s * n + k) as u64,
+                            value: id.into(),
+                            limit: n as u64,
+                        });
+                    }
+                    let value = self.value_bytes(ks, HashKind::Pdq, id as usize);
+                    if usize::from(format::mih_slot(value, s)) != v
+                        || previous.is_some_and(|p| p >= id)
+                    {
+                        return Err(corrupt(format!(
+                            "PDQ multi-index slot {s} bucket {v} lists value {id} wrongly"
+                        )));
+                    }
+                    previous = Some(id);
+                }
             }
         }
         Ok(())
