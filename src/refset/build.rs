@@ -556,6 +556,24 @@ impl Builder {
         Ok(SourceId(id))
     }
 
+    /// Completes a source's description once its file has been read: the detected format
+    /// label, the file's SHA-256 (hex) and the version the source states. Counts stay the
+    /// builder's own.
+    pub fn complete_source(
+        &mut self,
+        source: SourceId,
+        format: String,
+        sha256: String,
+        source_version: Option<String>,
+    ) -> Result<(), BuildError> {
+        self.check_source(source)?;
+        let info = &mut self.sources[source.0 as usize];
+        info.format = format;
+        info.sha256 = sha256;
+        info.source_version = source_version;
+        Ok(())
+    }
+
     fn check_source(&self, source: SourceId) -> Result<(), BuildError> {
         if (source.0 as usize) < self.sources.len() {
             Ok(())
