@@ -789,49 +789,6 @@ pub(crate) fn too_long_reason() -> String {
     format!("line longer than {} bytes; skipped", MAX_LINE_BYTES)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn format_names_round_trip() {
-        for format in Format::ALL {
-            assert_eq!(format.as_str().parse::<Format>().unwrap(), format);
-        }
-        assert_eq!("VICS".parse::<Format>().unwrap(), Format::VicsJson);
-        let err = "xml".parse::<Format>().unwrap_err();
-        assert!(err.to_string().contains("pdq-lines"), "{err}");
-    }
-
-    #[test]
-    fn empty_file_digests_are_known() {
-        let d = crate::digest::digest_bytes(b"", Default::default());
-        assert!(is_empty_file_digest(&HashValue::Md5(d.md5)));
-        assert!(is_empty_file_digest(&HashValue::Sha1(d.sha1)));
-        assert!(is_empty_file_digest(&HashValue::Sha256(d.sha256)));
-        assert!(!is_empty_file_digest(&HashValue::Md5([0; 16])));
-    }
-
-    #[test]
-    fn line_reader_bounds_and_strips() {
-        let mut data = b"\xEF\xBB\xBFone\r\ntwo\n".to_vec();
-        data.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 10));
-        data.extend_from_slice(b"\nlast");
-        let mut cursor = io::BufReader::with_capacity(1000, &data[..]);
-        let mut lines = LineReader::new(&mut cursor);
-        let mut seen = Vec::new();
-        while let Some((n, line)) = lines.next_line().unwrap() {
-            seen.push(match line {
-                Line::Text(t) => (n, String::from_utf8(t.to_vec()).unwrap()),
-                Line::TooLong => (n, "<too long>".to_string()),
-            });
-        }
-        let expect = [(1, "one"), (2, "two"), (3, "<too long>"), (4, "last")];
-        let expect: Vec<(u64, String)> = expect.iter().map(|(n, s)| (*n, s.to_string())).collect();
-        assert_eq!(seen, expect);
-    }
-}
-
 /// Imports one hash-set file into a `.mhset` [`Builder`](crate::refset::build::Builder): the
 /// format is detected unless given, every accepted record goes to the set `set_name`
 /// (default: the file name) with `disposition`, bad records are counted and listed in the
@@ -882,4 +839,47 @@ pub fn import_into(
         )
         .map_err(ImportError::sink)?;
     Ok(summary)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in Format::ALL {
+            assert_eq!(format.as_str().parse::<Format>().unwrap(), format);
+        }
+        assert_eq!("VICS".parse::<Format>().unwrap(), Format::VicsJson);
+        let err = "xml".parse::<Format>().unwrap_err();
+        assert!(err.to_string().contains("pdq-lines"), "{err}");
+    }
+
+    #[test]
+    fn empty_file_digests_are_known() {
+        let d = crate::digest::digest_bytes(b"", Default::default());
+        assert!(is_empty_file_digest(&HashValue::Md5(d.md5)));
+        assert!(is_empty_file_digest(&HashValue::Sha1(d.sha1)));
+        assert!(is_empty_file_digest(&HashValue::Sha256(d.sha256)));
+        assert!(!is_empty_file_digest(&HashValue::Md5([0; 16])));
+    }
+
+    #[test]
+    fn line_reader_bounds_and_strips() {
+        let mut data = b"\xEF\xBB\xBFone\r\ntwo\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 10));
+        data.extend_from_slice(b"\nlast");
+        let mut cursor = io::BufReader::with_capacity(1000, &data[..]);
+        let mut lines = LineReader::new(&mut cursor);
+        let mut seen = Vec::new();
+        while let Some((n, line)) = lines.next_line().unwrap() {
+            seen.push(match line {
+                Line::Text(t) => (n, String::from_utf8(t.to_vec()).unwrap()),
+                Line::TooLong => (n, "<too long>".to_string()),
+            });
+        }
+        let expect = [(1, "one"), (2, "two"), (3, "<too long>"), (4, "last")];
+        let expect: Vec<(u64, String)> = expect.iter().map(|(n, s)| (*n, s.to_string())).collect();
+        assert_eq!(seen, expect);
+    }
 }
