@@ -559,6 +559,9 @@ def case4(args, rows, notes):
                              capture_output=True, text=True, env=env1)
                 summary = json.loads(res.stderr.strip().splitlines()[-1])
                 build[tool] = summary.get("build")
+                if "kernel" in summary:
+                    build["kernel"] = summary["kernel"]
+                    build["auto_uses_index"] = summary["auto_uses_index"]
                 return summary["elapsed"], summary["cpu"]
 
             rounds = args.rounds if n < 5_000_000 else max(1, args.rounds // 2)
@@ -585,7 +588,8 @@ def case4(args, rows, notes):
                          f"(mh flat {qps['mh-flat'] / qps['faiss-flat']:.1f}x Flat)",
                          f"{found} matches; identical per query: " + ", ".join(agree),
                          timings.load_range()])
-            notes.append(f"case 4 {kind} {n}: index build s "
+            notes.append(f"case 4 {kind} {n}: mh scan kernel {build.get('kernel')}, auto used "
+                         f"the multi-index: {build.get('auto_uses_index')}; FAISS index build s "
                          + ", ".join(f"{t} {build[t]:.2f}" for t in tools if build.get(t))
                          + "; query times " + "; ".join(f"{t} {timings.spread(t)} s"
                                                         for t in tools))
