@@ -40,7 +40,7 @@ fn photo_like(width: u32, height: u32, seed: u32) -> Vec<u8> {
             let cy = (rng.next() % height) as i64;
             let r = (width.min(height) / 12 + rng.next() % (width.min(height) / 4)) as i64;
             let colour = [0, 0, 0].map(|_: i32| (rng.next() % 256) as i32);
-            (cx, cy, r, colour, rng.next() % 2 == 0)
+            (cx, cy, r, colour, rng.next() & 1 == 0)
         })
         .collect();
     let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
