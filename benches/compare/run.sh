@@ -27,7 +27,8 @@ fi
 echo "== building target/release/examples/{mh,compare_driver,pdq_search_bench}"
 examples=(--example mh --example compare_driver)
 [ -f "$root/examples/pdq_search_bench.rs" ] && examples+=(--example pdq_search_bench)
-(cd "$root" && cargo build --release -q "${examples[@]}")
+# MH_FEATURES=avx512 adds the opt-in AVX-512 VPOPCNTDQ scan kernel (see docs/performance.md).
+(cd "$root" && cargo build --release -q ${MH_FEATURES:+--features "$MH_FEATURES"} "${examples[@]}")
 
 echo "== machine load before the run: $(uptime)"
 exec "$venv/bin/python" "$here/compare.py" "$@"
