@@ -134,13 +134,14 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         let o = &h.options;
         write!(
             self.out,
-            r#"    <mh:options pdq_radius="{}" phash_radius="{}" pdq_quality_threshold="{}" pdq_convention="{}" dihedral="{}" follow_symlinks="{}" one_file_system="{}" max_image_file_bytes="{}" cluster="{}" threads="{}""#,
+            r#"    <mh:options pdq_radius="{}" phash_radius="{}" pdq_quality_threshold="{}" pdq_convention="{}" dihedral="{}" follow_symlinks="{}" link_targets="{}" one_file_system="{}" max_image_file_bytes="{}" cluster="{}" threads="{}""#,
             o.pdq_radius,
             o.phash_radius,
             o.pdq_quality_threshold,
             esc(&o.pdq_convention),
             o.dihedral,
             o.follow_symlinks,
+            o.link_targets,
             o.one_file_system,
             o.max_image_file_bytes,
             o.cluster,

@@ -358,6 +358,8 @@ pub struct OptionsRecord {
     pub pdq_convention: String,
     pub dihedral: bool,
     pub follow_symlinks: bool,
+    /// Symbolic-link targets read even on writable mounts (see `ScanOptions::link_targets`).
+    pub link_targets: bool,
     pub one_file_system: bool,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_file_size: Option<u64>,

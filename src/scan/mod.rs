@@ -166,6 +166,10 @@ pub struct ScanOptions {
     /// Hashing threads (a pool of the scan's own); 0 = available parallelism.
     pub threads: usize,
     pub follow_symlinks: bool,
+    /// Read symbolic-link targets even on a writable mount without `noatime`, where Linux
+    /// then updates the link's access time. (On read-only or `noatime` mounts, and when
+    /// following links, targets are always read.)
+    pub link_targets: bool,
     /// Do not enter directories on another device than their evidence root.
     pub one_file_system: bool,
     /// Regular files larger than this are skipped (recorded, not read).
@@ -203,6 +207,7 @@ impl Default for ScanOptions {
         Self {
             threads: 0,
             follow_symlinks: false,
+            link_targets: false,
             one_file_system: false,
             max_file_size: None,
             exclude: Vec::new(),
@@ -349,6 +354,7 @@ fn walk_options(options: &ScanOptions) -> Result<WalkOptions, ScanError> {
         one_file_system: options.one_file_system,
         max_file_size: options.max_file_size,
         exclude: ExcludeSet::new(&options.exclude)?,
+        link_targets: options.link_targets,
         hooks: options.hooks.clone(),
     })
 }
@@ -394,6 +400,7 @@ pub fn make_header(
             pdq_convention: options.pdq_convention.clone(),
             dihedral: options.dihedral,
             follow_symlinks: options.follow_symlinks,
+            link_targets: options.link_targets,
             one_file_system: options.one_file_system,
             max_file_size: options.max_file_size,
             max_image_file_bytes: options.max_image_file_bytes,

@@ -38,6 +38,8 @@ pub(crate) struct WalkOptions {
     pub one_file_system: bool,
     pub max_file_size: Option<u64>,
     pub exclude: ExcludeSet,
+    /// Read symbolic-link targets even where that may update the link's access time.
+    pub link_targets: bool,
     pub hooks: ScanHooks,
 }
 
@@ -56,11 +58,19 @@ pub(crate) struct Walker<'a> {
     roots: std::vec::IntoIter<PathBuf>,
     stack: Vec<Frame>,
     options: &'a WalkOptions,
+    /// Per device: whether reading a link leaves its access time alone (read-only or
+    /// noatime mount).
+    quiet_readlink: std::collections::HashMap<u64, bool>,
 }
 
 impl<'a> Walker<'a> {
     pub fn new(roots: Vec<PathBuf>, options: &'a WalkOptions) -> Self {
-        Walker { roots: roots.into_iter(), stack: Vec::new(), options }
+        Walker {
+            roots: roots.into_iter(),
+            stack: Vec::new(),
+            options,
+            quiet_readlink: Default::default(),
+        }
     }
 }
 
@@ -225,17 +235,31 @@ impl Walker<'_> {
 
         match kind {
             EntryKind::Symlink => {
-                match fs::read_link(&path) {
-                    Ok(target) => {
-                        let (t, h) = text_and_hex(target.as_os_str());
-                        record.link_target = Some(t);
-                        record.link_target_hex = h;
+                let follow = is_root || self.options.follow_symlinks;
+                // Linux updates a link's access time when its target is read (readlink has
+                // no O_NOATIME), so read it only where that cannot happen, when following
+                // (path resolution touches it anyway) or when asked to.
+                let (dev, _, _) = identity(&meta);
+                if follow || self.options.link_targets || self.readlink_is_quiet(dev, &path) {
+                    match fs::read_link(&path) {
+                        Ok(target) => {
+                            let (t, h) = text_and_hex(target.as_os_str());
+                            record.link_target = Some(t);
+                            record.link_target_hex = h;
+                        }
+                        Err(e) => return error(record, format!("cannot read symbolic link: {e}")),
                     }
-                    Err(e) => return error(record, format!("cannot read symbolic link: {e}")),
                 }
                 // A root given as a symbolic link is followed: the examiner named it.
-                if !(is_root || self.options.follow_symlinks) {
-                    return skipped(record, "symbolic link: not followed (use --follow-symlinks)");
+                if !follow {
+                    let why = if record.link_target.is_some() {
+                        "symbolic link: not followed (use --follow-symlinks)"
+                    } else {
+                        "symbolic link: not followed (use --follow-symlinks); target not read, \
+                         since on this writable mount that would update the link's access time \
+                         (mount the evidence read-only, or use --link-targets)"
+                    };
+                    return skipped(record, why);
                 }
                 let target = match fs::metadata(&path) {
                     Ok(t) => t,
@@ -275,6 +299,11 @@ impl Walker<'_> {
             EntryKind::File => self.read_job(path, record, &meta, false),
             other => skipped(record, special_reason(other)),
         }
+    }
+
+    fn readlink_is_quiet(&mut self, dev: u64, link: &Path) -> bool {
+        let dir = link.parent().unwrap_or(link).to_path_buf();
+        *self.quiet_readlink.entry(dev).or_insert_with(|| mount_keeps_atime(&dir))
     }
 
     fn read_job(&self, path: PathBuf, record: EntryRecord, meta: &Metadata, follow: bool) -> Work {
@@ -343,6 +372,28 @@ impl Walker<'_> {
         });
         Work::Done(record)
     }
+}
+
+/// Whether the file system holding `dir` is mounted read-only or `noatime`, so reads there
+/// cannot change access times.
+#[cfg(target_os = "linux")]
+fn mount_keeps_atime(dir: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
+    let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: c_path is NUL-terminated; info is writable storage for one statvfs.
+    let rc = unsafe { libc::statvfs(c_path.as_ptr(), info.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: statvfs returned 0, so it filled the struct.
+    let flags = unsafe { info.assume_init() }.f_flag;
+    flags & (libc::ST_RDONLY | libc::ST_NOATIME) != 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn mount_keeps_atime(_dir: &Path) -> bool {
+    false
 }
 
 /// The names in a directory (without `.` and `..`), and the error that cut the listing
