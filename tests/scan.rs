@@ -780,7 +780,8 @@ fn mirrored_copy_matches_only_with_dihedral() {
     );
     let e = dihedral.get(&root.join("mirrored.png"));
     assert_eq!(e.disposition(), EntryDisposition::Alert, "{e:?}");
-    assert_eq!(e.matches[0].transform.as_deref(), Some("flipx"));
+    // PDQ's name for the left-to-right mirror.
+    assert_eq!(e.matches[0].transform.as_deref(), Some("flipy"));
     assert_eq!(e.pdq_dihedral.as_ref().map(Vec::len), Some(8));
 }
 

@@ -27,8 +27,7 @@ use super::{EntryDisposition, EntryRecord, Footer, Header, ReportWriter};
 /// Namespace of the mediahash extension elements.
 pub const MH_NAMESPACE: &str = "urn:mediahash:dfxml:1";
 const DFXML_NAMESPACE: &str = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML";
-const DIHEDRAL: [&str; 8] =
-    ["orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"];
+const DIHEDRAL: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
 
 /// Writes a DFXML report.
 pub struct DfxmlWriter<W: Write> {

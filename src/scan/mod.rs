@@ -79,14 +79,13 @@ use glob::{ExcludeSet, GlobError};
 use walk::{ReadJob, WalkOptions, Walker, Work};
 
 /// PDQ hashes below this quality are recorded but never matched (ThreatExchange guidance).
-pub const PDQ_QUALITY_THRESHOLD: u8 = 50;
+pub const PDQ_QUALITY_THRESHOLD: u8 = crate::perceptual::pdq::QUALITY_THRESHOLD;
 /// Default PDQ match radius (Hamming distance out of 256).
 pub const DEFAULT_PDQ_RADIUS: u32 = 31;
 /// Default pHash match radius (Hamming distance out of 64).
 pub const DEFAULT_PHASH_RADIUS: u32 = 8;
 /// Names of the 8 dihedral PDQ variants, in the order the hasher returns them.
-pub const DIHEDRAL_NAMES: [&str; 8] =
-    ["orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"];
+pub const DIHEDRAL_NAMES: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
 
 /// A reference set as the scan sees it: exact lookup and Hamming-radius search returning
 /// report-ready matches. Implemented for [`crate::refset`]'s `RefSet`; callers may supply
@@ -820,7 +819,8 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
         hook(path);
     }
     let mut reader = EvidenceReader { file, path, offset: 0, context, cancelled: false };
-    let analysis = facts::analyze(&mut reader, context.options.dihedral);
+    let analysis =
+        facts::analyze(&mut reader, context.options.dihedral, context.options.max_image_file_bytes);
     if reader.cancelled {
         return Outcome::Cancelled;
     }
