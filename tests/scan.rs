@@ -922,7 +922,7 @@ fn check_xml_well_formed(xml: &str) {
         }
         let end = rest[start..].find('>').expect("tag end") + start;
         let tag = &rest[start + 1..end];
-        assert!(tag.matches('"').count() % 2 == 0, "unbalanced quotes in <{tag}>");
+        assert!(tag.matches('"').count().is_multiple_of(2), "unbalanced quotes in <{tag}>");
         if let Some(name) = tag.strip_prefix('/') {
             assert_eq!(stack.pop(), Some(name), "mismatched </{name}>");
         } else if !tag.ends_with('/') {
