@@ -3,10 +3,11 @@
 //! One `@graph`, streamed: each directory entry is a `uco-observable:File` with a
 //! `FileFacet` (name, path, size, times; `isDirectory` for directories) and, when the file
 //! was read, a `ContentDataFacet` whose `hash` list holds MD5, SHA1 and SHA256 (plain-string
-//! `hashMethod`, UCO ≥ 1.4 style; `hashValue` as `xsd:hexBinary`), plus PDQ and PHASH, which
-//! are outside UCO's open vocabulary (validators report them at Info level only). Each entry
-//! also gets a `uco-core:Annotation` whose statement gives the disposition, reason and
-//! matches, tagged `mediahash:<disposition>`.
+//! `hashMethod`, UCO ≥ 1.4 style; `hashValue` as `xsd:hexBinary`). Each entry also gets a
+//! `uco-core:Annotation`, tagged `mediahash:<disposition>`, whose statement gives the
+//! disposition, reason, PDQ (with quality) and pHash, and the matches: PDQ and pHash are
+//! outside UCO's `HashNameVocab`, and `case_validate` then reports the graph as not
+//! conforming (Info level), so they are not `uco-types:Hash` nodes.
 //!
 //! Provenance: the tool (`uco-tool:Tool`), each reference set file with its SHA-256, and a
 //! `case-investigation:InvestigativeAction` (start and end time, command line, counts)
@@ -177,13 +178,9 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
         }
         let mut facets = vec![file_facet];
         let mut hashes = Vec::new();
-        for (method, value) in [
-            ("MD5", &e.md5),
-            ("SHA1", &e.sha1),
-            ("SHA256", &e.sha256),
-            ("PDQ", &e.pdq),
-            ("PHASH", &e.phash),
-        ] {
+        // PDQ and pHash are not in UCO's HashNameVocab (validators flag them), so they go
+        // in the annotation's statement instead.
+        for (method, value) in [("MD5", &e.md5), ("SHA1", &e.sha1), ("SHA256", &e.sha256)] {
             if let Some(v) = value {
                 hashes.push(hash_node(&path_bytes, method, v));
             }
@@ -272,8 +269,14 @@ fn statement(e: &EntryRecord) -> String {
     if let Some(r) = &e.image_error {
         s.push_str(&format!("; image: {r}"));
     }
+    if let Some(pdq) = &e.pdq {
+        s.push_str(&format!("; pdq {pdq}"));
+    }
     if let Some(q) = e.pdq_quality {
-        s.push_str(&format!("; pdq quality {q}"));
+        s.push_str(&format!(" (quality {q})"));
+    }
+    if let Some(phash) = &e.phash {
+        s.push_str(&format!("; phash {phash}"));
     }
     for m in &e.matches {
         s.push_str(&format!(
