@@ -56,6 +56,7 @@
 mod cluster;
 mod facts;
 pub mod glob;
+pub mod reference;
 mod walk;
 
 use std::collections::{HashSet, VecDeque};
