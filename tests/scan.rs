@@ -436,16 +436,13 @@ fn hostile_tree_every_entry_once_with_the_right_disposition() {
     assert_eq!(bomb.disposition(), EntryDisposition::Error, "{bomb:?}");
     assert!(bomb.md5.is_some(), "digests are still computed");
     assert!(bomb.image_error.is_some());
+    assert!(bomb.reason.as_deref().unwrap().starts_with("image not decoded"), "{bomb:?}");
+    assert_eq!(bomb.image_format.as_deref(), Some("png"), "format sniffed even when refused");
     let truncated = report.get(&h.root.join("photos/truncated.jpg"));
     assert!(truncated.md5.is_some());
-    assert_eq!(truncated.image_format.as_deref().or(Some("jpeg")), Some("jpeg"));
-    assert!(
-        matches!(truncated.disposition(), EntryDisposition::Error | EntryDisposition::UnknownImage),
-        "{truncated:?}"
-    );
-    if truncated.disposition() == EntryDisposition::Error {
-        assert!(truncated.reason.is_some());
-    }
+    assert_eq!(truncated.image_format.as_deref(), Some("jpeg"));
+    assert_eq!(truncated.disposition(), EntryDisposition::Error, "{truncated:?}");
+    assert!(truncated.reason.as_deref().unwrap().contains("truncated"), "{truncated:?}");
 
     // The non-UTF-8 name: lossy text plus exact bytes.
     let latin = report.get(&h.root.join(OsStr::from_bytes(b"caf\xe9-latin1.txt")));
@@ -742,6 +739,27 @@ fn perceptual_matching_respects_radius_and_quality() {
         EntryDisposition::UnknownImage,
         "quality < 50 never matches"
     );
+
+    // pHash: a set holding the image's pHash with 5 bits flipped matches at distance 5.
+    let phash = u64::from_str_radix(shapes.phash.as_deref().unwrap(), 16).unwrap();
+    let mut index = TestIndex::default();
+    index.phash.push((
+        phash ^ 0b11111,
+        test_match("phash-list", Disposition::Ignore, HashKind::PHash, None),
+    ));
+    let by_phash =
+        run(std::slice::from_ref(&root), &[loaded(index, "phash")], &ScanOptions::default());
+    let m = by_phash.get(&root.join("shapes.png"));
+    assert_eq!(m.disposition(), EntryDisposition::Ignore);
+    assert_eq!((m.matches[0].hash, m.matches[0].distance), (HashKind::PHash, Some(5)));
+    let narrow = ScanOptions { phash_radius: 4, ..Default::default() };
+    let mut index = TestIndex::default();
+    index.phash.push((
+        phash ^ 0b11111,
+        test_match("phash-list", Disposition::Ignore, HashKind::PHash, None),
+    ));
+    let by_phash = run(std::slice::from_ref(&root), &[loaded(index, "phash")], &narrow);
+    assert!(by_phash.get(&root.join("shapes.png")).matches.is_empty());
 
     let tight = ScanOptions { pdq_radius: 19, ..Default::default() };
     let report = run(std::slice::from_ref(&root), &refs, &tight);

@@ -7,6 +7,7 @@
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal};
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -141,7 +142,11 @@ fn demo_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo")
 }
 
-pub fn run(mut args: ScanArgs) -> i32 {
+pub fn run(args: ScanArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    Ok(ExitCode::from(scan(args) as u8))
+}
+
+fn scan(mut args: ScanArgs) -> i32 {
     if args.demo {
         let demo = demo_dir();
         if args.roots.is_empty() {

@@ -54,7 +54,6 @@
 //! interrupted (errors win: some content was not examined). Never 0 after a read error.
 
 mod cluster;
-mod facts;
 pub mod glob;
 pub mod reference;
 mod walk;
@@ -184,10 +183,9 @@ pub struct ScanOptions {
     pub dihedral: bool,
     /// Group unknown images whose PDQ are within `pdq_radius` (connected components).
     pub cluster: bool,
-    /// PDQ convention name recorded in the header.
-    pub pdq_convention: String,
-    /// Larger files are digested but not decoded.
-    pub max_image_file_bytes: u64,
+    /// Digest, decoding and perceptual-hash settings (decoder limits, PDQ convention,
+    /// image file size limit). `dihedral` is taken from [`ScanOptions::dihedral`].
+    pub analyze: crate::analyze::AnalyzeOptions,
     /// Entries allowed between the walker and the report (0 = 64 per thread, at least 256).
     pub window: usize,
     /// Set to stop the scan; the report is then marked incomplete.
@@ -216,8 +214,7 @@ impl Default for ScanOptions {
             max_perceptual_matches: 16,
             dihedral: false,
             cluster: false,
-            pdq_convention: "full".to_string(),
-            max_image_file_bytes: 512 * 1024 * 1024,
+            analyze: crate::analyze::AnalyzeOptions::default(),
             window: 0,
             cancel: None,
             progress: None,
@@ -381,7 +378,16 @@ pub fn make_header(
     options: &ScanOptions,
     threads: usize,
 ) -> Header {
-    let limits = Vec::new();
+    let a = &options.analyze;
+    let l = &a.decode.limits;
+    let limits = vec![
+        format!("max_width={}", l.max_width),
+        format!("max_height={}", l.max_height),
+        format!("max_pixels={}", l.max_pixels),
+        format!("max_alloc_bytes={}", l.max_alloc_bytes),
+        format!("jpeg_scale={:?}", a.decode.jpeg_scale),
+        format!("decode_policy={}", crate::decode::CONVERSION_POLICY),
+    ];
     Header {
         tool: "mediahash".to_string(),
         version: crate::VERSION.to_string(),
@@ -397,13 +403,13 @@ pub fn make_header(
             pdq_radius: options.pdq_radius,
             phash_radius: options.phash_radius,
             pdq_quality_threshold: PDQ_QUALITY_THRESHOLD,
-            pdq_convention: options.pdq_convention.clone(),
+            pdq_convention: a.pdq_convention.as_str().to_string(),
             dihedral: options.dihedral,
             follow_symlinks: options.follow_symlinks,
             link_targets: options.link_targets,
             one_file_system: options.one_file_system,
             max_file_size: options.max_file_size,
-            max_image_file_bytes: options.max_image_file_bytes,
+            max_image_file_bytes: a.max_image_file_bytes,
             exclude: options.exclude.clone(),
             cluster: options.cluster,
             threads,
@@ -423,6 +429,7 @@ enum Outcome {
 struct Context<'a> {
     references: &'a [LoadedReference],
     options: &'a ScanOptions,
+    analyze: crate::analyze::AnalyzeOptions,
     /// Internal stop flag (a report write failed), besides the caller's.
     stop: AtomicBool,
 }
@@ -469,7 +476,9 @@ pub fn scan<W: ReportWriter + ?Sized>(
     let report_err = |source| ScanError::Report { source };
     writer.header(&header).map_err(report_err)?;
 
-    let context = Context { references, options, stop: AtomicBool::new(false) };
+    let mut analyze = options.analyze.clone();
+    analyze.dihedral = options.dihedral;
+    let context = Context { references, options, analyze, stop: AtomicBool::new(false) };
 
     let mut spool = if options.cluster { Some(Spool::new(options, roots)?) } else { None };
     let mut emitter = Emitter {
@@ -721,6 +730,8 @@ struct EvidenceReader<'a> {
     offset: u64,
     context: &'a Context<'a>,
     cancelled: bool,
+    /// The first bytes, to name the image format even when decoding fails.
+    head: Vec<u8>,
 }
 
 impl Read for EvidenceReader<'_> {
@@ -739,6 +750,10 @@ impl Read for EvidenceReader<'_> {
         }
         match self.file.read(buf) {
             Ok(n) => {
+                if self.head.len() < 32 {
+                    let take = n.min(32 - self.head.len());
+                    self.head.extend_from_slice(&buf[..take]);
+                }
                 self.offset += n as u64;
                 if let Some(p) = &self.context.options.progress {
                     p.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -799,7 +814,7 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
     let hooks = &context.options.hooks;
     let opened = match hooks.fail.as_ref().and_then(|f| f(HookPoint::Open, path)) {
         Some(e) => Err(e),
-        None => facts::open_evidence_with(path, *follow),
+        None => crate::analyze::open_evidence_with(path, *follow),
     };
     let (file, noatime) = match opened {
         Ok(pair) => pair,
@@ -819,9 +834,9 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
     if let Some(hook) = &hooks.after_open {
         hook(path);
     }
-    let mut reader = EvidenceReader { file, path, offset: 0, context, cancelled: false };
-    let analysis =
-        facts::analyze(&mut reader, context.options.dihedral, context.options.max_image_file_bytes);
+    let mut reader =
+        EvidenceReader { file, path, offset: 0, context, cancelled: false, head: Vec::new() };
+    let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
     if reader.cancelled {
         return Outcome::Cancelled;
     }
@@ -851,6 +866,10 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
         None => None,
     };
     fill_analysis(&mut record, &analysis);
+    if record.image_format.is_none() && analysis.image_error.is_some() {
+        record.image_format =
+            crate::decode::detect_format(&reader.head).map(|f| f.as_str().to_string());
+    }
     record.matches = match_file(&analysis, context);
 
     let has = |d: Disposition| record.matches.iter().any(|m| m.disposition == d);
@@ -862,7 +881,7 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
         (EntryDisposition::Ignore, None)
     } else if let Some(image_error) = &record.image_error {
         (EntryDisposition::Error, Some(image_error.clone()))
-    } else if record.image_format.is_some() {
+    } else if analysis.image.is_some() {
         (EntryDisposition::UnknownImage, None)
     } else {
         (EntryDisposition::Other, None)
@@ -872,28 +891,30 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
     Outcome::Record(Box::new(record))
 }
 
-fn fill_analysis(record: &mut EntryRecord, a: &facts::Facts) {
+fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {
     record.md5 = Some(a.digests.md5_hex());
     record.sha1 = Some(a.digests.sha1_hex());
     record.sha256 = Some(a.digests.sha256_hex());
-    record.image_format = a.image_format.clone();
-    record.width = a.width;
-    record.height = a.height;
-    if let Some((hash, quality)) = &a.pdq {
-        record.pdq = Some(crate::hex::encode(hash));
-        record.pdq_quality = Some(*quality);
+    if let Some(image) = &a.image {
+        record.image_format = Some(image.format.as_str().to_string());
+        record.width = Some(image.width);
+        record.height = Some(image.height);
+    }
+    if let Some(pdq) = &a.pdq {
+        record.pdq = Some(pdq.hash.to_hex());
+        record.pdq_quality = Some(pdq.quality);
     }
     if let Some(hashes) = &a.pdq_dihedral {
-        record.pdq_dihedral = Some(hashes.iter().map(|h| crate::hex::encode(h)).collect());
+        record.pdq_dihedral = Some(hashes.iter().map(|h| h.to_hex()).collect());
     }
-    if let Some(phash) = a.phash {
-        record.phash = Some(format!("{phash:016x}"));
+    if let Some(ih) = &a.imagehashes {
+        record.phash = Some(ih.phash.to_hex());
     }
-    record.image_error = a.image_error.clone();
+    record.image_error = a.image_error.as_ref().map(ToString::to_string);
 }
 
 /// Exact digests, then PDQ (quality permitting), then pHash, against every reference set.
-fn match_file(a: &facts::Facts, context: &Context<'_>) -> Vec<Match> {
+fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Vec<Match> {
     let options = context.options;
     let limit = options.max_perceptual_matches;
     let exact = [
@@ -902,9 +923,9 @@ fn match_file(a: &facts::Facts, context: &Context<'_>) -> Vec<Match> {
         HashValue::Sha256(a.digests.sha256),
     ];
     let pdq_needles: Vec<[u8; 32]> = match (&a.pdq, &a.pdq_dihedral) {
-        (Some((_, quality)), _) if *quality < PDQ_QUALITY_THRESHOLD => Vec::new(),
-        (Some(_), Some(all)) if options.dihedral => all.to_vec(),
-        (Some((hash, _)), _) => vec![*hash],
+        (Some(p), _) if p.quality < PDQ_QUALITY_THRESHOLD => Vec::new(),
+        (Some(_), Some(all)) if options.dihedral => all.iter().map(|h| h.0).collect(),
+        (Some(p), _) => vec![p.hash.0],
         (None, _) => Vec::new(),
     };
     let mut matches = Vec::new();
@@ -943,9 +964,9 @@ fn match_file(a: &facts::Facts, context: &Context<'_>) -> Vec<Match> {
             pdq.truncate(limit);
             found.extend(pdq);
         }
-        if let Some(phash) = a.phash {
+        if let Some(ih) = &a.imagehashes {
             let mut hits =
-                reference.index.search_64(HashKind::PHash, phash, options.phash_radius, limit);
+                reference.index.search_64(HashKind::PHash, ih.phash.0, options.phash_radius, limit);
             hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
             hits.truncate(limit);
             found.extend(hits);
