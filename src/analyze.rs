@@ -124,8 +124,8 @@ pub fn analyze_reader<R: Read>(mut reader: R, options: &AnalyzeOptions) -> io::R
 
     let sniffed_image = options.perceptual && decode::detect_format(&head).is_some();
     // Keep the bytes only while they could still be decoded; past the limit, stream.
-    let mut kept: Option<Vec<u8>> = sniffed_image.then_some(head);
-    let mut too_large = false;
+    let mut too_large = sniffed_image && head.len() as u64 > options.max_image_file_bytes;
+    let mut kept: Option<Vec<u8>> = (sniffed_image && !too_large).then_some(head);
     let mut buffer = vec![0u8; READ_BUFFER_SIZE];
     loop {
         let n = match reader.read(&mut buffer) {

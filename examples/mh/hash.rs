@@ -86,7 +86,7 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         options.pdq_convention = PdqConvention::Cli512;
     }
     if args.fast {
-        options.decode.jpeg_scale = JpegScale::Fast { min_side: 256 };
+        options.decode.jpeg_scale = JpegScale::FAST_DEFAULT;
     }
 
     let mut files = Vec::new();
