@@ -670,8 +670,9 @@ fn cancellation_leaves_an_incomplete_sorted_prefix() {
         fs::write(root.join(format!("f{i:03}")), format!("file {i}")).unwrap();
     }
     let cancel = Arc::new(AtomicBool::new(false));
+    // A small window, so the cancelled head entry blocks a full window.
     let mut options =
-        ScanOptions { threads: 2, cancel: Some(cancel.clone()), ..Default::default() };
+        ScanOptions { threads: 2, window: 4, cancel: Some(cancel.clone()), ..Default::default() };
     let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let flag = cancel.clone();
     options.hooks.after_open = Some(Arc::new(move |_: &Path| {
@@ -693,6 +694,43 @@ fn cancellation_leaves_an_incomplete_sorted_prefix() {
         assert_eq!(e.path_bytes(), root.join(format!("f{i:03}")).as_os_str().as_bytes());
         assert_eq!(e.disposition(), EntryDisposition::Other);
     }
+}
+
+/// A report destination that fails after a number of entries (a full disk).
+struct FailingWriter {
+    entries_left: usize,
+}
+
+impl ReportWriter for FailingWriter {
+    fn header(&mut self, _: &Header) -> io::Result<()> {
+        Ok(())
+    }
+    fn entry(&mut self, _: &EntryRecord) -> io::Result<()> {
+        if self.entries_left == 0 {
+            return Err(io::Error::from_raw_os_error(libc::ENOSPC));
+        }
+        self.entries_left -= 1;
+        Ok(())
+    }
+    fn footer(&mut self, _: &Footer) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[test]
+fn report_write_failure_stops_the_scan_with_an_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ev");
+    fs::create_dir(&root).unwrap();
+    for i in 0..50 {
+        fs::write(root.join(format!("f{i:02}")), [i as u8; 10]).unwrap();
+    }
+    let options = ScanOptions { threads: 2, window: 4, ..Default::default() };
+    let err =
+        scan(std::slice::from_ref(&root), &[], &options, &mut FailingWriter { entries_left: 10 })
+            .unwrap_err();
+    assert!(matches!(err, ScanError::Report { .. }), "{err}");
+    assert!(err.to_string().contains("No space left"), "{err}");
 }
 
 #[test]

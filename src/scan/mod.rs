@@ -515,11 +515,15 @@ pub fn scan<W: ReportWriter + ?Sized>(
                 if context.stopped() || emitter.truncated || emitter.failure.is_some() {
                     break;
                 }
-                while slots.len() >= window {
+                // Window full: the head is a file still being read; wait for results.
+                while slots.len() >= window && in_flight > 0 {
                     let Ok(msg) = rx.recv() else { break };
                     in_flight -= 1;
                     place(&mut slots, base, msg);
                     emitter.drain(&mut slots, &mut base, &mut sink, context);
+                }
+                if emitter.truncated || emitter.failure.is_some() {
+                    break;
                 }
                 let seq = base + slots.len() as u64;
                 match work {
