@@ -60,25 +60,40 @@ fn test_match(
 }
 
 impl ReferenceIndex for TestIndex {
-    fn lookup(&self, value: &HashValue) -> Vec<Match> {
-        self.exact.iter().filter(|(v, _)| v == value).map(|(_, m)| m.clone()).collect()
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String> {
+        Ok(self.exact.iter().filter(|(v, _)| v == value).map(|(_, m)| m.clone()).collect())
     }
-    fn search_pdq(&self, needles: &[[u8; 32]], radius: u32, limit: usize) -> Vec<(usize, Match)> {
+    /// Like `RefSet`: one result per stored hash, with its nearest needle.
+    fn search_pdq(
+        &self,
+        needles: &[[u8; 32]],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, Match)>, String> {
         let mut out = Vec::new();
-        for (n, needle) in needles.iter().enumerate() {
-            for (h, m) in &self.pdq {
-                let d: u32 = h.iter().zip(needle).map(|(a, b)| (a ^ b).count_ones()).sum();
-                if d <= radius {
-                    let mut m = m.clone();
-                    m.distance = Some(d);
-                    out.push((n, m));
-                }
+        for (h, m) in &self.pdq {
+            let best = needles
+                .iter()
+                .enumerate()
+                .map(|(n, needle)| {
+                    (h.iter().zip(needle).map(|(a, b)| (a ^ b).count_ones()).sum::<u32>(), n)
+                })
+                .min()
+                .unwrap();
+            if best.0 <= radius {
+                out.push((best.1, Match { distance: Some(best.0), ..m.clone() }));
             }
         }
         out.truncate(limit);
-        out
+        Ok(out)
     }
-    fn search_64(&self, kind: HashKind, value: u64, radius: u32, limit: usize) -> Vec<Match> {
+    fn search_64(
+        &self,
+        kind: HashKind,
+        value: u64,
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<Match>, String> {
         assert_eq!(kind, HashKind::PHash);
         let mut out: Vec<Match> = self
             .phash
@@ -89,7 +104,7 @@ impl ReferenceIndex for TestIndex {
             })
             .collect();
         out.truncate(limit);
-        out
+        Ok(out)
     }
 }
 
@@ -1030,4 +1045,94 @@ fn case_report_is_json_ld_with_deterministic_ids() {
             );
         }
     }
+}
+
+// ---------------------------------------------------------------- real reference sets
+
+#[test]
+fn source_files_and_mhset_sets_match_through_refset() {
+    use mediahash::refset::build::{BuildOptions, Builder};
+    use mediahash::scan::reference::{load_source, open_mhset};
+
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ev");
+    fs::create_dir(&root).unwrap();
+    fs::write(root.join("alert.bin"), ALERT_BYTES).unwrap();
+    fs::write(root.join("ignore.bin"), IGNORE_BYTES).unwrap();
+    fs::write(root.join("other.txt"), b"nothing known").unwrap();
+    fs::write(root.join("shapes.png"), png_bytes(&synth_named("shapes-640x480"))).unwrap();
+    let first = run(std::slice::from_ref(&root), &[], &ScanOptions::default());
+    let pdq = first.get(&root.join("shapes.png")).pdq.clone().unwrap();
+
+    let sets = dir.path().join("sets");
+    fs::create_dir(&sets).unwrap();
+    let hex = |b: &[u8]| mediahash::hex::encode(&md5_of(b)).to_uppercase();
+    let vics = format!(
+        r#"{{"@odata.context":"http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media",
+            "value":[{{"MediaID":7,"Category":1,"MD5":"{}","VictimIdentified":"true"}}]}}"#,
+        hex(ALERT_BYTES)
+    );
+    fs::write(sets.join("cases.json"), vics).unwrap();
+    fs::write(sets.join("known.md5"), format!("{}  os-file\n", hex(IGNORE_BYTES).to_lowercase()))
+        .unwrap();
+    fs::write(sets.join("pdq.txt"), format!("{pdq},100,shapes\n")).unwrap();
+
+    let refs = vec![
+        load_source(&sets.join("cases.json"), Disposition::Alert, None).unwrap(),
+        load_source(&sets.join("known.md5"), Disposition::Ignore, None).unwrap(),
+        load_source(&sets.join("pdq.txt"), Disposition::Alert, None).unwrap(),
+    ];
+    assert_eq!(refs[0].provenance.kind, "vics-json-2.0");
+    assert_eq!(refs[0].provenance.sources[0].records, 1);
+    let report = run(std::slice::from_ref(&root), &refs, &ScanOptions::default());
+    let alert = report.get(&root.join("alert.bin"));
+    assert_eq!(alert.disposition(), EntryDisposition::Alert);
+    let m = &alert.matches[0];
+    assert_eq!((m.set.as_str(), m.hash), ("cases.json", HashKind::Md5));
+    assert_eq!((m.category.as_deref(), m.profile.as_deref()), (Some("1"), Some("US")));
+    assert_eq!((m.victim_identified, m.source_id.as_deref()), (Some(true), Some("7")));
+    assert_eq!(report.get(&root.join("ignore.bin")).disposition(), EntryDisposition::Ignore);
+    assert_eq!(report.get(&root.join("other.txt")).disposition(), EntryDisposition::Other);
+    let shapes = report.get(&root.join("shapes.png"));
+    assert_eq!(shapes.disposition(), EntryDisposition::Alert);
+    assert_eq!((shapes.matches[0].hash, shapes.matches[0].distance), (HashKind::Pdq, Some(0)));
+    assert_eq!(shapes.matches[0].reference, 2);
+    let header = report.header.as_ref().unwrap();
+    assert_eq!(header.reference_sets.len(), 3);
+    assert_eq!(header.reference_sets[1].sha256.len(), 64);
+
+    // The same sources compiled into one .mhset file give the same verdicts.
+    let mut builder =
+        Builder::new(BuildOptions { build_time: Some(0), ..Default::default() }).unwrap();
+    for (file, disposition) in [
+        ("cases.json", Disposition::Alert),
+        ("known.md5", Disposition::Ignore),
+        ("pdq.txt", Disposition::Alert),
+    ] {
+        mediahash::import::import_into(
+            &mut builder,
+            &sets.join(file),
+            None,
+            disposition,
+            None,
+            &Default::default(),
+        )
+        .unwrap();
+    }
+    let mhset = dir.path().join("all.mhset");
+    builder.finish(&mhset).unwrap();
+    let compiled = vec![open_mhset(&mhset).unwrap()];
+    assert_eq!(compiled[0].provenance.kind, "mhset");
+    assert_eq!(compiled[0].provenance.sources.len(), 3);
+    let again = run(std::slice::from_ref(&root), &compiled, &ScanOptions::default());
+    for (a, b) in report.entries.iter().zip(&again.entries) {
+        assert_eq!(a.disposition(), b.disposition(), "{}", a.path);
+    }
+
+    // A damaged .mhset is refused with a clear error.
+    let mut bytes = fs::read(&mhset).unwrap();
+    bytes.truncate(bytes.len() / 2);
+    fs::write(dir.path().join("bad.mhset"), bytes).unwrap();
+    let err = open_mhset(&dir.path().join("bad.mhset")).unwrap_err();
+    assert!(err.to_string().contains("bad.mhset"), "{err}");
 }

@@ -157,18 +157,28 @@ fn scan(mut args: ScanArgs) -> i32 {
         args.ignore.push(demo.join("sets/demo-known.md5"));
     }
 
+    // Scratch space (sets built in memory may spill sorted runs; clustering spools): beside
+    // the report, else the system temporary directory; never under evidence.
+    let work_dir = match args.report.as_ref().and_then(|r| r.parent()) {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        Some(_) => PathBuf::from("."),
+        None => std::env::temp_dir(),
+    };
+    if let Err(e) = lib::ensure_outside_evidence(&work_dir.join("scratch"), &args.roots) {
+        return fatal(format!("{e} (scratch directory {})", work_dir.display()));
+    }
     let mut references: Vec<LoadedReference> = Vec::new();
-    if let Some(path) = args.refset.first() {
-        return fatal(format!(
-            "{}: compiled .mhset sets are not wired into this build yet; give the source file with --alert or --ignore",
-            path.display()
-        ));
+    for path in &args.refset {
+        match lib::reference::open_mhset(path) {
+            Ok(r) => references.push(r),
+            Err(e) => return fatal(e),
+        }
     }
     for (paths, disposition) in
         [(&args.alert, Disposition::Alert), (&args.ignore, Disposition::Ignore)]
     {
         for path in paths {
-            match lib::reference::load_source(path, disposition) {
+            match lib::reference::load_source(path, disposition, Some(work_dir.clone())) {
                 Ok(r) => references.push(r),
                 Err(e) => return fatal(e),
             }
@@ -177,26 +187,23 @@ fn scan(mut args: ScanArgs) -> i32 {
 
     let cancel = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(ScanProgress::default());
-    let options =
-        ScanOptions {
-            threads: args.threads,
-            follow_symlinks: args.follow_symlinks,
-            link_targets: args.link_targets,
-            one_file_system: args.one_file_system,
-            max_file_size: args.max_file_size,
-            exclude: args.exclude.clone(),
-            pdq_radius: args.pdq_radius,
-            phash_radius: args.phash_radius,
-            dihedral: args.dihedral,
-            cluster: args.cluster,
-            cancel: Some(cancel.clone()),
-            progress: Some(progress.clone()),
-            command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
-            spool_dir: args.report.as_ref().and_then(|r| r.parent()).map(|p| {
-                if p.as_os_str().is_empty() { PathBuf::from(".") } else { p.to_path_buf() }
-            }),
-            ..ScanOptions::default()
-        };
+    let options = ScanOptions {
+        threads: args.threads,
+        follow_symlinks: args.follow_symlinks,
+        link_targets: args.link_targets,
+        one_file_system: args.one_file_system,
+        max_file_size: args.max_file_size,
+        exclude: args.exclude.clone(),
+        pdq_radius: args.pdq_radius,
+        phash_radius: args.phash_radius,
+        dihedral: args.dihedral,
+        cluster: args.cluster,
+        cancel: Some(cancel.clone()),
+        progress: Some(progress.clone()),
+        command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
+        spool_dir: Some(work_dir.clone()),
+        ..ScanOptions::default()
+    };
 
     // The report: checked against the evidence before anything is created.
     let stdout = io::stdout();

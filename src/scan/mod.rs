@@ -58,7 +58,7 @@ pub mod glob;
 pub mod reference;
 mod walk;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read, Seek, Write};
@@ -91,12 +91,25 @@ pub const DIHEDRAL_NAMES: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
 /// report-ready matches. Implemented for [`crate::refset`]'s `RefSet`; callers may supply
 /// their own.
 pub trait ReferenceIndex: Send + Sync {
-    /// Every membership of an exact hash value.
-    fn lookup(&self, value: &HashValue) -> Vec<Match>;
-    /// PDQ entries within `radius` of any needle, as (needle index, match), at most `limit`.
-    fn search_pdq(&self, needles: &[[u8; 32]], radius: u32, limit: usize) -> Vec<(usize, Match)>;
-    /// 64-bit perceptual entries (pHash, dHash, aHash by `kind`) within `radius`, at most `limit`.
-    fn search_64(&self, kind: HashKind, value: u64, radius: u32, limit: usize) -> Vec<Match>;
+    /// Every membership of an exact hash value. `Err` describes a damaged set.
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String>;
+    /// PDQ entries within `radius` of any needle, as (needle index, match), nearest first,
+    /// for at most `limit` stored hashes.
+    fn search_pdq(
+        &self,
+        needles: &[[u8; 32]],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, Match)>, String>;
+    /// 64-bit perceptual entries (pHash, dHash, aHash by `kind`) within `radius`, nearest
+    /// first, for at most `limit` stored hashes.
+    fn search_64(
+        &self,
+        kind: HashKind,
+        value: u64,
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<Match>, String>;
 }
 
 /// A loaded reference set and its provenance for the report header.
@@ -177,7 +190,8 @@ pub struct ScanOptions {
     pub exclude: Vec<String>,
     pub pdq_radius: u32,
     pub phash_radius: u32,
-    /// Perceptual matches kept per file, reference set and hash kind (the nearest).
+    /// Perceptual matches kept per file, reference set and hash kind: the nearest stored
+    /// hashes (each may belong to several sets or records).
     pub max_perceptual_matches: usize,
     /// Also match the 8 rotations and flips of each image's PDQ.
     pub dihedral: bool,
@@ -874,7 +888,12 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
         record.image_format =
             crate::decode::detect_format(&reader.head).map(|f| f.as_str().to_string());
     }
-    record.matches = match_file(&analysis, context);
+    record.matches = match match_file(&analysis, context) {
+        Ok(matches) => matches,
+        Err(problem) => {
+            return fail(record, format!("reference set lookup failed: {problem}"));
+        }
+    };
 
     let has = |d: Disposition| record.matches.iter().any(|m| m.disposition == d);
     let (disposition, reason) = if has(Disposition::Alert) {
@@ -918,7 +937,7 @@ fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {
 }
 
 /// Exact digests, then PDQ (quality permitting), then pHash, against every reference set.
-fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Vec<Match> {
+fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Result<Vec<Match>, String> {
     let options = context.options;
     let limit = options.max_perceptual_matches;
     let exact = [
@@ -936,43 +955,32 @@ fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Vec<Match>
     for (index, reference) in context.references.iter().enumerate() {
         let mut found = Vec::new();
         for value in &exact {
-            found.extend(reference.index.lookup(value));
+            found.extend(reference.index.lookup(value)?);
         }
         if !pdq_needles.is_empty() {
-            let mut pdq = Vec::new();
-            let mut seen = HashSet::new();
-            let mut hits = reference.index.search_pdq(
-                &pdq_needles,
-                options.pdq_radius,
-                limit.saturating_mul(8),
-            );
-            hits.sort_by_key(|(needle, m)| (m.distance, *needle));
-            for (needle, mut m) in hits {
-                // One match per reference entry: the nearest transform.
-                let key = (
-                    m.set.clone(),
-                    m.source_id.clone(),
-                    m.category.clone(),
-                    m.note.clone(),
-                    m.series.clone(),
-                );
-                if !seen.insert(key) {
-                    continue;
-                }
-                m.hash = HashKind::Pdq;
-                m.transform = (needle != 0)
-                    .then(|| DIHEDRAL_NAMES.get(needle).copied().unwrap_or("unknown").to_string());
-                pdq.push(m);
-            }
+            // One result per stored hash, with the needle (transform) nearest to it.
+            let hits = reference.index.search_pdq(&pdq_needles, options.pdq_radius, limit)?;
+            let mut pdq: Vec<Match> = hits
+                .into_iter()
+                .map(|(needle, mut m)| {
+                    m.hash = HashKind::Pdq;
+                    m.transform = (needle != 0).then(|| {
+                        DIHEDRAL_NAMES.get(needle).copied().unwrap_or("unknown").to_string()
+                    });
+                    m
+                })
+                .collect();
             pdq.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            pdq.truncate(limit);
             found.extend(pdq);
         }
         if let Some(ih) = &a.imagehashes {
-            let mut hits =
-                reference.index.search_64(HashKind::PHash, ih.phash.0, options.phash_radius, limit);
+            let mut hits = reference.index.search_64(
+                HashKind::PHash,
+                ih.phash.0,
+                options.phash_radius,
+                limit,
+            )?;
             hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            hits.truncate(limit);
             found.extend(hits);
         }
         for mut m in found {
@@ -982,5 +990,5 @@ fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Vec<Match>
     }
     matches.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
     matches.dedup();
-    matches
+    Ok(matches)
 }
