@@ -1,0 +1,398 @@
+//! PDQ against the C++ reference: the shared vectors (when present), our own committed
+//! vectors for the synthetic images (always), and the public API's edge cases.
+
+mod common;
+#[path = "common/synth.rs"]
+mod synth;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use mediahash::perceptual::pdq::{
+    DCT_MATRIX, DIHEDRAL_NAMES, PdqConvention, PdqError, PdqHash, PdqParseError, QUALITY_THRESHOLD,
+    pdq_dihedral_from_rgb, pdq_from_rgb, pdqf_from_rgb,
+};
+
+/// Decodes a PNG to RGB8 with the `image` crate, which for 8-bit RGB/RGBA/L/LA/palette and
+/// 1-bit PNGs gives the same bytes as Pillow's `convert('RGB')` (alpha dropped, grey
+/// replicated, palette expanded, 1-bit to 0/255).
+fn decode_png(path: &Path) -> (u32, u32, Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let img = image::load_from_memory(&bytes)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .to_rgb8();
+    (img.width(), img.height(), img.into_raw())
+}
+
+fn hash(s: &str) -> PdqHash {
+    s.parse().unwrap_or_else(|e| panic!("bad hash {s:?} in vectors: {e}"))
+}
+
+/// One expected row: convention-independent fields of the C++ CSVs.
+struct Expected {
+    label: String,
+    width: u32,
+    height: u32,
+    pdq: PdqHash,
+    quality: u8,
+    /// rot90 .. flipminus1 (the original is `pdq`).
+    dihedral: [PdqHash; 7],
+}
+
+fn read_cpp_csv(path: &Path) -> Vec<(String, String, Expected)> {
+    let mut reader = csv::Reader::from_path(path).unwrap();
+    let headers = reader.headers().unwrap().clone();
+    let col = |name: &str| {
+        headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("no column {name}"))
+    };
+    let (path_c, variant_c, w_c, h_c, pdq_c, q_c) =
+        (col("path"), col("variant"), col("width"), col("height"), col("pdq"), col("quality"));
+    let dih_c: Vec<usize> = DIHEDRAL_NAMES[1..].iter().map(|n| col(n)).collect();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            let (p, v) = (r[path_c].to_string(), r[variant_c].to_string());
+            let e = Expected {
+                label: format!("{p} ({v})"),
+                width: r[w_c].parse().unwrap(),
+                height: r[h_c].parse().unwrap(),
+                pdq: hash(&r[pdq_c]),
+                quality: r[q_c].parse().unwrap(),
+                dihedral: std::array::from_fn(|k| hash(&r[dih_c[k]])),
+            };
+            (p, v, e)
+        })
+        .collect()
+}
+
+/// Hashes `rgb` both ways and lists every difference from `e`.
+fn compare(e: &Expected, w: u32, h: u32, rgb: &[u8], convention: PdqConvention) -> Vec<String> {
+    let mut errors = Vec::new();
+    if (w, h) != (e.width, e.height) {
+        errors.push(format!("{}: decoded {w}x{h}, expected {}x{}", e.label, e.width, e.height));
+        return errors;
+    }
+    let plain = pdq_from_rgb(w, h, rgb, convention).unwrap();
+    let dih = pdq_dihedral_from_rgb(w, h, rgb, convention).unwrap();
+    assert_eq!(plain.convention, convention);
+    if plain.hash != e.pdq {
+        let d = plain.hash.distance(&e.pdq);
+        errors.push(format!("{}: pdq {} expected {} ({d} bits)", e.label, plain.hash, e.pdq));
+    }
+    if plain.quality != e.quality || dih.quality != e.quality {
+        errors.push(format!(
+            "{}: quality {}/{} expected {}",
+            e.label, plain.quality, dih.quality, e.quality
+        ));
+    }
+    // Every row of the C++ vectors has dihedral orig == pdq (column dihedral_orig_equals_pdq).
+    if dih.hashes[0] != e.pdq {
+        errors.push(format!("{}: dihedral orig {} expected {}", e.label, dih.hashes[0], e.pdq));
+    }
+    for k in 0..7 {
+        if dih.hashes[k + 1] != e.dihedral[k] {
+            errors.push(format!(
+                "{}: {} {} expected {}",
+                e.label,
+                DIHEDRAL_NAMES[k + 1],
+                dih.hashes[k + 1],
+                e.dihedral[k]
+            ));
+        }
+    }
+    errors
+}
+
+/// Runs every PNG row of a C++ vector file; JPEG rows are the decoder's business (their
+/// result depends on the JPEG decoder, tested with the decode module).
+fn gate(file: &str, convention: PdqConvention) {
+    let Some(dir) = common::testdata_dir() else { return };
+    let pdq_dir = dir.join("pdq");
+    let rows = read_cpp_csv(&pdq_dir.join("expected").join(file));
+    let mut checked = 0;
+    let mut errors = Vec::new();
+    for (path, variant, e) in &rows {
+        if !path.to_ascii_lowercase().ends_with(".png") {
+            continue;
+        }
+        assert_eq!(variant, "raw", "{path}: PNG rows are raw pixels");
+        let (w, h, rgb) = decode_png(&pdq_dir.join(path));
+        errors.extend(compare(e, w, h, &rgb, convention));
+        checked += 1;
+    }
+    eprintln!("{file}: {checked} PNG rows checked, {} mismatches", errors.len());
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+    // All PNG rows of the shared set (decoded/, synthetic/, misc-images, reg-test-input).
+    assert_eq!(checked, 26, "unexpected number of PNG rows in {file}");
+}
+
+#[test]
+fn cpp_full_resolution_vectors() {
+    gate("pdq-cpp-fullres.csv", PdqConvention::FullResolution);
+}
+
+#[test]
+fn cpp_cli512_vectors() {
+    gate("pdq-cpp-cli512.csv", PdqConvention::Cli512);
+}
+
+#[test]
+fn dct_matrix_bits_match_cpp_dump() {
+    let Some(dir) = common::testdata_dir() else { return };
+    let text =
+        std::fs::read_to_string(dir.join("pdq/expected/pdq-dct-matrix-f32-bits.txt")).unwrap();
+    let rows: Vec<Vec<u32>> = text
+        .lines()
+        .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
+        .map(|l| l.split_whitespace().map(|x| u32::from_str_radix(x, 16).unwrap()).collect())
+        .collect();
+    assert_eq!(rows.len(), 16);
+    for (i, row) in rows.iter().enumerate() {
+        assert_eq!(row.len(), 64);
+        for (j, &bits) in row.iter().enumerate() {
+            assert_eq!(DCT_MATRIX[i][j].to_bits(), bits, "D[{i}][{j}]");
+        }
+    }
+}
+
+/// Haystack/needle matching at radius 31, brute force, against the expected matches: checks
+/// parsing and distance on 135,000 pairs.
+#[test]
+fn needles_vs_haystack() {
+    let Some(dir) = common::testdata_dir() else { return };
+    let pdq_dir = dir.join("pdq");
+    let load = |name: &str| -> Vec<PdqHash> {
+        std::fs::read_to_string(pdq_dir.join("reg-test-input").join(name))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| hash(l.trim()))
+            .collect()
+    };
+    let haystack = load("haystack.txt");
+    let needles = load("needles.txt");
+    assert_eq!((haystack.len(), needles.len()), (1350, 100));
+    let mut reader =
+        csv::Reader::from_path(pdq_dir.join("expected/index-needles-vs-haystack.csv")).unwrap();
+    let mut rows = 0;
+    let mut total_matches = 0;
+    for r in reader.deserialize::<HashMap<String, String>>() {
+        let r = r.unwrap();
+        let n: usize = r["needle_line_0based"].parse().unwrap();
+        let needle = needles[n];
+        assert_eq!(needle, hash(&r["needle"]));
+        let distances: Vec<u32> = haystack.iter().map(|h| needle.distance(h)).collect();
+        let ours: Vec<String> = distances
+            .iter()
+            .enumerate()
+            .filter(|&(_, &d)| d <= 31)
+            .map(|(i, d)| format!("{i}:{d}"))
+            .collect();
+        assert_eq!(ours.join(" "), r["haystack_line0:distance_le31"], "needle {n}");
+        assert_eq!(ours.len().to_string(), r["matches_le31"], "needle {n}");
+        let count = |t: u32| distances.iter().filter(|&&d| d <= t).count().to_string();
+        assert_eq!(count(32), r["count_le32"], "needle {n}");
+        assert_eq!(count(63), r["count_le63"], "needle {n}");
+        assert_eq!(distances.iter().min().unwrap().to_string(), r["min_distance"]);
+        rows += 1;
+        total_matches += ours.len();
+    }
+    assert_eq!(rows, 100);
+    assert_eq!(total_matches, 250);
+}
+
+fn synth_rgb(img: &synth::SynthImage) -> Vec<u8> {
+    if img.channels == 1 {
+        img.pixels.iter().flat_map(|&v| [v, v, v]).collect()
+    } else {
+        img.pixels.clone()
+    }
+}
+
+/// Our own vectors (scripts/pdq_vectors.py, from the C++ core via the `pdqhash` package) for
+/// the synthetic images: always run, zero tolerance.
+#[test]
+fn synthetic_vectors() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/vectors/pdq-synthetic.csv");
+    let mut reader = csv::Reader::from_path(&path).unwrap();
+    let mut expected = HashMap::new();
+    for r in reader.deserialize::<HashMap<String, String>>() {
+        let r = r.unwrap();
+        expected.insert(r["name"].clone(), r);
+    }
+    let images = synth::all();
+    assert_eq!(expected.len(), images.len(), "regenerate tests/vectors/pdq-synthetic.csv");
+    let mut errors = Vec::new();
+    for img in &images {
+        let r = &expected[&img.name];
+        let rgb = synth_rgb(img);
+        let (w, h) = (img.width, img.height);
+        assert_eq!((r["width"].parse::<u32>().unwrap(), r["height"].parse().unwrap()), (w, h));
+        let plain = pdq_from_rgb(w, h, &rgb, PdqConvention::FullResolution).unwrap();
+        let dih = pdq_dihedral_from_rgb(w, h, &rgb, PdqConvention::FullResolution).unwrap();
+        let pdqf = pdqf_from_rgb(w, h, &rgb, PdqConvention::FullResolution).unwrap();
+        let mut check = |what: &str, got: String, want: &str| {
+            if got != want {
+                errors.push(format!("{}: {what} {got} expected {want}", img.name));
+            }
+        };
+        check("pdq", plain.hash.to_hex(), &r["pdq"]);
+        check("quality", plain.quality.to_string(), &r["quality"]);
+        check("dihedral quality", dih.quality.to_string(), &r["quality"]);
+        check("orig", dih.hashes[0].to_hex(), &r["dihedral_orig"]);
+        for k in 1..8 {
+            check(DIHEDRAL_NAMES[k], dih.hashes[k].to_hex(), &r[DIHEDRAL_NAMES[k]]);
+        }
+        check("pdqf hash", pdqf.to_hash().to_hex(), &r["pdq"]);
+        check("pdqf quality", pdqf.quality.to_string(), &r["quality"]);
+    }
+    eprintln!("pdq-synthetic.csv: {} rows checked, {} mismatches", images.len(), errors.len());
+    assert!(errors.is_empty(), "{}", errors.join("\n"));
+}
+
+#[test]
+fn hex_round_trip_and_layout() {
+    let s = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    let h = PdqHash::from_hex(s).unwrap();
+    assert_eq!(h.to_hex(), s);
+    assert_eq!(h.to_string(), s);
+    assert_eq!(format!("{h:?}"), format!("PdqHash({s})"));
+    assert_eq!(PdqHash::from_hex(&s.to_uppercase()).unwrap(), h);
+    assert_eq!(h.0[0], 0xf8);
+    assert_eq!(h.0[31], 0x22);
+    // Bit k lives in byte 31 - k/8: the last hex digit holds bits 0..3 (0x2 -> bit 1 set).
+    assert!(!h.bit(0));
+    assert!(h.bit(1));
+    assert!(h.bit(255)); // leading 'f'
+    let mut one = [0u8; 32];
+    one[31] = 1;
+    assert!(PdqHash(one).bit(0));
+    assert_eq!(PdqHash(one).to_hex(), format!("{}1", "0".repeat(63)));
+    assert!(PdqHash::default().is_zero());
+    assert!(!h.is_zero());
+}
+
+#[test]
+fn from_hex_errors() {
+    let good = "f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22";
+    assert_eq!(PdqHash::from_hex(&good[..63]), Err(PdqParseError::Length { found: 63 }));
+    assert_eq!(PdqHash::from_hex(&format!("{good}0")), Err(PdqParseError::Length { found: 65 }));
+    assert_eq!(PdqHash::from_hex(""), Err(PdqParseError::Length { found: 0 }));
+    let md5_like = "d41d8cd98f00b204e9800998ecf8427e";
+    let err = PdqHash::from_hex(md5_like).unwrap_err();
+    assert_eq!(err, PdqParseError::LooksLike128Bit);
+    assert!(err.to_string().contains("32"), "{err}");
+    let mut bad = good.to_string();
+    bad.replace_range(10..11, "g");
+    assert_eq!(
+        PdqHash::from_hex(&bad),
+        Err(PdqParseError::Character { character: 'g', position: 10 })
+    );
+    // A multi-byte character counts as one character, and is reported as such.
+    let mut bad = good[..63].to_string();
+    bad.insert(5, 'é');
+    assert_eq!(
+        PdqHash::from_hex(&bad),
+        Err(PdqParseError::Character { character: 'é', position: 5 })
+    );
+    assert!("0x".repeat(32).parse::<PdqHash>().is_err());
+    assert!(format!(" {}", &good[1..]).parse::<PdqHash>().is_err());
+}
+
+#[test]
+fn distance() {
+    let a = PdqHash([0u8; 32]);
+    let b = PdqHash([0xff; 32]);
+    assert_eq!(a.distance(&b), 256);
+    assert_eq!(b.distance(&a), 256);
+    assert_eq!(a.distance(&a), 0);
+    let mut c = [0u8; 32];
+    c[0] = 0b1000_0001;
+    c[17] = 0b0110_0000;
+    c[31] = 1;
+    assert_eq!(a.distance(&PdqHash(c)), 5);
+    assert_eq!(b.distance(&PdqHash(c)), 251);
+}
+
+#[test]
+fn small_images_hash_to_zero_with_quality_zero() {
+    // (Cli512 only resizes above 512, so these sizes are under 5 px in both conventions.)
+    for (w, h) in [(1, 1), (4, 4), (4, 100), (100, 4), (1, 512)] {
+        let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 251) as u8).collect();
+        for convention in [PdqConvention::FullResolution, PdqConvention::Cli512] {
+            let r = pdq_from_rgb(w, h, &rgb, convention).unwrap();
+            assert!(r.hash.is_zero(), "{w}x{h}");
+            assert_eq!(r.quality, 0);
+            let d = pdq_dihedral_from_rgb(w, h, &rgb, convention).unwrap();
+            assert!(d.hashes.iter().all(PdqHash::is_zero));
+            assert_eq!(d.quality, 0);
+            let f = pdqf_from_rgb(w, h, &rgb, convention).unwrap();
+            assert_eq!(f.coefficients, [[0.0; 16]; 16]);
+            assert_eq!(f.quality, 0);
+        }
+    }
+    // 5x5 is the smallest hashable size.
+    let rgb: Vec<u8> = (0..75).map(|i| (i * 37 % 251) as u8).collect();
+    let r = pdq_from_rgb(5, 5, &rgb, PdqConvention::FullResolution).unwrap();
+    assert!(!r.hash.is_zero());
+}
+
+#[test]
+fn cli512_resizes_thin_images_before_the_size_check() {
+    // The CLI squashes 1000x3 to 512x512 and then hashes it; full resolution says "too small".
+    let (w, h) = (1000u32, 3u32);
+    let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i / 3 % 256) as u8).collect();
+    let full = pdq_from_rgb(w, h, &rgb, PdqConvention::FullResolution).unwrap();
+    assert!(full.hash.is_zero());
+    let cli = pdq_from_rgb(w, h, &rgb, PdqConvention::Cli512).unwrap();
+    assert!(!cli.hash.is_zero());
+    assert_eq!(cli.convention.as_str(), "512");
+    assert_eq!(full.convention.to_string(), "full");
+    assert_eq!(PdqConvention::default(), PdqConvention::FullResolution);
+}
+
+#[test]
+fn zero_sized_images_are_errors() {
+    for (w, h) in [(0, 0), (0, 10), (10, 0)] {
+        let err = pdq_from_rgb(w, h, &[], PdqConvention::FullResolution).unwrap_err();
+        assert_eq!(err, PdqError::EmptyImage { width: w, height: h });
+        assert!(err.to_string().contains("0"), "{err}");
+        assert!(pdq_dihedral_from_rgb(w, h, &[], PdqConvention::Cli512).is_err());
+        assert!(pdqf_from_rgb(w, h, &[], PdqConvention::FullResolution).is_err());
+    }
+}
+
+#[test]
+fn wrong_buffer_length_is_an_error() {
+    let rgb = vec![0u8; 10 * 10 * 3];
+    for len in [0, 299, 301, 400] {
+        let buf = vec![7u8; len];
+        let err = pdq_from_rgb(10, 10, &buf, PdqConvention::FullResolution).unwrap_err();
+        assert_eq!(
+            err,
+            PdqError::BufferLength { width: 10, height: 10, expected: 300, actual: len }
+        );
+        assert!(err.to_string().contains("300"), "{err}");
+        assert!(pdq_dihedral_from_rgb(10, 10, &buf, PdqConvention::FullResolution).is_err());
+        assert!(pdqf_from_rgb(10, 10, &buf, PdqConvention::Cli512).is_err());
+    }
+    // An RGBA buffer passed as RGB is caught by its length.
+    let rgba = vec![0u8; 10 * 10 * 4];
+    assert!(matches!(
+        pdq_from_rgb(10, 10, &rgba, PdqConvention::FullResolution),
+        Err(PdqError::BufferLength { .. })
+    ));
+    assert!(pdq_from_rgb(10, 10, &rgb, PdqConvention::FullResolution).is_ok());
+    // Dimensions whose product overflows cannot match any buffer.
+    let err = pdq_from_rgb(u32::MAX, u32::MAX, &rgb, PdqConvention::FullResolution).unwrap_err();
+    assert!(matches!(err, PdqError::TooLarge { .. } | PdqError::BufferLength { .. }), "{err:?}");
+}
+
+#[test]
+fn flat_image_is_below_quality_threshold() {
+    let rgb = vec![128u8; 200 * 150 * 3];
+    let r = pdq_from_rgb(200, 150, &rgb, PdqConvention::FullResolution).unwrap();
+    assert_eq!(r.quality, 0);
+    assert!(r.quality < QUALITY_THRESHOLD);
+}
