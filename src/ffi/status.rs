@@ -60,23 +60,23 @@ pub enum mh_status {
 
 /// Every status: the checked conversion from C integers searches it.
 const ALL_STATUSES: [mh_status; 16] = [
-        mh_status::Ok,
-        mh_status::NullParameter,
-        mh_status::InvalidParameter,
-        mh_status::BufferTooSmall,
-        mh_status::Panic,
-        mh_status::Io,
-        mh_status::NotFound,
-        mh_status::PermissionDenied,
-        mh_status::RefsetInvalid,
-        mh_status::RefsetUnsupportedVersion,
-        mh_status::RefsetChecksumMismatch,
-        mh_status::ScanCancelled,
-        mh_status::ScanFailed,
-        mh_status::ImageDecodeFailed,
-        mh_status::ImageTooLarge,
-        mh_status::ImageHashFailed,
-    ];
+    mh_status::Ok,
+    mh_status::NullParameter,
+    mh_status::InvalidParameter,
+    mh_status::BufferTooSmall,
+    mh_status::Panic,
+    mh_status::Io,
+    mh_status::NotFound,
+    mh_status::PermissionDenied,
+    mh_status::RefsetInvalid,
+    mh_status::RefsetUnsupportedVersion,
+    mh_status::RefsetChecksumMismatch,
+    mh_status::ScanCancelled,
+    mh_status::ScanFailed,
+    mh_status::ImageDecodeFailed,
+    mh_status::ImageTooLarge,
+    mh_status::ImageHashFailed,
+];
 
 impl mh_status {
     /// The static, NUL-terminated name of the code.

@@ -11,12 +11,11 @@ pub const MH_VERSION_MINOR: u32 = 1;
 /// Patch version of the library this header was generated from (as in Cargo.toml).
 pub const MH_VERSION_PATCH: u32 = 0;
 
-const VERSION_CSTR: &CStr = match CStr::from_bytes_with_nul(
-    concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes(),
-) {
-    Ok(s) => s,
-    Err(_) => panic!("the crate version contains a NUL byte"),
-};
+const VERSION_CSTR: &CStr =
+    match CStr::from_bytes_with_nul(concat!(env!("CARGO_PKG_VERSION"), "\0").as_bytes()) {
+        Ok(s) => s,
+        Err(_) => panic!("the crate version contains a NUL byte"),
+    };
 
 /// Returns the version of the linked library as a static NUL-terminated string such as
 /// "0.1.0". Compare it with the `MH_VERSION_*` macros to detect a header/library mismatch.
