@@ -1,1 +1,833 @@
 //! Importers for the hash-set formats examiners receive.
+//!
+//! Every importer streams: it turns each source record into a [`Record`] and hands it to a
+//! caller-supplied sink (in `mh refset build`, the `.mhset` builder), so memory stays bounded
+//! by one record whatever the size of the source (multi-GB VICS JSON, 180 GB NSRL databases).
+//! Lines or records that cannot be used are counted and reported as [`BadRecord`]s, never
+//! dropped silently, and abort the import only in strict mode.
+//!
+//! * [`vics`]: Project VIC VICS JSON 1.x (`odata.metadata`) and 2.0 (`@odata.context`),
+//!   hash-set (`value[]`) and case (`value[].Media[]`) shapes.
+//! * [`nsrl`]: NIST NSRL RDSv3 SQLite (minimal and full layouts) and RDS 2.x `NSRLFile.txt`
+//!   (plain or zipped).
+//! * [`hashdeep`]: `%%%% HASHDEEP-1.0` files.
+//! * [`lists`]: md5sum / sha1sum / sha256sum, BSD tag lines, plain one-hash-per-line lists.
+//! * [`pdqlist`]: PDQ lists (`hash,quality,name` CSV and `pdq <hex>` lines).
+//! * [`encase`]: EnCase (v6) `.hash` binary sets.
+
+pub mod encase;
+pub mod hashdeep;
+pub mod lists;
+pub mod nsrl;
+pub mod pdqlist;
+pub mod vics;
+
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Cursor, Read};
+use std::path::Path;
+use std::str::FromStr;
+
+use sha2::{Digest, Sha256};
+use thiserror::Error;
+
+use crate::refset::{BadRecord, Disposition, HashKind, HashValue, Record, SourceInfo};
+
+/// The source formats the importers read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Format {
+    /// Project VIC VICS JSON (1.x or 2.0; hash-set or case shape).
+    VicsJson,
+    /// NIST NSRL RDSv3 SQLite database (minimal or full layout).
+    NsrlRdsV3,
+    /// NIST NSRL RDS 2.x `NSRLFile.txt`, plain or inside a zip.
+    NsrlRds2Txt,
+    /// hashdeep `%%%% HASHDEEP-1.0` file.
+    Hashdeep,
+    /// GNU `md5sum` output.
+    Md5sum,
+    /// GNU `sha1sum` output.
+    Sha1sum,
+    /// GNU `sha256sum` output.
+    Sha256sum,
+    /// BSD / `--tag` lines: `MD5 (name) = hash`.
+    BsdTag,
+    /// One MD5, SHA-1 or SHA-256 per line (kind from length).
+    HashList,
+    /// PDQ CSV: `hash,quality,name` (pdq-photo-hasher), `hash=...` or bare hashes.
+    PdqCsv,
+    /// ThreatExchange local-file signals: `pdq <hex>`.
+    PdqLines,
+    /// EnCase v6 binary `.hash` set (MD5 only).
+    EncaseHash,
+}
+
+impl Format {
+    pub const ALL: [Format; 12] = [
+        Format::VicsJson,
+        Format::NsrlRdsV3,
+        Format::NsrlRds2Txt,
+        Format::Hashdeep,
+        Format::Md5sum,
+        Format::Sha1sum,
+        Format::Sha256sum,
+        Format::BsdTag,
+        Format::HashList,
+        Format::PdqCsv,
+        Format::PdqLines,
+        Format::EncaseHash,
+    ];
+
+    /// The name used by `--format` and in reports.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::VicsJson => "vics-json",
+            Format::NsrlRdsV3 => "nsrl-rdsv3-sqlite",
+            Format::NsrlRds2Txt => "nsrl-rds2-txt",
+            Format::Hashdeep => "hashdeep",
+            Format::Md5sum => "md5sum",
+            Format::Sha1sum => "sha1sum",
+            Format::Sha256sum => "sha256sum",
+            Format::BsdTag => "bsd-tag",
+            Format::HashList => "hash-list",
+            Format::PdqCsv => "pdq-csv",
+            Format::PdqLines => "pdq-lines",
+            Format::EncaseHash => "encase-hash",
+        }
+    }
+
+    /// All format names, comma-separated, for messages.
+    pub fn all_names() -> String {
+        Format::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
+    }
+
+    /// Whether the format can be read from any byte stream (not only a seekable file).
+    pub fn is_streamable(self) -> bool {
+        !matches!(self, Format::NsrlRdsV3)
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for Format {
+    type Err = ImportError;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let lower = s.trim().to_ascii_lowercase();
+        if let Some(format) = Format::ALL.iter().find(|f| f.as_str() == lower) {
+            return Ok(*format);
+        }
+        // Short aliases examiners are likely to type.
+        let format = match lower.as_str() {
+            "vics" | "vic" | "json" => Format::VicsJson,
+            "nsrl" | "rdsv3" | "nsrl-rdsv3" | "sqlite" => Format::NsrlRdsV3,
+            "rds2" | "nsrl-rds2" | "nsrlfile" | "nsrl-txt" => Format::NsrlRds2Txt,
+            "bsd" | "tag" => Format::BsdTag,
+            "list" | "hashlist" => Format::HashList,
+            "pdq" => Format::PdqCsv,
+            "encase" => Format::EncaseHash,
+            _ => {
+                return Err(ImportError::UnknownFormatName {
+                    given: s.to_string(),
+                    known: Format::all_names(),
+                });
+            }
+        };
+        Ok(format)
+    }
+}
+
+/// Everything that can stop an import. Bad records do not: they are counted in the
+/// [`ImportSummary`] unless [`ImportOptions::strict`] is set.
+#[derive(Debug, Error)]
+#[non_exhaustive]
+pub enum ImportError {
+    #[error("cannot read {path}: {source}; check the path and permissions")]
+    Io {
+        path: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "{path} is in none of the known formats: {tried} ({reason}); if you know the format, \
+         name it with --format"
+    )]
+    UnknownFormat { path: String, tried: String, reason: String },
+    #[error("unknown format name {given:?}; use one of: {known}")]
+    UnknownFormatName { given: String, known: String },
+    #[error(
+        "{path}: not valid JSON at line {line}, column {column}: {message}; the file may be \
+         truncated or not a VICS JSON file"
+    )]
+    Json { path: String, line: usize, column: usize, message: String },
+    #[error(
+        "{path}: SQLite error while {action}: {source}; check that this is an undamaged NSRL \
+         RDSv3 database"
+    )]
+    Sqlite {
+        path: String,
+        action: &'static str,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{path}: not the expected layout for {format}: {what}")]
+    WrongSchema { path: String, format: &'static str, what: String },
+    #[error(
+        "{path}: line {line}: {reason}; strict mode stops at the first bad record (run without \
+         --strict to skip and count bad records)"
+    )]
+    Strict { path: String, line: u64, reason: String },
+    #[error("{path}: the reader cannot seek, but {format} needs a file; import it by path")]
+    NeedsPath { path: String, format: &'static str },
+    #[error("{path}: cannot read the zip archive: {source}")]
+    Zip {
+        path: String,
+        #[source]
+        source: zip::result::ZipError,
+    },
+    #[error("the record consumer stopped the import: {source}")]
+    Sink {
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
+}
+
+impl ImportError {
+    /// Wraps an error of the record consumer (e.g. the `.mhset` builder).
+    pub fn sink(source: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
+        ImportError::Sink { source: source.into() }
+    }
+
+    pub(crate) fn io(path: &str, source: io::Error) -> Self {
+        ImportError::Io { path: path.to_string(), source }
+    }
+}
+
+/// How strict an import is, and how much of the bad-record detail is kept.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportOptions {
+    /// Stop with [`ImportError::Strict`] at the first bad record.
+    pub strict: bool,
+    /// Keep the first N bad records with line and reason; all are counted.
+    pub max_bad_records_kept: usize,
+    /// Keep the MD5/SHA-1/SHA-256 of the empty file. Off by default: every empty file on a
+    /// disk would match it (IPED and TSK skip them too); skipped values are counted.
+    pub keep_empty_file_hashes: bool,
+}
+
+impl Default for ImportOptions {
+    fn default() -> Self {
+        ImportOptions { strict: false, max_bad_records_kept: 100, keep_empty_file_hashes: false }
+    }
+}
+
+/// What an import read: counts, the first bad records, and the source's identity.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportSummary {
+    pub format: Format,
+    /// Format with the version the file declares, e.g. "vics-json-2.0", "nsrl-rdsv3-sqlite".
+    pub format_label: String,
+    /// Records handed to the sink.
+    pub records: u64,
+    /// Records refused (all counted; the first ones in `bad_examples`).
+    pub bad_records: u64,
+    pub bad_examples: Vec<BadRecord>,
+    /// Records whose only hashes were those of the empty file (see
+    /// [`ImportOptions::keep_empty_file_hashes`]).
+    pub empty_file_records_skipped: u64,
+    /// Version the source states (NSRL VERSION row, VICS data-model version).
+    pub source_version: Option<String>,
+    /// The source's own identity text, verbatim (VICS context URL, NSRL VERSION row, EnCase
+    /// set name).
+    pub source_description: Option<String>,
+    /// Observations worth showing the examiner (profile, layout, ignored fields...).
+    pub notes: Vec<String>,
+    /// SHA-256 of the source file's bytes.
+    pub sha256: [u8; 32],
+    /// Size of the source file in bytes.
+    pub bytes: u64,
+}
+
+impl ImportSummary {
+    /// The provenance entry for this source, for the `.mhset` builder.
+    pub fn source_info(&self, name: &str, disposition: Disposition, set_name: &str) -> SourceInfo {
+        SourceInfo {
+            name: name.to_string(),
+            format: self.format_label.clone(),
+            sha256: crate::hex::encode(&self.sha256),
+            disposition,
+            set_name: set_name.to_string(),
+            records: self.records,
+            bad_records: self.bad_records,
+            source_version: self.source_version.clone(),
+        }
+    }
+}
+
+/// The record consumer: called once per accepted record, in source order.
+pub type Sink<'a> = dyn FnMut(Record) -> Result<(), ImportError> + 'a;
+
+/// How many bytes detection looks at.
+const SNIFF_BYTES: usize = 64 * 1024;
+/// How many meaningful text lines detection tries before giving up.
+const SNIFF_LINES: usize = 16;
+/// Lines longer than this are reported as bad and skipped, so a file without newlines
+/// cannot exhaust memory.
+pub(crate) const MAX_LINE_BYTES: usize = 1 << 20;
+
+const SQLITE_MAGIC: &[u8] = b"SQLite format 3\0";
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+fn display(path: &Path) -> String {
+    path.display().to_string()
+}
+
+/// Detects the format of the file at `path` from its content.
+pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
+    let name = display(path);
+    let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    file.take(SNIFF_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| ImportError::io(&name, e))?;
+    if prefix.starts_with(ZIP_MAGIC) {
+        return nsrl::zip_entry_name(path).map(|_| Format::NsrlRds2Txt);
+    }
+    detect_format_bytes(&prefix, &name)
+}
+
+/// Detects the format from the first bytes of a source (64 KiB is plenty); `name` is used in
+/// the error message.
+pub fn detect_format_bytes(prefix: &[u8], name: &str) -> Result<Format, ImportError> {
+    let unknown = |reason: String| ImportError::UnknownFormat {
+        path: name.to_string(),
+        tried: Format::all_names(),
+        reason,
+    };
+    if prefix.starts_with(SQLITE_MAGIC) {
+        return Ok(Format::NsrlRdsV3);
+    }
+    if prefix.starts_with(encase::MAGIC) {
+        return Ok(Format::EncaseHash);
+    }
+    if prefix.starts_with(ZIP_MAGIC) {
+        // A zip can only be checked for NSRLFile.txt by path; import_path does that.
+        return Ok(Format::NsrlRds2Txt);
+    }
+    if prefix.is_empty() {
+        return Err(unknown("the file is empty".into()));
+    }
+    if prefix.starts_with(b"\xFF\xFE") || prefix.starts_with(b"\xFE\xFF") {
+        return Err(unknown("UTF-16 text; convert it to UTF-8 first".into()));
+    }
+    if let Some(kind) = binary_kind(prefix) {
+        return Err(unknown(kind));
+    }
+    let text = prefix.strip_prefix(UTF8_BOM).unwrap_or(prefix);
+    match text.iter().find(|b| !b.is_ascii_whitespace()) {
+        Some(b'{') | Some(b'[') => return Ok(Format::VicsJson),
+        None => return Err(unknown("the file holds only white space".into())),
+        Some(_) => {}
+    }
+    let mut tried_lines = 0;
+    // The last line of the prefix may be cut short: only classify complete ones, unless the
+    // prefix is the whole file.
+    let complete = match text.iter().rposition(|&b| b == b'\n') {
+        Some(end) if prefix.len() == SNIFF_BYTES => &text[..end],
+        _ => text,
+    };
+    for raw in complete.split(|&b| b == b'\n') {
+        let line = raw.strip_suffix(b"\r").unwrap_or(raw).trim_ascii();
+        if line.is_empty() || line.starts_with(b"#") {
+            continue;
+        }
+        if let Some(format) = classify_line(line) {
+            return Ok(format);
+        }
+        tried_lines += 1;
+        if tried_lines >= SNIFF_LINES {
+            break;
+        }
+    }
+    Err(unknown(format!("none of the first {tried_lines} non-empty lines looks like a hash line")))
+}
+
+/// Names well-known binary content, or says "binary" when the prefix holds NUL bytes.
+fn binary_kind(prefix: &[u8]) -> Option<String> {
+    let named = [
+        (&b"\x89PNG\r\n\x1a\n"[..], "a PNG image"),
+        (&b"\xFF\xD8\xFF"[..], "a JPEG image"),
+        (&b"GIF8"[..], "a GIF image"),
+        (&b"%PDF"[..], "a PDF document"),
+    ];
+    for (magic, what) in named {
+        if prefix.starts_with(magic) {
+            return Some(format!("the content is {what}, not a hash set"));
+        }
+    }
+    if prefix.contains(&0) {
+        let shown: Vec<String> = prefix.iter().take(8).map(|b| format!("{b:02x}")).collect();
+        return Some(format!("binary content (starts with {})", shown.join(" ")));
+    }
+    None
+}
+
+fn is_hex(field: &[u8]) -> bool {
+    !field.is_empty() && field.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// The format one text line suggests, if any.
+fn classify_line(line: &[u8]) -> Option<Format> {
+    if line.starts_with(b"%%%% HASHDEEP") {
+        return Some(Format::Hashdeep);
+    }
+    if nsrl::is_rds2_header(line) {
+        return Some(Format::NsrlRds2Txt);
+    }
+    if pdqlist::is_pdq_signal_line(line) {
+        return Some(Format::PdqLines);
+    }
+    if line.len() >= 5 && line[..5].eq_ignore_ascii_case(b"hash=") {
+        return Some(Format::PdqCsv);
+    }
+    let body = line.strip_prefix(b"\\").unwrap_or(line);
+    let end = body.iter().position(|&b| b == b' ' || b == b'\t' || b == b',');
+    let token = &body[..end.unwrap_or(body.len())];
+    if is_hex(token) {
+        let by_token = match (token.len(), end.map(|i| body[i])) {
+            (64, Some(b',' | b'\t')) => Some(Format::PdqCsv),
+            (32 | 40 | 64, None) => Some(Format::HashList),
+            (32, Some(_)) => Some(Format::Md5sum),
+            (40, Some(_)) => Some(Format::Sha1sum),
+            (64, Some(_)) => Some(Format::Sha256sum),
+            _ => None,
+        };
+        if by_token.is_some() {
+            return by_token;
+        }
+    }
+    // After the hash-first forms, so that an md5sum name like "(a) = b" stays md5sum.
+    lists::parse_bsd_line(line).is_ok().then_some(Format::BsdTag)
+}
+
+/// Imports the file at `path`, detecting its format unless `format` is given. Records go to
+/// `sink` in source order; the SHA-256 of the file is computed on the way.
+///
+/// Records are streamed, so an error (truncated JSON, a read error, strict mode, a sink
+/// error) can come after some records were delivered: on `Err` the caller discards what the
+/// sink received.
+pub fn import_path(
+    path: &Path,
+    format: Option<Format>,
+    opts: &ImportOptions,
+    sink: &mut Sink<'_>,
+) -> Result<ImportSummary, ImportError> {
+    let name = display(path);
+    let format = match format {
+        Some(format) => format,
+        None => detect_format(path)?,
+    };
+    match format {
+        Format::NsrlRdsV3 => nsrl::import_rdsv3(path, opts, sink),
+        Format::NsrlRds2Txt if starts_with(path, ZIP_MAGIC)? => {
+            nsrl::import_rds2_zip(path, opts, sink)
+        }
+        _ => {
+            let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
+            import_stream(file, &name, format, opts, sink)
+        }
+    }
+}
+
+fn starts_with(path: &Path, magic: &[u8]) -> Result<bool, ImportError> {
+    let file = File::open(path).map_err(|e| ImportError::io(&display(path), e))?;
+    let mut head = Vec::with_capacity(magic.len());
+    file.take(magic.len() as u64)
+        .read_to_end(&mut head)
+        .map_err(|e| ImportError::io(&display(path), e))?;
+    Ok(head == magic)
+}
+
+/// Imports a source from any reader (every format but NSRL RDSv3 SQLite and zipped
+/// NSRLFile.txt, which need a file: use [`import_path`]). `name` labels errors.
+pub fn import_reader<R: Read>(
+    reader: R,
+    name: &str,
+    format: Option<Format>,
+    opts: &ImportOptions,
+    sink: &mut Sink<'_>,
+) -> Result<ImportSummary, ImportError> {
+    let mut hashing = HashingReader::new(reader);
+    let mut prefix = Vec::with_capacity(SNIFF_BYTES);
+    (&mut hashing)
+        .take(SNIFF_BYTES as u64)
+        .read_to_end(&mut prefix)
+        .map_err(|e| ImportError::io(name, e))?;
+    let format = match format {
+        Some(format) => format,
+        None => detect_format_bytes(&prefix, name)?,
+    };
+    if !format.is_streamable() || (format == Format::NsrlRds2Txt && prefix.starts_with(ZIP_MAGIC)) {
+        return Err(ImportError::NeedsPath { path: name.to_string(), format: format.as_str() });
+    }
+    let stream = Cursor::new(prefix).chain(&mut hashing);
+    import_stream_inner(stream, name, format, opts, sink, move |mut rest| {
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| ImportError::io(name, e))?;
+        Ok(())
+    })
+    .map(|mut summary| {
+        (summary.sha256, summary.bytes) = hashing.finish();
+        summary
+    })
+}
+
+fn import_stream<R: Read>(
+    reader: R,
+    name: &str,
+    format: Format,
+    opts: &ImportOptions,
+    sink: &mut Sink<'_>,
+) -> Result<ImportSummary, ImportError> {
+    let mut hashing = HashingReader::new(reader);
+    let mut summary = import_stream_inner(&mut hashing, name, format, opts, sink, |mut rest| {
+        io::copy(&mut rest, &mut io::sink()).map_err(|e| ImportError::io(name, e))?;
+        Ok(())
+    })?;
+    (summary.sha256, summary.bytes) = hashing.finish();
+    Ok(summary)
+}
+
+/// Runs the streaming importer for `format`; `drain` reads whatever the importer left, so the
+/// file hash covers every byte.
+fn import_stream_inner<R: Read>(
+    reader: R,
+    name: &str,
+    format: Format,
+    opts: &ImportOptions,
+    sink: &mut Sink<'_>,
+    drain: impl FnOnce(&mut dyn BufRead) -> Result<(), ImportError>,
+) -> Result<ImportSummary, ImportError> {
+    let mut input = BufReader::with_capacity(crate::digest::READ_BUFFER_SIZE, reader);
+    let mut progress = Progress::new(name, format, opts, sink);
+    match format {
+        Format::VicsJson => vics::import(&mut input, &mut progress)?,
+        Format::NsrlRds2Txt => nsrl::import_rds2_lines(&mut input, &mut progress)?,
+        Format::Hashdeep => hashdeep::import(&mut input, &mut progress)?,
+        Format::Md5sum => lists::import_sums(&mut input, &mut progress, HashKind::Md5)?,
+        Format::Sha1sum => lists::import_sums(&mut input, &mut progress, HashKind::Sha1)?,
+        Format::Sha256sum => lists::import_sums(&mut input, &mut progress, HashKind::Sha256)?,
+        Format::BsdTag => lists::import_bsd(&mut input, &mut progress)?,
+        Format::HashList => lists::import_plain(&mut input, &mut progress)?,
+        Format::PdqCsv => pdqlist::import_csv(&mut input, &mut progress)?,
+        Format::PdqLines => pdqlist::import_signals(&mut input, &mut progress)?,
+        Format::EncaseHash => encase::import(&mut input, &mut progress)?,
+        Format::NsrlRdsV3 => {
+            return Err(ImportError::NeedsPath { path: name.to_string(), format: format.as_str() });
+        }
+    }
+    drain(&mut input)?;
+    Ok(progress.finish())
+}
+
+/// Feeds SHA-256 with every byte read through it.
+pub(crate) struct HashingReader<R> {
+    inner: R,
+    hasher: Sha256,
+    bytes: u64,
+}
+
+impl<R: Read> HashingReader<R> {
+    pub(crate) fn new(inner: R) -> Self {
+        HashingReader { inner, hasher: Sha256::new(), bytes: 0 }
+    }
+
+    pub(crate) fn finish(self) -> ([u8; 32], u64) {
+        (self.hasher.finalize().into(), self.bytes)
+    }
+}
+
+impl<R: Read> Read for HashingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.bytes += n as u64;
+        Ok(n)
+    }
+}
+
+/// Counting, bad-record bookkeeping and the sink, shared by every importer.
+pub(crate) struct Progress<'s, 'k> {
+    pub(crate) name: String,
+    opts: &'s ImportOptions,
+    sink: &'s mut Sink<'k>,
+    summary: ImportSummary,
+}
+
+impl<'s, 'k> Progress<'s, 'k> {
+    pub(crate) fn new(
+        name: &str,
+        format: Format,
+        opts: &'s ImportOptions,
+        sink: &'s mut Sink<'k>,
+    ) -> Self {
+        Progress {
+            name: name.to_string(),
+            opts,
+            sink,
+            summary: ImportSummary {
+                format,
+                format_label: format.as_str().to_string(),
+                records: 0,
+                bad_records: 0,
+                bad_examples: Vec::new(),
+                empty_file_records_skipped: 0,
+                source_version: None,
+                source_description: None,
+                notes: Vec::new(),
+                sha256: [0; 32],
+                bytes: 0,
+            },
+        }
+    }
+
+    /// Hands one record to the sink (after dropping empty-file digests unless kept).
+    pub(crate) fn emit(&mut self, mut record: Record) -> Result<(), ImportError> {
+        if !self.opts.keep_empty_file_hashes {
+            let before = record.hashes.len();
+            record.hashes.retain(|h| !is_empty_file_digest(h));
+            if record.hashes.is_empty() && before > 0 {
+                self.summary.empty_file_records_skipped += 1;
+                return Ok(());
+            }
+        }
+        (self.sink)(record)?;
+        self.summary.records += 1;
+        Ok(())
+    }
+
+    /// Counts a bad record (and stops in strict mode).
+    pub(crate) fn bad(&mut self, line: u64, reason: impl Into<String>) -> Result<(), ImportError> {
+        let reason = reason.into();
+        self.summary.bad_records += 1;
+        if self.opts.strict {
+            return Err(ImportError::Strict { path: self.name.clone(), line, reason });
+        }
+        if self.summary.bad_examples.len() < self.opts.max_bad_records_kept {
+            self.summary.bad_examples.push(BadRecord { line, reason });
+        }
+        Ok(())
+    }
+
+    pub(crate) fn summary_mut(&mut self) -> &mut ImportSummary {
+        &mut self.summary
+    }
+
+    pub(crate) fn wrong_schema(&self, what: impl Into<String>) -> ImportError {
+        ImportError::WrongSchema {
+            path: self.name.clone(),
+            format: self.summary.format.as_str(),
+            what: what.into(),
+        }
+    }
+
+    pub(crate) fn io_error(&self, source: io::Error) -> ImportError {
+        ImportError::io(&self.name, source)
+    }
+
+    pub(crate) fn finish(self) -> ImportSummary {
+        self.summary
+    }
+}
+
+const EMPTY_MD5: [u8; 16] = [
+    0xd4, 0x1d, 0x8c, 0xd9, 0x8f, 0x00, 0xb2, 0x04, 0xe9, 0x80, 0x09, 0x98, 0xec, 0xf8, 0x42, 0x7e,
+];
+const EMPTY_SHA1: [u8; 20] = [
+    0xda, 0x39, 0xa3, 0xee, 0x5e, 0x6b, 0x4b, 0x0d, 0x32, 0x55, 0xbf, 0xef, 0x95, 0x60, 0x18, 0x90,
+    0xaf, 0xd8, 0x07, 0x09,
+];
+const EMPTY_SHA256: [u8; 32] = [
+    0xe3, 0xb0, 0xc4, 0x42, 0x98, 0xfc, 0x1c, 0x14, 0x9a, 0xfb, 0xf4, 0xc8, 0x99, 0x6f, 0xb9, 0x24,
+    0x27, 0xae, 0x41, 0xe4, 0x64, 0x9b, 0x93, 0x4c, 0xa4, 0x95, 0x99, 0x1b, 0x78, 0x52, 0xb8, 0x55,
+];
+
+/// Whether `value` is the MD5, SHA-1 or SHA-256 of zero bytes.
+pub fn is_empty_file_digest(value: &HashValue) -> bool {
+    match value {
+        HashValue::Md5(v) => *v == EMPTY_MD5,
+        HashValue::Sha1(v) => *v == EMPTY_SHA1,
+        HashValue::Sha256(v) => *v == EMPTY_SHA256,
+        _ => false,
+    }
+}
+
+/// Parses a cryptographic digest of a known kind from hex (either case).
+pub(crate) fn parse_digest(kind: HashKind, field: &[u8]) -> Result<HashValue, String> {
+    let text = std::str::from_utf8(field)
+        .map_err(|_| format!("{} value is not text: {}", kind_label(kind), shown(field)))?;
+    let bad = |e: crate::hex::HexError| format!("{} {}: {e}", kind_label(kind), shown(field));
+    Ok(match kind {
+        HashKind::Md5 => HashValue::Md5(crate::hex::decode_fixed(text).map_err(bad)?),
+        HashKind::Sha1 => HashValue::Sha1(crate::hex::decode_fixed(text).map_err(bad)?),
+        HashKind::Sha256 => HashValue::Sha256(crate::hex::decode_fixed(text).map_err(bad)?),
+        HashKind::Pdq => {
+            return pdqlist::parse_pdq_hex(field)
+                .map(|hash| HashValue::Pdq { hash, quality: None });
+        }
+        other => return Err(format!("{} values cannot be read from hex here", other.as_str())),
+    })
+}
+
+/// Parses an MD5, SHA-1 or SHA-256 whose kind follows from its length.
+pub(crate) fn parse_digest_any(field: &[u8]) -> Result<HashValue, String> {
+    match field.len() {
+        32 => parse_digest(HashKind::Md5, field),
+        40 => parse_digest(HashKind::Sha1, field),
+        64 => parse_digest(HashKind::Sha256, field),
+        n => Err(format!(
+            "a hash of {n} characters is none of MD5 (32 hex), SHA-1 (40) or SHA-256 (64): {}",
+            shown(field)
+        )),
+    }
+}
+
+pub(crate) fn kind_label(kind: HashKind) -> &'static str {
+    match kind {
+        HashKind::Md5 => "MD5",
+        HashKind::Sha1 => "SHA-1",
+        HashKind::Sha256 => "SHA-256",
+        HashKind::Pdq => "PDQ",
+        HashKind::PHash => "pHash",
+        HashKind::DHash => "dHash",
+        HashKind::AHash => "aHash",
+        HashKind::PhotoDna => "PhotoDNA",
+    }
+}
+
+/// A field as shown in a message: lossy UTF-8, cut to 80 characters, quoted.
+pub(crate) fn shown(field: &[u8]) -> String {
+    let text = String::from_utf8_lossy(field);
+    let cut: String = text.chars().take(80).collect();
+    if cut.len() < text.len() { format!("{cut:?}...") } else { format!("{cut:?}") }
+}
+
+/// One line of a text source, as [`LineReader`] yields it.
+pub(crate) enum Line<'a> {
+    Text(&'a [u8]),
+    /// Longer than [`MAX_LINE_BYTES`]; skipped.
+    TooLong,
+}
+
+/// Reads `\n`-terminated lines as bytes (a trailing `\r` and a leading UTF-8 BOM removed),
+/// each bounded to [`MAX_LINE_BYTES`].
+pub(crate) struct LineReader<'r, R: BufRead + ?Sized> {
+    inner: &'r mut R,
+    buf: Vec<u8>,
+    line_no: u64,
+}
+
+impl<'r, R: BufRead + ?Sized> LineReader<'r, R> {
+    pub(crate) fn new(inner: &'r mut R) -> Self {
+        LineReader { inner, buf: Vec::with_capacity(256), line_no: 0 }
+    }
+
+    /// The next line and its 1-based number, or `None` at the end.
+    pub(crate) fn next_line(&mut self) -> io::Result<Option<(u64, Line<'_>)>> {
+        self.buf.clear();
+        let mut too_long = false;
+        let mut any = false;
+        loop {
+            let available = match self.inner.fill_buf() {
+                Ok(b) => b,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            };
+            if available.is_empty() {
+                break;
+            }
+            any = true;
+            let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
+                Some(i) => (&available[..i], i + 1, true),
+                None => (available, available.len(), false),
+            };
+            if !too_long {
+                if self.buf.len() + chunk.len() > MAX_LINE_BYTES {
+                    too_long = true;
+                    self.buf.clear();
+                } else {
+                    self.buf.extend_from_slice(chunk);
+                }
+            }
+            self.inner.consume(used);
+            if done {
+                break;
+            }
+        }
+        if !any {
+            return Ok(None);
+        }
+        self.line_no += 1;
+        if too_long {
+            return Ok(Some((self.line_no, Line::TooLong)));
+        }
+        let mut line = &self.buf[..];
+        if self.line_no == 1 {
+            line = line.strip_prefix(UTF8_BOM).unwrap_or(line);
+        }
+        line = line.strip_suffix(b"\r").unwrap_or(line);
+        Ok(Some((self.line_no, Line::Text(line))))
+    }
+}
+
+/// The reason given for an over-long line.
+pub(crate) fn too_long_reason() -> String {
+    format!("line longer than {} bytes; skipped", MAX_LINE_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn format_names_round_trip() {
+        for format in Format::ALL {
+            assert_eq!(format.as_str().parse::<Format>().unwrap(), format);
+        }
+        assert_eq!("VICS".parse::<Format>().unwrap(), Format::VicsJson);
+        let err = "xml".parse::<Format>().unwrap_err();
+        assert!(err.to_string().contains("pdq-lines"), "{err}");
+    }
+
+    #[test]
+    fn empty_file_digests_are_known() {
+        let d = crate::digest::digest_bytes(b"", Default::default());
+        assert!(is_empty_file_digest(&HashValue::Md5(d.md5)));
+        assert!(is_empty_file_digest(&HashValue::Sha1(d.sha1)));
+        assert!(is_empty_file_digest(&HashValue::Sha256(d.sha256)));
+        assert!(!is_empty_file_digest(&HashValue::Md5([0; 16])));
+    }
+
+    #[test]
+    fn line_reader_bounds_and_strips() {
+        let mut data = b"\xEF\xBB\xBFone\r\ntwo\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 10));
+        data.extend_from_slice(b"\nlast");
+        let mut cursor = io::BufReader::with_capacity(1000, &data[..]);
+        let mut lines = LineReader::new(&mut cursor);
+        let mut seen = Vec::new();
+        while let Some((n, line)) = lines.next_line().unwrap() {
+            seen.push(match line {
+                Line::Text(t) => (n, String::from_utf8(t.to_vec()).unwrap()),
+                Line::TooLong => (n, "<too long>".to_string()),
+            });
+        }
+        let expect = [(1, "one"), (2, "two"), (3, "<too long>"), (4, "last")];
+        let expect: Vec<(u64, String)> = expect.iter().map(|(n, s)| (*n, s.to_string())).collect();
+        assert_eq!(seen, expect);
+    }
+}
