@@ -1,1 +1,268 @@
 //! One file or buffer through digests, decoding and perceptual hashes.
+//!
+//! A file is read once: every buffer feeds the digests, and when the first bytes look like
+//! an image (sniffed from content, never the extension) and the file is not larger than
+//! [`AnalyzeOptions::max_image_file_bytes`], the bytes are also kept for decoding. Other
+//! files stream through the digests with one bounded buffer, whatever their size.
+
+use std::fs::File;
+use std::io::{self, Read};
+use std::path::Path;
+
+use crate::decode::{self, DecodeError, DecodeOptions, ImageFormat, SourceColor};
+use crate::digest::{DigestOptions, Digests, MultiHasher, READ_BUFFER_SIZE};
+use crate::perceptual::imagehash::{self, ImageHashes};
+use crate::perceptual::pdq::{self, PdqConvention, PdqHash, PdqResult};
+
+/// What to compute for each file.
+#[derive(Debug, Clone)]
+pub struct AnalyzeOptions {
+    pub digest: DigestOptions,
+    pub decode: DecodeOptions,
+    /// Decode images and compute perceptual hashes at all.
+    pub perceptual: bool,
+    pub pdq_convention: PdqConvention,
+    /// Also compute the 8 dihedral PDQ variants (from the same DCT, nearly free).
+    pub dihedral: bool,
+    /// pHash, dHash and aHash as Python imagehash defines them.
+    pub imagehash: bool,
+    /// Larger files are digested but not decoded: no real image is this big, and keeping it
+    /// in memory for decoding would let one file exhaust memory.
+    pub max_image_file_bytes: u64,
+}
+
+impl Default for AnalyzeOptions {
+    fn default() -> Self {
+        Self {
+            digest: DigestOptions::default(),
+            decode: DecodeOptions::default(),
+            perceptual: true,
+            pdq_convention: PdqConvention::FullResolution,
+            dihedral: false,
+            imagehash: true,
+            max_image_file_bytes: 512 * 1024 * 1024,
+        }
+    }
+}
+
+/// The decoded image's description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageSummary {
+    pub format: ImageFormat,
+    /// Dimensions stored in the file.
+    pub width: u32,
+    pub height: u32,
+    /// Dimensions the hashes were computed on (smaller only in the fast JPEG mode).
+    pub decoded_width: u32,
+    pub decoded_height: u32,
+    /// 1 for an exact decode, 2/4/8 for a DCT-domain reduced JPEG decode.
+    pub scale_denom: u8,
+    /// The colour model converted to RGB8.
+    pub source_color: SourceColor,
+}
+
+/// Why the image part of a file produced no perceptual hashes.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum ImageError {
+    #[error("image not decoded: {0}")]
+    Decode(#[from] DecodeError),
+    #[error("image not decoded: file of {size} bytes exceeds the {limit}-byte image file limit")]
+    FileTooLarge { size: u64, limit: u64 },
+    #[error("perceptual hash failed: {0}")]
+    Hash(String),
+}
+
+/// Everything computed for one file or buffer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Analysis {
+    /// Bytes actually read (may differ from the size `stat` gave if the file changed).
+    pub size: u64,
+    pub digests: Digests,
+    /// `None` for content that is not an image (or could not be decoded: see `image_error`).
+    pub image: Option<ImageSummary>,
+    pub pdq: Option<PdqResult>,
+    /// orig, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1 (see [`pdq::DIHEDRAL_NAMES`]).
+    pub pdq_dihedral: Option<[PdqHash; 8]>,
+    pub imagehashes: Option<ImageHashes>,
+    /// Set when the content looked like an image but decoding or hashing failed.
+    pub image_error: Option<ImageError>,
+}
+
+/// Analyses an in-memory buffer.
+pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
+    let mut hasher = MultiHasher::new(options.digest);
+    hasher.update(bytes);
+    let mut analysis = Analysis {
+        size: bytes.len() as u64,
+        digests: hasher.finalize(),
+        image: None,
+        pdq: None,
+        pdq_dihedral: None,
+        imagehashes: None,
+        image_error: None,
+    };
+    if options.perceptual && decode::detect_format(bytes).is_some() {
+        if analysis.size > options.max_image_file_bytes {
+            analysis.image_error = Some(ImageError::FileTooLarge {
+                size: analysis.size,
+                limit: options.max_image_file_bytes,
+            });
+        } else {
+            add_perceptual(&mut analysis, bytes, options);
+        }
+    }
+    analysis
+}
+
+/// Analyses everything `reader` yields, reading it once.
+pub fn analyze_reader<R: Read>(mut reader: R, options: &AnalyzeOptions) -> io::Result<Analysis> {
+    let mut hasher = MultiHasher::new(options.digest);
+    let mut head = vec![0u8; READ_BUFFER_SIZE];
+    let filled = read_full(&mut reader, &mut head)?;
+    head.truncate(filled);
+    hasher.update(&head);
+
+    let sniffed_image = options.perceptual && decode::detect_format(&head).is_some();
+    // Keep the bytes only while they could still be decoded; past the limit, stream.
+    let mut too_large = sniffed_image && head.len() as u64 > options.max_image_file_bytes;
+    let mut kept: Option<Vec<u8>> = (sniffed_image && !too_large).then_some(head);
+    let mut buffer = vec![0u8; READ_BUFFER_SIZE];
+    loop {
+        let n = match reader.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        hasher.update(&buffer[..n]);
+        if let Some(bytes) = kept.as_mut() {
+            if bytes.len() as u64 + n as u64 > options.max_image_file_bytes {
+                kept = None;
+                too_large = true;
+            } else {
+                bytes.extend_from_slice(&buffer[..n]);
+            }
+        }
+    }
+    let size = hasher.bytes();
+    let mut analysis = Analysis {
+        size,
+        digests: hasher.finalize(),
+        image: None,
+        pdq: None,
+        pdq_dihedral: None,
+        imagehashes: None,
+        image_error: None,
+    };
+    if too_large {
+        analysis.image_error =
+            Some(ImageError::FileTooLarge { size, limit: options.max_image_file_bytes });
+    } else if let Some(bytes) = kept {
+        add_perceptual(&mut analysis, &bytes, options);
+    }
+    Ok(analysis)
+}
+
+/// Opens `path` read-only (see [`open_evidence`]) and analyses it.
+pub fn analyze_file(path: &Path, options: &AnalyzeOptions) -> io::Result<Analysis> {
+    let file = open_evidence(path)?;
+    analyze_reader(file, options)
+}
+
+/// Opens a file read-only for evidence work: `O_NOATIME` where the OS permits it (Linux,
+/// when we own the file or have `CAP_FOWNER`), silently falling back to a plain read-only
+/// open otherwise, and `O_NOFOLLOW` so a symlink swapped in after enumeration is not followed.
+pub fn open_evidence(path: &Path) -> io::Result<File> {
+    open_evidence_with(path, false).map(|(file, _)| file)
+}
+
+/// As [`open_evidence`]; `follow_symlinks` allows a final symlink component. Also returns
+/// whether `O_NOATIME` was in effect (when false, the access time may have been updated).
+pub fn open_evidence_with(path: &Path, follow_symlinks: bool) -> io::Result<(File, bool)> {
+    use std::fs::OpenOptions;
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
+        let attempt = OpenOptions::new()
+            .read(true)
+            .custom_flags(libc::O_NOATIME | nofollow | libc::O_CLOEXEC)
+            .open(path);
+        match attempt {
+            Ok(file) => return Ok((file, true)),
+            // EPERM: not the owner and no CAP_FOWNER. Retry without O_NOATIME.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
+                let file = OpenOptions::new()
+                    .read(true)
+                    .custom_flags(nofollow | libc::O_CLOEXEC)
+                    .open(path)?;
+                return Ok((file, false));
+            }
+            Err(e) => return Err(e),
+        }
+    }
+    #[cfg(all(unix, not(target_os = "linux")))]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
+        let file = OpenOptions::new().read(true).custom_flags(nofollow).open(path)?;
+        return Ok((file, false));
+    }
+    #[allow(unreachable_code)]
+    {
+        let _ = follow_symlinks;
+        Ok((OpenOptions::new().read(true).open(path)?, false))
+    }
+}
+
+fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+fn add_perceptual(analysis: &mut Analysis, bytes: &[u8], options: &AnalyzeOptions) {
+    let image = match decode::decode_rgb8(bytes, &options.decode) {
+        Ok(image) => image,
+        Err(e) => {
+            analysis.image_error = Some(ImageError::Decode(e));
+            return;
+        }
+    };
+    analysis.image = Some(ImageSummary {
+        format: image.format,
+        width: image.source_width,
+        height: image.source_height,
+        decoded_width: image.width,
+        decoded_height: image.height,
+        scale_denom: image.scale_denom,
+        source_color: image.source_color,
+    });
+    let (w, h, rgb) = (image.width, image.height, &image.pixels[..]);
+    let pdq_outcome = if options.dihedral {
+        pdq::pdq_dihedral_from_rgb(w, h, rgb, options.pdq_convention).map(|d| {
+            analysis.pdq =
+                Some(PdqResult { hash: d.hashes[0], quality: d.quality, convention: d.convention });
+            analysis.pdq_dihedral = Some(d.hashes);
+        })
+    } else {
+        pdq::pdq_from_rgb(w, h, rgb, options.pdq_convention).map(|r| analysis.pdq = Some(r))
+    };
+    if let Err(e) = pdq_outcome {
+        analysis.image_error = Some(ImageError::Hash(e.to_string()));
+        return;
+    }
+    if options.imagehash {
+        match imagehash::imagehashes_from_rgb(w, h, rgb) {
+            Ok(hashes) => analysis.imagehashes = Some(hashes),
+            Err(e) => analysis.image_error = Some(ImageError::Hash(e.to_string())),
+        }
+    }
+}

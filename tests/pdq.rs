@@ -8,6 +8,7 @@ mod synth;
 use std::collections::HashMap;
 use std::path::Path;
 
+use mediahash::decode::{DecodeOptions, decode_rgb8};
 use mediahash::perceptual::pdq::{
     DCT_MATRIX, DIHEDRAL_NAMES, PdqConvention, PdqError, PdqHash, PdqParseError, QUALITY_THRESHOLD,
     pdq_dihedral_from_rgb, pdq_from_rgb, pdqf_from_rgb,
@@ -104,27 +105,39 @@ fn compare(e: &Expected, w: u32, h: u32, rgb: &[u8], convention: PdqConvention) 
     errors
 }
 
-/// Runs every PNG row of a C++ vector file; JPEG rows are the decoder's business (their
-/// result depends on the JPEG decoder, tested with the decode module).
+/// Runs every raw-pixel row of a C++ vector file: PNG inputs decoded by the `image` crate
+/// (independent of our decoder), JPEG inputs by `mediahash::decode`, whose libjpeg-turbo
+/// decoder must reproduce the reference pipeline (Pillow + libjpeg-turbo) exactly, so the
+/// tolerance is zero for both. The one `exif-transposed` row hashes Pillow's EXIF-rotated
+/// image, which the reference pipelines do not produce; it is skipped.
 fn gate(file: &str, convention: PdqConvention) {
     let Some(dir) = common::testdata_dir() else { return };
     let pdq_dir = dir.join("pdq");
     let rows = read_cpp_csv(&pdq_dir.join("expected").join(file));
-    let mut checked = 0;
+    let (mut png, mut jpeg) = (0, 0);
     let mut errors = Vec::new();
     for (path, variant, e) in &rows {
-        if !path.to_ascii_lowercase().ends_with(".png") {
+        if variant != "raw" {
             continue;
         }
-        assert_eq!(variant, "raw", "{path}: PNG rows are raw pixels");
-        let (w, h, rgb) = decode_png(&pdq_dir.join(path));
+        let lower = path.to_ascii_lowercase();
+        let (w, h, rgb) = if lower.ends_with(".png") {
+            png += 1;
+            decode_png(&pdq_dir.join(path))
+        } else {
+            assert!(lower.ends_with(".jpg"), "{path}: unexpected input type");
+            jpeg += 1;
+            let bytes = std::fs::read(pdq_dir.join(path)).unwrap();
+            let img = decode_rgb8(&bytes, &DecodeOptions::default())
+                .unwrap_or_else(|err| panic!("{path}: {err}"));
+            (img.width, img.height, img.pixels)
+        };
         errors.extend(compare(e, w, h, &rgb, convention));
-        checked += 1;
     }
-    eprintln!("{file}: {checked} PNG rows checked, {} mismatches", errors.len());
+    eprintln!("{file}: {png} PNG and {jpeg} JPEG rows checked, {} mismatches", errors.len());
     assert!(errors.is_empty(), "{}", errors.join("\n"));
-    // All PNG rows of the shared set (decoded/, synthetic/, misc-images, reg-test-input).
-    assert_eq!(checked, 26, "unexpected number of PNG rows in {file}");
+    // All rows of the shared set (decoded/, synthetic/, misc-images, reg-test-input, JPEGs).
+    assert_eq!((png, jpeg), (26, 31), "unexpected number of rows in {file}");
 }
 
 #[test]
@@ -395,4 +408,32 @@ fn flat_image_is_below_quality_threshold() {
     let r = pdq_from_rgb(200, 150, &rgb, PdqConvention::FullResolution).unwrap();
     assert_eq!(r.quality, 0);
     assert!(r.quality < QUALITY_THRESHOLD);
+}
+
+/// Our own JPEGs (tests/data/jpeg, encoded by Pillow from the synthetic images) against the
+/// reference pipeline: Pillow's decode (SHA-256 of its RGB bytes) and `pdqhash` on those
+/// pixels (scripts/jpeg_vectors.py). Runs on a fresh clone.
+#[test]
+fn committed_jpegs_match_the_reference_pipeline() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut reader = csv::Reader::from_path(root.join("tests/vectors/jpeg-pipeline.csv")).unwrap();
+    let mut rows = 0;
+    for record in reader.deserialize::<HashMap<String, String>>() {
+        let row = record.unwrap();
+        let file = &row["file"];
+        let bytes = std::fs::read(root.join("tests/data/jpeg").join(file)).unwrap();
+        let img = decode_rgb8(&bytes, &DecodeOptions::default()).unwrap();
+        let sha = mediahash::digest::digest_bytes(&img.pixels, Default::default()).sha256_hex();
+        assert_eq!(sha, row["rgb_sha256"], "{file}: decoded pixels differ from Pillow's");
+        let dih =
+            pdq_dihedral_from_rgb(img.width, img.height, &img.pixels, PdqConvention::default())
+                .unwrap();
+        assert_eq!(dih.hashes[0].to_hex(), row["pdq"], "{file}: pdq");
+        assert_eq!(dih.quality.to_string(), row["quality"], "{file}: quality");
+        let expected: Vec<&str> = row["pdq_dihedral"].split(' ').collect();
+        let got: Vec<String> = dih.hashes.iter().map(|h| h.to_hex()).collect();
+        assert_eq!(got, expected, "{file}: dihedrals");
+        rows += 1;
+    }
+    assert_eq!(rows, 10);
 }
