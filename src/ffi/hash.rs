@@ -4,7 +4,7 @@ use std::ffi::{CStr, c_char};
 use std::io;
 use std::path::PathBuf;
 
-use crate::analyze::{self, AnalyzeOptions, Analysis, ImageError};
+use crate::analyze::{self, Analysis, AnalyzeOptions, ImageError};
 use crate::decode::{DecodeError, ImageFormat, JpegScale, Limits};
 use crate::perceptual::pdq::PdqConvention;
 
@@ -49,6 +49,11 @@ pub const MH_VALID_PDQ: u32 = 1 << 5;
 pub const MH_VALID_PDQ_DIHEDRAL: u32 = 1 << 6;
 /// `phash`, `dhash` and `ahash` are valid.
 pub const MH_VALID_IMAGEHASH: u32 = 1 << 7;
+
+/// A good `mh_hash_options.jpeg_fast_min_side` for speed (the `mh --fast` choice): keeps the
+/// shorter side >= 256 px, 4x PDQ's 64x64 grid. Measured: PDQ within 0-8 bits of the exact
+/// hash, pHash identical, about 2x the exact mode's throughput on photos.
+pub const MH_JPEG_FAST_MIN_SIDE_DEFAULT: u32 = 256;
 
 /// Image container formats, as found in `mh_hash_result.image_format`.
 #[repr(u32)]
@@ -168,8 +173,7 @@ impl mh_hash_options {
             }
         }
         Self {
-            digests: MH_DIGEST_DEFAULT
-                | if analyze.digest.blake3 { MH_DIGEST_BLAKE3 } else { 0 },
+            digests: MH_DIGEST_DEFAULT | if analyze.digest.blake3 { MH_DIGEST_BLAKE3 } else { 0 },
             perceptual,
             pdq_convention: convention_to_c(analyze.pdq_convention) as u32,
             jpeg_fast_min_side: match analyze.decode.jpeg_scale {
@@ -195,10 +199,7 @@ impl mh_hash_options {
         if self.perceptual & !PERCEPTUAL_ALL != 0 {
             return Err(fail(
                 mh_status::InvalidParameter,
-                format_args!(
-                    "mh_hash_options.perceptual has unknown bits 0x{:x}",
-                    self.perceptual
-                ),
+                format_args!("mh_hash_options.perceptual has unknown bits 0x{:x}", self.perceptual),
             ));
         }
         let pdq_convention = match self.pdq_convention {
@@ -318,11 +319,8 @@ fn to_result(analysis: &Analysis, requested_digests: u32) -> mh_hash_result {
         r.blake3 = b3;
         r.valid |= MH_VALID_BLAKE3;
     }
-    let format = analysis
-        .image
-        .as_ref()
-        .map(|image| image.format)
-        .or_else(|| match &analysis.image_error {
+    let format =
+        analysis.image.as_ref().map(|image| image.format).or_else(|| match &analysis.image_error {
             Some(ImageError::Decode(e)) => e.format(),
             _ => None,
         });
@@ -366,7 +364,9 @@ fn to_result(analysis: &Analysis, requested_digests: u32) -> mh_hash_result {
 /// # Safety
 ///
 /// `options` must be NULL or point to a readable `mh_hash_options`.
-unsafe fn read_options(options: *const mh_hash_options) -> Result<(AnalyzeOptions, u32), mh_status> {
+unsafe fn read_options(
+    options: *const mh_hash_options,
+) -> Result<(AnalyzeOptions, u32), mh_status> {
     // SAFETY: the caller guarantees `options` is NULL or valid for reads.
     let options = match unsafe { options.as_ref() } {
         Some(o) => *o,
@@ -513,6 +513,14 @@ mod tests {
         assert_eq!(options.decode, want.decode);
         assert_eq!(options.max_image_file_bytes, want.max_image_file_bytes);
         assert_eq!(options.digest, want.digest);
+    }
+
+    #[test]
+    fn fast_min_side_constant_matches_the_library() {
+        assert_eq!(
+            JpegScale::FAST_DEFAULT,
+            JpegScale::Fast { min_side: MH_JPEG_FAST_MIN_SIDE_DEFAULT }
+        );
     }
 
     #[test]

@@ -9,6 +9,7 @@
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod hash;
 pub mod status;
 pub mod version;
 

@@ -79,7 +79,7 @@ static void test_last_error_message(void) {
 int main(void) {
     test_version();
     test_status_str();
-    /* TEMP */
+    test_last_error_message();
     puts("test_basics: ok");
     return 0;
 }
