@@ -126,6 +126,21 @@
 #define MH_JPEG_FAST_MIN_SIDE_DEFAULT 256
 
 /**
+ * Default PDQ search radius (inclusive), as ThreatExchange recommends.
+ */
+#define MH_PDQ_DEFAULT_RADIUS 31
+
+/**
+ * Default radius (inclusive) for 64-bit pHash / dHash / aHash searches.
+ */
+#define MH_U64_DEFAULT_RADIUS 8
+
+/**
+ * Most needles one search accepts (a hash and its 7 other dihedral variants).
+ */
+#define MH_MAX_NEEDLES 8
+
+/**
  * Major version of the library this header was generated from (as in Cargo.toml).
  */
 #define MH_VERSION_MAJOR 0
@@ -291,6 +306,99 @@ typedef uint32_t mh_pdq_convention;
 #endif // __cplusplus
 
 /**
+ * Kinds of hash a reference set holds (`kind` arguments and `mh_match.kind`).
+ * 0 is deliberately not a kind, so a zeroed argument is caught.
+ */
+enum mh_hash_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * 16 bytes.
+     */
+    MH_HASH_KIND_MD5 = 1,
+    /**
+     * 20 bytes.
+     */
+    MH_HASH_KIND_SHA1 = 2,
+    /**
+     * 32 bytes.
+     */
+    MH_HASH_KIND_SHA256 = 3,
+    /**
+     * 32 bytes, in the byte order of its hex form.
+     */
+    MH_HASH_KIND_PDQ = 4,
+    /**
+     * 64-bit, as 8 big-endian bytes in byte arguments (the order of its hex form).
+     */
+    MH_HASH_KIND_PHASH = 5,
+    /**
+     * 64-bit, as for pHash.
+     */
+    MH_HASH_KIND_DHASH = 6,
+    /**
+     * 64-bit, as for pHash.
+     */
+    MH_HASH_KIND_AHASH = 7,
+    /**
+     * 144 bytes; exact lookup only.
+     */
+    MH_HASH_KIND_PHOTODNA = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mh_hash_kind mh_hash_kind;
+#else
+typedef uint32_t mh_hash_kind;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What the examiner wants done with a file that matches a set.
+ */
+enum mh_disposition
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Known material of interest.
+     */
+    MH_DISPOSITION_ALERT = 1,
+    /**
+     * Known harmless (e.g. NIST NSRL): set aside.
+     */
+    MH_DISPOSITION_IGNORE = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mh_disposition mh_disposition;
+#else
+typedef uint32_t mh_disposition;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The result of a lookup or search: a list of `mh_match` rows sorted by (distance, stored
+ * value, needle). Iterate with `mh_matches_len` / `mh_matches_get`; free with
+ * `mh_matches_free`. It owns copies of everything it shows, so it stays valid after the
+ * `mh_refset` it came from is freed. Read-only after creation: safe to read from many threads.
+ */
+typedef struct mh_matches mh_matches;
+
+/**
+ * An open reference set (a memory-mapped `.mhset` file).
+ *
+ * Create with `mh_refset_open`, free with `mh_refset_free`. All functions taking a
+ * `const mh_refset *` may be called from many threads at once on the same handle; freeing
+ * must happen after every such call has returned. The file must not be modified or
+ * truncated while it is open (replace reference sets by writing a new file and renaming it).
+ */
+typedef struct mh_refset mh_refset;
+
+/**
  * What to compute. Initialise with `mh_hash_options_default`, then change fields.
  *
  * Enumerations and bit sets are plain `uint32_t` and are checked on every call: an unknown
@@ -404,6 +512,172 @@ typedef struct mh_hash_result {
     char image_error[256];
 } mh_hash_result;
 
+/**
+ * Counts and provenance of a reference set. Strings are borrowed from the `mh_refset` and
+ * valid until it is freed.
+ */
+typedef struct mh_refset_info {
+    /**
+     * `.mhset` format version.
+     */
+    uint32_t format_version;
+    /**
+     * File size in bytes.
+     */
+    uint64_t file_len;
+    /**
+     * Build time, seconds since the Unix epoch (UTC).
+     */
+    uint64_t build_time_unix;
+    /**
+     * Distinct (source, metadata) records.
+     */
+    uint64_t records;
+    /**
+     * Distinct values per kind.
+     */
+    uint64_t md5_count;
+    uint64_t sha1_count;
+    uint64_t sha256_count;
+    uint64_t pdq_count;
+    uint64_t phash_count;
+    uint64_t dhash_count;
+    uint64_t ahash_count;
+    uint64_t photodna_count;
+    /**
+     * Number of sets (`mh_refset_set_get`) and of imported source files
+     * (`mh_refset_source_get`).
+     */
+    size_t set_count;
+    size_t source_count;
+    /**
+     * The tool that built the set, e.g. "mediahash 0.1.0". NUL-terminated UTF-8.
+     */
+    const char *tool;
+} mh_refset_info;
+
+/**
+ * One set of a reference set. Strings borrowed from the `mh_refset`.
+ */
+typedef struct mh_set_info {
+    const char *name;
+    /**
+     * An `mh_disposition`.
+     */
+    uint32_t disposition;
+    /**
+     * Number of source files feeding this set.
+     */
+    size_t source_count;
+} mh_set_info;
+
+/**
+ * One imported source file of a reference set. Strings borrowed from the `mh_refset`.
+ */
+typedef struct mh_source_info {
+    /**
+     * The file name as given when the set was built.
+     */
+    const char *name;
+    /**
+     * Detected format, e.g. "vics-json-2.0" or "md5sum".
+     */
+    const char *format;
+    /**
+     * SHA-256 of the source file, lower-case hex.
+     */
+    const char *sha256;
+    const char *set_name;
+    /**
+     * An `mh_disposition`.
+     */
+    uint32_t disposition;
+    /**
+     * Records accepted and refused.
+     */
+    uint64_t records;
+    uint64_t bad_records;
+    /**
+     * The version or release the source states, or NULL.
+     */
+    const char *source_version;
+} mh_source_info;
+
+/**
+ * One match: a stored value and one of its memberships (a record in a set).
+ *
+ * Filled by `mh_matches_get`. Pointers are borrowed from the `mh_matches` and valid until
+ * `mh_matches_free`; strings are NUL-terminated UTF-8 (an embedded NUL from the source data
+ * is replaced by U+FFFD); NULL means the field is absent.
+ */
+typedef struct mh_match {
+    /**
+     * The `mh_hash_kind` of the matched value.
+     */
+    uint32_t kind;
+    /**
+     * Hamming distance to the nearest needle (0 for exact lookups).
+     */
+    uint32_t distance;
+    /**
+     * Index of that needle in the query (0 for exact lookups).
+     */
+    uint32_t needle;
+    /**
+     * An `mh_disposition`: what to do with a file matching this set.
+     */
+    uint32_t disposition;
+    /**
+     * Identifies the stored value: rows with the same entry are memberships of one value.
+     */
+    uint64_t entry;
+    /**
+     * The stored value (`value_len` bytes: 16 MD5, 20 SHA-1, 32 SHA-256 or PDQ, 8 for the
+     * 64-bit kinds, big-endian, 144 PhotoDNA).
+     */
+    const uint8_t *value;
+    size_t value_len;
+    /**
+     * The stored value of a 64-bit kind as an integer (0 for other kinds).
+     */
+    uint64_t value_u64;
+    /**
+     * The stored PDQ quality, or -1 when unknown or not PDQ.
+     */
+    int32_t pdq_quality;
+    /**
+     * 1 = yes, 0 = no, -1 = not stated by the source.
+     */
+    int32_t victim_identified;
+    int32_t offender_identified;
+    /**
+     * File size stated by the source, or -1.
+     */
+    int64_t file_size;
+    const char *set_name;
+    /**
+     * The source file the record came from.
+     */
+    const char *source_name;
+    /**
+     * Category and its profile as the source states them (VICS: "1".."4", "Default"...).
+     */
+    const char *category;
+    const char *profile;
+    const char *series;
+    /**
+     * The record's identifier in its source (VICS MediaID, NSRL row...).
+     */
+    const char *source_id;
+    const char *note;
+    /**
+     * The file name stated by the source: raw bytes (not always UTF-8), `file_name_len`
+     * long and also NUL-terminated; NULL when absent.
+     */
+    const uint8_t *file_name;
+    size_t file_name_len;
+} mh_match;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -453,6 +727,162 @@ mh_status mh_hash_buffer(const uint8_t *data,
                          size_t len,
                          const struct mh_hash_options *options,
                          struct mh_hash_result *out);
+
+/**
+ * Opens the `.mhset` reference set at `path` and writes a new handle to `*out`.
+ *
+ * Only the structure is checked here (fast, independent of the set's size); call
+ * `mh_refset_verify` to check the whole file against its checksum. Returns
+ * `MH_STATUS_NOT_FOUND` / `MH_STATUS_PERMISSION_DENIED` / `MH_STATUS_IO` when the file
+ * cannot be read, `MH_STATUS_REFSET_INVALID` when it is not a valid reference set and
+ * `MH_STATUS_REFSET_UNSUPPORTED_VERSION` when a newer library wrote it. Free the handle with
+ * `mh_refset_free`.
+ *
+ * # Safety
+ *
+ * `path` must be NULL or a NUL-terminated string; `out` NULL or a writable `mh_refset *`.
+ */
+mh_status mh_refset_open(const char *path, struct mh_refset **out);
+
+/**
+ * Closes a reference set and frees the handle. NULL is accepted and does nothing.
+ * Must be called exactly once per handle, after every other use of it (on any thread)
+ * has returned. `mh_matches` objects obtained from it stay valid.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a pointer from `mh_refset_open` not yet freed.
+ */
+void mh_refset_free(struct mh_refset *set);
+
+/**
+ * Checks the whole file against its stored checksum (reads every byte: O(file size)).
+ * Returns `MH_STATUS_OK` or `MH_STATUS_REFSET_CHECKSUM_MISMATCH` (or
+ * `MH_STATUS_REFSET_INVALID` for other damage). Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle from `mh_refset_open`.
+ */
+mh_status mh_refset_verify(const struct mh_refset *set);
+
+/**
+ * Writes the set's counts and provenance summary to `*out`. Strings in it are borrowed
+ * from `set` and valid until `mh_refset_free`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `out` NULL or a writable `mh_refset_info`.
+ */
+mh_status mh_refset_get_info(const struct mh_refset *set, struct mh_refset_info *out);
+
+/**
+ * Writes set number `index` (0 to `set_count - 1`) to `*out`; an index out of range gives
+ * `MH_STATUS_INVALID_PARAMETER`. Strings borrowed from `set`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `out` NULL or a writable `mh_set_info`.
+ */
+mh_status mh_refset_set_get(const struct mh_refset *set, size_t index, struct mh_set_info *out);
+
+/**
+ * Writes source number `index` (0 to `source_count - 1`) to `*out`; an index out of range
+ * gives `MH_STATUS_INVALID_PARAMETER`. Strings borrowed from `set`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `out` NULL or a writable `mh_source_info`.
+ */
+mh_status mh_refset_source_get(const struct mh_refset *set,
+                               size_t index,
+                               struct mh_source_info *out);
+
+/**
+ * Looks up one value exactly and writes the memberships found (possibly none) as a new
+ * `mh_matches` to `*out`; free it with `mh_matches_free`.
+ *
+ * `kind` is an `mh_hash_kind`; `len` must be that kind's size (16, 20, 32, 32, 8, 8, 8,
+ * 144), 64-bit hashes given as 8 big-endian bytes. A value absent from the set is a
+ * success with zero matches. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `value` NULL or `len` readable bytes; `out` NULL or
+ * a writable `mh_matches *`.
+ */
+mh_status mh_refset_lookup(const struct mh_refset *set,
+                           uint32_t kind,
+                           const uint8_t *value,
+                           size_t len,
+                           struct mh_matches **out);
+
+/**
+ * Finds every stored PDQ hash within Hamming distance `radius` (inclusive, 0-256;
+ * `MH_PDQ_DEFAULT_RADIUS` = 31) of any of the `needle_count` needles (1-8) at `needles`,
+ * each 32 bytes, contiguous. For a rotation/flip-tolerant search pass the 8 dihedral hashes
+ * of `mh_hash_result.pdq_dihedral` (`&result.pdq_dihedral[0][0]`, 8).
+ *
+ * Writes a new `mh_matches` to `*out` (one row per stored hash and membership, with its
+ * nearest needle; sorted by distance); free it with `mh_matches_free`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `needles` NULL or `32 * needle_count` readable
+ * bytes; `out` NULL or a writable `mh_matches *`.
+ */
+mh_status mh_refset_search_pdq(const struct mh_refset *set,
+                               const uint8_t *needles,
+                               size_t needle_count,
+                               uint32_t radius,
+                               struct mh_matches **out);
+
+/**
+ * Finds every stored 64-bit hash of `kind` (`MH_HASH_KIND_PHASH`, `_DHASH` or `_AHASH`)
+ * within Hamming distance `radius` (inclusive, 0-64; `MH_U64_DEFAULT_RADIUS` = 8) of any
+ * of the `needle_count` needles (1-8). Results as for `mh_refset_search_pdq`. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `needles` NULL or `needle_count` readable
+ * `uint64_t`; `out` NULL or a writable `mh_matches *`.
+ */
+mh_status mh_refset_search_u64(const struct mh_refset *set,
+                               uint32_t kind,
+                               const uint64_t *needles,
+                               size_t needle_count,
+                               uint32_t radius,
+                               struct mh_matches **out);
+
+/**
+ * Returns the number of rows in `matches`, 0 for NULL.
+ *
+ * # Safety
+ *
+ * `matches` must be NULL or a live `mh_matches`.
+ */
+size_t mh_matches_len(const struct mh_matches *matches);
+
+/**
+ * Writes row `index` (0 to `mh_matches_len - 1`) to `*out`; an index out of range gives
+ * `MH_STATUS_INVALID_PARAMETER`. Pointers in `*out` are borrowed from `matches` and valid
+ * until `mh_matches_free`.
+ *
+ * # Safety
+ *
+ * `matches` must be NULL or a live `mh_matches`; `out` NULL or a writable `mh_match`.
+ */
+mh_status mh_matches_get(const struct mh_matches *matches, size_t index, struct mh_match *out);
+
+/**
+ * Frees a result of a lookup or search. NULL is accepted and does nothing. Must be called
+ * exactly once per object; pointers obtained through `mh_matches_get` become invalid.
+ *
+ * # Safety
+ *
+ * `matches` must be NULL or an `mh_matches` from this library not yet freed.
+ */
+void mh_matches_free(struct mh_matches *matches);
 
 /**
  * Returns the static, NUL-terminated English name of `status`.

@@ -10,6 +10,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod hash;
+pub mod refset;
 pub mod status;
 pub mod version;
 

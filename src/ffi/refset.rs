@@ -487,12 +487,12 @@ pub unsafe extern "C" fn mh_refset_verify(set: *const mh_refset) -> mh_status {
 ///
 /// `set` must be NULL or a live handle; `out` NULL or a writable `mh_refset_info`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mh_refset_info(set: *const mh_refset, out: *mut mh_refset_info) -> mh_status {
+pub unsafe extern "C" fn mh_refset_get_info(set: *const mh_refset, out: *mut mh_refset_info) -> mh_status {
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
-        let handle = unsafe { refset_ref(set, "mh_refset_info") }?;
+        let handle = unsafe { refset_ref(set, "mh_refset_get_info") }?;
         if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_refset_info: out is NULL"));
+            return Err(fail(mh_status::NullParameter, "mh_refset_get_info: out is NULL"));
         }
         let info = handle.set.info();
         let count = |kind: HashKind| handle.set.count(kind);

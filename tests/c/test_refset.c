@@ -64,7 +64,7 @@ static void test_info(void) {
     size_t i;
     int saw_alerts = 0, saw_nsrl = 0;
 
-    CHECK_STATUS(mh_refset_info(set, &info), MH_STATUS_OK);
+    CHECK_STATUS(mh_refset_get_info(set, &info), MH_STATUS_OK);
     CHECK(info.format_version == 1);
     CHECK(info.file_len > 0);
     CHECK(info.records == 4);
@@ -105,8 +105,8 @@ static void test_info(void) {
 
     /* Errors: outputs untouched. */
     memset(&s, 0xAB, sizeof s);
-    CHECK_STATUS(mh_refset_info(NULL, &info), MH_STATUS_NULL_PARAMETER);
-    CHECK_STATUS(mh_refset_info(set, NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_get_info(NULL, &info), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_get_info(set, NULL), MH_STATUS_NULL_PARAMETER);
     CHECK_STATUS(mh_refset_set_get(set, 2, &s), MH_STATUS_INVALID_PARAMETER);
     CHECK(strstr(last_error(), "out of range") != NULL);
     CHECK_STATUS(mh_refset_set_get(set, (size_t)-1, &s), MH_STATUS_INVALID_PARAMETER);

@@ -45,7 +45,7 @@ static void *worker(void *arg) {
         CHECK(mh_matches_len(matches) == 1);
         mh_matches_free(matches);
 
-        CHECK_STATUS(mh_refset_info(shared_set, &info), MH_STATUS_OK);
+        CHECK_STATUS(mh_refset_get_info(shared_set, &info), MH_STATUS_OK);
         CHECK(info.records == 4);
 
         CHECK_STATUS(mh_hash_buffer((const uint8_t *)text, (size_t)len, NULL, &r), MH_STATUS_OK);
