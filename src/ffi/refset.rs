@@ -376,7 +376,10 @@ impl MatchRow {
 /// # Safety
 ///
 /// `set` must be NULL or a live pointer from `mh_refset_open`.
-unsafe fn refset_ref<'a>(set: *const mh_refset, function: &str) -> Result<&'a mh_refset, mh_status> {
+unsafe fn refset_ref<'a>(
+    set: *const mh_refset,
+    function: &str,
+) -> Result<&'a mh_refset, mh_status> {
     // SAFETY: the caller guarantees `set` is NULL or a live `mh_refset`.
     unsafe { set.as_ref() }
         .ok_or_else(|| fail(mh_status::NullParameter, format_args!("{function}: set is NULL")))
@@ -406,7 +409,10 @@ unsafe fn give_matches(rows: Vec<MatchRow>, out: *mut *mut mh_matches) {
 ///
 /// `path` must be NULL or a NUL-terminated string; `out` NULL or a writable `mh_refset *`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mh_refset_open(path: *const c_char, out: *mut *mut mh_refset) -> mh_status {
+pub unsafe extern "C" fn mh_refset_open(
+    path: *const c_char,
+    out: *mut *mut mh_refset,
+) -> mh_status {
     ffi_boundary(|| {
         if path.is_null() || out.is_null() {
             return Err(fail(mh_status::NullParameter, "mh_refset_open: path or out is NULL"));
@@ -487,7 +493,10 @@ pub unsafe extern "C" fn mh_refset_verify(set: *const mh_refset) -> mh_status {
 ///
 /// `set` must be NULL or a live handle; `out` NULL or a writable `mh_refset_info`.
 #[unsafe(no_mangle)]
-pub unsafe extern "C" fn mh_refset_get_info(set: *const mh_refset, out: *mut mh_refset_info) -> mh_status {
+pub unsafe extern "C" fn mh_refset_get_info(
+    set: *const mh_refset,
+    out: *mut mh_refset_info,
+) -> mh_status {
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_get_info") }?;
