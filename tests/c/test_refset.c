@@ -40,6 +40,12 @@ static void test_open_errors(void) {
     CHECK_STATUS(mh_refset_open(empty_path, &set), MH_STATUS_REFSET_INVALID);
     CHECK_STATUS(mh_refset_open(newer_path, &set), MH_STATUS_REFSET_UNSUPPORTED_VERSION);
     CHECK(strstr(last_error(), "version") != NULL);
+    /* A directory is not a reference set. */
+    {
+        mh_status status = mh_refset_open("/", &set);
+        CHECK(status == MH_STATUS_IO || status == MH_STATUS_REFSET_INVALID);
+        CHECK(strlen(last_error()) > 0);
+    }
     CHECK(set == sentinel);
 
     mh_refset_free(NULL);

@@ -46,6 +46,8 @@ static void *worker(void *arg) {
         mh_matches_free(matches);
 
         CHECK_STATUS(mh_refset_get_info(shared_set, &info), MH_STATUS_OK);
+        if (i % 50 == 0)
+            CHECK_STATUS(mh_refset_verify(shared_set), MH_STATUS_OK);
         CHECK(info.records == 4);
 
         CHECK_STATUS(mh_hash_buffer((const uint8_t *)text, (size_t)len, NULL, &r), MH_STATUS_OK);
