@@ -7,6 +7,7 @@
 //! Exit status: 0 success, 1 alerts found (scan), 2 errors occurred, 64 usage error.
 
 mod hash;
+mod refset;
 
 use std::process::ExitCode;
 
@@ -23,15 +24,26 @@ struct Cli {
 enum Command {
     /// Hash files (directories recursively): MD5, SHA-1, SHA-256, PDQ, pHash, dHash, aHash.
     Hash(hash::HashArgs),
+    /// Build, inspect, verify and query .mhset reference sets.
+    #[command(subcommand)]
+    Refset(refset::RefsetCommand),
 }
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Hash(args) => hash::run(args),
+        Command::Refset(command) => refset::run(command),
     };
     match result {
         Ok(code) => code,
+        // A closed pipe (`mh ... | head`) is the reader's choice, not a failure.
+        Err(e)
+            if e.downcast_ref::<std::io::Error>()
+                .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe) =>
+        {
+            ExitCode::SUCCESS
+        }
         Err(e) => {
             eprintln!("mh: error: {e}");
             ExitCode::from(2)

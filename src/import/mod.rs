@@ -789,6 +789,58 @@ pub(crate) fn too_long_reason() -> String {
     format!("line longer than {} bytes; skipped", MAX_LINE_BYTES)
 }
 
+/// Imports one hash-set file into a `.mhset` [`Builder`](crate::refset::build::Builder): the
+/// format is detected unless given, every accepted record goes to the set `set_name`
+/// (default: the file name) with `disposition`, bad records are counted and listed in the
+/// builder's report, and the source's provenance (format, SHA-256, stated version) is
+/// recorded. On error the builder may hold part of this source's records: discard it.
+pub fn import_into(
+    builder: &mut crate::refset::build::Builder,
+    path: &Path,
+    format: Option<Format>,
+    disposition: Disposition,
+    set_name: Option<&str>,
+    options: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let name = path.display().to_string();
+    let set_name = match set_name {
+        Some(s) => s.to_string(),
+        None => path.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
+    };
+    let placeholder = SourceInfo {
+        name: name.clone(),
+        format: String::new(),
+        sha256: String::new(),
+        disposition,
+        set_name,
+        records: 0,
+        bad_records: 0,
+        source_version: None,
+    };
+    let source = builder.add_source(placeholder).map_err(ImportError::sink)?;
+    let summary = import_path(path, format, options, &mut |record| {
+        builder.add(source, record).map_err(ImportError::sink)
+    })?;
+    for bad in &summary.bad_examples {
+        builder.record_bad(source, bad.clone()).map_err(ImportError::sink)?;
+    }
+    // Bad records beyond those the importer kept in detail are counted without a line.
+    let unlisted = summary.bad_records.saturating_sub(summary.bad_examples.len() as u64);
+    for _ in 0..unlisted {
+        let bad = BadRecord { line: 0, reason: "not listed (over the kept-detail limit)".into() };
+        builder.record_bad(source, bad).map_err(ImportError::sink)?;
+    }
+    builder
+        .complete_source(
+            source,
+            summary.format_label.clone(),
+            crate::hex::encode(&summary.sha256),
+            summary.source_version.clone(),
+        )
+        .map_err(ImportError::sink)?;
+    Ok(summary)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -14,6 +14,19 @@ pub mod format;
 pub mod read;
 pub mod search;
 
+pub use build::{
+    BuildError, BuildOptions, BuildReport, Builder, KindStats, ReportedBadRecord, SourceId,
+};
+pub use format::MetaRef;
+pub use read::{
+    EntryId, KindCount, MappedRefSet, Membership, Provenance, RefSet, RefSetInfo, RefsetError,
+    SetInfo,
+};
+pub use search::{
+    DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Hit, Match, PdqMatch, PdqStrategy, U64Match,
+    scan_kernel_name,
+};
+
 use serde::{Deserialize, Serialize};
 
 /// What the examiner wants done with a file that matches a set.

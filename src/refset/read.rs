@@ -1,1 +1,871 @@
-//! See the module documentation in `refset`.
+//! The `.mhset` reader: [`RefSet`], generic over its bytes (`Vec<u8>` in tests, a read-only
+//! memory map in production).
+//!
+//! Opening is O(1) in the number of entries: it checks the magic, version, length, trailer
+//! marker and every section's offset, length and count (with overflow-checked arithmetic),
+//! and parses the small provenance blob. It does **not** hash the file: [`RefSet::verify`]
+//! does that (O(n)) together with sortedness and range checks on every cross-reference.
+//! A file that opens but fails `verify` cannot make the reader panic or read out of bounds:
+//! every access is bounds-checked and a bad reference becomes a [`RefsetError`].
+
+use super::format::{
+    self, HEADER_LEN, Header, MAGIC, MIN_FILE_LEN, MetaRef, SECTION_ENTRY_LEN, SectionEntry,
+    TRAILER_LEN, kind, le_u32, le_u64,
+};
+use super::{Disposition, HashKind, SourceInfo};
+use serde::{Deserialize, Serialize};
+use std::ops::Range;
+use std::path::{Path, PathBuf};
+use thiserror::Error;
+
+/// Why a reference set could not be opened, verified or read.
+#[derive(Debug, Error)]
+pub enum RefsetError {
+    #[error("cannot read reference set {path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error(
+        "not a .mhset reference set: the file is {len} bytes, shorter than the {min}-byte \
+         minimum (empty or truncated: copy it again or rebuild it)"
+    )]
+    TooShort { len: u64, min: u64 },
+    #[error("not a .mhset reference set (wrong magic bytes){hint}")]
+    BadMagic { hint: &'static str },
+    #[error(
+        "this reference set uses .mhset format version {found}, but mediahash {tool} reads \
+         only version {supported}: upgrade mediahash to open it"
+    )]
+    NewerVersion { found: u32, supported: u32, tool: &'static str },
+    #[error("invalid .mhset format version {found}: the file is damaged; rebuild it")]
+    BadVersion { found: u32 },
+    #[error(
+        "reference set length is wrong: the header says {expected} bytes but the file has \
+         {actual} (truncated or appended to): copy it again from its source or rebuild it"
+    )]
+    LengthMismatch { expected: u64, actual: u64 },
+    #[error(
+        "damaged reference set: section {section} (offset {offset}, length {length}) does not \
+         fit in the data area ending at {limit}; copy it again or rebuild it"
+    )]
+    SectionOutOfBounds { section: String, offset: u64, length: u64, limit: u64 },
+    #[error("damaged reference set: {what}; copy it again or rebuild it")]
+    Corrupt { what: String },
+    #[error(
+        "damaged reference set: {what} {index} refers to {value}, but only {limit} exist; \
+         copy it again or rebuild it"
+    )]
+    ReferenceOutOfRange { what: &'static str, index: u64, value: u64, limit: u64 },
+    #[error("damaged reference set: {section} is not strictly ascending at index {index}")]
+    NotSorted { section: String, index: u64 },
+    #[error("damaged reference set: record {record}: {reason}; copy it again or rebuild it")]
+    BadRecordData { record: u64, reason: &'static str },
+    #[error("damaged reference set: provenance is unreadable ({reason}); rebuild it")]
+    Provenance { reason: String },
+    #[error(
+        "reference set checksum mismatch (stored {stored}, computed {computed}): the file was \
+         changed or damaged after it was built; copy it again or rebuild it"
+    )]
+    ChecksumMismatch { stored: String, computed: String },
+    #[error("invalid argument: {what}")]
+    InvalidArgument { what: String },
+}
+
+fn corrupt(what: impl Into<String>) -> RefsetError {
+    RefsetError::Corrupt { what: what.into() }
+}
+
+/// A set as the examiner sees it: a name and what to do on a match. Several sources can
+/// feed one set (e.g. the four NSRL RDS sets into "NSRL").
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SetInfo {
+    pub name: String,
+    pub disposition: Disposition,
+    /// Indexes into [`Provenance::sources`].
+    pub sources: Vec<u32>,
+}
+
+/// The provenance section (JSON): what was built, by what, from what.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    pub format_version: u32,
+    /// `mediahash <version>` of the builder.
+    pub tool: String,
+    /// Seconds since the Unix epoch (UTC). The only field that differs between two builds
+    /// of the same inputs unless `BuildOptions::build_time` fixes it.
+    pub build_time_unix: u64,
+    pub sets: Vec<SetInfo>,
+    pub sources: Vec<SourceInfo>,
+}
+
+/// Identifies the memberships of a hash value: below the record count it is a single record;
+/// from there on a multi-member list (`entry - records`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct EntryId(pub u32);
+
+/// Number of values of one kind.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct KindCount {
+    pub kind: HashKind,
+    pub count: u64,
+}
+
+/// Summary of a reference set for `mh refset info` and reports.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefSetInfo {
+    pub format_version: u32,
+    pub file_len: u64,
+    pub tool: String,
+    pub build_time_unix: u64,
+    /// Distinct (source, metadata) records.
+    pub records: u64,
+    /// Entries shared by several records.
+    pub multi_member_entries: u64,
+    /// Distinct values per kind, for the kinds present.
+    pub counts: Vec<KindCount>,
+    pub sets: Vec<SetInfo>,
+    pub sources: Vec<SourceInfo>,
+}
+
+/// One membership of an entry: a record (source + metadata) and the set it belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Membership<'a> {
+    pub record: u32,
+    pub set_id: u32,
+    pub set: &'a SetInfo,
+    pub source_id: u32,
+    pub source: &'a SourceInfo,
+    pub meta: MetaRef<'a>,
+}
+
+/// Section ranges of one hash kind.
+#[derive(Debug, Clone)]
+pub(crate) struct KindSections {
+    pub count: u64,
+    pub values: Range<usize>,
+    pub entries: Range<usize>,
+    pub prefix: Range<usize>,
+    pub prefix_bits: u32,
+    pub quality: Option<Range<usize>>,
+    /// PDQ multi-index: (ids, bucket offsets), when built.
+    pub mih: Option<(Range<usize>, Range<usize>)>,
+}
+
+/// A reference set over bytes `B` (`Vec<u8>`, `&[u8]`, `memmap2::Mmap`). `B::as_ref` must
+/// return the same bytes on every call (all standard containers do).
+pub struct RefSet<B: AsRef<[u8]>> {
+    bytes: B,
+    header: Header,
+    sections: Vec<SectionEntry>,
+    provenance: Provenance,
+    /// Set of each source (validated at open).
+    source_set: Vec<u32>,
+    records: u64,
+    lists: u64,
+    record_offsets: Range<usize>,
+    record_data: Range<usize>,
+    list_offsets: Range<usize>,
+    list_members: Range<usize>,
+    pub(crate) kinds: [Option<KindSections>; 8],
+}
+
+/// A reference set mapped from a file.
+pub type MappedRefSet = RefSet<memmap2::Mmap>;
+
+impl RefSet<memmap2::Mmap> {
+    /// Maps `path` read-only and opens it.
+    ///
+    /// **The file must not be modified or truncated while it is open**: the map shows such
+    /// changes, and truncation makes accesses to the lost pages fault (SIGBUS). Keep
+    /// reference sets read-only; replace them by writing a new file and renaming it (as the
+    /// builder does), which leaves existing maps on the old inode.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, RefsetError> {
+        let path = path.as_ref();
+        let io_err = |source| RefsetError::Io { path: path.to_path_buf(), source };
+        let file = std::fs::File::open(path).map_err(io_err)?;
+        // SAFETY: the map is read-only (PROT_READ, MAP_PRIVATE-equivalent shared read map),
+        // so Rust never writes through it. Soundness of holding `&[u8]` into it requires that
+        // no one modifies or truncates the file while it is mapped; that is a documented
+        // precondition of `open` (reference sets are written once, atomically by rename, and
+        // never modified in place). Every read is bounds-checked against the length
+        // captured here, and all structure is validated before use.
+        let map = unsafe { memmap2::MmapOptions::new().map(&file) }.map_err(io_err)?;
+        Self::from_bytes(map)
+    }
+}
+
+impl<B: AsRef<[u8]>> RefSet<B> {
+    /// Validates the structure (O(sections), not O(entries)) and returns the reader.
+    pub fn from_bytes(bytes: B) -> Result<Self, RefsetError> {
+        let data = bytes.as_ref();
+        let len = data.len() as u64;
+        if data.len() < MIN_FILE_LEN {
+            // Give the magic error for short non-mhset files, the length error otherwise.
+            let n = data.len().min(MAGIC.len());
+            if n > 0 && data[..n] != MAGIC[..n] {
+                return Err(bad_magic(data));
+            }
+            return Err(RefsetError::TooShort { len, min: MIN_FILE_LEN as u64 });
+        }
+        if data[..MAGIC.len()] != MAGIC {
+            return Err(bad_magic(data));
+        }
+        let header = Header {
+            version: le_u32(&data[12..16]),
+            file_len: le_u64(&data[16..24]),
+            table_offset: le_u64(&data[24..32]),
+            section_count: le_u32(&data[32..36]),
+            entry_len: le_u32(&data[36..40]),
+        };
+        if header.version > format::FORMAT_VERSION {
+            return Err(RefsetError::NewerVersion {
+                found: header.version,
+                supported: format::FORMAT_VERSION,
+                tool: crate::VERSION,
+            });
+        }
+        if header.version == 0 {
+            return Err(RefsetError::BadVersion { found: header.version });
+        }
+        if header.file_len != len {
+            return Err(RefsetError::LengthMismatch { expected: header.file_len, actual: len });
+        }
+        let trailer_start = data.len() - TRAILER_LEN;
+        if data[trailer_start..trailer_start + 8] != format::END_MAGIC {
+            return Err(corrupt("the end-of-file marker is missing"));
+        }
+        if header.entry_len as usize != SECTION_ENTRY_LEN {
+            return Err(corrupt(format!(
+                "section table entries are {} bytes, expected {SECTION_ENTRY_LEN}",
+                header.entry_len
+            )));
+        }
+        let count = header.section_count as usize;
+        if count > format::MAX_SECTIONS {
+            return Err(corrupt(format!("{count} sections (at most {})", format::MAX_SECTIONS)));
+        }
+        let table_len = (count * SECTION_ENTRY_LEN) as u64;
+        let table_end = header.table_offset.checked_add(table_len);
+        if header.table_offset < HEADER_LEN as u64
+            || table_end.is_none_or(|e| e > trailer_start as u64)
+        {
+            return Err(RefsetError::SectionOutOfBounds {
+                section: "section table".into(),
+                offset: header.table_offset,
+                length: table_len,
+                limit: trailer_start as u64,
+            });
+        }
+        let table_start = header.table_offset as usize;
+        let mut sections = Vec::with_capacity(count);
+        for i in 0..count {
+            let at = table_start + i * SECTION_ENTRY_LEN;
+            let mut raw = [0u8; SECTION_ENTRY_LEN];
+            raw.copy_from_slice(&data[at..at + SECTION_ENTRY_LEN]);
+            let s = SectionEntry::from_bytes(&raw);
+            let name = || format::section_name(s.kind);
+            let end = s.offset.checked_add(s.length);
+            if s.offset < HEADER_LEN as u64 || end.is_none_or(|e| e > trailer_start as u64) {
+                return Err(RefsetError::SectionOutOfBounds {
+                    section: name(),
+                    offset: s.offset,
+                    length: s.length,
+                    limit: trailer_start as u64,
+                });
+            }
+            if !s.offset.is_multiple_of(format::SECTION_ALIGN) {
+                return Err(corrupt(format!(
+                    "section {} starts at {}, not a multiple of {}",
+                    name(),
+                    s.offset,
+                    format::SECTION_ALIGN
+                )));
+            }
+            if s.count.checked_mul(u64::from(s.item_len)) != Some(s.length) {
+                return Err(corrupt(format!(
+                    "section {} holds {} bytes, not {} items of {} bytes",
+                    name(),
+                    s.length,
+                    s.count,
+                    s.item_len
+                )));
+            }
+            if let Some(expected) = format::expected_item_len(s.kind) {
+                if s.item_len != expected {
+                    return Err(corrupt(format!(
+                        "section {} has {}-byte items, expected {expected}",
+                        name(),
+                        s.item_len
+                    )));
+                }
+                if sections.iter().any(|o: &SectionEntry| o.kind == s.kind) {
+                    return Err(corrupt(format!("section {} appears twice", name())));
+                }
+            }
+            sections.push(s);
+        }
+        let find = |k: u32| sections.iter().find(|s| s.kind == k).copied();
+        let need = |k: u32| {
+            find(k)
+                .ok_or_else(|| corrupt(format!("section {} is missing", format::section_name(k))))
+        };
+
+        let prov = need(kind::PROVENANCE)?;
+        if prov.length > format::MAX_PROVENANCE_LEN {
+            return Err(RefsetError::Provenance {
+                reason: format!(
+                    "{} bytes, more than the {} allowed",
+                    prov.length,
+                    format::MAX_PROVENANCE_LEN
+                ),
+            });
+        }
+        let provenance: Provenance = serde_json::from_slice(&data[prov.range()])
+            .map_err(|e| RefsetError::Provenance { reason: e.to_string() })?;
+        let source_set = validate_provenance(&provenance)?;
+
+        let rec_off = need(kind::RECORD_OFFSETS)?;
+        let rec_data = need(kind::RECORD_DATA)?;
+        let list_off = need(kind::LIST_OFFSETS)?;
+        let list_mem = need(kind::LIST_MEMBERS)?;
+        if rec_off.count == 0 || list_off.count == 0 {
+            return Err(corrupt("an offsets section is empty (it holds count + 1 offsets)"));
+        }
+        let records = rec_off.count - 1;
+        let lists = list_off.count - 1;
+        if records.checked_add(lists).is_none_or(|n| n > 1 << 32) {
+            return Err(corrupt(format!(
+                "{records} records and {lists} lists do not fit 32-bit entry ids"
+            )));
+        }
+
+        let mut kinds: [Option<KindSections>; 8] = Default::default();
+        for (slot, hk) in kinds.iter_mut().zip(HashKind::ALL) {
+            let values = find(kind::hash_section(hk, kind::SUB_VALUES));
+            let entries = find(kind::hash_section(hk, kind::SUB_ENTRIES));
+            let prefix = find(kind::hash_section(hk, kind::SUB_PREFIX));
+            let quality = find(kind::hash_section(hk, kind::SUB_QUALITY));
+            let (values, entries, prefix) = match (values, entries, prefix) {
+                (None, None, None) if quality.is_none() => continue,
+                (Some(v), Some(e), Some(p)) => (v, e, p),
+                _ => {
+                    return Err(corrupt(format!(
+                        "the {} values, entries and prefix-table sections must appear together",
+                        hk.as_str()
+                    )));
+                }
+            };
+            if entries.count != values.count {
+                return Err(corrupt(format!(
+                    "{} has {} values but {} entry ids",
+                    hk.as_str(),
+                    values.count,
+                    entries.count
+                )));
+            }
+            if values.count > u64::from(u32::MAX) {
+                return Err(corrupt(format!("{} has more than 2^32-1 values", hk.as_str())));
+            }
+            let table = prefix.count.checked_sub(1).filter(|n| n.is_power_of_two());
+            let bits = match table {
+                Some(n) if n.ilog2() <= format::MAX_PREFIX_BITS => n.ilog2(),
+                _ => {
+                    return Err(corrupt(format!(
+                        "{} prefix table has {} entries, not 2^bits + 1 with bits <= {}",
+                        hk.as_str(),
+                        prefix.count,
+                        format::MAX_PREFIX_BITS
+                    )));
+                }
+            };
+            let quality = match (hk, quality) {
+                (HashKind::Pdq, Some(q)) if q.count == values.count => Some(q.range()),
+                (HashKind::Pdq, _) => {
+                    return Err(corrupt("the PDQ quality section is missing or the wrong size"));
+                }
+                // Other kinds have no quality: such a section is an unknown kind, ignored.
+                _ => None,
+            };
+            let mih_ids = find(kind::hash_section(hk, kind::SUB_MIH_IDS));
+            let mih_offsets = find(kind::hash_section(hk, kind::SUB_MIH_OFFSETS));
+            let mih = match (hk, mih_ids, mih_offsets) {
+                (HashKind::Pdq, Some(ids), Some(offsets)) => {
+                    let slots = format::MIH_SLOTS as u64;
+                    if values.count.checked_mul(slots) != Some(ids.count)
+                        || offsets.count != slots * (format::MIH_BUCKETS as u64 + 1)
+                    {
+                        return Err(corrupt(format!(
+                            "the PDQ multi-index has {} ids and {} offsets for {} values",
+                            ids.count, offsets.count, values.count
+                        )));
+                    }
+                    Some((ids.range(), offsets.range()))
+                }
+                (HashKind::Pdq, None, None) => None,
+                (HashKind::Pdq, _, _) => {
+                    return Err(corrupt("the PDQ multi-index is missing one of its two sections"));
+                }
+                _ => None,
+            };
+            *slot = Some(KindSections {
+                mih,
+                count: values.count,
+                values: values.range(),
+                entries: entries.range(),
+                prefix: prefix.range(),
+                prefix_bits: bits,
+                quality,
+            });
+        }
+        Ok(RefSet {
+            header,
+            provenance,
+            source_set,
+            records,
+            lists,
+            record_offsets: rec_off.range(),
+            record_data: rec_data.range(),
+            list_offsets: list_off.range(),
+            list_members: list_mem.range(),
+            kinds,
+            sections,
+            bytes,
+        })
+    }
+
+    /// The whole file.
+    pub fn as_bytes(&self) -> &[u8] {
+        self.bytes.as_ref()
+    }
+
+    /// The provenance section.
+    pub fn provenance(&self) -> &Provenance {
+        &self.provenance
+    }
+
+    /// Sets, in id order.
+    pub fn sets(&self) -> &[SetInfo] {
+        &self.provenance.sets
+    }
+
+    /// Number of records (distinct source + metadata pairs).
+    pub fn record_count(&self) -> u64 {
+        self.records
+    }
+
+    /// Number of distinct values of `kind`.
+    pub fn count(&self, kind: HashKind) -> u64 {
+        self.kind_sections(kind).map_or(0, |k| k.count)
+    }
+
+    /// Counts, sets and provenance.
+    pub fn info(&self) -> RefSetInfo {
+        RefSetInfo {
+            format_version: self.header.version,
+            file_len: self.header.file_len,
+            tool: self.provenance.tool.clone(),
+            build_time_unix: self.provenance.build_time_unix,
+            records: self.records,
+            multi_member_entries: self.lists,
+            counts: HashKind::ALL
+                .iter()
+                .filter_map(|&kind| {
+                    self.kind_sections(kind).map(|k| KindCount { kind, count: k.count })
+                })
+                .collect(),
+            sets: self.provenance.sets.clone(),
+            sources: self.provenance.sources.clone(),
+        }
+    }
+
+    pub(crate) fn kind_sections(&self, kind: HashKind) -> Option<&KindSections> {
+        self.kinds[format::kind_code(kind) as usize - 1].as_ref()
+    }
+
+    /// The stored bytes of value `i` of a kind (caller keeps `i < count`).
+    pub(crate) fn value_bytes(&self, ks: &KindSections, kind: HashKind, i: usize) -> &[u8] {
+        let n = kind.value_len();
+        &self.as_bytes()[ks.values.start + i * n..ks.values.start + (i + 1) * n]
+    }
+
+    pub(crate) fn entry_at(&self, ks: &KindSections, i: usize) -> EntryId {
+        let at = ks.entries.start + 4 * i;
+        EntryId(le_u32(&self.as_bytes()[at..at + 4]))
+    }
+
+    pub(crate) fn prefix_at(&self, ks: &KindSections, p: usize) -> u32 {
+        let at = ks.prefix.start + 4 * p;
+        le_u32(&self.as_bytes()[at..at + 4])
+    }
+
+    pub(crate) fn quality_at(&self, ks: &KindSections, i: usize) -> Option<u8> {
+        let q = ks.quality.as_ref().map(|r| self.as_bytes()[r.start + i])?;
+        (q != u8::MAX).then_some(q)
+    }
+
+    fn u64_at(&self, range: &Range<usize>, i: u64) -> Option<u64> {
+        let at = range.start.checked_add(usize::try_from(i).ok()?.checked_mul(8)?)?;
+        let end = at.checked_add(8)?;
+        if end > range.end {
+            return None;
+        }
+        Some(le_u64(&self.as_bytes()[at..end]))
+    }
+
+    /// Decodes record `record` (any value; out-of-range records are an error).
+    pub fn membership(&self, record: u32) -> Result<Membership<'_>, RefsetError> {
+        let r = u64::from(record);
+        if r >= self.records {
+            return Err(RefsetError::ReferenceOutOfRange {
+                what: "entry",
+                index: r,
+                value: r,
+                limit: self.records,
+            });
+        }
+        let bad = |reason| RefsetError::BadRecordData { record: r, reason };
+        let start = self.u64_at(&self.record_offsets, r).ok_or(bad("offset unreadable"))?;
+        let end = self.u64_at(&self.record_offsets, r + 1).ok_or(bad("offset unreadable"))?;
+        let data_len = self.record_data.len() as u64;
+        if start > end || end > data_len {
+            return Err(bad("offsets out of order or past the record data"));
+        }
+        let bytes = &self.as_bytes()
+            [self.record_data.start + start as usize..self.record_data.start + end as usize];
+        let (source, meta) = format::decode_record(bytes).map_err(bad)?;
+        let source_id = u32::try_from(source)
+            .ok()
+            .filter(|&s| (s as usize) < self.provenance.sources.len())
+            .ok_or(RefsetError::ReferenceOutOfRange {
+                what: "record",
+                index: r,
+                value: source,
+                limit: self.provenance.sources.len() as u64,
+            })?;
+        let set_id = self.source_set[source_id as usize];
+        Ok(Membership {
+            record,
+            set_id,
+            set: &self.provenance.sets[set_id as usize],
+            source_id,
+            source: &self.provenance.sources[source_id as usize],
+            meta,
+        })
+    }
+
+    /// The records of a multi-member list, as a checked range into `LIST_MEMBERS`.
+    fn list_range(&self, list: u64) -> Result<Range<u64>, RefsetError> {
+        let bad = || RefsetError::ReferenceOutOfRange {
+            what: "list",
+            index: list,
+            value: list,
+            limit: self.lists,
+        };
+        let start = self.u64_at(&self.list_offsets, list).ok_or_else(bad)?;
+        let end = self.u64_at(&self.list_offsets, list + 1).ok_or_else(bad)?;
+        let members = (self.list_members.len() / 4) as u64;
+        if start > end || end > members {
+            return Err(corrupt(format!("list {list} spans members {start}..{end} of {members}")));
+        }
+        Ok(start..end)
+    }
+
+    fn list_member(&self, i: u64) -> u32 {
+        let at = self.list_members.start + 4 * i as usize;
+        le_u32(&self.as_bytes()[at..at + 4])
+    }
+
+    /// Every membership of an entry, in record order.
+    pub fn memberships(&self, entry: EntryId) -> Result<Vec<Membership<'_>>, RefsetError> {
+        let e = u64::from(entry.0);
+        if e < self.records {
+            return Ok(vec![self.membership(entry.0)?]);
+        }
+        let list = e - self.records;
+        if list >= self.lists {
+            return Err(RefsetError::ReferenceOutOfRange {
+                what: "entry id",
+                index: e,
+                value: e,
+                limit: self.records + self.lists,
+            });
+        }
+        self.list_range(list)?.map(|i| self.membership(self.list_member(i))).collect()
+    }
+
+    /// Full check, O(file size): the trailer checksum, then that every hash section is
+    /// strictly ascending with a consistent prefix table, every entry id, record offset,
+    /// list and source reference is in range, and every record decodes.
+    pub fn verify(&self) -> Result<(), RefsetError> {
+        let data = self.as_bytes();
+        let hashed = data.len() - 32;
+        let computed = blake3::hash(&data[..hashed]);
+        let stored = &data[hashed..];
+        if computed.as_bytes() != stored {
+            return Err(RefsetError::ChecksumMismatch {
+                stored: crate::hex::encode(stored),
+                computed: computed.to_hex().to_string(),
+            });
+        }
+        self.verify_layout()?;
+        self.verify_records()?;
+        self.verify_lists()?;
+        for kind in HashKind::ALL {
+            if let Some(ks) = self.kind_sections(kind) {
+                self.verify_kind(kind, ks)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_layout(&self) -> Result<(), RefsetError> {
+        let mut spans: Vec<(u64, u64, u32)> = self
+            .sections
+            .iter()
+            .map(|s| (s.offset, s.offset + s.length, s.kind))
+            .chain(std::iter::once((
+                self.header.table_offset,
+                self.header.table_offset
+                    + u64::from(self.header.section_count) * SECTION_ENTRY_LEN as u64,
+                0,
+            )))
+            .collect();
+        spans.sort_unstable();
+        for pair in spans.windows(2) {
+            if pair[0].1 > pair[1].0 {
+                return Err(corrupt(format!(
+                    "sections {} and {} overlap",
+                    format::section_name(pair[0].2),
+                    format::section_name(pair[1].2)
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_records(&self) -> Result<(), RefsetError> {
+        if self.u64_at(&self.record_offsets, 0) != Some(0) {
+            return Err(corrupt("the first record offset is not 0"));
+        }
+        let last = self.u64_at(&self.record_offsets, self.records);
+        if last != Some(self.record_data.len() as u64) {
+            return Err(corrupt("the last record offset is not the record data length"));
+        }
+        for r in 0..self.records {
+            // Checks offsets, decoding and the source reference.
+            self.membership(r as u32)?;
+        }
+        Ok(())
+    }
+
+    fn verify_lists(&self) -> Result<(), RefsetError> {
+        if self.u64_at(&self.list_offsets, 0) != Some(0) {
+            return Err(corrupt("the first list offset is not 0"));
+        }
+        let members = (self.list_members.len() / 4) as u64;
+        if self.u64_at(&self.list_offsets, self.lists) != Some(members) {
+            return Err(corrupt("the last list offset is not the member count"));
+        }
+        for list in 0..self.lists {
+            let range = self.list_range(list)?;
+            if range.end - range.start < 2 {
+                return Err(corrupt(format!("list {list} has fewer than two members")));
+            }
+            let mut previous = None;
+            for i in range {
+                let r = self.list_member(i);
+                if u64::from(r) >= self.records {
+                    return Err(RefsetError::ReferenceOutOfRange {
+                        what: "list member",
+                        index: i,
+                        value: r.into(),
+                        limit: self.records,
+                    });
+                }
+                if previous.is_some_and(|p| p >= r) {
+                    return Err(RefsetError::NotSorted {
+                        section: format!("list {list}"),
+                        index: i,
+                    });
+                }
+                previous = Some(r);
+            }
+        }
+        Ok(())
+    }
+
+    fn verify_kind(&self, kind: HashKind, ks: &KindSections) -> Result<(), RefsetError> {
+        let n = ks.count as usize;
+        let entries_limit = self.records + self.lists;
+        let bits = ks.prefix_bits;
+        let mut expected_prefix = vec![0u32; (1usize << bits) + 1];
+        for i in 0..n {
+            let v = self.value_bytes(ks, kind, i);
+            if i > 0 {
+                let prev = self.value_bytes(ks, kind, i - 1);
+                if compare_stored(kind, prev, v) != std::cmp::Ordering::Less {
+                    return Err(RefsetError::NotSorted {
+                        section: format!("{} values", kind.as_str()),
+                        index: i as u64,
+                    });
+                }
+            }
+            let e = self.entry_at(ks, i);
+            if u64::from(e.0) >= entries_limit {
+                return Err(RefsetError::ReferenceOutOfRange {
+                    what: "hash value",
+                    index: i as u64,
+                    value: e.0.into(),
+                    limit: entries_limit,
+                });
+            }
+            if let Some(q) = self.quality_at(ks, i)
+                && q > 100
+            {
+                return Err(corrupt(format!("PDQ value {i} has quality {q} (0-100 or 255)")));
+            }
+            let p = prefix_of(kind, v, bits) as usize;
+            expected_prefix[p + 1] += 1;
+        }
+        for p in 1..expected_prefix.len() {
+            expected_prefix[p] += expected_prefix[p - 1];
+        }
+        if let Some((ids, offsets)) = &ks.mih {
+            self.verify_mih(ks, ids, offsets)?;
+        }
+        for (p, &want) in expected_prefix.iter().enumerate() {
+            if self.prefix_at(ks, p) != want {
+                return Err(corrupt(format!(
+                    "{} prefix table entry {p} is {}, expected {want}",
+                    kind.as_str(),
+                    self.prefix_at(ks, p)
+                )));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Bucket `v` of slot `s` of the PDQ multi-index, clamped to the value count so a damaged
+/// table cannot send readers out of bounds.
+pub(crate) fn mih_bucket(data: &[u8], ks: &KindSections, s: usize, v: usize) -> Range<usize> {
+    let Some((_, offsets)) = &ks.mih else { return 0..0 };
+    let at = |b: usize| {
+        let i = offsets.start + 4 * (s * (format::MIH_BUCKETS + 1) + b);
+        le_u32(&data[i..i + 4]) as usize
+    };
+    let n = ks.count as usize;
+    let hi = at(v + 1).min(n);
+    at(v).min(hi)..hi
+}
+
+/// Entry `k` of slot `s` of the multi-index ids (caller keeps `k < count`).
+pub(crate) fn mih_id(data: &[u8], ks: &KindSections, s: usize, k: usize) -> u32 {
+    let Some((ids, _)) = &ks.mih else { return u32::MAX };
+    let i = ids.start + 4 * (s * ks.count as usize + k);
+    le_u32(&data[i..i + 4])
+}
+
+impl<B: AsRef<[u8]>> RefSet<B> {
+    /// Every slot's ids list each value exactly once, in its own bucket, ascending.
+    fn verify_mih(
+        &self,
+        ks: &KindSections,
+        _ids: &Range<usize>,
+        offsets: &Range<usize>,
+    ) -> Result<(), RefsetError> {
+        let n = ks.count as usize;
+        let raw_offset = |s: usize, b: usize| {
+            let i = offsets.start + 4 * (s * (format::MIH_BUCKETS + 1) + b);
+            le_u32(&self.as_bytes()[i..i + 4]) as usize
+        };
+        for s in 0..format::MIH_SLOTS {
+            if raw_offset(s, 0) != 0 || raw_offset(s, format::MIH_BUCKETS) != n {
+                return Err(corrupt(format!("PDQ multi-index slot {s} does not span the values")));
+            }
+            for v in 0..format::MIH_BUCKETS {
+                let (lo, hi) = (raw_offset(s, v), raw_offset(s, v + 1));
+                if lo > hi || hi > n {
+                    return Err(corrupt(format!(
+                        "PDQ multi-index slot {s} bucket {v} is out of order"
+                    )));
+                }
+                let mut previous = None;
+                for k in lo..hi {
+                    let id = mih_id(self.as_bytes(), ks, s, k);
+                    if id as usize >= n {
+                        return Err(RefsetError::ReferenceOutOfRange {
+                            what: "PDQ multi-index id",
+                            index: (s * n + k) as u64,
+                            value: id.into(),
+                            limit: n as u64,
+                        });
+                    }
+                    let value = self.value_bytes(ks, HashKind::Pdq, id as usize);
+                    if usize::from(format::mih_slot(value, s)) != v
+                        || previous.is_some_and(|p| p >= id)
+                    {
+                        return Err(corrupt(format!(
+                            "PDQ multi-index slot {s} bucket {v} lists value {id} wrongly"
+                        )));
+                    }
+                    previous = Some(id);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The top `bits` bits of a stored value's 24-bit prefix.
+pub(crate) fn prefix_of(kind: HashKind, stored: &[u8], bits: u32) -> u32 {
+    if bits == 0 { 0 } else { format::prefix24(kind, stored) >> (24 - bits) }
+}
+
+/// Order of stored values: bytes for digests, PDQ and PhotoDNA; the integer for 64-bit
+/// hashes (stored little-endian).
+pub(crate) fn compare_stored(kind: HashKind, a: &[u8], b: &[u8]) -> std::cmp::Ordering {
+    match kind {
+        HashKind::PHash | HashKind::DHash | HashKind::AHash => le_u64(a).cmp(&le_u64(b)),
+        _ => a.cmp(b),
+    }
+}
+
+fn bad_magic(data: &[u8]) -> RefsetError {
+    // A copy through a text-mode channel turns "\r\n" into "\n" (or the reverse): say so.
+    let lf_only = b"\x89MHSET\n\x1a\n";
+    let crlf_twice = b"\x89MHSET\r\n\x1a\r\n";
+    let hint = if data.starts_with(lf_only) || data.starts_with(crlf_twice) {
+        ": line endings were converted, so the file went through a text-mode transfer; \
+         copy it again in binary mode"
+    } else if data.len() >= 6 && data[1..6] == MAGIC[1..6] {
+        ": the header is damaged; copy it again in binary mode"
+    } else {
+        ": build one with `mh refset build`"
+    };
+    RefsetError::BadMagic { hint }
+}
+
+/// Checks sets and sources refer to each other consistently; returns each source's set.
+fn validate_provenance(p: &Provenance) -> Result<Vec<u32>, RefsetError> {
+    let bad = |reason: String| RefsetError::Provenance { reason };
+    if p.sources.len() > u32::MAX as usize || p.sets.len() > u32::MAX as usize {
+        return Err(bad("too many sets or sources".into()));
+    }
+    let mut source_set = vec![u32::MAX; p.sources.len()];
+    for (set_id, set) in p.sets.iter().enumerate() {
+        for &s in &set.sources {
+            match source_set.get_mut(s as usize) {
+                Some(slot) if *slot == u32::MAX => *slot = set_id as u32,
+                Some(_) => return Err(bad(format!("source {s} is in more than one set"))),
+                None => return Err(bad(format!("set {set_id} lists unknown source {s}"))),
+            }
+        }
+    }
+    if let Some(s) = source_set.iter().position(|&v| v == u32::MAX) {
+        return Err(bad(format!("source {s} belongs to no set")));
+    }
+    Ok(source_set)
+}

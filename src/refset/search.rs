@@ -1,1 +1,681 @@
-//! See the module documentation in `refset`.
+//! Exact lookup and Hamming-radius search over a [`RefSet`].
+//!
+//! **Exact lookup** finds a value in its sorted section through the prefix table (up to
+//! 2^20 buckets of the value's leading bits, about 8 to 16 values each) and a short binary
+//! search: O(log n) with two or three cache misses on a cold map.
+//!
+//! **Radius search** is a flat scan of the mapped values: for each stored PDQ hash (four
+//! u64 words) it computes the Hamming distance to every needle (the query and up to seven
+//! dihedral variants, all in one pass) with `count_ones` on XORed words, and keeps hashes
+//! whose best distance is within the radius. The kernel is compiled three times (generic,
+//! `popcnt`, `avx2+popcnt`) and one is chosen once per process by CPU detection, as BLAKE3
+//! does. The scan runs over chunks in parallel on rayon's pool; results are sorted, so the
+//! output does not depend on scheduling.
+//!
+//! **PDQ multi-index.** Sets of 65,536 PDQ hashes or more also carry a 16 x 16-bit
+//! multi-index (as in Meta's MIH and FAISS `IndexBinaryMultiHash`): by pigeonhole a hash
+//! within distance r has some 16-bit slot within floor(r/16) bits of the needle's slot, so
+//! only those buckets are checked. At 10^7 random hashes, radius 31 and 8 needles it visits
+//! about 330,000 candidates instead of 10^7. A cost estimate picks it per query (small
+//! radius, large set); larger radii use the scan. The 64-bit hashes have no index: at
+//! radius 8 a 4 x 16-bit index would still visit ~84,000 candidates per needle at 10^7,
+//! no faster than the scan (measured).
+
+use super::format::{MIH_SLOTS, le_u64, mih_slot};
+use super::read::{
+    EntryId, KindSections, Membership, RefSet, RefsetError, mih_bucket, mih_id, prefix_of,
+};
+use super::{HashKind, HashValue};
+use rayon::prelude::*;
+use std::cmp::Ordering;
+use std::sync::OnceLock;
+
+/// Default PDQ radius (inclusive): ThreatExchange's recommended match threshold.
+pub const DEFAULT_PDQ_RADIUS: u32 = 31;
+/// Default radius for 64-bit pHash / dHash / aHash (inclusive).
+pub const DEFAULT_U64_RADIUS: u32 = 8;
+
+/// Where a value was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Hit {
+    pub kind: HashKind,
+    /// Position in the kind's sorted section.
+    pub index: u64,
+    pub entry: EntryId,
+}
+
+/// One membership of a found value: which set, with what disposition and metadata.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Match<'a> {
+    pub kind: HashKind,
+    pub index: u64,
+    pub entry: EntryId,
+    pub membership: Membership<'a>,
+}
+
+impl Match<'_> {
+    pub fn set_name(&self) -> &str {
+        &self.membership.set.name
+    }
+
+    pub fn disposition(&self) -> super::Disposition {
+        self.membership.set.disposition
+    }
+}
+
+/// How [`RefSet::search_pdq_with`] finds PDQ matches.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PdqStrategy {
+    /// The multi-index when the set has one and it is expected to visit far fewer values
+    /// than a scan (small radius, large set), else the flat scan.
+    Auto,
+    /// Scan every stored hash.
+    Flat,
+    /// The multi-index (radius <= 63), falling back to the scan without one.
+    MultiIndex,
+}
+
+/// A stored PDQ hash within the radius of a needle.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PdqMatch {
+    /// Position in the sorted PDQ section (unique per stored hash).
+    pub index: u64,
+    /// Memberships: [`RefSet::memberships`].
+    pub entry: EntryId,
+    pub hash: [u8; 32],
+    pub quality: Option<u8>,
+    /// Smallest distance over the needles.
+    pub distance: u32,
+    /// The needle at that distance (lowest on ties): 0 is the query, i is
+    /// `dihedral_queries[i - 1]`.
+    pub needle: usize,
+}
+
+/// A stored 64-bit hash within the radius of a needle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct U64Match {
+    pub kind: HashKind,
+    pub index: u64,
+    pub entry: EntryId,
+    pub value: u64,
+    pub distance: u32,
+    pub needle: usize,
+}
+
+impl<B: AsRef<[u8]>> RefSet<B> {
+    /// Finds a value given in its stored layout (64-bit hashes: the u64 little-endian).
+    pub fn find(&self, kind: HashKind, stored: &[u8]) -> Option<Hit> {
+        let ks = self.kind_sections(kind)?;
+        if stored.len() != kind.value_len() || ks.count == 0 {
+            return None;
+        }
+        let n = ks.count as usize;
+        let p = prefix_of(kind, stored, ks.prefix_bits) as usize;
+        // A damaged table must not send us out of bounds: clamp, then search.
+        let hi = (self.prefix_at(ks, p + 1) as usize).min(n);
+        let lo = (self.prefix_at(ks, p) as usize).min(hi);
+        let (mut lo, mut hi) = (lo, hi);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            match compare(kind, self.value_bytes(ks, kind, mid), stored) {
+                Ordering::Less => lo = mid + 1,
+                Ordering::Greater => hi = mid,
+                Ordering::Equal => {
+                    return Some(Hit { kind, index: mid as u64, entry: self.entry_at(ks, mid) });
+                }
+            }
+        }
+        None
+    }
+
+    /// Finds a [`HashValue`] (PDQ quality is ignored).
+    pub fn find_value(&self, value: &HashValue) -> Option<Hit> {
+        match value {
+            HashValue::Md5(v) => self.find(HashKind::Md5, v),
+            HashValue::Sha1(v) => self.find(HashKind::Sha1, v),
+            HashValue::Sha256(v) => self.find(HashKind::Sha256, v),
+            HashValue::Pdq { hash, .. } => self.find(HashKind::Pdq, hash),
+            HashValue::PHash(v) => self.find(HashKind::PHash, &v.to_le_bytes()),
+            HashValue::DHash(v) => self.find(HashKind::DHash, &v.to_le_bytes()),
+            HashValue::AHash(v) => self.find(HashKind::AHash, &v.to_le_bytes()),
+            HashValue::PhotoDna(v) => self.find(HashKind::PhotoDna, &v[..]),
+        }
+    }
+
+    /// Every membership of a hit.
+    pub fn matches(&self, hit: Hit) -> Result<Vec<Match<'_>>, RefsetError> {
+        Ok(self
+            .memberships(hit.entry)?
+            .into_iter()
+            .map(|membership| Match {
+                kind: hit.kind,
+                index: hit.index,
+                entry: hit.entry,
+                membership,
+            })
+            .collect())
+    }
+
+    fn lookup_hit(&self, hit: Option<Hit>) -> Result<Vec<Match<'_>>, RefsetError> {
+        hit.map_or(Ok(Vec::new()), |h| self.matches(h))
+    }
+
+    /// Exact lookup: one [`Match`] per membership (set, disposition, metadata), empty when
+    /// the value is not in the set. Errors only on a damaged file.
+    pub fn lookup(&self, value: &HashValue) -> Result<Vec<Match<'_>>, RefsetError> {
+        self.lookup_hit(self.find_value(value))
+    }
+
+    pub fn lookup_md5(&self, digest: &[u8; 16]) -> Result<Vec<Match<'_>>, RefsetError> {
+        self.lookup_hit(self.find(HashKind::Md5, digest))
+    }
+
+    pub fn lookup_sha1(&self, digest: &[u8; 20]) -> Result<Vec<Match<'_>>, RefsetError> {
+        self.lookup_hit(self.find(HashKind::Sha1, digest))
+    }
+
+    pub fn lookup_sha256(&self, digest: &[u8; 32]) -> Result<Vec<Match<'_>>, RefsetError> {
+        self.lookup_hit(self.find(HashKind::Sha256, digest))
+    }
+
+    /// Exact PDQ lookup (distance 0); use [`RefSet::search_pdq`] for near matches.
+    pub fn lookup_pdq(&self, hash: &[u8; 32]) -> Result<Vec<Match<'_>>, RefsetError> {
+        self.lookup_hit(self.find(HashKind::Pdq, hash))
+    }
+
+    /// PhotoDNA is compared exactly only (its distance is not Hamming).
+    pub fn lookup_photodna(&self, hash: &[u8; 144]) -> Result<Vec<Match<'_>>, RefsetError> {
+        self.lookup_hit(self.find(HashKind::PhotoDna, hash))
+    }
+
+    /// Exact lookup of a 64-bit hash (`kind`: PHash, DHash or AHash).
+    pub fn lookup_u64(&self, kind: HashKind, value: u64) -> Result<Vec<Match<'_>>, RefsetError> {
+        check_u64_kind(kind)?;
+        self.lookup_hit(self.find(kind, &value.to_le_bytes()))
+    }
+
+    /// The PDQ hash stored at `index`, if in range.
+    pub fn pdq_at(&self, index: u64) -> Option<[u8; 32]> {
+        let ks = self.kind_sections(HashKind::Pdq)?;
+        (index < ks.count).then(|| {
+            let mut h = [0u8; 32];
+            h.copy_from_slice(self.value_bytes(ks, HashKind::Pdq, index as usize));
+            h
+        })
+    }
+
+    /// Every stored PDQ hash within `radius` (inclusive; [`DEFAULT_PDQ_RADIUS`] = 31, any
+    /// value up to 256 works) of `query` or of any of `dihedral_queries` (typically the
+    /// other seven dihedral hashes of the same image), in one pass over the section.
+    /// One result per stored hash, with its best needle; sorted by (distance, index, needle).
+    pub fn search_pdq(
+        &self,
+        query: &[u8; 32],
+        radius: u32,
+        dihedral_queries: &[[u8; 32]],
+    ) -> Vec<PdqMatch> {
+        let mut needles = Vec::with_capacity(1 + dihedral_queries.len());
+        needles.push(*query);
+        needles.extend_from_slice(dihedral_queries);
+        self.search_pdq_needles(&needles, radius)
+    }
+
+    /// [`RefSet::search_pdq`] with the needles in one slice (needle i = `needles[i]`).
+    pub fn search_pdq_needles(&self, needles: &[[u8; 32]], radius: u32) -> Vec<PdqMatch> {
+        self.search_pdq_with(needles, radius, PdqStrategy::Auto)
+    }
+
+    /// Whether `search_pdq` would use the multi-index for this query.
+    pub fn pdq_uses_multi_index(&self, needles: usize, radius: u32) -> bool {
+        let Some(ks) = self.kind_sections(HashKind::Pdq) else { return false };
+        if ks.mih.is_none() || radius >= 64 {
+            return false;
+        }
+        // Candidates the index would visit, each a random access costing about as much as
+        // scanning several values sequentially (measured: ~35 ns against ~4-8 ns).
+        let probes = [1u64, 17, 137, 697][(radius / 16) as usize];
+        let candidates = needles as u64 * 16 * probes * ks.count / 65536;
+        candidates.saturating_mul(8) < ks.count
+    }
+
+    /// [`RefSet::search_pdq_needles`] with the method forced (for tests and benchmarks;
+    /// `MultiIndex` falls back to the flat scan when the set has no index or radius > 63).
+    /// Every strategy returns the same results.
+    pub fn search_pdq_with(
+        &self,
+        needles: &[[u8; 32]],
+        radius: u32,
+        strategy: PdqStrategy,
+    ) -> Vec<PdqMatch> {
+        let Some(ks) = self.kind_sections(HashKind::Pdq) else { return Vec::new() };
+        let words: Vec<[u64; 4]> =
+            needles.iter().map(|n| std::array::from_fn(|w| le_u64(&n[8 * w..8 * w + 8]))).collect();
+        let use_index = match strategy {
+            PdqStrategy::Auto => self.pdq_uses_multi_index(needles.len(), radius),
+            PdqStrategy::Flat => false,
+            PdqStrategy::MultiIndex => ks.mih.is_some() && radius < 64,
+        };
+        let raw = if use_index {
+            self.mih_search(ks, needles, &words, radius)
+        } else {
+            scan_all::<4>(&self.as_bytes()[ks.values.clone()], &words, radius)
+        };
+        raw.into_iter()
+            .map(|h| {
+                let i = h.index as usize;
+                let mut hash = [0u8; 32];
+                hash.copy_from_slice(self.value_bytes(ks, HashKind::Pdq, i));
+                PdqMatch {
+                    index: h.index,
+                    entry: self.entry_at(ks, i),
+                    hash,
+                    quality: self.quality_at(ks, i),
+                    distance: h.distance,
+                    needle: h.needle as usize,
+                }
+            })
+            .collect()
+    }
+
+    /// Every stored 64-bit hash of `kind` (PHash, DHash or AHash) within `radius`
+    /// (inclusive; [`DEFAULT_U64_RADIUS`] = 8) of `query` or of `extra_queries`. Same
+    /// result rules as [`RefSet::search_pdq`].
+    pub fn search_u64(
+        &self,
+        kind: HashKind,
+        query: u64,
+        radius: u32,
+        extra_queries: &[u64],
+    ) -> Result<Vec<U64Match>, RefsetError> {
+        check_u64_kind(kind)?;
+        let Some(ks) = self.kind_sections(kind) else { return Ok(Vec::new()) };
+        let words: Vec<[u64; 1]> =
+            std::iter::once(query).chain(extra_queries.iter().copied()).map(|q| [q]).collect();
+        let raw = scan_all::<1>(&self.as_bytes()[ks.values.clone()], &words, radius);
+        Ok(raw
+            .into_iter()
+            .map(|h| {
+                let i = h.index as usize;
+                U64Match {
+                    kind,
+                    index: h.index,
+                    entry: self.entry_at(ks, i),
+                    value: le_u64(self.value_bytes(ks, kind, i)),
+                    distance: h.distance,
+                    needle: h.needle as usize,
+                }
+            })
+            .collect())
+    }
+
+    /// Internal for benches: the kind sections are crate-private.
+    #[doc(hidden)]
+    pub fn kind_section_len(&self, kind: HashKind) -> usize {
+        self.kind_sections(kind).map_or(0, |k: &KindSections| k.values.len())
+    }
+}
+
+impl<B: AsRef<[u8]>> RefSet<B> {
+    /// Multi-index search: for each needle and slot, visit the buckets within
+    /// floor(radius/16) bits of the needle's slot and check each candidate in full.
+    fn mih_search(
+        &self,
+        ks: &KindSections,
+        needles: &[[u8; 32]],
+        words: &[[u64; 4]],
+        radius: u32,
+    ) -> Vec<RawHit> {
+        let slot_radius = radius / 16;
+        let data = self.as_bytes();
+        let n = ks.count as usize;
+        let value_at = |id: usize| &data[ks.values.start + 32 * id..ks.values.start + 32 * id + 32];
+        let per_needle = |j: usize| {
+            let mut out = Vec::new();
+            let needle = &words[j];
+            for s in 0..MIH_SLOTS {
+                let v = mih_slot(&needles[j], s);
+                for_each_within(v, slot_radius, |probe| {
+                    for k in mih_bucket(data, ks, s, usize::from(probe)) {
+                        let id = mih_id(data, ks, s, k) as usize;
+                        if id >= n {
+                            continue; // damaged index: verify reports it
+                        }
+                        let value = value_at(id);
+                        let distance: u32 = value
+                            .chunks_exact(8)
+                            .zip(needle)
+                            .map(|(b, n)| (le_u64(b) ^ n).count_ones())
+                            .sum();
+                        if distance <= radius {
+                            out.push(RawHit { index: id as u64, distance, needle: j as u32 });
+                        }
+                    }
+                });
+            }
+            out
+        };
+        let mut hits: Vec<RawHit> = if needles.len() > 1 {
+            (0..needles.len()).into_par_iter().flat_map_iter(per_needle).collect()
+        } else {
+            (0..needles.len()).flat_map(per_needle).collect()
+        };
+        // A value can be found through several slots and needles: keep its best.
+        hits.sort_unstable_by_key(|h| (h.index, h.distance, h.needle));
+        hits.dedup_by_key(|h| h.index);
+        hits.sort_unstable_by_key(|h| (h.distance, h.index, h.needle));
+        hits
+    }
+}
+
+/// Calls `f` on every 16-bit value within `radius` (at most 3) bits of `v`.
+fn for_each_within(v: u16, radius: u32, mut f: impl FnMut(u16)) {
+    f(v);
+    if radius == 0 {
+        return;
+    }
+    for a in 0..16 {
+        let va = v ^ (1 << a);
+        f(va);
+        if radius >= 2 {
+            for b in a + 1..16 {
+                let vb = va ^ (1 << b);
+                f(vb);
+                if radius >= 3 {
+                    for c in b + 1..16 {
+                        f(vb ^ (1 << c));
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn check_u64_kind(kind: HashKind) -> Result<(), RefsetError> {
+    match kind {
+        HashKind::PHash | HashKind::DHash | HashKind::AHash => Ok(()),
+        other => Err(RefsetError::InvalidArgument {
+            what: format!("{} is not a 64-bit perceptual hash kind", other.as_str()),
+        }),
+    }
+}
+
+fn compare(kind: HashKind, stored: &[u8], key: &[u8]) -> Ordering {
+    super::read::compare_stored(kind, stored, key)
+}
+
+// ---------------------------------------------------------------------------------------
+// Scan kernel
+// ---------------------------------------------------------------------------------------
+
+/// A stored value within the radius: its position, best distance and needle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct RawHit {
+    index: u64,
+    distance: u32,
+    needle: u32,
+}
+
+/// Values per parallel task: 2 MiB of PDQ hashes, enough to amortise scheduling.
+const CHUNK_VALUES: usize = 1 << 16;
+/// Needles tested together in one pass.
+const LANES: usize = 8;
+
+/// Scans all values (W u64 words each) against any number of needles.
+fn scan_all<const W: usize>(values: &[u8], needles: &[[u64; W]], radius: u32) -> Vec<RawHit> {
+    if needles.is_empty() {
+        return Vec::new();
+    }
+    let value_len = 8 * W;
+    let mut hits: Vec<RawHit> = Vec::new();
+    for (group_no, group) in needles.chunks(LANES).enumerate() {
+        let first_needle = (group_no * LANES) as u32;
+        let scan_chunk = |(chunk_no, chunk): (usize, &[u8])| {
+            let mut out = Vec::new();
+            let first = (chunk_no * CHUNK_VALUES) as u64;
+            if group.len() == 1 {
+                let lanes: [[u64; 1]; W] = std::array::from_fn(|w| [group[0][w]]);
+                scan_block::<W, 1>(chunk, first, &lanes, radius, &mut out);
+            } else {
+                // Unused lanes repeat needle 0: equal distances never win over a lower lane.
+                let lanes: [[u64; LANES]; W] = std::array::from_fn(|w| {
+                    std::array::from_fn(|j| group.get(j).unwrap_or(&group[0])[w])
+                });
+                scan_block::<W, LANES>(chunk, first, &lanes, radius, &mut out);
+            }
+            for h in &mut out {
+                h.needle += first_needle;
+            }
+            out
+        };
+        let chunks = values.chunks(CHUNK_VALUES * value_len);
+        if values.len() <= CHUNK_VALUES * value_len {
+            hits.extend(chunks.enumerate().flat_map(scan_chunk));
+        } else {
+            let parts: Vec<Vec<RawHit>> =
+                values.par_chunks(CHUNK_VALUES * value_len).enumerate().map(scan_chunk).collect();
+            hits.extend(parts.into_iter().flatten());
+        }
+    }
+    if needles.len() > LANES {
+        // Several passes: keep each value's best (distance, needle).
+        hits.sort_unstable_by_key(|h| (h.index, h.distance, h.needle));
+        hits.dedup_by_key(|h| h.index);
+    }
+    hits.sort_unstable_by_key(|h| (h.distance, h.index, h.needle));
+    hits
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+enum Level {
+    Generic,
+    #[cfg(target_arch = "x86_64")]
+    Popcnt,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
+    #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+    Avx512,
+}
+
+/// The kernel variant for this CPU, detected once.
+fn level() -> Level {
+    static LEVEL: OnceLock<Level> = OnceLock::new();
+    *LEVEL.get_or_init(|| {
+        #[cfg(target_arch = "x86_64")]
+        {
+            #[cfg(feature = "avx512")]
+            if is_x86_feature_detected!("avx512f")
+                && is_x86_feature_detected!("avx512vl")
+                && is_x86_feature_detected!("avx512bw")
+                && is_x86_feature_detected!("avx512vpopcntdq")
+                && is_x86_feature_detected!("avx2")
+                && is_x86_feature_detected!("popcnt")
+            {
+                return Level::Avx512;
+            }
+            if is_x86_feature_detected!("avx2") && is_x86_feature_detected!("popcnt") {
+                return Level::Avx2;
+            }
+            if is_x86_feature_detected!("popcnt") {
+                return Level::Popcnt;
+            }
+        }
+        Level::Generic
+    })
+}
+
+/// Name of the scan kernel in use (for benchmark reports).
+pub fn scan_kernel_name() -> &'static str {
+    match level() {
+        Level::Generic => "generic",
+        #[cfg(target_arch = "x86_64")]
+        Level::Popcnt => "popcnt",
+        #[cfg(target_arch = "x86_64")]
+        Level::Avx2 => "avx2+popcnt",
+        #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+        Level::Avx512 => "avx512vpopcntdq",
+    }
+}
+
+fn scan_block<const W: usize, const N: usize>(
+    values: &[u8],
+    first: u64,
+    needles: &[[u64; N]; W],
+    radius: u32,
+    out: &mut Vec<RawHit>,
+) {
+    scan_block_with(level(), values, first, needles, radius, out)
+}
+
+/// `level` must be `Generic` or a value returned by [`level`] (it promises CPU features).
+fn scan_block_with<const W: usize, const N: usize>(
+    level: Level,
+    values: &[u8],
+    first: u64,
+    needles: &[[u64; N]; W],
+    radius: u32,
+    out: &mut Vec<RawHit>,
+) {
+    match level {
+        Level::Generic => scan_kernel::<W, N>(values, first, needles, radius, out),
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` returns Popcnt only after detecting popcnt on this CPU.
+        Level::Popcnt => unsafe { scan_popcnt::<W, N>(values, first, needles, radius, out) },
+        #[cfg(target_arch = "x86_64")]
+        // SAFETY: `level()` returns Avx2 only after detecting avx2 and popcnt on this CPU.
+        Level::Avx2 => unsafe { scan_avx2::<W, N>(values, first, needles, radius, out) },
+        #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+        // SAFETY: `level()` returns Avx512 only after detecting every feature it enables.
+        Level::Avx512 => unsafe { scan_avx512::<W, N>(values, first, needles, radius, out) },
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn scan_popcnt<const W: usize, const N: usize>(
+    values: &[u8],
+    first: u64,
+    needles: &[[u64; N]; W],
+    radius: u32,
+    out: &mut Vec<RawHit>,
+) {
+    scan_kernel::<W, N>(values, first, needles, radius, out)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,popcnt")]
+fn scan_avx2<const W: usize, const N: usize>(
+    values: &[u8],
+    first: u64,
+    needles: &[[u64; N]; W],
+    radius: u32,
+    out: &mut Vec<RawHit>,
+) {
+    scan_kernel::<W, N>(values, first, needles, radius, out)
+}
+
+/// AVX-512 target features are stable from Rust 1.89, above the crate's 1.88 MSRV, hence
+/// the opt-in `avx512` cargo feature. `vpopcntq` makes the 8-needle scan about 3x faster.
+#[cfg(all(target_arch = "x86_64", feature = "avx512"))]
+#[target_feature(enable = "avx512f,avx512vl,avx512bw,avx512vpopcntdq,avx2,popcnt")]
+fn scan_avx512<const W: usize, const N: usize>(
+    values: &[u8],
+    first: u64,
+    needles: &[[u64; N]; W],
+    radius: u32,
+    out: &mut Vec<RawHit>,
+) {
+    scan_kernel::<W, N>(values, first, needles, radius, out)
+}
+
+/// The kernel body, inlined into each target-feature wrapper so each gets its own codegen.
+/// `needles[w][j]` is word w of needle j: the inner loop over j is what vectorises.
+#[inline(always)]
+fn scan_kernel<const W: usize, const N: usize>(
+    values: &[u8],
+    first: u64,
+    needles: &[[u64; N]; W],
+    radius: u32,
+    out: &mut Vec<RawHit>,
+) {
+    for (i, value) in values.chunks_exact(8 * W).enumerate() {
+        let mut dist = [0u32; N];
+        for (bytes, lanes) in value.chunks_exact(8).zip(needles) {
+            let word = u64::from_le_bytes(bytes.try_into().unwrap_or_default());
+            for j in 0..N {
+                dist[j] += (word ^ lanes[j]).count_ones();
+            }
+        }
+        let best = dist.iter().copied().min().unwrap_or(u32::MAX);
+        if best <= radius {
+            let needle = dist.iter().position(|&d| d == best).unwrap_or(0) as u32;
+            out.push(RawHit { index: first + i as u64, distance: best, needle });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn brute(values: &[[u64; 4]], needles: &[[u64; 4]], radius: u32) -> Vec<RawHit> {
+        let mut out = Vec::new();
+        for (i, v) in values.iter().enumerate() {
+            let best = needles
+                .iter()
+                .enumerate()
+                .map(|(j, n)| ((0..4).map(|w| (v[w] ^ n[w]).count_ones()).sum::<u32>(), j))
+                .min();
+            if let Some((d, j)) = best
+                && d <= radius
+            {
+                out.push(RawHit { index: i as u64, distance: d, needle: j as u32 });
+            }
+        }
+        out.sort_unstable_by_key(|h| (h.distance, h.index, h.needle));
+        out
+    }
+
+    #[test]
+    fn scan_matches_brute_force_across_chunks_and_passes() {
+        let mut x = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let values: Vec<[u64; 4]> =
+            (0..CHUNK_VALUES + 1000).map(|_| std::array::from_fn(|_| next())).collect();
+        let bytes: Vec<u8> =
+            values.iter().flat_map(|v| v.iter().flat_map(|w| w.to_le_bytes())).collect();
+        // Needles near stored values, plus 11 needles to force two passes.
+        let mut needles: Vec<[u64; 4]> = (0..11).map(|k| values[k * 6000]).collect();
+        needles[3][0] ^= 0xFFFF;
+        // Every kernel this CPU can run agrees with the generic one.
+        let values_bytes: &[u8] = &bytes[..4096 * 32];
+        let lanes: [[u64; LANES]; 4] =
+            std::array::from_fn(|w| std::array::from_fn(|j| needles[j][w]));
+        for radius in [0, 110, 128, 140] {
+            let mut generic = Vec::new();
+            scan_block_with::<4, LANES>(
+                Level::Generic,
+                values_bytes,
+                0,
+                &lanes,
+                radius,
+                &mut generic,
+            );
+            let mut detected = Vec::new();
+            scan_block_with::<4, LANES>(level(), values_bytes, 0, &lanes, radius, &mut detected);
+            assert_eq!(generic, detected, "kernel {} at radius {radius}", scan_kernel_name());
+            assert!(radius < 128 || !generic.is_empty());
+        }
+        for radius in [0, 20, 120] {
+            for count in [1, 3, 8, 11] {
+                let got = scan_all::<4>(&bytes, &needles[..count], radius);
+                assert_eq!(got, brute(&values, &needles[..count], radius), "r {radius} n {count}");
+            }
+        }
+    }
+}

@@ -1,0 +1,280 @@
+//! `mh refset`: build, inspect, verify and query `.mhset` reference sets.
+
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Subcommand};
+use mediahash::analyze::{AnalyzeOptions, analyze_file};
+use mediahash::import::{self, Format, ImportOptions};
+use mediahash::perceptual::pdq::{DIHEDRAL_NAMES, PdqHash};
+use mediahash::refset::build::{BuildOptions, Builder};
+use mediahash::refset::read::{Membership, RefSet};
+use mediahash::refset::search::{DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS};
+use mediahash::refset::{Disposition, HashKind, HashValue};
+use serde_json::{Value, json};
+
+#[derive(Subcommand)]
+pub enum RefsetCommand {
+    /// Build a .mhset from hash-set files (VICS JSON, NSRL RDSv3/RDS 2.x, hashdeep,
+    /// md5sum-style, BSD, plain lists, PDQ lists, EnCase .hash); formats are detected.
+    Build(BuildArgs),
+    /// Provenance, counts and the file's own SHA-256, as JSON.
+    Info { set: PathBuf },
+    /// Full check: checksum and structure. Exit status 2 when the file is damaged.
+    Verify { set: PathBuf },
+    /// Exact lookup of digests or hashes (kind from the length: 32 hex MD5, 40 SHA-1,
+    /// 64 SHA-256 or PDQ, 16 pHash/dHash/aHash). One JSON line per membership.
+    Lookup {
+        set: PathBuf,
+        #[arg(required = true)]
+        hex: Vec<String>,
+    },
+    /// Hamming-radius search of a PDQ hash (or of an image's PDQ, with all 8 dihedral
+    /// variants when --dihedral), or of a 64-bit pHash.
+    Search(SearchArgs),
+}
+
+#[derive(Args)]
+pub struct BuildArgs {
+    /// Output file (written atomically).
+    #[arg(short = 'o', long)]
+    output: PathBuf,
+    /// Name of the collection: sets are named "NAME: <file name>" (default: the file name).
+    #[arg(long)]
+    name: Option<String>,
+    /// Hash sets whose matches are alerts (e.g. VICS, NCMEC lists, PDQ lists).
+    #[arg(long, num_args = 1..)]
+    alert: Vec<PathBuf>,
+    /// Hash sets of known-harmless files (e.g. NSRL).
+    #[arg(long, num_args = 1..)]
+    ignore: Vec<PathBuf>,
+    /// Force the input format (default: detected per file). One of the importer names.
+    #[arg(long)]
+    format: Option<Format>,
+    /// Stop at the first bad record instead of counting it.
+    #[arg(long)]
+    strict: bool,
+    /// Directory for sorted runs (default: the system temporary directory).
+    #[arg(long)]
+    temp_dir: Option<PathBuf>,
+    /// Memory for sort buffers, in MiB (beyond it, runs spill to disk).
+    #[arg(long, default_value_t = 1024)]
+    memory_mib: usize,
+}
+
+#[derive(Args)]
+pub struct SearchArgs {
+    set: PathBuf,
+    /// A PDQ hash (64 hex).
+    #[arg(long, conflicts_with_all = ["image", "phash"])]
+    pdq: Option<String>,
+    /// An image file: its PDQ is searched (and its 8 dihedral variants with --dihedral).
+    #[arg(long, conflicts_with = "phash")]
+    image: Option<PathBuf>,
+    /// A 64-bit pHash (16 hex).
+    #[arg(long)]
+    phash: Option<String>,
+    /// Inclusive radius (default 31 for PDQ, 8 for pHash).
+    #[arg(long)]
+    radius: Option<u32>,
+    /// With --image: also search the 7 rotated/mirrored variants.
+    #[arg(long)]
+    dihedral: bool,
+}
+
+pub fn run(command: RefsetCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    match command {
+        RefsetCommand::Build(args) => build(args),
+        RefsetCommand::Info { set } => info(&set),
+        RefsetCommand::Verify { set } => verify(&set),
+        RefsetCommand::Lookup { set, hex } => lookup(&set, &hex),
+        RefsetCommand::Search(args) => search(args),
+    }
+}
+
+fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    if args.alert.is_empty() && args.ignore.is_empty() {
+        return Err("give at least one --alert or --ignore hash set".into());
+    }
+    let mut builder = Builder::new(BuildOptions {
+        temp_dir: args.temp_dir.clone(),
+        memory_budget_bytes: args.memory_mib << 20,
+        strict: args.strict,
+        ..BuildOptions::default()
+    })?;
+    let import_options = ImportOptions { strict: args.strict, ..ImportOptions::default() };
+    let inputs = args
+        .alert
+        .iter()
+        .map(|p| (p, Disposition::Alert))
+        .chain(args.ignore.iter().map(|p| (p, Disposition::Ignore)));
+    for (path, disposition) in inputs {
+        let set_name = args.name.as_ref().map(|n| format!("{n}: {}", file_name(path)));
+        let summary = import::import_into(
+            &mut builder,
+            path,
+            args.format,
+            disposition,
+            set_name.as_deref(),
+            &import_options,
+        )?;
+        eprintln!(
+            "{}: {} ({}), {} records, {} bad",
+            path.display(),
+            summary.format_label,
+            disposition.as_str(),
+            summary.records,
+            summary.bad_records
+        );
+        for bad in &summary.bad_examples {
+            eprintln!("  line {}: {}", bad.line, bad.reason);
+        }
+    }
+    let report = builder.finish(&args.output)?;
+    serde_json::to_writer_pretty(io::stdout().lock(), &report)?;
+    println!();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name().map_or_else(|| path.display().to_string(), |f| f.to_string_lossy().into())
+}
+
+fn info(path: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let set = RefSet::open(path)?;
+    let sha256 = mediahash::digest::digest_bytes(set.as_bytes(), Default::default()).sha256_hex();
+    let mut value = serde_json::to_value(set.info())?;
+    value["path"] = json!(path.display().to_string());
+    value["sha256"] = json!(sha256);
+    serde_json::to_writer_pretty(io::stdout().lock(), &value)?;
+    println!();
+    Ok(ExitCode::SUCCESS)
+}
+
+fn verify(path: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    // Opening checks the structure cheaply; verify() reads every byte.
+    let outcome = RefSet::open(path).and_then(|set| set.verify());
+    let line = match &outcome {
+        Ok(()) => json!({"path": path.display().to_string(), "ok": true}),
+        Err(e) => json!({"path": path.display().to_string(), "ok": false, "error": e.to_string()}),
+    };
+    println!("{line}");
+    Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+}
+
+fn membership_json(m: &Membership<'_>) -> Value {
+    let meta = m.meta;
+    let mut v = json!({
+        "set": m.set.name,
+        "disposition": m.set.disposition.as_str(),
+        "source": m.source.name,
+    });
+    let fields = [
+        ("category", meta.category.map(Value::from)),
+        ("profile", meta.profile.map(Value::from)),
+        ("victim_identified", meta.victim_identified.map(Value::from)),
+        ("offender_identified", meta.offender_identified.map(Value::from)),
+        ("series", meta.series.map(Value::from)),
+        ("source_id", meta.source_id.map(Value::from)),
+        ("file_name", meta.file_name.map(|n| Value::from(String::from_utf8_lossy(n)))),
+        ("file_size", meta.file_size.map(Value::from)),
+        ("note", meta.note.map(Value::from)),
+    ];
+    for (key, value) in fields {
+        if let Some(value) = value {
+            v[key] = value;
+        }
+    }
+    v
+}
+
+fn lookup(path: &Path, queries: &[String]) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let set = RefSet::open(path)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    for query in queries {
+        let q = query.trim().to_ascii_lowercase();
+        let values: Vec<HashValue> = match q.len() {
+            32 => vec![HashValue::Md5(mediahash::hex::decode_fixed(&q)?)],
+            40 => vec![HashValue::Sha1(mediahash::hex::decode_fixed(&q)?)],
+            64 => {
+                let bytes: [u8; 32] = mediahash::hex::decode_fixed(&q)?;
+                vec![HashValue::Sha256(bytes), HashValue::Pdq { hash: bytes, quality: None }]
+            }
+            16 => {
+                let v = u64::from_be_bytes(mediahash::hex::decode_fixed(&q)?);
+                vec![HashValue::PHash(v), HashValue::DHash(v), HashValue::AHash(v)]
+            }
+            n => {
+                return Err(format!("{query:?}: {n} hex characters is no known hash length").into());
+            }
+        };
+        for value in &values {
+            for m in set.lookup(value)? {
+                let mut line = membership_json(&m.membership);
+                line["query"] = json!(q);
+                line["kind"] = json!(m.kind.as_str());
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+            }
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn search(args: SearchArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let set = RefSet::open(&args.set)?;
+    let mut out = BufWriter::new(io::stdout().lock());
+    if let Some(phash) = &args.phash {
+        let query = mediahash::perceptual::imagehash::Hash64::from_hex(phash)?;
+        let radius = args.radius.unwrap_or(DEFAULT_U64_RADIUS);
+        for m in set.search_u64(HashKind::PHash, query.0, radius, &[])? {
+            for membership in set.memberships(m.entry)? {
+                let mut line = membership_json(&membership);
+                line["query"] = json!(query.to_hex());
+                line["kind"] = json!("phash");
+                line["distance"] = json!(m.distance);
+                serde_json::to_writer(&mut out, &line)?;
+                out.write_all(b"\n")?;
+            }
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let needles: Vec<PdqHash> = match (&args.pdq, &args.image) {
+        (Some(hex), None) => vec![PdqHash::from_hex(hex)?],
+        (None, Some(image)) => {
+            let options =
+                AnalyzeOptions { dihedral: args.dihedral, imagehash: false, ..Default::default() };
+            let a = analyze_file(image, &options)?;
+            if let Some(e) = a.image_error {
+                return Err(format!("{}: {e}", image.display()).into());
+            }
+            match (a.pdq_dihedral, a.pdq) {
+                (Some(all), _) => all.to_vec(),
+                (None, Some(p)) => vec![p.hash],
+                _ => return Err(format!("{}: not an image", image.display()).into()),
+            }
+        }
+        _ => return Err("give one of --pdq HEX, --image FILE or --phash HEX".into()),
+    };
+    let radius = args.radius.unwrap_or(DEFAULT_PDQ_RADIUS);
+    let raw: Vec<[u8; 32]> = needles.iter().map(|n| n.0).collect();
+    for m in set.search_pdq_needles(&raw, radius) {
+        for membership in set.memberships(m.entry)? {
+            let mut line = membership_json(&membership);
+            line["query"] = json!(needles[0].to_hex());
+            line["kind"] = json!("pdq");
+            line["hash"] = json!(mediahash::hex::encode(&m.hash));
+            line["distance"] = json!(m.distance);
+            if needles.len() == 8 {
+                line["transform"] = json!(DIHEDRAL_NAMES[m.needle]);
+            }
+            serde_json::to_writer(&mut out, &line)?;
+            out.write_all(b"\n")?;
+        }
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}

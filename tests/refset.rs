@@ -1,0 +1,782 @@
+//! `.mhset` reference sets: building, lookup, search, and hostile files.
+
+mod common;
+
+use mediahash::refset::format::{self, SectionEntry, kind};
+use mediahash::refset::{
+    BadRecord, BuildError, BuildOptions, Builder, Disposition, EntryMeta, HashKind, HashValue,
+    PdqStrategy, Record, RefSet, RefsetError, SourceId, SourceInfo,
+};
+use proptest::prelude::*;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn source(name: &str, set: &str, disposition: Disposition) -> SourceInfo {
+    SourceInfo {
+        name: name.into(),
+        format: "test".into(),
+        sha256: "00".repeat(32),
+        disposition,
+        set_name: set.into(),
+        records: 0,
+        bad_records: 0,
+        source_version: None,
+    }
+}
+
+fn options() -> BuildOptions {
+    BuildOptions { build_time: Some(1_700_000_000), ..BuildOptions::default() }
+}
+
+/// Deterministic bytes from a seed (splitmix64).
+fn bytes_from<const N: usize>(seed: u64) -> [u8; N] {
+    let mut x = seed;
+    std::array::from_fn(|_| {
+        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = x;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        (z ^ (z >> 31)) as u8
+    })
+}
+
+/// The records of the functional test: three sets, values shared across them.
+fn three_set_records() -> Vec<(usize, Record)> {
+    let mut out = Vec::new();
+    for i in 0..300u64 {
+        // Set 0 "VICS" (alert): MD5 + SHA-1 + PhotoDNA, category and profile.
+        let (src, hashes, meta) = match i % 3 {
+            0 => (
+                0,
+                vec![
+                    HashValue::Md5(bytes_from(i / 2)),
+                    HashValue::Sha1(bytes_from(1000 + i)),
+                    HashValue::PhotoDna(Box::new(bytes_from(2000 + i % 10))),
+                ],
+                EntryMeta {
+                    category: Some((i % 5).to_string()),
+                    profile: Some("Default".into()),
+                    victim_identified: Some(i % 2 == 0),
+                    series: (i % 7 == 0).then(|| format!("series {}", i % 4)),
+                    source_id: Some(format!("media-{i}")),
+                    ..EntryMeta::default()
+                },
+            ),
+            // Set 1 "Local" (alert): MD5 (half shared with set 0) and PDQ with quality.
+            1 => (
+                1,
+                vec![
+                    HashValue::Md5(bytes_from(i / 2)),
+                    HashValue::Pdq {
+                        hash: bytes_from(3000 + i % 20),
+                        quality: Some((i % 101) as u8),
+                    },
+                    HashValue::PHash(i % 25),
+                ],
+                EntryMeta { note: Some(format!("case {}", i % 3)), ..EntryMeta::default() },
+            ),
+            // Set 2 "NSRL" (ignore): SHA-1 (some shared with set 0), SHA-256, file names.
+            _ => (
+                2,
+                vec![
+                    HashValue::Sha1(bytes_from(1000 + i - 2)),
+                    HashValue::Sha256(bytes_from(4000 + i % 50)),
+                ],
+                EntryMeta {
+                    file_name: Some(format!("file{}.dll", i % 11).into_bytes()),
+                    file_size: Some(i * 1000),
+                    ..EntryMeta::default()
+                },
+            ),
+        };
+        out.push((src, Record { hashes, meta }));
+        // Exact duplicates (same source, same metadata) of a few records.
+        if i % 50 == 0 {
+            out.push(out.last().cloned().expect("just pushed"));
+        }
+    }
+    // A plain hash list in the NSRL set: no metadata at all.
+    for i in 0..40u64 {
+        out.push((
+            3,
+            Record { hashes: vec![HashValue::Md5(bytes_from(i))], meta: EntryMeta::default() },
+        ));
+    }
+    out
+}
+
+fn three_set_sources() -> Vec<SourceInfo> {
+    vec![
+        source("vics.json", "VICS", Disposition::Alert),
+        source("local.csv", "Local", Disposition::Alert),
+        source("nsrl.db", "NSRL", Disposition::Ignore),
+        source("nsrl-extra.txt", "NSRL", Disposition::Ignore),
+    ]
+}
+
+fn build_three_sets(opts: BuildOptions) -> Vec<u8> {
+    let mut b = Builder::new(opts).unwrap();
+    let ids: Vec<SourceId> =
+        three_set_sources().into_iter().map(|s| b.add_source(s).unwrap()).collect();
+    for (src, rec) in three_set_records() {
+        b.add(ids[src], rec).unwrap();
+    }
+    b.finish_to_vec().unwrap().0
+}
+
+fn small_file() -> Vec<u8> {
+    let mut b = Builder::new(options()).unwrap();
+    let a = b.add_source(source("a", "A", Disposition::Alert)).unwrap();
+    let n = b.add_source(source("n", "N", Disposition::Ignore)).unwrap();
+    for i in 0..6u64 {
+        let meta = EntryMeta { category: Some(i.to_string()), ..EntryMeta::default() };
+        let hashes = vec![
+            HashValue::Md5(bytes_from(i)),
+            HashValue::Pdq { hash: bytes_from(100 + i), quality: Some(90) },
+            HashValue::DHash(i),
+        ];
+        b.add(a, Record { hashes: hashes.clone(), meta }).unwrap();
+        if i % 2 == 0 {
+            b.add(n, Record { hashes, meta: EntryMeta::default() }).unwrap();
+        }
+    }
+    b.finish_to_vec().unwrap().0
+}
+
+/// Exercises every read path; must never panic whatever the bytes.
+fn poke<B: AsRef<[u8]>>(set: &RefSet<B>) {
+    let _ = set.info();
+    for i in 0..8u64 {
+        let _ = set.lookup(&HashValue::Md5(bytes_from(i)));
+        let _ = set.lookup(&HashValue::DHash(i));
+        let _ = set.lookup(&HashValue::Pdq { hash: bytes_from(100 + i), quality: None });
+    }
+    for m in set.search_pdq(&bytes_from(100), 256, &[bytes_from(101)]) {
+        let _ = set.memberships(m.entry);
+    }
+    let _ = set.search_u64(HashKind::DHash, 0, 64, &[]);
+    for r in 0..8 {
+        let _ = set.membership(r);
+    }
+}
+
+fn section_table(bytes: &[u8]) -> Vec<(usize, SectionEntry)> {
+    let count = format::le_u32(&bytes[32..36]) as usize;
+    (0..count)
+        .map(|i| {
+            let at = format::HEADER_LEN + i * format::SECTION_ENTRY_LEN;
+            let raw: [u8; 32] = bytes[at..at + 32].try_into().unwrap();
+            (at, SectionEntry::from_bytes(&raw))
+        })
+        .collect()
+}
+
+/// Recomputes the trailer checksum after a deliberate edit.
+fn reseal(bytes: &mut [u8]) {
+    let n = bytes.len() - 32;
+    let h = blake3::hash(&bytes[..n]);
+    bytes[n..].copy_from_slice(h.as_bytes());
+}
+
+// --- hostile input -------------------------------------------------------------------------
+
+#[test]
+fn every_truncation_is_an_error() {
+    let bytes = small_file();
+    RefSet::from_bytes(&bytes[..]).unwrap().verify().unwrap();
+    for len in 0..bytes.len() {
+        let err = RefSet::from_bytes(&bytes[..len]).err();
+        assert!(
+            matches!(err, Some(RefsetError::TooShort { .. } | RefsetError::LengthMismatch { .. })),
+            "prefix of {len} bytes: {err:?}"
+        );
+    }
+}
+
+#[test]
+fn every_flipped_byte_fails_verify_and_never_panics() {
+    let bytes = small_file();
+    for pos in 0..bytes.len() {
+        let mut damaged = bytes.clone();
+        damaged[pos] ^= 0x40;
+        match RefSet::from_bytes(&damaged[..]) {
+            Err(_) => {}
+            Ok(set) => {
+                poke(&set);
+                assert!(set.verify().is_err(), "flip at {pos} passed verify");
+            }
+        }
+    }
+}
+
+#[test]
+fn structural_damage_behind_a_valid_checksum_is_found_by_verify() {
+    let bytes = small_file();
+    let table = section_table(&bytes);
+    let entries = table
+        .iter()
+        .find(|(_, s)| s.kind == kind::hash_section(HashKind::Md5, kind::SUB_ENTRIES))
+        .unwrap()
+        .1;
+    let values = table
+        .iter()
+        .find(|(_, s)| s.kind == kind::hash_section(HashKind::Md5, kind::SUB_VALUES))
+        .unwrap()
+        .1;
+
+    // An entry id past the end: lookups of that value report it, verify fails.
+    let mut forged = bytes.clone();
+    let at = entries.offset as usize;
+    forged[at..at + 4].copy_from_slice(&u32::MAX.to_le_bytes());
+    reseal(&mut forged);
+    let set = RefSet::from_bytes(&forged[..]).unwrap();
+    let first: [u8; 16] =
+        forged[values.offset as usize..values.offset as usize + 16].try_into().unwrap();
+    assert!(matches!(set.lookup_md5(&first), Err(RefsetError::ReferenceOutOfRange { .. })));
+    assert!(matches!(set.verify(), Err(RefsetError::ReferenceOutOfRange { .. })));
+
+    // Two values swapped: no longer sorted.
+    let mut forged = bytes.clone();
+    let v = values.offset as usize;
+    let (a, b) = forged[v..v + 32].split_at_mut(16);
+    a.swap_with_slice(b);
+    reseal(&mut forged);
+    let set = RefSet::from_bytes(&forged[..]).unwrap();
+    poke(&set);
+    assert!(matches!(set.verify(), Err(RefsetError::NotSorted { .. })));
+}
+
+#[test]
+fn section_pointing_past_the_end_is_refused_at_open() {
+    let bytes = small_file();
+    let (at, entry) = section_table(&bytes)[1];
+    let mut forged = bytes.clone();
+    let past = (bytes.len() as u64).next_multiple_of(64) + 64;
+    forged[at + 8..at + 16].copy_from_slice(&past.to_le_bytes());
+    match RefSet::from_bytes(&forged[..]) {
+        Err(RefsetError::SectionOutOfBounds { offset, length, .. }) => {
+            assert_eq!((offset, length), (past, entry.length));
+        }
+        other => panic!("expected SectionOutOfBounds, got {:?}", other.err()),
+    }
+    // The section table itself past the end.
+    let mut forged = bytes.clone();
+    forged[24..32].copy_from_slice(&(bytes.len() as u64).to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::SectionOutOfBounds { .. })));
+}
+
+#[test]
+fn offset_plus_length_overflow_is_refused() {
+    let bytes = small_file();
+    let (at, _) = section_table(&bytes)[2];
+    let mut forged = bytes.clone();
+    forged[at + 8..at + 16].copy_from_slice(&64u64.to_le_bytes());
+    forged[at + 16..at + 24].copy_from_slice(&(u64::MAX - 8).to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::SectionOutOfBounds { .. })));
+    // count * item length overflowing u64.
+    let mut forged = bytes.clone();
+    forged[at + 24..at + 32].copy_from_slice(&(u64::MAX / 2).to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::Corrupt { .. })));
+    // Table offset near u64::MAX.
+    let mut forged = bytes.clone();
+    forged[24..32].copy_from_slice(&(u64::MAX - 16).to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::SectionOutOfBounds { .. })));
+}
+
+#[test]
+fn zero_length_file_is_refused() {
+    assert!(matches!(RefSet::from_bytes(Vec::new()), Err(RefsetError::TooShort { len: 0, .. })));
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("empty.mhset");
+    std::fs::write(&path, b"").unwrap();
+    let err = RefSet::open(&path).err().unwrap();
+    assert!(matches!(err, RefsetError::TooShort { len: 0, .. }), "{err}");
+    assert!(matches!(RefSet::open(dir.path().join("missing")), Err(RefsetError::Io { .. })));
+}
+
+#[test]
+fn newer_version_asks_for_an_upgrade() {
+    let mut bytes = small_file();
+    bytes[12..16].copy_from_slice(&2u32.to_le_bytes());
+    let err = RefSet::from_bytes(bytes).err().unwrap();
+    assert!(matches!(err, RefsetError::NewerVersion { found: 2, supported: 1, .. }));
+    assert!(err.to_string().contains("upgrade mediahash"), "{err}");
+}
+
+#[test]
+fn wrong_magic_is_refused_with_a_hint() {
+    let mut bytes = small_file();
+    bytes[0] = b'P';
+    assert!(matches!(RefSet::from_bytes(&bytes[..]), Err(RefsetError::BadMagic { .. })));
+    let err = RefSet::from_bytes(&b"hello, this is a text file and not a reference set..."[..])
+        .err()
+        .unwrap();
+    assert!(matches!(err, RefsetError::BadMagic { .. }));
+    // CRLF -> LF conversion by a text-mode transfer is recognised.
+    let good = small_file();
+    let mut converted = good[..6].to_vec();
+    converted.extend_from_slice(&good[7..]);
+    let err = RefSet::from_bytes(converted).err().unwrap();
+    assert!(err.to_string().contains("text-mode"), "{err}");
+}
+
+// --- functional ----------------------------------------------------------------------------
+
+type Model = BTreeMap<(HashKind, Vec<u8>), BTreeSet<(String, String, EntryMeta)>>;
+
+fn stored(v: &HashValue) -> Vec<u8> {
+    match v {
+        HashValue::PHash(x) | HashValue::DHash(x) | HashValue::AHash(x) => x.to_le_bytes().to_vec(),
+        other => other.to_bytes(),
+    }
+}
+
+#[test]
+fn lookups_return_every_membership_across_sets() {
+    let bytes = build_three_sets(options());
+    let set = RefSet::from_bytes(&bytes[..]).unwrap();
+    set.verify().unwrap();
+
+    let sources = three_set_sources();
+    let mut model = Model::new();
+    let mut values: BTreeSet<HashValue> = BTreeSet::new();
+    for (src, rec) in three_set_records() {
+        for h in &rec.hashes {
+            let key = match h {
+                HashValue::Pdq { hash, .. } => HashValue::Pdq { hash: *hash, quality: None },
+                other => other.clone(),
+            };
+            values.insert(key);
+            model.entry((h.kind(), stored(h))).or_default().insert((
+                sources[src].set_name.clone(),
+                sources[src].name.clone(),
+                rec.meta.clone(),
+            ));
+        }
+    }
+    let mut multi = 0;
+    for v in &values {
+        let matches = set.lookup(v).unwrap();
+        let got: BTreeSet<_> = matches
+            .iter()
+            .map(|m| {
+                assert_eq!(m.kind, v.kind());
+                let expected_disposition =
+                    if m.set_name() == "NSRL" { Disposition::Ignore } else { Disposition::Alert };
+                assert_eq!(m.disposition(), expected_disposition);
+                (
+                    m.set_name().to_string(),
+                    m.membership.source.name.clone(),
+                    m.membership.meta.to_owned_meta(),
+                )
+            })
+            .collect();
+        assert_eq!(got.len(), matches.len(), "duplicate membership for {v:?}");
+        let sets: BTreeSet<_> = got.iter().map(|g| g.0.clone()).collect();
+        multi += usize::from(sets.len() > 1);
+        assert_eq!(got, model[&(v.kind(), stored(v))], "{v:?}");
+    }
+    assert!(multi > 20, "the data must share values across sets ({multi})");
+
+    // Values absent from the set.
+    assert!(set.lookup_md5(&bytes_from(999_999)).unwrap().is_empty());
+    assert!(set.lookup_sha256(&[0; 32]).unwrap().is_empty());
+    assert!(set.lookup_u64(HashKind::AHash, 3).unwrap().is_empty());
+    assert!(matches!(set.lookup_u64(HashKind::Md5, 3), Err(RefsetError::InvalidArgument { .. })));
+
+    // Typed lookups agree with lookup(); PDQ quality is the best given.
+    let md5 = bytes_from::<16>(0);
+    assert_eq!(set.lookup_md5(&md5).unwrap(), set.lookup(&HashValue::Md5(md5)).unwrap());
+    let pdq = bytes_from::<32>(3000 + 1);
+    let hit = set.search_pdq(&pdq, 0, &[]);
+    assert_eq!(hit.len(), 1);
+    let best_quality =
+        (0..300u64).filter(|i| i % 3 == 1 && 3000 + i % 20 == 3001).map(|i| (i % 101) as u8).max();
+    assert_eq!(hit[0].quality, best_quality);
+
+    // info: counts, sets, sources with their record counts.
+    let info = set.info();
+    assert_eq!(info.sets.len(), 3);
+    assert_eq!(info.sets[2].sources, vec![2, 3]);
+    assert_eq!(info.sources[3].records, 40);
+    assert_eq!(info.sources[0].records, 100 + 2);
+    assert_eq!(info.build_time_unix, 1_700_000_000);
+    assert_eq!(info.tool, format!("mediahash {}", mediahash::VERSION));
+    let count_of = |k| info.counts.iter().find(|c| c.kind == k).map_or(0, |c| c.count);
+    assert_eq!(count_of(HashKind::Sha256), 50);
+    assert_eq!(count_of(HashKind::PhotoDna), 10);
+    assert_eq!(count_of(HashKind::Pdq), 20);
+    assert_eq!(count_of(HashKind::DHash), 0);
+    // The 40 plain-list lines share one record: same source, no metadata.
+    assert!(info.records < 300, "records {}", info.records);
+}
+
+#[test]
+fn open_maps_the_file_and_matches_the_vec_build() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sets.mhset");
+    let from_vec = build_three_sets(options());
+    let mut b = Builder::new(options()).unwrap();
+    let ids: Vec<SourceId> =
+        three_set_sources().into_iter().map(|s| b.add_source(s).unwrap()).collect();
+    for (src, rec) in three_set_records() {
+        b.add(ids[src], rec).unwrap();
+    }
+    let report = b.finish(&path).unwrap();
+    assert_eq!(report.output.as_deref(), Some(path.as_path()));
+    let on_disk = std::fs::read(&path).unwrap();
+    assert_eq!(on_disk, from_vec, "file and in-memory builds differ");
+    assert_eq!(report.bytes_written, on_disk.len() as u64);
+    // No temporary file left beside the output.
+    let names: Vec<_> =
+        std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("sets.mhset")]);
+
+    let set = RefSet::open(&path).unwrap();
+    set.verify().unwrap();
+    assert_eq!(set.lookup_md5(&bytes_from(0)).unwrap().len(), 3);
+    assert_eq!(report.checksum, mediahash::hex::encode(&on_disk[on_disk.len() - 32..]));
+}
+
+#[test]
+fn builds_are_reproducible_and_only_build_time_differs() {
+    let a = build_three_sets(options());
+    let b = build_three_sets(options());
+    assert_eq!(a, b);
+    let c = build_three_sets(BuildOptions { build_time: Some(1_800_000_000), ..options() });
+    assert_eq!(a.len(), c.len());
+    let pa = RefSet::from_bytes(&a[..]).unwrap().provenance().clone();
+    let pc = RefSet::from_bytes(&c[..]).unwrap().provenance().clone();
+    assert_eq!(pa.build_time_unix, 1_700_000_000);
+    assert_eq!(pc.build_time_unix, 1_800_000_000);
+    assert_eq!(pa.sources, pc.sources);
+    // Differences only inside the provenance section and the checksum.
+    let prov = section_table(&a).into_iter().find(|(_, s)| s.kind == kind::PROVENANCE).unwrap().1;
+    let n = a.len() - 32;
+    for i in (0..n).filter(|&i| a[i] != c[i]) {
+        assert!(prov.range().contains(&i), "byte {i} differs outside the provenance");
+    }
+}
+
+#[test]
+fn tiny_memory_budget_spills_and_gives_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let spill = BuildOptions {
+        temp_dir: Some(dir.path().to_path_buf()),
+        memory_budget_bytes: 1,
+        merge_fan_in: 2,
+        ..options()
+    };
+    let mut b = Builder::new(spill).unwrap();
+    let ids: Vec<SourceId> =
+        three_set_sources().into_iter().map(|s| b.add_source(s).unwrap()).collect();
+    for (src, rec) in three_set_records() {
+        b.add(ids[src], rec).unwrap();
+    }
+    let (bytes, report) = b.finish_to_vec().unwrap();
+    let md5 = report.kinds.iter().find(|k| k.kind == HashKind::Md5).unwrap();
+    assert!(md5.spilled_runs >= 8, "expected many runs, got {}", md5.spilled_runs);
+    assert_eq!(bytes, build_three_sets(options()));
+    // Temporary files are anonymous and gone.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn bad_records_are_counted_listed_or_fatal_in_strict_mode() {
+    let mut b = Builder::new(BuildOptions { max_bad_records_kept: 2, ..options() }).unwrap();
+    let s = b.add_source(source("list.txt", "L", Disposition::Alert)).unwrap();
+    b.add(s, Record { hashes: vec![HashValue::Md5([1; 16])], meta: EntryMeta::default() }).unwrap();
+    b.record_bad(s, BadRecord { line: 2, reason: "not hex".into() }).unwrap();
+    b.add(s, Record::default()).unwrap();
+    b.add(
+        s,
+        Record {
+            hashes: vec![HashValue::Pdq { hash: [0; 32], quality: Some(101) }],
+            ..Record::default()
+        },
+    )
+    .unwrap();
+    assert!(matches!(
+        b.add(SourceId(9), Record::default()),
+        Err(BuildError::UnknownSource { source_id: 9 })
+    ));
+    let (bytes, report) = b.finish_to_vec().unwrap();
+    assert_eq!(report.sources[0].records, 1);
+    assert_eq!(report.sources[0].bad_records, 3);
+    assert_eq!(report.bad_records.len(), 2);
+    assert_eq!(report.bad_records[0].record, BadRecord { line: 2, reason: "not hex".into() });
+    assert_eq!(report.bad_records[1].record.line, 3);
+    assert!(report.bad_records[1].record.reason.contains("no hash"));
+    assert_eq!(report.bad_records_not_listed, 1);
+    let set = RefSet::from_bytes(bytes).unwrap();
+    assert_eq!(set.info().sources[0].bad_records, 3);
+
+    let mut strict = Builder::new(BuildOptions { strict: true, ..options() }).unwrap();
+    let s = strict.add_source(source("list.txt", "L", Disposition::Alert)).unwrap();
+    let err = strict.record_bad(s, BadRecord { line: 7, reason: "bad hex".into() }).unwrap_err();
+    assert!(matches!(&err, BuildError::BadRecord { line: 7, .. }), "{err}");
+    assert!(strict.add(s, Record::default()).is_err());
+}
+
+#[test]
+fn one_set_name_cannot_have_two_dispositions() {
+    let mut b = Builder::new(options()).unwrap();
+    b.add_source(source("a", "S", Disposition::Alert)).unwrap();
+    let err = b.add_source(source("b", "S", Disposition::Ignore)).unwrap_err();
+    assert!(matches!(err, BuildError::DispositionConflict { .. }), "{err}");
+}
+
+#[test]
+fn empty_builder_gives_a_valid_empty_set() {
+    let (bytes, _) = Builder::new(options()).unwrap().finish_to_vec().unwrap();
+    let set = RefSet::from_bytes(bytes).unwrap();
+    set.verify().unwrap();
+    assert!(set.lookup_md5(&[0; 16]).unwrap().is_empty());
+    assert!(set.search_pdq(&[0; 32], 256, &[]).is_empty());
+}
+
+// --- search ---------------------------------------------------------------------------------
+
+fn distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+fn pdq_set(hashes: &[[u8; 32]]) -> Vec<u8> {
+    pdq_set_with(hashes, options())
+}
+
+/// A PDQ set with the multi-index even when small.
+fn indexed_pdq_set(hashes: &[[u8; 32]]) -> Vec<u8> {
+    pdq_set_with(hashes, BuildOptions { pdq_multi_index_min: 1, ..options() })
+}
+
+fn pdq_set_with(hashes: &[[u8; 32]], opts: BuildOptions) -> Vec<u8> {
+    let mut b = Builder::new(opts).unwrap();
+    let s = b.add_source(source("pdq", "P", Disposition::Alert)).unwrap();
+    for (line, h) in hashes.iter().enumerate() {
+        let meta = EntryMeta { source_id: Some(line.to_string()), ..EntryMeta::default() };
+        b.add(s, Record { hashes: vec![HashValue::Pdq { hash: *h, quality: None }], meta })
+            .unwrap();
+    }
+    b.finish_to_vec().unwrap().0
+}
+
+/// Stored hashes near the needles (so small radii match) and random ones.
+fn hashes_near(needles: Vec<[u8; 32]>, flips: Vec<(usize, Vec<u8>)>) -> Vec<[u8; 32]> {
+    flips
+        .into_iter()
+        .map(|(which, bits)| {
+            let mut h = needles[which % needles.len()];
+            for bit in bits {
+                h[usize::from(bit) / 8] ^= 1 << (bit % 8);
+            }
+            h
+        })
+        .collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+
+    #[test]
+    fn pdq_search_equals_brute_force(
+        needles in prop::collection::vec(any::<[u8; 32]>(), 8),
+        flips in prop::collection::vec((0usize..8, prop::collection::vec(any::<u8>(), 0..70)), 1..150),
+        random in prop::collection::vec(any::<[u8; 32]>(), 0..20),
+        radius in 0u32..=64,
+        eight in any::<bool>(),
+    ) {
+        let mut stored = hashes_near(needles.clone(), flips);
+        stored.extend(random);
+        let bytes = indexed_pdq_set(&stored);
+        let set = RefSet::from_bytes(&bytes[..]).unwrap();
+        let used = if eight { &needles[..] } else { &needles[..1] };
+        let got = set.search_pdq(&used[0], radius, &used[1..]);
+        prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::Flat), &got);
+        prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::MultiIndex), &got);
+
+        let distinct: BTreeSet<[u8; 32]> = stored.iter().copied().collect();
+        let mut want = Vec::new();
+        for (index, h) in distinct.iter().enumerate() {
+            let (d, needle) = used.iter().enumerate().map(|(j, n)| (distance(h, n), j)).min().unwrap();
+            if d <= radius {
+                want.push((d, index as u64, needle, *h));
+            }
+        }
+        want.sort();
+        let got_tuples: Vec<_> = got.iter().map(|m| (m.distance, m.index, m.needle, m.hash)).collect();
+        prop_assert_eq!(got_tuples, want);
+        for m in &got {
+            let members = set.memberships(m.entry).unwrap();
+            for mem in members {
+                let line: usize = mem.meta.source_id.unwrap().parse().unwrap();
+                prop_assert_eq!(stored[line], m.hash);
+            }
+        }
+    }
+
+    #[test]
+    fn u64_search_equals_brute_force(
+        values in prop::collection::vec(any::<u64>(), 1..200),
+        queries in prop::collection::vec(any::<u64>(), 1..=8),
+        radius in 0u32..=64,
+    ) {
+        // Half the values are near query 0.
+        let values: Vec<u64> = values.iter().enumerate()
+            .map(|(i, v)| if i % 2 == 0 { queries[0] ^ (v & v >> 7 & v >> 13) } else { *v })
+            .collect();
+        let mut b = Builder::new(options()).unwrap();
+        let s = b.add_source(source("ph", "P", Disposition::Alert)).unwrap();
+        for v in &values {
+            b.add(s, Record { hashes: vec![HashValue::PHash(*v)], meta: EntryMeta::default() }).unwrap();
+        }
+        let bytes = b.finish_to_vec().unwrap().0;
+        let set = RefSet::from_bytes(&bytes[..]).unwrap();
+        let got = set.search_u64(HashKind::PHash, queries[0], radius, &queries[1..]).unwrap();
+        let distinct: BTreeSet<u64> = values.iter().copied().collect();
+        let mut want = Vec::new();
+        for (index, v) in distinct.iter().enumerate() {
+            let (d, j) = queries.iter().enumerate().map(|(j, q)| ((v ^ q).count_ones(), j)).min().unwrap();
+            if d <= radius {
+                want.push((d, index as u64, j, *v));
+            }
+        }
+        want.sort();
+        let got: Vec<_> = got.iter().map(|m| (m.distance, m.index, m.needle, m.value)).collect();
+        prop_assert_eq!(got, want);
+    }
+}
+
+#[test]
+fn needles_vs_haystack_match_the_reference_csv() {
+    let Some(data) = common::testdata_dir() else { return };
+    let read_hashes = |name: &str| -> Vec<[u8; 32]> {
+        std::fs::read_to_string(data.join("pdq/reg-test-input").join(name))
+            .unwrap()
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| mediahash::hex::decode_fixed::<32>(l.trim()).unwrap())
+            .collect()
+    };
+    let haystack = read_hashes("haystack.txt");
+    let needles = read_hashes("needles.txt");
+    let bytes = pdq_set(&haystack);
+    let set = RefSet::from_bytes(&bytes[..]).unwrap();
+    set.verify().unwrap();
+    let indexed_bytes = indexed_pdq_set(&haystack);
+    let indexed = RefSet::from_bytes(&indexed_bytes[..]).unwrap();
+    indexed.verify().unwrap();
+    for radius in [0, 15, 16, 31, 32, 47, 63] {
+        for n in &needles {
+            let flat = set.search_pdq_with(&[*n], radius, PdqStrategy::Flat);
+            assert_eq!(indexed.search_pdq_with(&[*n], radius, PdqStrategy::MultiIndex), flat);
+        }
+        let flat = set.search_pdq_with(&needles[..8], radius, PdqStrategy::Flat);
+        assert_eq!(indexed.search_pdq_with(&needles[..8], radius, PdqStrategy::MultiIndex), flat);
+    }
+    let csv =
+        std::fs::read_to_string(data.join("pdq/expected/index-needles-vs-haystack.csv")).unwrap();
+    let mut total = 0;
+    for row in csv.lines().skip(1) {
+        let f: Vec<&str> = row.split(',').collect();
+        let n: usize = f[0].parse().unwrap();
+        assert_eq!(mediahash::hex::decode_fixed::<32>(f[1]).unwrap(), needles[n]);
+        let expected: BTreeSet<(usize, u32)> = f[3]
+            .split_whitespace()
+            .map(|p| {
+                let (line, d) = p.split_once(':').unwrap();
+                (line.parse().unwrap(), d.parse().unwrap())
+            })
+            .collect();
+        assert_eq!(expected.len(), f[2].parse::<usize>().unwrap());
+        let lines_within = |radius| -> BTreeSet<(usize, u32)> {
+            set.search_pdq(&needles[n], radius, &[])
+                .iter()
+                .flat_map(|m| {
+                    set.memberships(m.entry).unwrap().into_iter().map(move |mem| {
+                        (mem.meta.source_id.unwrap().parse::<usize>().unwrap(), m.distance)
+                    })
+                })
+                .collect()
+        };
+        assert_eq!(lines_within(31), expected, "needle {n}");
+        assert_eq!(lines_within(32).len(), f[4].parse::<usize>().unwrap(), "needle {n} at 32");
+        assert_eq!(lines_within(63).len(), f[5].parse::<usize>().unwrap(), "needle {n} at 63");
+        let min = set.search_pdq(&needles[n], 256, &[])[0].distance;
+        assert_eq!(min, f[6].parse::<u32>().unwrap());
+        total += expected.len();
+    }
+    assert_eq!(total, 250);
+    // All needles at once: each haystack hash reports its nearest needle.
+    let all = set.search_pdq_needles(&needles, 31);
+    let distinct: BTreeSet<u64> = all.iter().map(|m| m.index).collect();
+    assert_eq!(distinct.len(), all.len());
+}
+
+#[test]
+fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
+    let hashes: Vec<[u8; 32]> = (0..300).map(bytes_from).collect();
+    let bytes = indexed_pdq_set(&hashes);
+    let set = RefSet::from_bytes(&bytes[..]).unwrap();
+    set.verify().unwrap();
+    let table = section_table(&bytes);
+    let find = |sub| {
+        table.iter().find(|(_, s)| s.kind == kind::hash_section(HashKind::Pdq, sub)).unwrap().1
+    };
+    let ids = find(kind::SUB_MIH_IDS);
+    let offsets = find(kind::SUB_MIH_OFFSETS);
+    assert_eq!(ids.count, 16 * 300);
+    let search_all = |set: &RefSet<&[u8]>| {
+        for r in [0, 31, 63] {
+            let _ = set.search_pdq_with(&hashes[..8], r, PdqStrategy::MultiIndex);
+        }
+    };
+    let mut rng = 7u64;
+    let mut forge = |range: std::ops::Range<usize>, value: u32| {
+        let mut forged = bytes.clone();
+        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let at = range.start + ((rng >> 33) as usize % (range.len() / 4)) * 4;
+        forged[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        reseal(&mut forged);
+        forged
+    };
+    for _ in 0..20 {
+        for forged in [
+            forge(ids.range(), u32::MAX),
+            forge(ids.range(), 5),
+            forge(offsets.range(), u32::MAX),
+            forge(offsets.range(), 150),
+        ] {
+            let set = RefSet::from_bytes(&forged[..]).unwrap();
+            search_all(&set);
+            assert!(set.verify().is_err());
+        }
+    }
+    // Truncating the index sections' counts is refused at open.
+    let mut forged = bytes.clone();
+    let (at, _) = table.iter().find(|(_, s)| s.kind == ids.kind).unwrap();
+    let shorter = ids.count - 1;
+    forged[at + 16..at + 24].copy_from_slice(&(shorter * 4).to_le_bytes());
+    forged[at + 24..at + 32].copy_from_slice(&shorter.to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::Corrupt { .. })));
+}
+
+#[test]
+fn pdq_multi_index_built_in_many_passes_is_identical() {
+    let hashes: Vec<[u8; 32]> = (0..3000).map(|i| bytes_from(i % 2900)).collect();
+    let roomy = indexed_pdq_set(&hashes);
+    let tight = pdq_set_with(
+        &hashes,
+        BuildOptions { pdq_multi_index_min: 1, memory_budget_bytes: 1, ..options() },
+    );
+    assert_eq!(roomy, tight);
+    let set = RefSet::from_bytes(&roomy[..]).unwrap();
+    set.verify().unwrap();
+    // Cost model: the index for small radii, the scan when the index would visit too much.
+    assert!(set.pdq_uses_multi_index(8, 31));
+    assert!(!set.pdq_uses_multi_index(8, 63));
+    assert!(!set.pdq_uses_multi_index(1, 64));
+    assert_eq!(
+        set.search_pdq_with(&hashes[..8], 40, PdqStrategy::MultiIndex),
+        set.search_pdq_with(&hashes[..8], 40, PdqStrategy::Flat)
+    );
+}
