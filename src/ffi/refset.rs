@@ -3,6 +3,7 @@
 
 use std::ffi::{CStr, CString, c_char};
 use std::ptr;
+use std::sync::Arc;
 
 use crate::refset::read::{MappedRefSet, Membership, RefsetError};
 use crate::refset::search::Match;
@@ -58,7 +59,8 @@ pub enum mh_disposition {
 /// must happen after every such call has returned. The file must not be modified or
 /// truncated while it is open (replace reference sets by writing a new file and renaming it).
 pub struct mh_refset {
-    set: MappedRefSet,
+    /// Shared so that work outliving one call (a scan's reference index) can hold it.
+    set: Arc<MappedRefSet>,
     tool: CString,
     sets: Vec<SetStrings>,
     sources: Vec<SourceStrings>,
@@ -445,7 +447,7 @@ pub unsafe extern "C" fn mh_refset_open(
             })
             .collect();
         let tool = c_string(&provenance.tool);
-        let handle = Box::new(mh_refset { set, tool, sets, sources });
+        let handle = Box::new(mh_refset { set: Arc::new(set), tool, sets, sources });
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
