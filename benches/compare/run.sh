@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# mediahash versus hashdeep, Pillow + pdqhash, imagehash and FAISS on the same inputs.
+# One command: sets up the peers (Debian's hashdeep, PyPI packages in benches/compare/.venv),
+# builds the Rust binaries, then runs benches/compare/compare.py with the given options
+# (--help lists them). Inputs and results go to benches/compare/work/. See
+# docs/performance.md.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+root=$(cd "$here/../.." && pwd)
+
+if ! command -v hashdeep >/dev/null; then
+    echo "== installing hashdeep (Debian package)"
+    sudo_=""
+    [ "$(id -u)" -eq 0 ] || sudo_=sudo
+    $sudo_ apt-get update -qq
+    $sudo_ apt-get install -y -qq hashdeep
+fi
+
+venv="$here/.venv"
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import faiss, pdqhash, imagehash, PIL, numpy' 2>/dev/null; then
+    echo "== creating $venv (pdqhash builds from source: needs g++ and python3-dev)"
+    "${PYTHON:-python3}" -m venv "$venv"
+    "$venv/bin/pip" install -q --upgrade pip
+    "$venv/bin/pip" install -q -r "$here/requirements.txt"
+fi
+
+echo "== building target/release/examples/{mh,compare_driver,pdq_search_bench}"
+examples=(--example mh --example compare_driver)
+[ -f "$root/examples/pdq_search_bench.rs" ] && examples+=(--example pdq_search_bench)
+(cd "$root" && cargo build --release -q "${examples[@]}")
+
+echo "== machine load before the run: $(uptime)"
+exec "$venv/bin/python" "$here/compare.py" "$@"
