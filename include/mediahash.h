@@ -141,6 +141,21 @@
 #define MH_MAX_NEEDLES 8
 
 /**
+ * Follow symbolic links (default: record them, do not follow).
+ */
+#define MH_SCAN_FOLLOW_SYMLINKS (1 << 0)
+
+/**
+ * Do not enter directories on another file system than their root.
+ */
+#define MH_SCAN_ONE_FILE_SYSTEM (1 << 1)
+
+/**
+ * Also match the 8 rotations and flips of each image's PDQ hash.
+ */
+#define MH_SCAN_DIHEDRAL (1 << 2)
+
+/**
  * Major version of the library this header was generated from (as in Cargo.toml).
  */
 #define MH_VERSION_MAJOR 0
@@ -377,6 +392,79 @@ enum mh_disposition
 typedef enum mh_disposition mh_disposition;
 #else
 typedef uint32_t mh_disposition;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * What a scan made of one entry (`mh_scan_entry.disposition`).
+ */
+enum mh_entry_disposition
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    /**
+     * Matched an alert set (exactly or perceptually).
+     */
+    MH_ENTRY_DISPOSITION_ALERT = 1,
+    /**
+     * Matched only ignore sets (known harmless).
+     */
+    MH_ENTRY_DISPOSITION_IGNORE = 2,
+    /**
+     * A decodable image that matched nothing.
+     */
+    MH_ENTRY_DISPOSITION_UNKNOWN_IMAGE = 3,
+    /**
+     * A regular file, read in full, not an image, matched nothing.
+     */
+    MH_ENTRY_DISPOSITION_OTHER = 4,
+    /**
+     * A directory whose listing was read.
+     */
+    MH_ENTRY_DISPOSITION_DIRECTORY = 5,
+    /**
+     * Deliberately not read (special file, link not followed, over the size limit...).
+     */
+    MH_ENTRY_DISPOSITION_SKIPPED = 6,
+    /**
+     * Could not be examined fully (permission denied, I/O error, changed while read...).
+     */
+    MH_ENTRY_DISPOSITION_ERROR = 7,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mh_entry_disposition mh_entry_disposition;
+#else
+typedef uint32_t mh_entry_disposition;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
+ * The file type of an entry (`mh_scan_entry.kind`).
+ */
+enum mh_entry_kind
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+    MH_ENTRY_KIND_FILE = 1,
+    MH_ENTRY_KIND_DIRECTORY = 2,
+    MH_ENTRY_KIND_SYMLINK = 3,
+    MH_ENTRY_KIND_FIFO = 4,
+    MH_ENTRY_KIND_SOCKET = 5,
+    MH_ENTRY_KIND_BLOCK_DEVICE = 6,
+    MH_ENTRY_KIND_CHAR_DEVICE = 7,
+    /**
+     * `lstat` failed or gave a type without a name here.
+     */
+    MH_ENTRY_KIND_UNKNOWN = 8,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum mh_entry_kind mh_entry_kind;
+#else
+typedef uint32_t mh_entry_kind;
 #endif // __STDC_VERSION__ >= 202311L
 #endif // __cplusplus
 
@@ -678,6 +766,126 @@ typedef struct mh_match {
     size_t file_name_len;
 } mh_match;
 
+/**
+ * How to scan. Initialise with `mh_scan_options_default`, then change fields.
+ */
+typedef struct mh_scan_options {
+    /**
+     * `MH_SCAN_*` bits.
+     */
+    uint32_t flags;
+    /**
+     * Hashing threads for this scan (started by `mh_scan`, joined before it returns);
+     * 0 = one per available CPU.
+     */
+    uint32_t threads;
+    /**
+     * PDQ match radius (0-256, default 31) and pHash match radius (0-64, default 8).
+     */
+    uint32_t pdq_radius;
+    uint32_t phash_radius;
+    /**
+     * Regular files larger than this are recorded as skipped, not read; 0 = no limit.
+     */
+    uint64_t max_file_size;
+    /**
+     * Perceptual hashing, PDQ convention and decode limits (`digests` is ignored: a scan
+     * always computes MD5, SHA-1 and SHA-256).
+     */
+    struct mh_hash_options hash;
+} mh_scan_options;
+
+/**
+ * One scanned entry, passed to the callback. Everything it points to is valid only during
+ * the callback: copy what you keep.
+ */
+typedef struct mh_scan_entry {
+    /**
+     * The path (root as given joined with the names below it), UTF-8 (invalid sequences
+     * replaced), NUL-terminated.
+     */
+    const char *path;
+    /**
+     * The exact path bytes (not NUL-terminated).
+     */
+    const uint8_t *path_bytes;
+    size_t path_bytes_len;
+    /**
+     * An `mh_entry_kind`.
+     */
+    uint32_t kind;
+    /**
+     * An `mh_entry_disposition`.
+     */
+    uint32_t disposition;
+    /**
+     * Why the entry was skipped or is an error, or NULL.
+     */
+    const char *reason;
+    /**
+     * Size from `lstat`, or -1 when unknown.
+     */
+    int64_t size;
+    /**
+     * `MH_VALID_*` bits for the fields below (`MH_VALID_IMAGEHASH`: `phash` only).
+     */
+    uint32_t valid;
+    uint8_t md5[16];
+    uint8_t sha1[20];
+    uint8_t sha256[32];
+    uint32_t width;
+    uint32_t height;
+    uint8_t pdq[32];
+    uint32_t pdq_quality;
+    uint64_t phash;
+    /**
+     * The image format name ("jpeg", "png"...) when the content is an image, or NULL.
+     */
+    const char *image_format;
+    /**
+     * The entry's matches (never NULL; possibly empty), read with `mh_matches_len` /
+     * `mh_matches_get`. Borrowed: do not free it. In scan matches `needle` is the dihedral
+     * variant that matched (0 = the image as stored), `source_name` names the reference
+     * set's file, and `value`, `entry` and `file_name` are not filled.
+     */
+    const struct mh_matches *matches;
+} mh_scan_entry;
+
+/**
+ * Called once per entry, in path order, on the thread that called `mh_scan`. Return 0 to
+ * continue, anything else to stop the scan (which then returns
+ * `MH_STATUS_SCAN_CANCELLED`). `userdata` is `mh_scan`'s argument, passed through.
+ */
+typedef int32_t (*mh_scan_callback)(void *userdata, const struct mh_scan_entry *entry);
+
+/**
+ * Totals of a finished scan.
+ */
+typedef struct mh_scan_summary {
+    uint64_t entries;
+    uint64_t alert;
+    uint64_t ignore;
+    uint64_t unknown_image;
+    uint64_t other;
+    uint64_t directory;
+    uint64_t skipped;
+    uint64_t error;
+    /**
+     * Regular files read to the end, and their bytes.
+     */
+    uint64_t files_read;
+    uint64_t bytes_read;
+    /**
+     * Files opened without `O_NOATIME` (their access time may have changed).
+     */
+    uint64_t files_without_noatime;
+    uint64_t duration_ms;
+    /**
+     * What `mh scan` would exit with: 0 clean, 1 alerts, 2 errors.
+     */
+    int32_t exit_status;
+} mh_scan_summary;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -883,6 +1091,45 @@ mh_status mh_matches_get(const struct mh_matches *matches, size_t index, struct 
  * `matches` must be NULL or an `mh_matches` from this library not yet freed.
  */
 void mh_matches_free(struct mh_matches *matches);
+
+/**
+ * Fills `*out` with the default scan options: no flags, one thread per CPU, radii 31 and 8,
+ * no file size limit, and `mh_hash_options_default`'s hashing.
+ *
+ * # Safety
+ *
+ * `out` must be NULL or point to a writable `mh_scan_options`.
+ */
+mh_status mh_scan_options_default(struct mh_scan_options *out);
+
+/**
+ * Scans the `root_count` files or directories in `roots` read-only (never writing under
+ * them), hashing every regular file and matching it against the `set_count` reference sets
+ * in `sets`, and calls `callback(userdata, entry)` once per entry in path order.
+ *
+ * `sets` may be NULL when `set_count` is 0; `options` may be NULL for the defaults. The scan
+ * runs `options->threads` hashing threads of its own for the duration of the call; the
+ * callback always runs on the calling thread. The reference sets must not be freed during
+ * the call. Returns `MH_STATUS_SCAN_CANCELLED` when the callback stopped the scan,
+ * `MH_STATUS_NOT_FOUND` (etc.) when a root cannot be examined, `MH_STATUS_SCAN_FAILED` when
+ * the scan could not run. Files that cannot be read are reported as entries with
+ * disposition `MH_ENTRY_DISPOSITION_ERROR`, not as a failure of the call. `*out` (may be
+ * NULL) receives the totals on success.
+ *
+ * # Safety
+ *
+ * `roots` must point to `root_count` NUL-terminated strings; `sets` to `set_count` live
+ * handles (or be NULL with `set_count == 0`); `options` NULL or readable; `out` NULL or
+ * writable; `callback` a function callable as documented.
+ */
+mh_status mh_scan(const char *const *roots,
+                  size_t root_count,
+                  const struct mh_refset *const *sets,
+                  size_t set_count,
+                  const struct mh_scan_options *options,
+                  mh_scan_callback callback,
+                  void *userdata,
+                  struct mh_scan_summary *out);
 
 /**
  * Returns the static, NUL-terminated English name of `status`.

@@ -159,7 +159,7 @@ pub struct mh_hash_result {
 }
 
 impl mh_hash_options {
-    fn defaults() -> Self {
+    pub(crate) fn defaults() -> Self {
         let analyze = AnalyzeOptions::default();
         let limits = analyze.decode.limits;
         let mut perceptual = 0;
@@ -189,7 +189,7 @@ impl mh_hash_options {
     }
 
     /// Checks every field and converts to the Rust options.
-    fn to_analyze(self) -> Result<AnalyzeOptions, mh_status> {
+    pub(crate) fn to_analyze(self) -> Result<AnalyzeOptions, mh_status> {
         if self.digests & !DIGEST_ALL != 0 {
             return Err(fail(
                 mh_status::InvalidParameter,

@@ -11,6 +11,7 @@
 
 pub mod hash;
 pub mod refset;
+pub mod scan;
 pub mod status;
 pub mod version;
 

@@ -60,7 +60,9 @@ pub enum mh_disposition {
 /// truncated while it is open (replace reference sets by writing a new file and renaming it).
 pub struct mh_refset {
     /// Shared so that work outliving one call (a scan's reference index) can hold it.
-    set: Arc<MappedRefSet>,
+    pub(crate) set: Arc<MappedRefSet>,
+    /// The path it was opened from (lossy UTF-8), for scan reports.
+    pub(crate) path: String,
     tool: CString,
     sets: Vec<SetStrings>,
     sources: Vec<SourceStrings>,
@@ -203,10 +205,10 @@ pub struct mh_match {
 /// `mh_matches_free`. It owns copies of everything it shows, so it stays valid after the
 /// `mh_refset` it came from is freed. Read-only after creation: safe to read from many threads.
 pub struct mh_matches {
-    rows: Vec<MatchRow>,
+    pub(crate) rows: Vec<MatchRow>,
 }
 
-struct MatchRow {
+pub(crate) struct MatchRow {
     kind: mh_hash_kind,
     distance: u32,
     needle: u32,
@@ -229,7 +231,7 @@ struct MatchRow {
     file_name: Option<(Vec<u8>, usize)>,
 }
 
-fn c_string(text: &str) -> CString {
+pub(crate) fn c_string(text: &str) -> CString {
     CString::new(text).unwrap_or_else(|_| {
         CString::new(text.replace('\0', "\u{FFFD}")).expect("NUL bytes were replaced")
     })
@@ -342,6 +344,31 @@ impl MatchRow {
         }
     }
 
+    /// A scan report's match (which carries no stored value or entry id).
+    pub(crate) fn from_report(m: &crate::report::Match, needle: usize, source_name: &str) -> Self {
+        MatchRow {
+            kind: kind_to_c(m.hash),
+            distance: m.distance.unwrap_or(0),
+            needle: u32::try_from(needle).unwrap_or(u32::MAX),
+            disposition: disposition_to_c(m.disposition),
+            entry: 0,
+            value: Vec::new(),
+            value_u64: 0,
+            pdq_quality: -1,
+            victim_identified: tri_state(m.victim_identified),
+            offender_identified: tri_state(m.offender_identified),
+            file_size: -1,
+            set_name: c_string(&m.set),
+            source_name: c_string(source_name),
+            category: m.category.as_deref().map(c_string),
+            profile: m.profile.as_deref().map(c_string),
+            series: m.series.as_deref().map(c_string),
+            source_id: m.source_id.as_deref().map(c_string),
+            note: m.note.as_deref().map(c_string),
+            file_name: None,
+        }
+    }
+
     fn from_exact(m: &Match<'_>, value: &[u8]) -> Self {
         Self::new(m.kind, value, 0, 0, None, u64::from(m.entry.0), &m.membership)
     }
@@ -353,7 +380,7 @@ impl MatchRow {
             needle: self.needle,
             disposition: self.disposition as u32,
             entry: self.entry,
-            value: self.value.as_ptr(),
+            value: if self.value.is_empty() { ptr::null() } else { self.value.as_ptr() },
             value_len: self.value.len(),
             value_u64: self.value_u64,
             pdq_quality: self.pdq_quality,
@@ -447,7 +474,13 @@ pub unsafe extern "C" fn mh_refset_open(
             })
             .collect();
         let tool = c_string(&provenance.tool);
-        let handle = Box::new(mh_refset { set: Arc::new(set), tool, sets, sources });
+        let handle = Box::new(mh_refset {
+            set: Arc::new(set),
+            path: path.display().to_string(),
+            tool,
+            sets,
+            sources,
+        });
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
