@@ -1,7 +1,7 @@
 /*
  * mediahash: forensic media-hash matching, C API.
  *
- * Conventions (the same for every function; see docs/using-from-c.md):
+ * Conventions (the same for every function; see README.md, "Using from C"):
  *
  * Errors. Functions that can fail return an mh_status; MH_STATUS_OK (0) is success. The
  *   numbers never change and are never reused. mh_status_str() names a code;

@@ -3,7 +3,7 @@
 //! Modelled on rustls-ffi: opaque handles, one status enum with fixed numbers, NULL checks on
 //! every pointer, outputs written only on success, and every exported body behind one panic
 //! boundary (`status::boundary`). The conventions are written once in
-//! `docs/using-from-c.md` and in the header's preamble.
+//! the README's "Using from C" section and in the header's preamble.
 //!
 //! Names are C-style (`mh_refset`, `mh_status`) so the generated header reads naturally.
 #![allow(non_camel_case_types)]
