@@ -195,7 +195,7 @@ impl SectionEntry {
         }
     }
 
-    /// Byte range in the file; only meaningful after [`Header::parse`] validated it.
+    /// Byte range in the file; only meaningful once the reader has validated it against the file length.
     pub fn range(&self) -> Range<usize> {
         self.offset as usize..(self.offset + self.length) as usize
     }
