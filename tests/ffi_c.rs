@@ -51,8 +51,11 @@ fn libraries() -> &'static Libraries {
         let profile_dir = profile_dir();
         let profile_name = profile_dir.file_name().and_then(OsStr::to_str).unwrap().to_owned();
         let above = profile_dir.parent().unwrap();
-        // <target>/<profile> has CACHEDIR.TAG beside it; <target>/<triple>/<profile> does not.
-        let (target_root, triple) = if above.join("CACHEDIR.TAG").exists() {
+        // The target root holds cargo's `.rustc_info.json` (and usually CACHEDIR.TAG);
+        // <target>/<triple>/<profile> has neither beside the profile directory.
+        let is_root =
+            |dir: &Path| dir.join(".rustc_info.json").exists() || dir.join("CACHEDIR.TAG").exists();
+        let (target_root, triple) = if is_root(above) {
             (above.to_owned(), None)
         } else {
             let triple = above.file_name().and_then(OsStr::to_str).unwrap().to_owned();
