@@ -9,7 +9,7 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use mediahash::refset::{
     BuildOptions, Builder, DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Disposition, EntryMeta,
-    HashKind, HashValue, MappedRefSet, Record, RefSet, SourceInfo, scan_kernel_name,
+    HashKind, HashValue, MappedRefSet, PdqStrategy, Record, RefSet, SourceInfo, scan_kernel_name,
 };
 use std::hint::black_box;
 use std::path::Path;
@@ -120,6 +120,15 @@ fn pdq(c: &mut Criterion) {
             b.iter(|| {
                 set.search_pdq(black_box(&needles[0]), DEFAULT_PDQ_RADIUS, &needles[1..]).len()
             })
+        });
+        g.bench_function(BenchmarkId::new("8_dihedral_r31_flat", n), |b| {
+            b.iter(|| {
+                set.search_pdq_with(black_box(&needles), DEFAULT_PDQ_RADIUS, PdqStrategy::Flat)
+                    .len()
+            })
+        });
+        g.bench_function(BenchmarkId::new("8_dihedral_r63", n), |b| {
+            b.iter(|| set.search_pdq(black_box(&needles[0]), 63, &needles[1..]).len())
         });
         g.bench_function(BenchmarkId::new("1_needle_r31", n), |b| {
             b.iter(|| set.search_pdq(black_box(&needles[0]), DEFAULT_PDQ_RADIUS, &[]).len())

@@ -182,4 +182,28 @@ mod tests {
         // And against the straight single-digest computation.
         assert_eq!(from_reader.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
     }
+
+    proptest::proptest! {
+        /// One pass over arbitrary data, fed in arbitrary pieces, equals each digest computed
+        /// alone over the whole input.
+        #[test]
+        fn one_pass_equals_single_digests(
+            data in proptest::collection::vec(proptest::num::u8::ANY, 0..20_000),
+            cuts in proptest::collection::vec(0usize..20_000, 0..8),
+        ) {
+            let mut hasher = MultiHasher::new(DigestOptions { blake3: true });
+            let mut points: Vec<usize> = cuts.into_iter().map(|c| c.min(data.len())).collect();
+            points.sort_unstable();
+            let mut start = 0;
+            for p in points.into_iter().chain([data.len()]) {
+                hasher.update(&data[start..p]);
+                start = p;
+            }
+            let d = hasher.finalize();
+            proptest::prop_assert_eq!(d.md5, <[u8; 16]>::from(md5::Md5::digest(&data)));
+            proptest::prop_assert_eq!(d.sha1, <[u8; 20]>::from(sha1::Sha1::digest(&data)));
+            proptest::prop_assert_eq!(d.sha256, <[u8; 32]>::from(Sha256::digest(&data)));
+            proptest::prop_assert_eq!(d.blake3, Some(*blake3::hash(&data).as_bytes()));
+        }
+    }
 }

@@ -27,7 +27,7 @@ fi
 echo "== building target/release/examples/{mh,compare_driver,pdq_search_bench}"
 examples=(--example mh --example compare_driver)
 [ -f "$root/examples/pdq_search_bench.rs" ] && examples+=(--example pdq_search_bench)
-# MH_FEATURES=avx512 adds the opt-in AVX-512 VPOPCNTDQ scan kernel (see docs/performance.md).
+# MH_FEATURES="a b" builds the Rust binaries with extra cargo features.
 (cd "$root" && cargo build --release -q ${MH_FEATURES:+--features "$MH_FEATURES"} "${examples[@]}")
 
 echo "== machine load before the run: $(uptime)"

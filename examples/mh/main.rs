@@ -8,6 +8,7 @@
 
 mod hash;
 mod refset;
+mod scan;
 
 use std::process::ExitCode;
 
@@ -27,6 +28,8 @@ enum Command {
     /// Build, inspect, verify and query .mhset reference sets.
     #[command(subcommand)]
     Refset(refset::RefsetCommand),
+    /// Scan evidence read-only against hash sets and write a report for the case file.
+    Scan(scan::ScanArgs),
 }
 
 fn main() -> ExitCode {
@@ -34,6 +37,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Hash(args) => hash::run(args),
         Command::Refset(command) => refset::run(command),
+        Command::Scan(args) => scan::run(args),
     };
     match result {
         Ok(code) => code,

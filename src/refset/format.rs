@@ -18,6 +18,25 @@
 //! trailer        last 40 bytes: "MHSETEND", then the BLAKE3 hash of every byte before the hash
 //! ```
 //!
+//! Sections (kind: content):
+//!
+//! ```text
+//! 0x0001 provenance      UTF-8 JSON: tool, build time, sets (name, disposition, sources),
+//!                        sources (SourceInfo: name, format, SHA-256, record counts)
+//! 0x0002 record offsets  u64 x (R+1); record r = record_data[off[r]..off[r+1]]
+//! 0x0003 record data     per record: LEB128 source id, LEB128 field mask, fields (see
+//!                        `encode_record`)
+//! 0x0004 list offsets    u64 x (L+1) into list members
+//! 0x0005 list members    u32 record ids, ascending within a list, >= 2 per list
+//! 0x1K00 values          kind K (1 MD5, 2 SHA-1, 3 SHA-256, 4 PDQ, 5 pHash, 6 dHash,
+//!                        7 aHash, 8 PhotoDNA), strictly ascending; 64-bit hashes as u64 LE
+//! 0x1K01 entries         u32 per value: < R a record id, else list (e - R)
+//! 0x1K02 prefix table    u32 x (2^b + 1): values[t[p]..t[p+1]] have leading-bits prefix p
+//! 0x1403 PDQ quality     u8 per value, 255 = unknown
+//! 0x1404 PDQ MIH ids     u32 x 16n, optional: per 16-bit slot, value indexes by bucket
+//! 0x1405 PDQ MIH offsets u32 x 16 x 65537: bucket starts per slot
+//! ```
+//!
 //! All integers are little-endian and read with `from_le_bytes`, so the reader never casts
 //! the map and works on any alignment and any host byte order.
 
@@ -176,7 +195,7 @@ impl SectionEntry {
         }
     }
 
-    /// Byte range in the file; only meaningful after [`Header::parse`] validated it.
+    /// Byte range in the file; only meaningful once the reader has validated it against the file length.
     pub fn range(&self) -> Range<usize> {
         self.offset as usize..(self.offset + self.length) as usize
     }

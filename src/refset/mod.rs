@@ -1,7 +1,7 @@
 //! Reference sets: the hash sets an examiner receives, compiled into one memory-mapped
 //! `.mhset` file for exact digest lookup and Hamming-radius search.
 //!
-//! * [`format`]: the on-disk layout (magic, version, section table, trailer checksum).
+//! * [`format`](mod@format): the on-disk layout (magic, version, section table, trailer checksum).
 //! * [`build`]: a streaming, bounded-memory builder fed [`Record`]s by the importers.
 //! * [`read`]: the reader, generic over `AsRef<[u8]>` (a `Vec` in tests, a map in production).
 //! * [`search`]: exact lookup and PDQ / 64-bit Hamming-radius search.

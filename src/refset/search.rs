@@ -606,8 +606,13 @@ fn scan_kernel<const W: usize, const N: usize>(
                 dist[j] += (word ^ lanes[j]).count_ones();
             }
         }
-        let best = dist.iter().copied().min().unwrap_or(u32::MAX);
-        if best <= radius {
+        // Branch-free test first (vectorises); the best needle only for the rare hits.
+        let mut any = false;
+        for d in dist {
+            any |= d <= radius;
+        }
+        if any {
+            let best = dist.iter().copied().min().unwrap_or(u32::MAX);
             let needle = dist.iter().position(|&d| d == best).unwrap_or(0) as u32;
             out.push(RawHit { index: first + i as u64, distance: best, needle });
         }

@@ -1,1 +1,994 @@
-//! The examiner's read-only scan.
+//! The examiner's read-only scan: walk evidence, hash every regular file, match against
+//! reference sets, and stream a report.
+//!
+//! ```text
+//! roots ─▶ walker (calling thread: lstat, sorted listings, skip decisions)
+//!            │ regular files
+//!            ▼
+//!          own rayon pool (--threads): open O_NOATIME, read once → MD5/SHA-1/SHA-256,
+//!            │                          PDQ + pHash for images, exact then perceptual match
+//!            ▼
+//!          reorder window (bounded) ─▶ ReportWriter, in path order
+//! ```
+//!
+//! # Guarantees
+//!
+//! * **Read-only.** Files are opened read-only with `O_NOATIME` where the OS permits it
+//!   ([`crate::analyze::open_evidence_with`]) and `O_NOFOLLOW` unless a followed link is being
+//!   opened; directories are listed through descriptors opened with `O_NOATIME` too. FIFOs,
+//!   sockets and devices are never opened. The library writes nothing but the report it is
+//!   handed (and, with clustering, a spool file in [`ScanOptions::spool_dir`]); callers should
+//!   check the report path with [`ensure_outside_evidence`].
+//! * **Complete.** Every directory entry met appears exactly once, as one of the dispositions
+//!   of [`EntryDisposition`]. Directories have a row of their own (disposition `directory`,
+//!   or `error` when they cannot be listed) followed by their contents. The footer's counts
+//!   add up to the number of entries.
+//! * **Deterministic.** Entries are ordered depth-first with each directory's names sorted by
+//!   bytes: that is path order compared component by component (as [`std::path::Path`]'s
+//!   `Ord` does), so `a` < `a/z` < `a.txt`. Evidence roots are sorted and deduplicated the
+//!   same way. Entry records carry no volatile facts, so 1 and N threads give byte-identical
+//!   entries.
+//! * **Bounded memory.** The walker holds the sorted names of the directories on the current
+//!   path; at most [`ScanOptions::window`] entries are between the walker and the report
+//!   (in flight or waiting for an earlier file to finish), whatever the number of files. With
+//!   `cluster`, the records are spooled to a temporary file and each unknown image's PDQ
+//!   (40 bytes) is kept for the clustering pass.
+//! * **Interruptible.** Setting [`ScanOptions::cancel`] stops the walk and any read in
+//!   progress; the report then holds a complete, sorted prefix of the entries and a footer
+//!   with `completed: false`.
+//!
+//! # Dispositions
+//!
+//! A regular file read to the end is `alert` if any match is in an alert set (alert wins);
+//! otherwise `error` if it changed while being read; otherwise `ignore` if it matched an
+//! ignore set; otherwise `error` if its content looked like an image but could not be decoded
+//! (the decoder's reason is given: truncated data, refused by limits...); otherwise
+//! `unknown-image` for a decoded image and `other` for anything else. Exact digests (MD5,
+//! SHA-1, SHA-256) are matched first, then PDQ within [`ScanOptions::pdq_radius`] (never for
+//! a PDQ quality below [`PDQ_QUALITY_THRESHOLD`]: the hash is recorded, not matched; all 8
+//! dihedral variants with `dihedral`) and pHash within [`ScanOptions::phash_radius`].
+//!
+//! # Exit status (`mh scan`, [`Footer::exit_status`])
+//!
+//! 0: no alert and no error; 1: alerts found, no error; 2: errors occurred or the scan was
+//! interrupted (errors win: some content was not examined). Never 0 after a read error.
+
+mod cluster;
+pub mod glob;
+pub mod reference;
+mod walk;
+
+use std::collections::VecDeque;
+use std::fmt;
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read, Seek, Write};
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, mpsc};
+use std::time::{Instant, SystemTime};
+
+use thiserror::Error;
+
+use crate::refset::{Disposition, HashKind, HashValue};
+use crate::report::{
+    Counts, EntryDisposition, EntryRecord, Footer, Header, Match, OptionsRecord,
+    ReferenceProvenance, ReportWriter, rfc3339_system_time,
+};
+use glob::{ExcludeSet, GlobError};
+use walk::{ReadJob, WalkOptions, Walker, Work};
+
+/// PDQ hashes below this quality are recorded but never matched (ThreatExchange guidance).
+pub const PDQ_QUALITY_THRESHOLD: u8 = crate::perceptual::pdq::QUALITY_THRESHOLD;
+/// Default PDQ match radius (Hamming distance out of 256).
+pub const DEFAULT_PDQ_RADIUS: u32 = 31;
+/// Default pHash match radius (Hamming distance out of 64).
+pub const DEFAULT_PHASH_RADIUS: u32 = 8;
+/// Names of the 8 dihedral PDQ variants, in the order the hasher returns them.
+pub const DIHEDRAL_NAMES: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
+
+/// A reference set as the scan sees it: exact lookup and Hamming-radius search returning
+/// report-ready matches. Implemented for [`crate::refset`]'s `RefSet`; callers may supply
+/// their own.
+pub trait ReferenceIndex: Send + Sync {
+    /// Every membership of an exact hash value. `Err` describes a damaged set.
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String>;
+    /// PDQ entries within `radius` of any needle, as (needle index, match), nearest first,
+    /// for at most `limit` stored hashes.
+    fn search_pdq(
+        &self,
+        needles: &[[u8; 32]],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, Match)>, String>;
+    /// 64-bit perceptual entries (pHash, dHash, aHash by `kind`) within `radius`, nearest
+    /// first, for at most `limit` stored hashes.
+    fn search_64(
+        &self,
+        kind: HashKind,
+        value: u64,
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<Match>, String>;
+}
+
+/// A loaded reference set and its provenance for the report header.
+pub struct LoadedReference {
+    pub provenance: ReferenceProvenance,
+    pub index: Box<dyn ReferenceIndex>,
+}
+
+impl fmt::Debug for LoadedReference {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("LoadedReference")
+            .field("provenance", &self.provenance)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Live counters for a progress display; the scan only stores into them.
+#[derive(Debug, Default)]
+pub struct ScanProgress {
+    /// Entries written to the report.
+    pub entries: AtomicU64,
+    /// Regular files finished (read or failed).
+    pub files: AtomicU64,
+    /// Bytes read so far, updated during reads.
+    pub bytes: AtomicU64,
+    pub alerts: AtomicU64,
+    pub errors: AtomicU64,
+}
+
+/// Where a [`ScanHooks::fail`] hook can inject an error (testing hostile conditions).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookPoint {
+    Stat,
+    ListDir,
+    Open,
+    /// Each read call on a file.
+    Read,
+}
+
+type FailHook = Arc<dyn Fn(HookPoint, &Path) -> Option<io::Error> + Send + Sync>;
+type PathHook = Arc<dyn Fn(&Path) + Send + Sync>;
+
+/// Test hooks: simulate conditions a test cannot create for real (e.g. permission denied
+/// while running as root). Not part of the stable API.
+#[doc(hidden)]
+#[derive(Clone, Default)]
+pub struct ScanHooks {
+    /// Returning `Some(error)` makes that operation on that path fail with it.
+    pub fail: Option<FailHook>,
+    /// Called after a file is opened and before it is read.
+    pub after_open: Option<PathHook>,
+}
+
+impl fmt::Debug for ScanHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ScanHooks")
+            .field("fail", &self.fail.is_some())
+            .field("after_open", &self.after_open.is_some())
+            .finish()
+    }
+}
+
+/// How to scan.
+#[derive(Debug, Clone)]
+pub struct ScanOptions {
+    /// Hashing threads (a pool of the scan's own); 0 = available parallelism.
+    pub threads: usize,
+    pub follow_symlinks: bool,
+    /// Read symbolic-link targets even on a writable mount without `noatime`, where Linux
+    /// then updates the link's access time. (On read-only or `noatime` mounts, and when
+    /// following links, targets are always read.)
+    pub link_targets: bool,
+    /// Do not enter directories on another device than their evidence root.
+    pub one_file_system: bool,
+    /// Regular files larger than this are skipped (recorded, not read).
+    pub max_file_size: Option<u64>,
+    /// Glob patterns (see [`glob`]) of entries to skip (recorded, not read or entered).
+    pub exclude: Vec<String>,
+    pub pdq_radius: u32,
+    pub phash_radius: u32,
+    /// Perceptual matches kept per file, reference set and hash kind: the nearest stored
+    /// hashes (each may belong to several sets or records).
+    pub max_perceptual_matches: usize,
+    /// Also match the 8 rotations and flips of each image's PDQ.
+    pub dihedral: bool,
+    /// Group unknown images whose PDQ are within `pdq_radius` (connected components).
+    pub cluster: bool,
+    /// Digest, decoding and perceptual-hash settings (decoder limits, PDQ convention,
+    /// image file size limit). `dihedral` is taken from [`ScanOptions::dihedral`].
+    pub analyze: crate::analyze::AnalyzeOptions,
+    /// Entries allowed between the walker and the report (0 = 64 per thread, at least 256).
+    pub window: usize,
+    /// Set to stop the scan; the report is then marked incomplete.
+    pub cancel: Option<Arc<AtomicBool>>,
+    pub progress: Option<Arc<ScanProgress>>,
+    /// The command line to record in the header (the library cannot know it).
+    pub command_line: Vec<String>,
+    /// Directory for the clustering spool file (default: the system temporary directory).
+    /// Must not be inside an evidence root.
+    pub spool_dir: Option<PathBuf>,
+    #[doc(hidden)]
+    pub hooks: ScanHooks,
+}
+
+impl Default for ScanOptions {
+    fn default() -> Self {
+        Self {
+            threads: 0,
+            follow_symlinks: false,
+            link_targets: false,
+            one_file_system: false,
+            max_file_size: None,
+            exclude: Vec::new(),
+            pdq_radius: DEFAULT_PDQ_RADIUS,
+            phash_radius: DEFAULT_PHASH_RADIUS,
+            max_perceptual_matches: 16,
+            dihedral: false,
+            cluster: false,
+            analyze: crate::analyze::AnalyzeOptions::default(),
+            window: 0,
+            cancel: None,
+            progress: None,
+            command_line: Vec::new(),
+            spool_dir: None,
+            hooks: ScanHooks::default(),
+        }
+    }
+}
+
+/// Why a scan could not run or finish.
+#[derive(Debug, Error)]
+pub enum ScanError {
+    #[error(
+        "evidence root {path} cannot be examined: {source}; check the path and that it is mounted"
+    )]
+    Root { path: PathBuf, source: io::Error },
+    #[error("no evidence root given: name at least one directory or file to scan")]
+    NoRoots,
+    #[error(
+        "the report path {report} is inside evidence root {root}: nothing may be written under \
+         evidence; write the report elsewhere"
+    )]
+    ReportInsideEvidence { report: PathBuf, root: PathBuf },
+    #[error("cannot check the report path {path}: {source}")]
+    ReportPath { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Exclude(#[from] GlobError),
+    #[error("cannot start {threads} hashing threads: {message}; try a smaller --threads")]
+    ThreadPool { threads: usize, message: String },
+    #[error(
+        "writing the report failed: {source}; check free space and permissions on the report's disk"
+    )]
+    Report { source: io::Error },
+    #[error("the clustering spool file in {dir} failed: {source}; choose another spool directory")]
+    Spool { dir: PathBuf, source: io::Error },
+}
+
+/// What a finished (or interrupted) scan reports back; the same as its footer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ScanSummary {
+    pub footer: Footer,
+}
+
+impl ScanSummary {
+    /// 0 clean, 1 alerts, 2 errors or incomplete.
+    pub fn exit_status(&self) -> i32 {
+        self.footer.exit_status
+    }
+}
+
+/// Refuses a report path inside any evidence root (after resolving symbolic links and `..`
+/// in the existing part of both paths).
+pub fn ensure_outside_evidence(report: &Path, roots: &[PathBuf]) -> Result<(), ScanError> {
+    let resolved = resolve_existing_prefix(report)
+        .map_err(|source| ScanError::ReportPath { path: report.to_path_buf(), source })?;
+    for root in roots {
+        let Ok(root_resolved) = root.canonicalize() else { continue };
+        if resolved.starts_with(&root_resolved) {
+            return Err(ScanError::ReportInsideEvidence {
+                report: report.to_path_buf(),
+                root: root.clone(),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Canonicalises the longest existing ancestor of `path` and appends the rest.
+fn resolve_existing_prefix(path: &Path) -> io::Result<PathBuf> {
+    let absolute =
+        if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir()?.join(path) };
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        match existing.canonicalize() {
+            Ok(canonical) => {
+                let mut out = canonical;
+                for part in rest.iter().rev() {
+                    out.push(part);
+                }
+                return Ok(out);
+            }
+            Err(_) => match (existing.parent(), existing.file_name()) {
+                (Some(parent), Some(name)) => {
+                    rest.push(name.to_os_string());
+                    existing = parent;
+                }
+                _ => return Ok(absolute),
+            },
+        }
+    }
+}
+
+/// Counts of what a scan of `roots` would read, for a progress ETA. Honours the walk
+/// options (exclusions, symlinks, size limit) and `cancel`; reads no file content.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct PreCount {
+    pub entries: u64,
+    pub files: u64,
+    pub bytes: u64,
+}
+
+pub fn precount(roots: &[PathBuf], options: &ScanOptions) -> Result<PreCount, ScanError> {
+    let walk_options = walk_options(options)?;
+    let mut count = PreCount::default();
+    for work in Walker::new(sorted_roots(roots), &walk_options) {
+        if is_cancelled(options.cancel.as_deref()) {
+            break;
+        }
+        count.entries += 1;
+        if let Work::Read(job) = work {
+            count.files += 1;
+            count.bytes += job.size;
+        }
+    }
+    Ok(count)
+}
+
+fn is_cancelled(flag: Option<&AtomicBool>) -> bool {
+    flag.is_some_and(|f| f.load(Ordering::Relaxed))
+}
+
+fn sorted_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
+    let mut roots = roots.to_vec();
+    roots.sort();
+    roots.dedup();
+    roots
+}
+
+fn walk_options(options: &ScanOptions) -> Result<WalkOptions, ScanError> {
+    Ok(WalkOptions {
+        follow_symlinks: options.follow_symlinks,
+        one_file_system: options.one_file_system,
+        max_file_size: options.max_file_size,
+        exclude: ExcludeSet::new(&options.exclude)?,
+        link_targets: options.link_targets,
+        hooks: options.hooks.clone(),
+    })
+}
+
+fn host_name() -> Option<String> {
+    #[cfg(unix)]
+    {
+        let mut buf = [0u8; 256];
+        // SAFETY: buf is writable for its full length, which we pass; gethostname writes at
+        // most that many bytes.
+        let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+        if rc == 0 {
+            let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+            return Some(String::from_utf8_lossy(&buf[..end]).into_owned());
+        }
+    }
+    None
+}
+
+/// The header a scan with these settings writes (start time = now).
+pub fn make_header(
+    roots: &[PathBuf],
+    references: &[LoadedReference],
+    options: &ScanOptions,
+    threads: usize,
+) -> Header {
+    let a = &options.analyze;
+    let l = &a.decode.limits;
+    let limits = vec![
+        format!("max_width={}", l.max_width),
+        format!("max_height={}", l.max_height),
+        format!("max_pixels={}", l.max_pixels),
+        format!("max_alloc_bytes={}", l.max_alloc_bytes),
+        format!("jpeg_scale={:?}", a.decode.jpeg_scale),
+        format!("decode_policy={}", crate::decode::CONVERSION_POLICY),
+    ];
+    Header {
+        tool: "mediahash".to_string(),
+        version: crate::VERSION.to_string(),
+        command_line: options.command_line.clone(),
+        start_time: rfc3339_system_time(SystemTime::now()),
+        host: host_name(),
+        evidence_roots: sorted_roots(roots)
+            .iter()
+            .map(|r| crate::report::text_and_hex(r.as_os_str()).0)
+            .collect(),
+        reference_sets: references.iter().map(|r| r.provenance.clone()).collect(),
+        options: OptionsRecord {
+            pdq_radius: options.pdq_radius,
+            phash_radius: options.phash_radius,
+            pdq_quality_threshold: PDQ_QUALITY_THRESHOLD,
+            pdq_convention: a.pdq_convention.as_str().to_string(),
+            dihedral: options.dihedral,
+            follow_symlinks: options.follow_symlinks,
+            link_targets: options.link_targets,
+            one_file_system: options.one_file_system,
+            max_file_size: options.max_file_size,
+            max_image_file_bytes: a.max_image_file_bytes,
+            exclude: options.exclude.clone(),
+            cluster: options.cluster,
+            threads,
+            limits,
+        },
+    }
+}
+
+/// The outcome of one read job.
+enum Outcome {
+    Record(Box<EntryRecord>),
+    /// Stopped by cancellation before the file was read to the end.
+    Cancelled,
+}
+
+/// Shared state of one scan run, borrowed by the hashing tasks.
+struct Context<'a> {
+    references: &'a [LoadedReference],
+    options: &'a ScanOptions,
+    analyze: crate::analyze::AnalyzeOptions,
+    /// Internal stop flag (a report write failed), besides the caller's.
+    stop: AtomicBool,
+}
+
+impl Context<'_> {
+    fn stopped(&self) -> bool {
+        self.stop.load(Ordering::Relaxed) || is_cancelled(self.options.cancel.as_deref())
+    }
+}
+
+/// Scans `roots`, matching against `references`, writing the report to `writer`.
+///
+/// Returns the summary (the footer) when the report was written, even if the scan was
+/// interrupted or met errors: those are in the report and the exit status. Returns an error
+/// only when the scan could not start or the report could not be written.
+pub fn scan<W: ReportWriter + ?Sized>(
+    roots: &[PathBuf],
+    references: &[LoadedReference],
+    options: &ScanOptions,
+    writer: &mut W,
+) -> Result<ScanSummary, ScanError> {
+    if roots.is_empty() {
+        return Err(ScanError::NoRoots);
+    }
+    for root in roots {
+        std::fs::symlink_metadata(root)
+            .map_err(|source| ScanError::Root { path: root.clone(), source })?;
+    }
+    let walk_options = walk_options(options)?;
+    let threads = if options.threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+    } else {
+        options.threads
+    };
+    let pool = rayon::ThreadPoolBuilder::new()
+        .num_threads(threads)
+        .thread_name(|i| format!("mediahash-scan-{i}"))
+        .build()
+        .map_err(|e| ScanError::ThreadPool { threads, message: e.to_string() })?;
+    let window = if options.window == 0 { (threads * 64).max(256) } else { options.window };
+
+    let started = Instant::now();
+    let header = make_header(roots, references, options, threads);
+    let report_err = |source| ScanError::Report { source };
+    writer.header(&header).map_err(report_err)?;
+
+    let mut analyze = options.analyze.clone();
+    analyze.dihedral = options.dihedral;
+    let context = Context { references, options, analyze, stop: AtomicBool::new(false) };
+
+    let mut spool = if options.cluster { Some(Spool::new(options, roots)?) } else { None };
+    let mut emitter = Emitter {
+        counts: Counts::default(),
+        files_read: 0,
+        bytes_read: 0,
+        files_without_noatime: 0,
+        progress: options.progress.clone(),
+        truncated: false,
+        failure: None,
+        ordinal: 0,
+        cluster_points: Vec::new(),
+    };
+
+    {
+        let mut sink = |record: &EntryRecord| -> io::Result<()> {
+            match spool.as_mut() {
+                Some(s) => s.write(record),
+                None => writer.entry(record),
+            }
+        };
+        let (tx, rx) = mpsc::channel::<(u64, Outcome)>();
+        let mut slots: VecDeque<Option<Outcome>> = VecDeque::new();
+        let mut base: u64 = 0;
+        let mut in_flight = 0usize;
+        let context = &context;
+        pool.in_place_scope(|scope| {
+            let place = |slots: &mut VecDeque<Option<Outcome>>,
+                         base: u64,
+                         (seq, outcome): (u64, Outcome)| {
+                slots[(seq - base) as usize] = Some(outcome);
+            };
+            for work in Walker::new(sorted_roots(roots), &walk_options) {
+                if context.stopped() || emitter.truncated || emitter.failure.is_some() {
+                    break;
+                }
+                // Window full: the head is a file still being read; wait for results.
+                while slots.len() >= window && in_flight > 0 {
+                    let Ok(msg) = rx.recv() else { break };
+                    in_flight -= 1;
+                    place(&mut slots, base, msg);
+                    emitter.drain(&mut slots, &mut base, &mut sink, context);
+                }
+                if emitter.truncated || emitter.failure.is_some() {
+                    break;
+                }
+                let seq = base + slots.len() as u64;
+                match work {
+                    Work::Done(record) => slots.push_back(Some(Outcome::Record(Box::new(record)))),
+                    Work::Read(job) => {
+                        slots.push_back(None);
+                        in_flight += 1;
+                        let tx = tx.clone();
+                        // Kept to report the entry should the analysis panic.
+                        let fallback = job.record.clone();
+                        scope.spawn(move |_| {
+                            let outcome = catch_unwind(AssertUnwindSafe(|| {
+                                read_and_match(job, context)
+                            }))
+                            .unwrap_or_else(|panic| {
+                                let message = panic
+                                    .downcast_ref::<&str>()
+                                    .map(|s| s.to_string())
+                                    .or_else(|| panic.downcast_ref::<String>().cloned())
+                                    .unwrap_or_else(|| "unknown panic".to_string());
+                                fail(
+                                    fallback,
+                                    format!(
+                                        "internal error while analysing (please report): {message}"
+                                    ),
+                                )
+                            });
+                            let _ = tx.send((seq, outcome));
+                        });
+                    }
+                }
+                emitter.drain(&mut slots, &mut base, &mut sink, context);
+            }
+            while in_flight > 0 {
+                let Ok(msg) = rx.recv() else { break };
+                in_flight -= 1;
+                place(&mut slots, base, msg);
+                emitter.drain(&mut slots, &mut base, &mut sink, context);
+            }
+        });
+        // Everything finished; anything left is behind a cancelled or failed entry.
+        if !slots.is_empty() {
+            emitter.truncated = true;
+        }
+    }
+    if let Some(source) = emitter.failure.take() {
+        return Err(ScanError::Report { source });
+    }
+
+    let interrupted = emitter.truncated || is_cancelled(options.cancel.as_deref());
+    let mut footer = Footer {
+        completed: !interrupted,
+        stopped_reason: interrupted.then(|| "interrupted (cancelled) before the walk finished; the entries are a complete prefix in path order".to_string()),
+        counts: emitter.counts,
+        files_read: emitter.files_read,
+        bytes_read: emitter.bytes_read,
+        files_without_noatime: emitter.files_without_noatime,
+        ..Default::default()
+    };
+
+    if let Some(spool) = spool {
+        let clusters = cluster::assign(&emitter.cluster_points, options.pdq_radius);
+        footer.clusters = Some(clusters.count);
+        footer.clustered_images = Some(clusters.members.len() as u64);
+        spool.replay(&clusters.members, writer)?;
+    }
+
+    footer.end_time = rfc3339_system_time(SystemTime::now());
+    footer.duration_ms = started.elapsed().as_millis() as u64;
+    footer.exit_status = Footer::compute_exit_status(footer.completed, &footer.counts);
+    writer.footer(&footer).map_err(report_err)?;
+    Ok(ScanSummary { footer })
+}
+
+/// Puts finished entries out in order and keeps the counts.
+struct Emitter {
+    counts: Counts,
+    files_read: u64,
+    bytes_read: u64,
+    files_without_noatime: u64,
+    progress: Option<Arc<ScanProgress>>,
+    /// A cancelled entry reached the head: nothing after it is emitted.
+    truncated: bool,
+    failure: Option<io::Error>,
+    ordinal: u64,
+    /// (ordinal, PDQ) of unknown images with a usable PDQ, for clustering.
+    cluster_points: Vec<(u64, [u8; 32])>,
+}
+
+impl Emitter {
+    fn drain(
+        &mut self,
+        slots: &mut VecDeque<Option<Outcome>>,
+        base: &mut u64,
+        sink: &mut dyn FnMut(&EntryRecord) -> io::Result<()>,
+        context: &Context<'_>,
+    ) {
+        while !self.truncated && self.failure.is_none() {
+            let Some(Some(_)) = slots.front() else { return };
+            let Some(Some(outcome)) = slots.pop_front() else { return };
+            *base += 1;
+            let record = match outcome {
+                Outcome::Record(r) => r,
+                Outcome::Cancelled => {
+                    self.truncated = true;
+                    return;
+                }
+            };
+            self.count(&record);
+            if let Err(e) = sink(&record) {
+                self.failure = Some(e);
+                context.stop.store(true, Ordering::Relaxed);
+                return;
+            }
+        }
+    }
+
+    fn count(&mut self, record: &EntryRecord) {
+        let disposition = record.disposition();
+        self.counts.add(disposition);
+        if let Some(n) = record.bytes_read {
+            self.bytes_read += n;
+            if record.md5.is_some() {
+                self.files_read += 1;
+            }
+        }
+        if record.noatime == Some(false) {
+            self.files_without_noatime += 1;
+        }
+        if disposition == EntryDisposition::UnknownImage
+            && record.pdq_quality.is_some_and(|q| q >= PDQ_QUALITY_THRESHOLD)
+            && let Some(pdq) =
+                record.pdq.as_deref().and_then(|h| crate::hex::decode_fixed::<32>(h).ok())
+        {
+            self.cluster_points.push((self.ordinal, pdq));
+        }
+        self.ordinal += 1;
+        if let Some(p) = &self.progress {
+            p.entries.fetch_add(1, Ordering::Relaxed);
+            if record.bytes_read.is_some() || record.kind() == crate::report::EntryKind::File {
+                p.files.fetch_add(1, Ordering::Relaxed);
+            }
+            match disposition {
+                EntryDisposition::Alert => {
+                    p.alerts.fetch_add(1, Ordering::Relaxed);
+                }
+                EntryDisposition::Error => {
+                    p.errors.fetch_add(1, Ordering::Relaxed);
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// Entry records spooled as JSON lines while clustering needs the whole scan.
+struct Spool {
+    file: io::BufWriter<File>,
+    dir: PathBuf,
+}
+
+impl Spool {
+    fn new(options: &ScanOptions, roots: &[PathBuf]) -> Result<Spool, ScanError> {
+        let dir = options.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
+        // The spool is a write: never under evidence.
+        ensure_outside_evidence(&dir.join("spool"), roots)?;
+        let file = tempfile::tempfile_in(&dir)
+            .map_err(|source| ScanError::Spool { dir: dir.clone(), source })?;
+        Ok(Spool { file: io::BufWriter::new(file), dir })
+    }
+
+    fn write(&mut self, record: &EntryRecord) -> io::Result<()> {
+        serde_json::to_writer(&mut self.file, record).map_err(io::Error::from)?;
+        self.file.write_all(b"\n")
+    }
+
+    /// Writes the spooled records, with cluster ids, to the report.
+    fn replay<W: ReportWriter + ?Sized>(
+        self,
+        clusters: &std::collections::HashMap<u64, u64>,
+        writer: &mut W,
+    ) -> Result<(), ScanError> {
+        let dir = self.dir.clone();
+        let spool_err = |source| ScanError::Spool { dir: dir.clone(), source };
+        let mut file = self.file.into_inner().map_err(|e| spool_err(e.into_error()))?;
+        file.rewind().map_err(spool_err)?;
+        let mut line = String::new();
+        let mut reader = BufReader::new(file);
+        let mut ordinal = 0u64;
+        loop {
+            line.clear();
+            if reader.read_line(&mut line).map_err(spool_err)? == 0 {
+                return Ok(());
+            }
+            let mut record: EntryRecord =
+                serde_json::from_str(&line).map_err(|e| spool_err(io::Error::from(e)))?;
+            record.cluster = clusters.get(&ordinal).copied();
+            writer.entry(&record).map_err(|source| ScanError::Report { source })?;
+            ordinal += 1;
+        }
+    }
+}
+
+/// Reads a file with cancellation, byte counting and error offsets.
+struct EvidenceReader<'a> {
+    file: File,
+    path: &'a Path,
+    offset: u64,
+    context: &'a Context<'a>,
+    cancelled: bool,
+    /// The first bytes, to name the image format even when decoding fails.
+    head: Vec<u8>,
+}
+
+impl Read for EvidenceReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.context.stopped() {
+            self.cancelled = true;
+            return Err(io::Error::new(io::ErrorKind::Interrupted.into_other(), "scan cancelled"));
+        }
+        if let Some(hook) = &self.context.options.hooks.fail
+            && let Some(e) = hook(HookPoint::Read, self.path)
+        {
+            return Err(io::Error::new(
+                e.kind(),
+                format!("read error at offset {}: {e}", self.offset),
+            ));
+        }
+        match self.file.read(buf) {
+            Ok(n) => {
+                if self.head.len() < 32 {
+                    let take = n.min(32 - self.head.len());
+                    self.head.extend_from_slice(&buf[..take]);
+                }
+                self.offset += n as u64;
+                if let Some(p) = &self.context.options.progress {
+                    p.bytes.fetch_add(n as u64, Ordering::Relaxed);
+                }
+                Ok(n)
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => Err(e),
+            Err(e) => {
+                Err(io::Error::new(e.kind(), format!("read error at offset {}: {e}", self.offset)))
+            }
+        }
+    }
+}
+
+/// `ErrorKind::Interrupted` is retried by readers; cancellation must not be, so it travels
+/// as `Other`.
+trait IntoOther {
+    fn into_other(self) -> io::ErrorKind;
+}
+impl IntoOther for io::ErrorKind {
+    fn into_other(self) -> io::ErrorKind {
+        io::ErrorKind::Other
+    }
+}
+
+#[cfg(unix)]
+fn same_file(meta: &std::fs::Metadata, job: &ReadJob) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.dev() == job.dev && meta.ino() == job.ino
+}
+
+#[cfg(not(unix))]
+fn same_file(meta: &std::fs::Metadata, _job: &ReadJob) -> bool {
+    meta.is_file()
+}
+
+#[cfg(unix)]
+fn mtime_of(meta: &std::fs::Metadata) -> (i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.mtime(), meta.mtime_nsec())
+}
+
+#[cfg(not(unix))]
+fn mtime_of(_meta: &std::fs::Metadata) -> (i64, i64) {
+    (0, 0)
+}
+
+fn fail(mut record: EntryRecord, reason: String) -> Outcome {
+    record.disposition = Some(EntryDisposition::Error);
+    record.reason = Some(reason);
+    Outcome::Record(Box::new(record))
+}
+
+/// Opens, reads, hashes and matches one regular file.
+fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
+    let mut record = std::mem::take(&mut job.record);
+    let (path, follow) = (&job.path, &job.follow);
+    let hooks = &context.options.hooks;
+    let opened = match hooks.fail.as_ref().and_then(|f| f(HookPoint::Open, path)) {
+        Some(e) => Err(e),
+        None => crate::analyze::open_evidence_with(path, *follow),
+    };
+    let (file, noatime) = match opened {
+        Ok(pair) => pair,
+        Err(e) => return fail(record, format!("cannot open: {e}")),
+    };
+    record.noatime = Some(noatime);
+    match file.metadata() {
+        Ok(meta) if same_file(&meta, &job) => {}
+        Ok(_) => {
+            return fail(
+                record,
+                "the entry was replaced between listing and opening (no longer the same regular file); not read".into(),
+            );
+        }
+        Err(e) => return fail(record, format!("cannot stat the opened file: {e}")),
+    }
+    if let Some(hook) = &hooks.after_open {
+        hook(path);
+    }
+    let mut reader =
+        EvidenceReader { file, path, offset: 0, context, cancelled: false, head: Vec::new() };
+    let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
+    if reader.cancelled {
+        return Outcome::Cancelled;
+    }
+    let analysis = match analysis {
+        Ok(a) => a,
+        Err(e) => {
+            record.bytes_read = Some(reader.offset);
+            return fail(record, e.to_string());
+        }
+    };
+    let after = reader.file.metadata().ok();
+    record.bytes_read = Some(analysis.size);
+    let changed = match &after {
+        Some(meta)
+            if meta.len() == job.size
+                && analysis.size == job.size
+                && mtime_of(meta) == job.mtime =>
+        {
+            None
+        }
+        Some(meta) => Some(format!(
+            "file changed while being read: {} bytes when listed, {} bytes read, {} bytes after reading; the digests are of the bytes read",
+            job.size,
+            analysis.size,
+            meta.len()
+        )),
+        None => None,
+    };
+    fill_analysis(&mut record, &analysis);
+    if record.image_format.is_none() && analysis.image_error.is_some() {
+        record.image_format =
+            crate::decode::detect_format(&reader.head).map(|f| f.as_str().to_string());
+    }
+    record.matches = match match_file(&analysis, context) {
+        Ok(matches) => matches,
+        Err(problem) => {
+            return fail(record, format!("reference set lookup failed: {problem}"));
+        }
+    };
+
+    let has = |d: Disposition| record.matches.iter().any(|m| m.disposition == d);
+    let (disposition, reason) = if has(Disposition::Alert) {
+        (EntryDisposition::Alert, changed)
+    } else if let Some(changed) = changed {
+        (EntryDisposition::Error, Some(changed))
+    } else if has(Disposition::Ignore) {
+        (EntryDisposition::Ignore, None)
+    } else if let Some(image_error) = &record.image_error {
+        (EntryDisposition::Error, Some(image_error.clone()))
+    } else if analysis.image.is_some() {
+        (EntryDisposition::UnknownImage, None)
+    } else {
+        (EntryDisposition::Other, None)
+    };
+    record.disposition = Some(disposition);
+    record.reason = reason;
+    Outcome::Record(Box::new(record))
+}
+
+fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {
+    record.md5 = Some(a.digests.md5_hex());
+    record.sha1 = Some(a.digests.sha1_hex());
+    record.sha256 = Some(a.digests.sha256_hex());
+    if let Some(image) = &a.image {
+        record.image_format = Some(image.format.as_str().to_string());
+        record.width = Some(image.width);
+        record.height = Some(image.height);
+    }
+    if let Some(pdq) = &a.pdq {
+        record.pdq = Some(pdq.hash.to_hex());
+        record.pdq_quality = Some(pdq.quality);
+    }
+    if let Some(hashes) = &a.pdq_dihedral {
+        record.pdq_dihedral = Some(hashes.iter().map(|h| h.to_hex()).collect());
+    }
+    if let Some(ih) = &a.imagehashes {
+        record.phash = Some(ih.phash.to_hex());
+    }
+    record.image_error = a.image_error.as_ref().map(ToString::to_string);
+}
+
+/// Exact digests, then PDQ (quality permitting), then pHash, against every reference set.
+fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Result<Vec<Match>, String> {
+    let options = context.options;
+    let limit = options.max_perceptual_matches;
+    let exact = [
+        HashValue::Md5(a.digests.md5),
+        HashValue::Sha1(a.digests.sha1),
+        HashValue::Sha256(a.digests.sha256),
+    ];
+    let pdq_needles: Vec<[u8; 32]> = match (&a.pdq, &a.pdq_dihedral) {
+        (Some(p), _) if p.quality < PDQ_QUALITY_THRESHOLD => Vec::new(),
+        (Some(_), Some(all)) if options.dihedral => all.iter().map(|h| h.0).collect(),
+        (Some(p), _) => vec![p.hash.0],
+        (None, _) => Vec::new(),
+    };
+    let mut matches = Vec::new();
+    for (index, reference) in context.references.iter().enumerate() {
+        let mut found = Vec::new();
+        for value in &exact {
+            found.extend(reference.index.lookup(value)?);
+        }
+        if !pdq_needles.is_empty() {
+            // One result per stored hash, with the needle (transform) nearest to it.
+            let hits = reference.index.search_pdq(&pdq_needles, options.pdq_radius, limit)?;
+            let mut pdq: Vec<Match> = hits
+                .into_iter()
+                .map(|(needle, mut m)| {
+                    m.hash = HashKind::Pdq;
+                    m.transform = (needle != 0).then(|| {
+                        DIHEDRAL_NAMES.get(needle).copied().unwrap_or("unknown").to_string()
+                    });
+                    m
+                })
+                .collect();
+            pdq.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            found.extend(pdq);
+        }
+        if let Some(ih) = &a.imagehashes {
+            let mut hits = reference.index.search_64(
+                HashKind::PHash,
+                ih.phash.0,
+                options.phash_radius,
+                limit,
+            )?;
+            hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+            found.extend(hits);
+        }
+        for mut m in found {
+            m.reference = index;
+            matches.push(m);
+        }
+    }
+    matches.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    matches.dedup();
+    Ok(matches)
+}

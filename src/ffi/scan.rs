@@ -1,0 +1,536 @@
+//! Scanning directories with a per-entry callback: a thin layer over [`crate::scan::scan`].
+
+use std::ffi::{CStr, c_char, c_void};
+use std::io;
+use std::path::PathBuf;
+use std::ptr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::perceptual::pdq::DIHEDRAL_NAMES;
+use crate::refset::read::MappedRefSet;
+use crate::refset::{HashKind, HashValue};
+use crate::report::{
+    EntryDisposition, EntryKind, EntryRecord, Footer, Header, Match, ReferenceProvenance,
+    ReportWriter,
+};
+use crate::scan::{LoadedReference, ReferenceIndex, ScanError, ScanOptions};
+
+use super::hash::{
+    MH_VALID_IMAGE, MH_VALID_IMAGEHASH, MH_VALID_MD5, MH_VALID_PDQ, MH_VALID_SHA1, MH_VALID_SHA256,
+    mh_hash_options, path_from_c,
+};
+use super::refset::{MatchRow, mh_matches, mh_refset};
+use super::status::{fail, ffi_boundary, mh_status};
+
+/// Follow symbolic links (default: record them, do not follow).
+pub const MH_SCAN_FOLLOW_SYMLINKS: u32 = 1 << 0;
+/// Do not enter directories on another file system than their root.
+pub const MH_SCAN_ONE_FILE_SYSTEM: u32 = 1 << 1;
+/// Also match the 8 rotations and flips of each image's PDQ hash.
+pub const MH_SCAN_DIHEDRAL: u32 = 1 << 2;
+const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS | MH_SCAN_ONE_FILE_SYSTEM | MH_SCAN_DIHEDRAL;
+
+/// How to scan. Initialise with `mh_scan_options_default`, then change fields.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mh_scan_options {
+    /// `MH_SCAN_*` bits.
+    pub flags: u32,
+    /// Hashing threads for this scan (started by `mh_scan`, joined before it returns);
+    /// 0 = one per available CPU.
+    pub threads: u32,
+    /// PDQ match radius (0-256, default 31) and pHash match radius (0-64, default 8).
+    pub pdq_radius: u32,
+    pub phash_radius: u32,
+    /// Regular files larger than this are recorded as skipped, not read; 0 = no limit.
+    pub max_file_size: u64,
+    /// Perceptual hashing, PDQ convention and decode limits (`digests` is ignored: a scan
+    /// always computes MD5, SHA-1 and SHA-256).
+    pub hash: mh_hash_options,
+}
+
+/// What a scan made of one entry (`mh_scan_entry.disposition`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mh_entry_disposition {
+    /// Matched an alert set (exactly or perceptually).
+    Alert = 1,
+    /// Matched only ignore sets (known harmless).
+    Ignore = 2,
+    /// A decodable image that matched nothing.
+    UnknownImage = 3,
+    /// A regular file, read in full, not an image, matched nothing.
+    Other = 4,
+    /// A directory whose listing was read.
+    Directory = 5,
+    /// Deliberately not read (special file, link not followed, over the size limit...).
+    Skipped = 6,
+    /// Could not be examined fully (permission denied, I/O error, changed while read...).
+    Error = 7,
+}
+
+/// The file type of an entry (`mh_scan_entry.kind`).
+#[repr(u32)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum mh_entry_kind {
+    File = 1,
+    Directory = 2,
+    Symlink = 3,
+    Fifo = 4,
+    Socket = 5,
+    BlockDevice = 6,
+    CharDevice = 7,
+    /// `lstat` failed or gave a type without a name here.
+    Unknown = 8,
+}
+
+/// One scanned entry, passed to the callback. Everything it points to is valid only during
+/// the callback: copy what you keep.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mh_scan_entry {
+    /// The path (root as given joined with the names below it), UTF-8 (invalid sequences
+    /// replaced), NUL-terminated.
+    pub path: *const c_char,
+    /// The exact path bytes (not NUL-terminated).
+    pub path_bytes: *const u8,
+    pub path_bytes_len: usize,
+    /// An `mh_entry_kind`.
+    pub kind: u32,
+    /// An `mh_entry_disposition`.
+    pub disposition: u32,
+    /// Why the entry was skipped or is an error, or NULL.
+    pub reason: *const c_char,
+    /// Size from `lstat`, or -1 when unknown.
+    pub size: i64,
+    /// `MH_VALID_*` bits for the fields below (`MH_VALID_IMAGEHASH`: `phash` only).
+    pub valid: u32,
+    pub md5: [u8; 16],
+    pub sha1: [u8; 20],
+    pub sha256: [u8; 32],
+    pub width: u32,
+    pub height: u32,
+    pub pdq: [u8; 32],
+    pub pdq_quality: u32,
+    pub phash: u64,
+    /// The image format name ("jpeg", "png"...) when the content is an image, or NULL.
+    pub image_format: *const c_char,
+    /// The entry's matches (never NULL; possibly empty), read with `mh_matches_len` /
+    /// `mh_matches_get`. Borrowed: do not free it. In scan matches `needle` is the dihedral
+    /// variant that matched (0 = the image as stored), `source_name` names the reference
+    /// set's file, and `value`, `entry` and `file_name` are not filled.
+    pub matches: *const mh_matches,
+}
+
+/// Totals of a finished scan.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mh_scan_summary {
+    pub entries: u64,
+    pub alert: u64,
+    pub ignore: u64,
+    pub unknown_image: u64,
+    pub other: u64,
+    pub directory: u64,
+    pub skipped: u64,
+    pub error: u64,
+    /// Regular files read to the end, and their bytes.
+    pub files_read: u64,
+    pub bytes_read: u64,
+    /// Files opened without `O_NOATIME` (their access time may have changed).
+    pub files_without_noatime: u64,
+    pub duration_ms: u64,
+    /// What `mh scan` would exit with: 0 clean, 1 alerts, 2 errors.
+    pub exit_status: i32,
+}
+
+/// Called once per entry, in path order, on the thread that called `mh_scan`. Return 0 to
+/// continue, anything else to stop the scan (which then returns
+/// `MH_STATUS_SCAN_CANCELLED`). `userdata` is `mh_scan`'s argument, passed through.
+pub type mh_scan_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, entry: *const mh_scan_entry) -> i32>;
+
+/// A reference set shared with its `mh_refset` for the scan's duration.
+struct SharedRefSet(Arc<MappedRefSet>);
+
+impl ReferenceIndex for SharedRefSet {
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String> {
+        ReferenceIndex::lookup(&*self.0, value)
+    }
+    fn search_pdq(
+        &self,
+        needles: &[[u8; 32]],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, Match)>, String> {
+        ReferenceIndex::search_pdq(&*self.0, needles, radius, limit)
+    }
+    fn search_64(
+        &self,
+        kind: HashKind,
+        value: u64,
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<Match>, String> {
+        ReferenceIndex::search_64(&*self.0, kind, value, radius, limit)
+    }
+}
+
+fn defaults() -> mh_scan_options {
+    let scan = ScanOptions::default();
+    let mut hash = mh_hash_options::defaults();
+    hash.digests = super::hash::MH_DIGEST_DEFAULT;
+    mh_scan_options {
+        flags: if scan.dihedral { MH_SCAN_DIHEDRAL } else { 0 }
+            | if scan.follow_symlinks { MH_SCAN_FOLLOW_SYMLINKS } else { 0 }
+            | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 },
+        threads: u32::try_from(scan.threads).unwrap_or(0),
+        pdq_radius: scan.pdq_radius,
+        phash_radius: scan.phash_radius,
+        max_file_size: scan.max_file_size.unwrap_or(0),
+        hash,
+    }
+}
+
+fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
+    if o.flags & !SCAN_FLAGS_ALL != 0 {
+        return Err(fail(
+            mh_status::InvalidParameter,
+            format_args!("mh_scan_options.flags has unknown bits 0x{:x}", o.flags),
+        ));
+    }
+    if o.pdq_radius > 256 || o.phash_radius > 64 {
+        return Err(fail(
+            mh_status::InvalidParameter,
+            format_args!(
+                "radius out of range: pdq_radius {} (0-256), phash_radius {} (0-64)",
+                o.pdq_radius, o.phash_radius
+            ),
+        ));
+    }
+    let analyze = o.hash.to_analyze()?;
+    Ok(ScanOptions {
+        threads: o.threads as usize,
+        follow_symlinks: o.flags & MH_SCAN_FOLLOW_SYMLINKS != 0,
+        one_file_system: o.flags & MH_SCAN_ONE_FILE_SYSTEM != 0,
+        dihedral: o.flags & MH_SCAN_DIHEDRAL != 0,
+        max_file_size: (o.max_file_size != 0).then_some(o.max_file_size),
+        pdq_radius: o.pdq_radius,
+        phash_radius: o.phash_radius,
+        analyze,
+        ..ScanOptions::default()
+    })
+}
+
+fn disposition_to_c(d: EntryDisposition) -> mh_entry_disposition {
+    match d {
+        EntryDisposition::Alert => mh_entry_disposition::Alert,
+        EntryDisposition::Ignore => mh_entry_disposition::Ignore,
+        EntryDisposition::UnknownImage => mh_entry_disposition::UnknownImage,
+        EntryDisposition::Other => mh_entry_disposition::Other,
+        EntryDisposition::Directory => mh_entry_disposition::Directory,
+        EntryDisposition::Skipped => mh_entry_disposition::Skipped,
+        EntryDisposition::Error => mh_entry_disposition::Error,
+    }
+}
+
+fn kind_to_c(k: EntryKind) -> mh_entry_kind {
+    match k {
+        EntryKind::File => mh_entry_kind::File,
+        EntryKind::Directory => mh_entry_kind::Directory,
+        EntryKind::Symlink => mh_entry_kind::Symlink,
+        EntryKind::Fifo => mh_entry_kind::Fifo,
+        EntryKind::Socket => mh_entry_kind::Socket,
+        EntryKind::BlockDevice => mh_entry_kind::BlockDevice,
+        EntryKind::CharDevice => mh_entry_kind::CharDevice,
+        EntryKind::Unknown => mh_entry_kind::Unknown,
+    }
+}
+
+/// Hands each report entry to the C callback; the report's header and footer are not needed.
+struct CallbackWriter<'a> {
+    callback: unsafe extern "C" fn(*mut c_void, *const mh_scan_entry) -> i32,
+    userdata: *mut c_void,
+    cancel: Arc<AtomicBool>,
+    cancelled: bool,
+    /// Reference set file names, by `Match::reference`.
+    reference_names: &'a [String],
+}
+
+impl CallbackWriter<'_> {
+    fn deliver(&mut self, record: &EntryRecord) {
+        let c = super::refset::c_string;
+        let path = c(&record.path);
+        let path_bytes = record.path_bytes();
+        let reason = record.reason.as_deref().map(c);
+        let image_format = record.image_format.as_deref().map(c);
+        let mut entry = mh_scan_entry {
+            path: path.as_ptr(),
+            path_bytes: path_bytes.as_ptr(),
+            path_bytes_len: path_bytes.len(),
+            kind: kind_to_c(record.kind()) as u32,
+            disposition: disposition_to_c(record.disposition()) as u32,
+            reason: reason.as_ref().map_or(ptr::null(), |r| r.as_ptr()),
+            size: record.size.and_then(|s| i64::try_from(s).ok()).unwrap_or(-1),
+            valid: 0,
+            md5: [0; 16],
+            sha1: [0; 20],
+            sha256: [0; 32],
+            width: 0,
+            height: 0,
+            pdq: [0; 32],
+            pdq_quality: 0,
+            phash: 0,
+            image_format: image_format.as_ref().map_or(ptr::null(), |f| f.as_ptr()),
+            matches: ptr::null(),
+        };
+        let hex = |s: &Option<String>, out: &mut [u8]| -> bool {
+            s.as_deref().and_then(|h| crate::hex::decode_vec(h).ok()).is_some_and(|bytes| {
+                let fits = bytes.len() == out.len();
+                if fits {
+                    out.copy_from_slice(&bytes);
+                }
+                fits
+            })
+        };
+        if hex(&record.md5, &mut entry.md5) {
+            entry.valid |= MH_VALID_MD5;
+        }
+        if hex(&record.sha1, &mut entry.sha1) {
+            entry.valid |= MH_VALID_SHA1;
+        }
+        if hex(&record.sha256, &mut entry.sha256) {
+            entry.valid |= MH_VALID_SHA256;
+        }
+        if let (Some(w), Some(h)) = (record.width, record.height) {
+            (entry.width, entry.height) = (w, h);
+            entry.valid |= MH_VALID_IMAGE;
+        }
+        if hex(&record.pdq, &mut entry.pdq) {
+            entry.pdq_quality = record.pdq_quality.map_or(0, u32::from);
+            entry.valid |= MH_VALID_PDQ;
+        }
+        if let Some(phash) = record.phash.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok()) {
+            entry.phash = phash;
+            entry.valid |= MH_VALID_IMAGEHASH;
+        }
+        let rows = record.matches.iter().map(|m| self.match_row(m)).collect();
+        let matches = mh_matches { rows };
+        entry.matches = &matches;
+        // SAFETY: `callback` is the non-NULL function pointer the caller of `mh_scan` gave,
+        // called as documented; `entry` and everything it points to live until it returns.
+        let verdict = unsafe { (self.callback)(self.userdata, &entry) };
+        if verdict != 0 {
+            self.cancelled = true;
+            self.cancel.store(true, Ordering::Relaxed);
+        }
+    }
+
+    fn match_row(&self, m: &Match) -> MatchRow {
+        let needle = m
+            .transform
+            .as_deref()
+            .and_then(|t| DIHEDRAL_NAMES.iter().position(|name| *name == t))
+            .unwrap_or(0);
+        let source = self.reference_names.get(m.reference).map_or("", String::as_str);
+        MatchRow::from_report(m, needle, source)
+    }
+}
+
+impl ReportWriter for CallbackWriter<'_> {
+    fn header(&mut self, _header: &Header) -> io::Result<()> {
+        Ok(())
+    }
+    fn entry(&mut self, entry: &EntryRecord) -> io::Result<()> {
+        if !self.cancelled {
+            self.deliver(entry);
+        }
+        Ok(())
+    }
+    fn footer(&mut self, _footer: &Footer) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+fn scan_failure(error: &ScanError) -> mh_status {
+    let status = match error {
+        ScanError::Root { source, .. } => match source.kind() {
+            io::ErrorKind::NotFound => mh_status::NotFound,
+            io::ErrorKind::PermissionDenied => mh_status::PermissionDenied,
+            _ => mh_status::Io,
+        },
+        _ => mh_status::ScanFailed,
+    };
+    fail(status, error)
+}
+
+/// Fills `*out` with the default scan options: no flags, one thread per CPU, radii 31 and 8,
+/// no file size limit, and `mh_hash_options_default`'s hashing.
+///
+/// # Safety
+///
+/// `out` must be NULL or point to a writable `mh_scan_options`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_scan_options_default(out: *mut mh_scan_options) -> mh_status {
+    ffi_boundary(|| {
+        if out.is_null() {
+            return Err(fail(mh_status::NullParameter, "mh_scan_options_default: out is NULL"));
+        }
+        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
+        unsafe { out.write(defaults()) };
+        Ok(())
+    })
+}
+
+/// Scans the `root_count` files or directories in `roots` read-only (never writing under
+/// them), hashing every regular file and matching it against the `set_count` reference sets
+/// in `sets`, and calls `callback(userdata, entry)` once per entry in path order.
+///
+/// `sets` may be NULL when `set_count` is 0; `options` may be NULL for the defaults. The scan
+/// runs `options->threads` hashing threads of its own for the duration of the call; the
+/// callback always runs on the calling thread. The reference sets must not be freed during
+/// the call. Returns `MH_STATUS_SCAN_CANCELLED` when the callback stopped the scan,
+/// `MH_STATUS_NOT_FOUND` (etc.) when a root cannot be examined, `MH_STATUS_SCAN_FAILED` when
+/// the scan could not run. Files that cannot be read are reported as entries with
+/// disposition `MH_ENTRY_DISPOSITION_ERROR`, not as a failure of the call. `*out` (may be
+/// NULL) receives the totals on success.
+///
+/// # Safety
+///
+/// `roots` must point to `root_count` NUL-terminated strings; `sets` to `set_count` live
+/// handles (or be NULL with `set_count == 0`); `options` NULL or readable; `out` NULL or
+/// writable; `callback` a function callable as documented.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_scan(
+    roots: *const *const c_char,
+    root_count: usize,
+    sets: *const *const mh_refset,
+    set_count: usize,
+    options: *const mh_scan_options,
+    callback: mh_scan_callback,
+    userdata: *mut c_void,
+    out: *mut mh_scan_summary,
+) -> mh_status {
+    ffi_boundary(|| {
+        let Some(callback) = callback else {
+            return Err(fail(mh_status::NullParameter, "mh_scan: callback is NULL"));
+        };
+        if roots.is_null() || (sets.is_null() && set_count != 0) {
+            return Err(fail(mh_status::NullParameter, "mh_scan: roots or sets is NULL"));
+        }
+        if root_count == 0 || root_count > isize::MAX as usize / 8 || set_count > 4096 {
+            return Err(fail(
+                mh_status::InvalidParameter,
+                format_args!(
+                    "mh_scan: root_count {root_count} (give at least 1) or set_count {set_count} \
+                     out of range"
+                ),
+            ));
+        }
+        // SAFETY: `roots` is non-NULL and the caller guarantees `root_count` entries.
+        let root_ptrs = unsafe { std::slice::from_raw_parts(roots, root_count) };
+        let mut root_paths: Vec<PathBuf> = Vec::with_capacity(root_count);
+        for (i, &root) in root_ptrs.iter().enumerate() {
+            if root.is_null() {
+                return Err(fail(
+                    mh_status::NullParameter,
+                    format_args!("mh_scan: roots[{i}] is NULL"),
+                ));
+            }
+            // SAFETY: non-NULL, and the caller guarantees a NUL-terminated string.
+            root_paths.push(path_from_c(unsafe { CStr::from_ptr(root) })?);
+        }
+        let set_ptrs: &[*const mh_refset] = if set_count == 0 {
+            &[]
+        } else {
+            // SAFETY: `sets` is non-NULL and the caller guarantees `set_count` entries.
+            unsafe { std::slice::from_raw_parts(sets, set_count) }
+        };
+        let mut references = Vec::with_capacity(set_count);
+        let mut reference_names = Vec::with_capacity(set_count);
+        for (i, &set) in set_ptrs.iter().enumerate() {
+            // SAFETY: the caller guarantees each entry is NULL or a live handle.
+            let Some(handle) = (unsafe { set.as_ref() }) else {
+                return Err(fail(
+                    mh_status::NullParameter,
+                    format_args!("mh_scan: sets[{i}] is NULL"),
+                ));
+            };
+            reference_names.push(handle.path.clone());
+            references.push(LoadedReference {
+                provenance: ReferenceProvenance {
+                    path: handle.path.clone(),
+                    sha256: String::new(),
+                    kind: "mhset".into(),
+                    disposition: None,
+                    sources: handle.set.provenance().sources.clone(),
+                },
+                index: Box::new(SharedRefSet(Arc::clone(&handle.set))),
+            });
+        }
+        // SAFETY: the caller guarantees `options` is NULL or readable.
+        let c_options = unsafe { options.as_ref() }.copied().unwrap_or_else(defaults);
+        let mut scan_options = to_scan_options(&c_options)?;
+        let cancel = Arc::new(AtomicBool::new(false));
+        scan_options.cancel = Some(Arc::clone(&cancel));
+        let mut writer = CallbackWriter {
+            callback,
+            userdata,
+            cancel,
+            cancelled: false,
+            reference_names: &reference_names,
+        };
+        let summary = crate::scan::scan(&root_paths, &references, &scan_options, &mut writer)
+            .map_err(|e| scan_failure(&e))?;
+        if writer.cancelled {
+            return Err(fail(mh_status::ScanCancelled, "the scan callback stopped the scan"));
+        }
+        let f = &summary.footer;
+        let totals = mh_scan_summary {
+            entries: f.counts.entries,
+            alert: f.counts.alert,
+            ignore: f.counts.ignore,
+            unknown_image: f.counts.unknown_image,
+            other: f.counts.other,
+            directory: f.counts.directory,
+            skipped: f.counts.skipped,
+            error: f.counts.error,
+            files_read: f.files_read,
+            bytes_read: f.bytes_read,
+            files_without_noatime: f.files_without_noatime,
+            duration_ms: f.duration_ms,
+            exit_status: f.exit_status,
+        };
+        if !out.is_null() {
+            // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
+            unsafe { out.write(totals) };
+        }
+        Ok(())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_convert() {
+        let options = to_scan_options(&defaults()).unwrap();
+        let want = ScanOptions::default();
+        assert_eq!(options.pdq_radius, want.pdq_radius);
+        assert_eq!(options.phash_radius, want.phash_radius);
+        assert_eq!(options.dihedral, want.dihedral);
+        assert_eq!(options.max_file_size, want.max_file_size);
+    }
+
+    #[test]
+    fn bad_flags_and_radii_are_refused() {
+        let mut o = defaults();
+        o.flags = 1 << 9;
+        assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
+        let mut o = defaults();
+        o.pdq_radius = 257;
+        assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
+    }
+}

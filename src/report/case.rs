@@ -1,0 +1,358 @@
+//! CASE/UCO JSON-LD report (see `shared/design/formats.md` §5.2).
+//!
+//! One `@graph`, streamed: each directory entry is a `uco-observable:File` with a
+//! `FileFacet` (name, path, size, times; `isDirectory` for directories) and, when the file
+//! was read, a `ContentDataFacet` whose `hash` list holds MD5, SHA1 and SHA256 (plain-string
+//! `hashMethod`, UCO ≥ 1.4 style; `hashValue` as `xsd:hexBinary`). Each entry also gets a
+//! `uco-core:Annotation`, tagged `mediahash:<disposition>`, whose statement gives the
+//! disposition, reason, PDQ (with quality) and pHash, and the matches: PDQ and pHash are
+//! outside UCO's `HashNameVocab`, and `case_validate` then reports the graph as not
+//! conforming (Info level), so they are not `uco-types:Hash` nodes.
+//!
+//! Provenance: the tool (`uco-tool:Tool`), each reference set file with its SHA-256, and a
+//! `case-investigation:InvestigativeAction` (start and end time, command line, counts)
+//! written with the footer.
+//!
+//! Every `@id` is derived from content, never random: a UUID-formatted value made from the
+//! SHA-256 of a node-kind label and the entry's exact path bytes (and, for hashes, the
+//! method), with the version nibble set to 5 and the RFC 4122 variant bits — the same
+//! evidence gives the same identifiers.
+
+use std::io::{self, Write};
+
+use serde_json::{Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{EntryDisposition, EntryKind, EntryRecord, Footer, Header, ReportWriter};
+
+/// Writes a CASE/UCO JSON-LD report.
+pub struct CaseWriter<W: Write> {
+    out: W,
+    nodes_written: u64,
+    tool_id: String,
+    reference_ids: Vec<String>,
+    header: Option<Header>,
+}
+
+/// A deterministic UUID-formatted identifier from the SHA-256 of `parts`.
+pub fn content_uuid(parts: &[&[u8]]) -> String {
+    let mut h = Sha256::new();
+    for p in parts {
+        // Length-prefix each part so different splits cannot collide.
+        h.update((p.len() as u64).to_be_bytes());
+        h.update(p);
+    }
+    let d = h.finalize();
+    let mut b = [0u8; 16];
+    b.copy_from_slice(&d[..16]);
+    b[6] = (b[6] & 0x0f) | 0x50;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let x = crate::hex::encode(&b);
+    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+}
+
+fn node_id(kind: &str, parts: &[&[u8]]) -> String {
+    let mut all: Vec<&[u8]> = vec![kind.as_bytes()];
+    all.extend_from_slice(parts);
+    format!("kb:{kind}-{}", content_uuid(&all))
+}
+
+fn integer(n: u64) -> Value {
+    json!({"@type": "xsd:integer", "@value": n.to_string()})
+}
+
+fn date_time(s: &str) -> Value {
+    json!({"@type": "xsd:dateTime", "@value": s})
+}
+
+fn hash_node(owner: &[u8], method: &str, value: &str) -> Value {
+    json!({
+        "@id": node_id("Hash", &[owner, method.as_bytes()]),
+        "@type": "uco-types:Hash",
+        "uco-types:hashMethod": method,
+        "uco-types:hashValue": {"@type": "xsd:hexBinary", "@value": value},
+    })
+}
+
+impl<W: Write> CaseWriter<W> {
+    pub fn new(out: W) -> Self {
+        Self {
+            out,
+            nodes_written: 0,
+            tool_id: String::new(),
+            reference_ids: Vec::new(),
+            header: None,
+        }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn node(&mut self, node: &Value) -> io::Result<()> {
+        if self.nodes_written > 0 {
+            self.out.write_all(b",\n")?;
+        }
+        self.nodes_written += 1;
+        serde_json::to_writer(&mut self.out, node).map_err(io::Error::from)
+    }
+}
+
+impl<W: Write> ReportWriter for CaseWriter<W> {
+    fn header(&mut self, h: &Header) -> io::Result<()> {
+        let context = json!({
+            "kb": "http://example.org/kb/",
+            "case-investigation": "https://ontology.caseontology.org/case/investigation/",
+            "uco-action": "https://ontology.unifiedcyberontology.org/uco/action/",
+            "uco-core": "https://ontology.unifiedcyberontology.org/uco/core/",
+            "uco-observable": "https://ontology.unifiedcyberontology.org/uco/observable/",
+            "uco-tool": "https://ontology.unifiedcyberontology.org/uco/tool/",
+            "uco-types": "https://ontology.unifiedcyberontology.org/uco/types/",
+            "xsd": "http://www.w3.org/2001/XMLSchema#",
+        });
+        self.out.write_all(b"{\"@context\":")?;
+        serde_json::to_writer(&mut self.out, &context).map_err(io::Error::from)?;
+        self.out.write_all(b",\n\"@graph\":[\n")?;
+
+        self.tool_id = node_id("Tool", &[h.tool.as_bytes(), h.version.as_bytes()]);
+        let tool = json!({
+            "@id": self.tool_id,
+            "@type": "uco-tool:Tool",
+            "uco-core:name": h.tool,
+            "uco-tool:version": h.version,
+        });
+        self.node(&tool)?;
+        for r in &h.reference_sets {
+            let id = node_id("File", &[b"reference-set", r.path.as_bytes(), r.sha256.as_bytes()]);
+            let owner = id.as_bytes().to_vec();
+            let name = r.path.rsplit('/').next().unwrap_or(&r.path).to_string();
+            let file = json!({
+                "@id": id,
+                "@type": "uco-observable:File",
+                "uco-core:description": format!("reference set ({})", r.kind),
+                "uco-core:hasFacet": [
+                    {
+                        "@id": node_id("FileFacet", &[&owner]),
+                        "@type": "uco-observable:FileFacet",
+                        "uco-observable:fileName": name,
+                        "uco-observable:filePath": r.path,
+                    },
+                    {
+                        "@id": node_id("ContentDataFacet", &[&owner]),
+                        "@type": "uco-observable:ContentDataFacet",
+                        "uco-observable:hash": [hash_node(&owner, "SHA256", &r.sha256)],
+                    }
+                ],
+            });
+            self.node(&file)?;
+            self.reference_ids.push(id);
+        }
+        self.header = Some(h.clone());
+        Ok(())
+    }
+
+    fn entry(&mut self, e: &EntryRecord) -> io::Result<()> {
+        let path_bytes = e.path_bytes();
+        let file_id = node_id("File", &[&path_bytes]);
+        let mut file_facet = json!({
+            "@id": node_id("FileFacet", &[&path_bytes]),
+            "@type": "uco-observable:FileFacet",
+            "uco-observable:fileName": e.file_name(),
+            "uco-observable:filePath": e.path,
+        });
+        let ff = file_facet.as_object_mut().expect("object literal");
+        if e.kind() == EntryKind::Directory {
+            ff.insert("uco-observable:isDirectory".into(), json!(true));
+        }
+        if let Some(size) = e.size {
+            ff.insert("uco-observable:sizeInBytes".into(), integer(size));
+        }
+        if let Some(t) = &e.mtime {
+            ff.insert("uco-observable:modifiedTime".into(), date_time(t));
+        }
+        if let Some(t) = &e.atime {
+            ff.insert("uco-observable:accessedTime".into(), date_time(t));
+        }
+        if let Some(t) = &e.ctime {
+            ff.insert("uco-observable:metadataChangeTime".into(), date_time(t));
+        }
+        let mut facets = vec![file_facet];
+        let mut hashes = Vec::new();
+        // PDQ and pHash are not in UCO's HashNameVocab (validators flag them), so they go
+        // in the annotation's statement instead.
+        for (method, value) in [("MD5", &e.md5), ("SHA1", &e.sha1), ("SHA256", &e.sha256)] {
+            if let Some(v) = value {
+                hashes.push(hash_node(&path_bytes, method, v));
+            }
+        }
+        if !hashes.is_empty() {
+            let mut content = json!({
+                "@id": node_id("ContentDataFacet", &[&path_bytes]),
+                "@type": "uco-observable:ContentDataFacet",
+                "uco-observable:hash": hashes,
+            });
+            if let Some(n) = e.bytes_read {
+                content
+                    .as_object_mut()
+                    .expect("object literal")
+                    .insert("uco-observable:sizeInBytes".into(), integer(n));
+            }
+            facets.push(content);
+        }
+        let file = json!({
+            "@id": file_id,
+            "@type": "uco-observable:File",
+            "uco-core:hasFacet": facets,
+        });
+        self.node(&file)?;
+
+        let annotation = json!({
+            "@id": node_id("Annotation", &[&path_bytes]),
+            "@type": "uco-core:Annotation",
+            "uco-core:tag": [format!("mediahash:{}", e.disposition().as_str())],
+            "uco-core:statement": statement(e),
+            "uco-core:object": [{"@id": file_id}],
+        });
+        self.node(&annotation)
+    }
+
+    fn footer(&mut self, f: &Footer) -> io::Result<()> {
+        let h = self.header.take().unwrap_or_default();
+        let c = &f.counts;
+        let description = format!(
+            "{} scan of {}; completed: {}{}; entries {}, alert {}, ignore {}, unknown-image {}, \
+             other {}, directory {}, skipped {}, error {}; files read {}, bytes read {}; exit status {}",
+            h.tool,
+            h.evidence_roots.join(", "),
+            f.completed,
+            f.stopped_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
+            c.entries,
+            c.alert,
+            c.ignore,
+            c.unknown_image,
+            c.other,
+            c.directory,
+            c.skipped,
+            c.error,
+            f.files_read,
+            f.bytes_read,
+            f.exit_status,
+        );
+        let objects: Vec<Value> = self.reference_ids.iter().map(|id| json!({"@id": id})).collect();
+        let mut action = json!({
+            "@id": node_id("InvestigativeAction", &[h.start_time.as_bytes(), h.command_line.join("\0").as_bytes()]),
+            "@type": "case-investigation:InvestigativeAction",
+            "uco-core:name": "mediahash scan",
+            "uco-core:description": [description, format!("command line: {}", super::dfxml::shell_join(&h.command_line))],
+            "uco-action:startTime": date_time(&h.start_time),
+            "uco-action:endTime": date_time(&f.end_time),
+            "uco-action:instrument": {"@id": self.tool_id},
+        });
+        if !objects.is_empty() {
+            action
+                .as_object_mut()
+                .expect("object literal")
+                .insert("uco-action:object".into(), Value::Array(objects));
+        }
+        self.node(&action)?;
+        self.out.write_all(b"\n]}\n")?;
+        self.out.flush()
+    }
+}
+
+/// The human-readable verdict for an entry's annotation.
+fn statement(e: &EntryRecord) -> String {
+    let mut s = format!("disposition: {}", e.disposition().as_str());
+    if let Some(r) = &e.reason {
+        s.push_str(&format!("; reason: {r}"));
+    }
+    if let Some(r) = &e.image_error {
+        s.push_str(&format!("; image: {r}"));
+    }
+    if let Some(pdq) = &e.pdq {
+        s.push_str(&format!("; pdq {pdq}"));
+    }
+    if let Some(q) = e.pdq_quality {
+        s.push_str(&format!(" (quality {q})"));
+    }
+    if let Some(phash) = &e.phash {
+        s.push_str(&format!("; phash {phash}"));
+    }
+    for m in &e.matches {
+        s.push_str(&format!(
+            "; match {} set {:?} by {}",
+            m.disposition.as_str(),
+            m.set,
+            m.hash.as_str()
+        ));
+        if let Some(d) = m.distance {
+            s.push_str(&format!(" at distance {d}"));
+        }
+        if let Some(t) = &m.transform {
+            s.push_str(&format!(" ({t})"));
+        }
+        if let Some(c) = &m.category {
+            s.push_str(&format!(", category {c}"));
+            if let Some(p) = &m.profile {
+                s.push_str(&format!(" (profile {p})"));
+            }
+        }
+        if let Some(v) = m.victim_identified {
+            s.push_str(&format!(", victim identified: {v}"));
+        }
+    }
+    if let Some(c) = e.cluster {
+        s.push_str(&format!("; cluster {c}"));
+    }
+    if e.disposition() == EntryDisposition::UnknownImage {
+        s.push_str("; not in any reference set");
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uuids_are_deterministic_and_well_formed() {
+        let a = content_uuid(&[b"File", b"/ev/a"]);
+        assert_eq!(a, content_uuid(&[b"File", b"/ev/a"]));
+        assert_ne!(a, content_uuid(&[b"File", b"/ev/b"]));
+        // Splitting differently gives a different id.
+        assert_ne!(content_uuid(&[b"ab", b"c"]), content_uuid(&[b"a", b"bc"]));
+        assert_eq!(a.len(), 36);
+        assert_eq!(&a[14..15], "5");
+        assert!(matches!(&a[19..20], "8" | "9" | "a" | "b"));
+    }
+
+    #[test]
+    fn graph_is_valid_json() {
+        let mut w = CaseWriter::new(Vec::new());
+        w.header(&Header { tool: "mediahash".into(), version: "0".into(), ..Default::default() })
+            .unwrap();
+        let e = EntryRecord {
+            path: "/ev/a.jpg".into(),
+            kind: Some(EntryKind::File),
+            disposition: Some(EntryDisposition::UnknownImage),
+            size: Some(5),
+            md5: Some("ae5b468c7707a1f3d36c49b1fe2ef850".into()),
+            ..Default::default()
+        };
+        w.entry(&e).unwrap();
+        w.footer(&Footer {
+            completed: true,
+            end_time: "2025-01-01T00:00:00Z".into(),
+            ..Default::default()
+        })
+        .unwrap();
+        let v: Value = serde_json::from_slice(&w.into_inner()).unwrap();
+        let graph = v["@graph"].as_array().unwrap();
+        assert_eq!(graph.len(), 4, "tool, file, annotation, action");
+        let file = &graph[1];
+        assert_eq!(file["@type"], "uco-observable:File");
+        let hashes = &file["uco-core:hasFacet"][1]["uco-observable:hash"];
+        assert_eq!(hashes[0]["uco-types:hashMethod"], "MD5");
+        assert_eq!(graph[2]["uco-core:tag"][0], "mediahash:unknown-image");
+    }
+}

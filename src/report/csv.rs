@@ -1,0 +1,187 @@
+//! CSV: a header row, then one row per directory entry with the fixed [`COLUMNS`].
+//!
+//! CSV has no place for the report header and footer; `mh scan --format csv` writes them
+//! to a sidecar `<report>.provenance.jsonl` (header and footer records as in JSON Lines).
+//! The best match (alerts first) fills the `match_*` columns; `matches_json` holds every
+//! match as a JSON array, so nothing is lost.
+
+use std::io::{self, Write};
+
+use super::{EntryRecord, Footer, Header, ReportWriter};
+
+/// The columns, in order.
+pub const COLUMNS: [&str; 38] = [
+    "path",
+    "path_bytes_hex",
+    "kind",
+    "disposition",
+    "reason",
+    "size",
+    "bytes_read",
+    "mtime",
+    "atime",
+    "ctime",
+    "mode",
+    "uid",
+    "gid",
+    "inode",
+    "nlink",
+    "noatime",
+    "link_target",
+    "link_target_hex",
+    "md5",
+    "sha1",
+    "sha256",
+    "image_format",
+    "width",
+    "height",
+    "pdq",
+    "pdq_quality",
+    "phash",
+    "image_error",
+    "match_count",
+    "match_set",
+    "match_disposition",
+    "match_hash",
+    "match_distance",
+    "match_category",
+    "match_profile",
+    "match_victim_identified",
+    "matches_json",
+    "cluster",
+];
+
+/// Writes one CSV row per entry.
+pub struct CsvWriter<W: Write> {
+    out: ::csv::Writer<W>,
+}
+
+impl<W: Write> CsvWriter<W> {
+    pub fn new(out: W) -> Self {
+        Self { out: ::csv::WriterBuilder::new().has_headers(false).from_writer(out) }
+    }
+
+    pub fn into_inner(self) -> io::Result<W> {
+        self.out.into_inner().map_err(|e| e.into_error())
+    }
+}
+
+fn opt<T: ToString>(value: &Option<T>) -> String {
+    value.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
+    let best = e.matches.first();
+    let matches_json = if e.matches.is_empty() {
+        String::new()
+    } else {
+        serde_json::to_string(&e.matches).map_err(io::Error::from)?
+    };
+    Ok(vec![
+        e.path.clone(),
+        opt(&e.path_bytes_hex),
+        e.kind().as_str().to_string(),
+        e.disposition().as_str().to_string(),
+        opt(&e.reason),
+        opt(&e.size),
+        opt(&e.bytes_read),
+        opt(&e.mtime),
+        opt(&e.atime),
+        opt(&e.ctime),
+        e.mode.map(|m| format!("{m:o}")).unwrap_or_default(),
+        opt(&e.uid),
+        opt(&e.gid),
+        opt(&e.inode),
+        opt(&e.nlink),
+        opt(&e.noatime),
+        opt(&e.link_target),
+        opt(&e.link_target_hex),
+        opt(&e.md5),
+        opt(&e.sha1),
+        opt(&e.sha256),
+        opt(&e.image_format),
+        opt(&e.width),
+        opt(&e.height),
+        opt(&e.pdq),
+        opt(&e.pdq_quality),
+        opt(&e.phash),
+        opt(&e.image_error),
+        e.matches.len().to_string(),
+        best.map(|m| m.set.clone()).unwrap_or_default(),
+        best.map(|m| m.disposition.as_str().to_string()).unwrap_or_default(),
+        best.map(|m| m.hash.as_str().to_string()).unwrap_or_default(),
+        best.and_then(|m| m.distance).map(|d| d.to_string()).unwrap_or_default(),
+        best.and_then(|m| m.category.clone()).unwrap_or_default(),
+        best.and_then(|m| m.profile.clone()).unwrap_or_default(),
+        best.and_then(|m| m.victim_identified).map(|v| v.to_string()).unwrap_or_default(),
+        matches_json,
+        opt(&e.cluster),
+    ])
+}
+
+impl<W: Write> ReportWriter for CsvWriter<W> {
+    fn header(&mut self, _header: &Header) -> io::Result<()> {
+        self.out.write_record(COLUMNS).map_err(io::Error::from)
+    }
+
+    fn entry(&mut self, entry: &EntryRecord) -> io::Result<()> {
+        self.out.write_record(row(entry)?).map_err(io::Error::from)
+    }
+
+    fn footer(&mut self, _footer: &Footer) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::refset::{Disposition, HashKind};
+    use crate::report::{EntryDisposition, EntryKind, Match};
+
+    #[test]
+    fn fixed_columns_and_quoting() {
+        let mut w = CsvWriter::new(Vec::new());
+        w.header(&Header::default()).unwrap();
+        let entry = EntryRecord {
+            path: "/ev/a,\"b\"\nc".into(),
+            kind: Some(EntryKind::File),
+            disposition: Some(EntryDisposition::Alert),
+            mode: Some(0o100644),
+            matches: vec![Match {
+                reference: 0,
+                set: "vics".into(),
+                disposition: Disposition::Alert,
+                hash: HashKind::Pdq,
+                distance: Some(12),
+                transform: None,
+                category: Some("1".into()),
+                profile: Some("Default".into()),
+                victim_identified: Some(false),
+                offender_identified: None,
+                series: None,
+                source_id: None,
+                note: None,
+            }],
+            ..Default::default()
+        };
+        w.entry(&entry).unwrap();
+        w.footer(&Footer::default()).unwrap();
+        let bytes = w.into_inner().unwrap();
+        let mut reader = ::csv::ReaderBuilder::new().from_reader(&bytes[..]);
+        assert_eq!(reader.headers().unwrap().len(), COLUMNS.len());
+        let rows: Vec<::csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+        assert_eq!(rows.len(), 1);
+        let r = &rows[0];
+        assert_eq!(r.len(), COLUMNS.len());
+        let col = |name: &str| &r[COLUMNS.iter().position(|c| *c == name).unwrap()];
+        assert_eq!(col("path"), "/ev/a,\"b\"\nc");
+        assert_eq!(col("disposition"), "alert");
+        assert_eq!(col("mode"), "100644");
+        assert_eq!(col("match_hash"), "pdq");
+        assert_eq!(col("match_distance"), "12");
+        assert_eq!(col("match_count"), "1");
+        let all: Vec<Match> = serde_json::from_str(col("matches_json")).unwrap();
+        assert_eq!(all, entry.matches);
+    }
+}

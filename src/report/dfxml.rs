@@ -1,0 +1,378 @@
+//! Digital Forensics XML (DFXML) report.
+//!
+//! Layout (see `shared/design/formats.md` §5.1): `<dfxml version="1.2.0">` with
+//! `<metadata>` (`dc:type` "Hash List"), `<creator>` (program, version,
+//! execution_environment: host, command_line, start_time), `<source>` (one
+//! `image_filename` per evidence root), then one `<fileobject>` per directory entry, with
+//! children in the schema's order: `filename`, `error` (errors only), `name_type`,
+//! `filesize`, `inode`, `mode`, `nlink`, `uid`, `gid`, `mtime`, `ctime`, `atime`,
+//! `link_target`, then `hashdigest` MD5, SHA1, SHA256.
+//!
+//! DFXML has no element for PDQ, pHash, dispositions or matches, so those are extension
+//! elements in the namespace [`MH_NAMESPACE`] (prefix `mh`), placed after the DFXML
+//! children of each `fileobject`: `mh:disposition`, `mh:reason`, `mh:path_bytes_hex`,
+//! `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`, `mh:image_error`, `mh:match`,
+//! `mh:cluster`, `mh:noatime`, `mh:bytes_read`. Run-level provenance (reference sets with
+//! SHA-256, options) is `mh:scan` after `<source>`, and the footer is `mh:scan_end` after the
+//! last fileobject.
+//!
+//! Characters XML 1.0 cannot carry (C0 controls other than tab, LF, CR) are replaced by
+//! U+FFFD in text; the exact bytes of such a path are then always given in
+//! `mh:path_bytes_hex`.
+
+use std::io::{self, Write};
+
+use super::{EntryDisposition, EntryRecord, Footer, Header, ReportWriter};
+
+/// Namespace of the mediahash extension elements.
+pub const MH_NAMESPACE: &str = "urn:mediahash:dfxml:1";
+const DFXML_NAMESPACE: &str = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML";
+const DIHEDRAL: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
+
+/// Writes a DFXML report.
+pub struct DfxmlWriter<W: Write> {
+    out: W,
+}
+
+/// XML-escaped text; the flag is true when a character had to be replaced.
+fn xml_text(s: &str) -> (String, bool) {
+    let mut out = String::with_capacity(s.len());
+    let mut lossy = false;
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\t' | '\n' => out.push(c),
+            '\r' => out.push_str("&#13;"),
+            c if (c as u32) < 0x20 || c == '\u{fffe}' || c == '\u{ffff}' => {
+                out.push('\u{fffd}');
+                lossy = true;
+            }
+            c => out.push(c),
+        }
+    }
+    (out, lossy)
+}
+
+fn esc(s: &str) -> String {
+    xml_text(s).0
+}
+
+impl<W: Write> DfxmlWriter<W> {
+    pub fn new(out: W) -> Self {
+        Self { out }
+    }
+
+    pub fn into_inner(self) -> W {
+        self.out
+    }
+
+    fn element(&mut self, indent: &str, name: &str, text: &str) -> io::Result<()> {
+        writeln!(self.out, "{indent}<{name}>{}</{name}>", esc(text))
+    }
+}
+
+impl<W: Write> ReportWriter for DfxmlWriter<W> {
+    fn header(&mut self, h: &Header) -> io::Result<()> {
+        writeln!(self.out, r#"<?xml version="1.0" encoding="UTF-8"?>"#)?;
+        writeln!(
+            self.out,
+            r#"<dfxml xmlns="{DFXML_NAMESPACE}" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:mh="{MH_NAMESPACE}" version="1.2.0">"#
+        )?;
+        writeln!(self.out, "  <metadata><dc:type>Hash List</dc:type></metadata>")?;
+        writeln!(self.out, r#"  <creator version="1.0">"#)?;
+        self.element("    ", "program", &h.tool)?;
+        self.element("    ", "version", &h.version)?;
+        writeln!(self.out, "    <execution_environment>")?;
+        if let Some(host) = &h.host {
+            self.element("      ", "host", host)?;
+        }
+        self.element("      ", "command_line", &shell_join(&h.command_line))?;
+        self.element("      ", "start_time", &h.start_time)?;
+        writeln!(self.out, "    </execution_environment>")?;
+        writeln!(self.out, "  </creator>")?;
+        writeln!(self.out, "  <source>")?;
+        for root in &h.evidence_roots {
+            self.element("    ", "image_filename", root)?;
+        }
+        writeln!(self.out, "  </source>")?;
+        writeln!(self.out, "  <mh:scan>")?;
+        for (i, r) in h.reference_sets.iter().enumerate() {
+            write!(
+                self.out,
+                r#"    <mh:reference_set index="{i}" path="{}" sha256="{}" kind="{}""#,
+                esc(&r.path),
+                esc(&r.sha256),
+                esc(&r.kind)
+            )?;
+            if let Some(d) = r.disposition {
+                write!(self.out, r#" disposition="{}""#, d.as_str())?;
+            }
+            writeln!(self.out, ">")?;
+            for s in &r.sources {
+                write!(
+                    self.out,
+                    r#"      <mh:source name="{}" set_name="{}" format="{}" sha256="{}" disposition="{}" records="{}" bad_records="{}""#,
+                    esc(&s.name),
+                    esc(&s.set_name),
+                    esc(&s.format),
+                    esc(&s.sha256),
+                    s.disposition.as_str(),
+                    s.records,
+                    s.bad_records
+                )?;
+                if let Some(v) = &s.source_version {
+                    write!(self.out, r#" source_version="{}""#, esc(v))?;
+                }
+                writeln!(self.out, "/>")?;
+            }
+            writeln!(self.out, "    </mh:reference_set>")?;
+        }
+        let o = &h.options;
+        write!(
+            self.out,
+            r#"    <mh:options pdq_radius="{}" phash_radius="{}" pdq_quality_threshold="{}" pdq_convention="{}" dihedral="{}" follow_symlinks="{}" link_targets="{}" one_file_system="{}" max_image_file_bytes="{}" cluster="{}" threads="{}""#,
+            o.pdq_radius,
+            o.phash_radius,
+            o.pdq_quality_threshold,
+            esc(&o.pdq_convention),
+            o.dihedral,
+            o.follow_symlinks,
+            o.link_targets,
+            o.one_file_system,
+            o.max_image_file_bytes,
+            o.cluster,
+            o.threads
+        )?;
+        if let Some(max) = o.max_file_size {
+            write!(self.out, r#" max_file_size="{max}""#)?;
+        }
+        writeln!(self.out, ">")?;
+        for pattern in &o.exclude {
+            self.element("      ", "mh:exclude", pattern)?;
+        }
+        for limit in &o.limits {
+            self.element("      ", "mh:limit", limit)?;
+        }
+        writeln!(self.out, "    </mh:options>")?;
+        writeln!(self.out, "  </mh:scan>")
+    }
+
+    fn entry(&mut self, e: &EntryRecord) -> io::Result<()> {
+        let o = &mut self.out;
+        writeln!(o, "  <fileobject>")?;
+        let (path_text, path_lossy) = xml_text(&e.path);
+        writeln!(o, "    <filename>{path_text}</filename>")?;
+        if e.disposition() == EntryDisposition::Error {
+            let reason = e.reason.as_deref().unwrap_or("error");
+            writeln!(o, "    <error>{}</error>", esc(reason))?;
+        }
+        writeln!(o, "    <name_type>{}</name_type>", e.kind().dfxml_name_type())?;
+        if let Some(size) = e.size {
+            writeln!(o, "    <filesize>{size}</filesize>")?;
+        }
+        let numbers = [("inode", e.inode), ("mode", e.mode.map(u64::from))];
+        for (name, value) in numbers {
+            if let Some(v) = value {
+                writeln!(o, "    <{name}>{v}</{name}>")?;
+            }
+        }
+        if let Some(v) = e.nlink {
+            writeln!(o, "    <nlink>{v}</nlink>")?;
+        }
+        for (name, value) in [("uid", e.uid), ("gid", e.gid)] {
+            if let Some(v) = value {
+                writeln!(o, "    <{name}>{v}</{name}>")?;
+            }
+        }
+        for (name, value) in [("mtime", &e.mtime), ("ctime", &e.ctime), ("atime", &e.atime)] {
+            if let Some(v) = value {
+                writeln!(o, "    <{name}>{v}</{name}>")?;
+            }
+        }
+        if let Some(target) = &e.link_target {
+            writeln!(o, "    <link_target>{}</link_target>", esc(target))?;
+        }
+        for (name, value) in [("md5", &e.md5), ("sha1", &e.sha1), ("sha256", &e.sha256)] {
+            if let Some(v) = value {
+                writeln!(o, r#"    <hashdigest type="{}">{v}</hashdigest>"#, name.to_uppercase())?;
+            }
+        }
+        // Extension elements.
+        writeln!(o, "    <mh:disposition>{}</mh:disposition>", e.disposition().as_str())?;
+        if e.disposition() != EntryDisposition::Error
+            && let Some(reason) = &e.reason
+        {
+            writeln!(o, "    <mh:reason>{}</mh:reason>", esc(reason))?;
+        }
+        let path_hex = match (&e.path_bytes_hex, path_lossy) {
+            (Some(hex), _) => Some(hex.clone()),
+            (None, true) => Some(crate::hex::encode(e.path.as_bytes())),
+            (None, false) => None,
+        };
+        if let Some(hex) = path_hex {
+            writeln!(o, "    <mh:path_bytes_hex>{hex}</mh:path_bytes_hex>")?;
+        }
+        if let Some(hex) = &e.link_target_hex {
+            writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
+        }
+        if let Some(format) = &e.image_format {
+            write!(o, r#"    <mh:image format="{}""#, esc(format))?;
+            if let (Some(w), Some(h)) = (e.width, e.height) {
+                write!(o, r#" width="{w}" height="{h}""#)?;
+            }
+            writeln!(o, "/>")?;
+        }
+        if let Some(pdq) = &e.pdq {
+            let q = e.pdq_quality.map(|q| format!(r#" quality="{q}""#)).unwrap_or_default();
+            writeln!(o, "    <mh:pdq{q}>{pdq}</mh:pdq>")?;
+        }
+        if let Some(hashes) = &e.pdq_dihedral {
+            for (name, h) in DIHEDRAL.iter().zip(hashes) {
+                writeln!(o, r#"    <mh:pdq_dihedral transform="{name}">{h}</mh:pdq_dihedral>"#)?;
+            }
+        }
+        if let Some(phash) = &e.phash {
+            writeln!(o, "    <mh:phash>{phash}</mh:phash>")?;
+        }
+        if let Some(err) = &e.image_error {
+            writeln!(o, "    <mh:image_error>{}</mh:image_error>", esc(err))?;
+        }
+        for m in &e.matches {
+            write!(
+                o,
+                r#"    <mh:match reference="{}" set="{}" disposition="{}" hash="{}""#,
+                m.reference,
+                esc(&m.set),
+                m.disposition.as_str(),
+                m.hash.as_str()
+            )?;
+            if let Some(d) = m.distance {
+                write!(o, r#" distance="{d}""#)?;
+            }
+            let texts = [
+                ("transform", &m.transform),
+                ("category", &m.category),
+                ("profile", &m.profile),
+                ("series", &m.series),
+                ("source_id", &m.source_id),
+                ("note", &m.note),
+            ];
+            for (name, value) in texts {
+                if let Some(v) = value {
+                    write!(o, r#" {name}="{}""#, esc(v))?;
+                }
+            }
+            for (name, value) in [
+                ("victim_identified", m.victim_identified),
+                ("offender_identified", m.offender_identified),
+            ] {
+                if let Some(v) = value {
+                    write!(o, r#" {name}="{v}""#)?;
+                }
+            }
+            writeln!(o, "/>")?;
+        }
+        if let Some(c) = e.cluster {
+            writeln!(o, "    <mh:cluster>{c}</mh:cluster>")?;
+        }
+        if let Some(n) = e.noatime {
+            writeln!(o, "    <mh:noatime>{}</mh:noatime>", u8::from(n))?;
+        }
+        if let Some(n) = e.bytes_read {
+            writeln!(o, "    <mh:bytes_read>{n}</mh:bytes_read>")?;
+        }
+        writeln!(o, "  </fileobject>")
+    }
+
+    fn footer(&mut self, f: &Footer) -> io::Result<()> {
+        let c = &f.counts;
+        write!(
+            self.out,
+            r#"  <mh:scan_end completed="{}" end_time="{}" duration_ms="{}" exit_status="{}" entries="{}" alert="{}" ignore="{}" unknown_image="{}" other="{}" directory="{}" skipped="{}" error="{}" files_read="{}" bytes_read="{}" files_without_noatime="{}""#,
+            f.completed,
+            f.end_time,
+            f.duration_ms,
+            f.exit_status,
+            c.entries,
+            c.alert,
+            c.ignore,
+            c.unknown_image,
+            c.other,
+            c.directory,
+            c.skipped,
+            c.error,
+            f.files_read,
+            f.bytes_read,
+            f.files_without_noatime
+        )?;
+        if let Some(n) = f.clusters {
+            write!(self.out, r#" clusters="{n}""#)?;
+        }
+        if let Some(n) = f.clustered_images {
+            write!(self.out, r#" clustered_images="{n}""#)?;
+        }
+        if let Some(r) = &f.stopped_reason {
+            write!(self.out, r#" stopped_reason="{}""#, esc(r))?;
+        }
+        writeln!(self.out, "/>")?;
+        writeln!(self.out, "</dfxml>")?;
+        self.out.flush()
+    }
+}
+
+/// The command line as one string, arguments quoted for a POSIX shell when needed.
+pub fn shell_join(args: &[String]) -> String {
+    args.iter()
+        .map(|a| {
+            let plain = !a.is_empty()
+                && a.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_./=:,+@%".contains(&b));
+            if plain { a.clone() } else { format!("'{}'", a.replace('\'', r"'\''")) }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_and_replaces_invalid_characters() {
+        assert_eq!(xml_text("a&b<c>\"d\""), ("a&amp;b&lt;c&gt;&quot;d&quot;".to_string(), false));
+        assert_eq!(xml_text("bell\u{7}"), ("bell\u{fffd}".to_string(), true));
+        assert_eq!(xml_text("cr\r"), ("cr&#13;".to_string(), false));
+    }
+
+    #[test]
+    fn shell_quoting() {
+        let args = ["mh", "scan", "/mnt/my evidence", "it's"].map(String::from);
+        assert_eq!(shell_join(&args), r"mh scan '/mnt/my evidence' 'it'\''s'");
+    }
+
+    #[test]
+    fn error_entry_order() {
+        let mut w = DfxmlWriter::new(Vec::new());
+        let e = EntryRecord {
+            path: "/ev/x\u{1}".into(),
+            kind: Some(crate::report::EntryKind::File),
+            disposition: Some(EntryDisposition::Error),
+            reason: Some("read error at offset 4096: Input/output error".into()),
+            size: Some(5),
+            md5: Some("ae5b468c7707a1f3d36c49b1fe2ef850".into()),
+            ..Default::default()
+        };
+        w.entry(&e).unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        let pos = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} missing in {text}"));
+        assert!(pos("<filename>") < pos("<error>"));
+        assert!(pos("<error>") < pos("<name_type>r"));
+        assert!(pos("<filesize>5") < pos(r#"<hashdigest type="MD5">"#));
+        assert!(pos("<hashdigest") < pos("<mh:disposition>error"));
+        // The control character is replaced and the exact bytes given in hex.
+        assert!(text.contains("<filename>/ev/x\u{fffd}</filename>"));
+        assert!(text.contains("<mh:path_bytes_hex>2f65762f7801</mh:path_bytes_hex>"));
+    }
+}

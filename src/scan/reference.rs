@@ -1,0 +1,160 @@
+//! Loading reference sets for a scan, and the scan's view of a [`RefSet`].
+//!
+//! * A compiled `.mhset` is memory-mapped ([`open_mhset`]).
+//! * A hash-set source file (VICS JSON, NSRL, md5sum list, PDQ list...) can be given
+//!   directly ([`load_source`]): it is imported ([`crate::import`]) into a `.mhset` built in
+//!   memory (`Builder::finish_to_vec`, `RefSet::from_bytes`), with the examiner's disposition
+//!   for every entry, so a first scan needs no separate build step.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use thiserror::Error;
+
+use super::{LoadedReference, ReferenceIndex};
+use crate::import::{self, ImportError, ImportOptions};
+use crate::refset::build::{BuildError, BuildOptions, Builder};
+use crate::refset::read::{EntryId, Membership, RefSet, RefsetError};
+use crate::refset::{Disposition, HashKind, HashValue};
+use crate::report::{Match, ReferenceProvenance};
+
+/// Why a reference set could not be loaded.
+#[derive(Debug, Error)]
+pub enum LoadError {
+    #[error("reference set {path}: {source}")]
+    Import { path: String, source: Box<ImportError> },
+    #[error("reference set {path}: {source}")]
+    Build { path: String, source: Box<BuildError> },
+    #[error("reference set {path}: {source}")]
+    Open { path: String, source: Box<RefsetError> },
+    #[error("cannot read reference set {path}: {source}; check the path and permissions")]
+    Io { path: String, source: std::io::Error },
+}
+
+fn to_match(m: &Membership<'_>, hash: HashKind, distance: Option<u32>) -> Match {
+    Match {
+        reference: 0,
+        set: m.set.name.clone(),
+        disposition: m.set.disposition,
+        hash,
+        distance,
+        transform: None,
+        category: m.meta.category.map(str::to_owned),
+        profile: m.meta.profile.map(str::to_owned),
+        victim_identified: m.meta.victim_identified,
+        offender_identified: m.meta.offender_identified,
+        series: m.meta.series.map(str::to_owned),
+        source_id: m.meta.source_id.map(str::to_owned),
+        note: m.meta.note.map(str::to_owned),
+    }
+}
+
+fn memberships<B: AsRef<[u8]>>(
+    set: &RefSet<B>,
+    entry: EntryId,
+    hash: HashKind,
+    distance: Option<u32>,
+) -> Result<Vec<Match>, String> {
+    let members = set.memberships(entry).map_err(|e| e.to_string())?;
+    Ok(members.iter().map(|m| to_match(m, hash, distance)).collect())
+}
+
+impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String> {
+        let found = RefSet::lookup(self, value).map_err(|e| e.to_string())?;
+        Ok(found.iter().map(|m| to_match(&m.membership, value.kind(), None)).collect())
+    }
+
+    fn search_pdq(
+        &self,
+        needles: &[[u8; 32]],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, Match)>, String> {
+        let mut out = Vec::new();
+        // Sorted by (distance, index, needle): the nearest come first.
+        for hit in self.search_pdq_needles(needles, radius).into_iter() {
+            if out.len() >= limit {
+                break;
+            }
+            for m in memberships(self, hit.entry, HashKind::Pdq, Some(hit.distance))? {
+                out.push((hit.needle, m));
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_64(
+        &self,
+        kind: HashKind,
+        value: u64,
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<Match>, String> {
+        let mut out = Vec::new();
+        for hit in self.search_u64(kind, value, radius, &[]).map_err(|e| e.to_string())? {
+            if out.len() >= limit {
+                break;
+            }
+            out.extend(memberships(self, hit.entry, kind, Some(hit.distance))?);
+        }
+        Ok(out)
+    }
+}
+
+fn file_sha256(path: &Path) -> Result<String, LoadError> {
+    let io = |source| LoadError::Io { path: path.display().to_string(), source };
+    let file = File::open(path).map_err(io)?;
+    let (digests, _) = crate::digest::digest_reader(file, Default::default()).map_err(io)?;
+    Ok(digests.sha256_hex())
+}
+
+/// Memory-maps a compiled `.mhset` reference set (checking its structure; run
+/// `mh refset verify` for the full checksum). Its SHA-256 is computed for the report header.
+pub fn open_mhset(path: &Path) -> Result<LoadedReference, LoadError> {
+    let name = path.display().to_string();
+    let set = RefSet::open(path)
+        .map_err(|source| LoadError::Open { path: name.clone(), source: Box::new(source) })?;
+    let sha256 = file_sha256(path)?;
+    Ok(LoadedReference {
+        provenance: ReferenceProvenance {
+            path: name,
+            sha256,
+            kind: "mhset".to_string(),
+            disposition: None,
+            sources: set.provenance().sources.clone(),
+        },
+        index: Box::new(set),
+    })
+}
+
+/// Imports a hash-set source file into an in-memory reference set; every entry gets
+/// `disposition` and the set is named after the file. Large sources spill sorted runs to
+/// `temp_dir` (default: the system temporary directory), never next to the evidence.
+pub fn load_source(
+    path: &Path,
+    disposition: Disposition,
+    temp_dir: Option<PathBuf>,
+) -> Result<LoadedReference, LoadError> {
+    let name = path.display().to_string();
+    let build = |source| LoadError::Build { path: name.clone(), source: Box::new(source) };
+    // A fixed build time: the in-memory set is the same for the same source.
+    let options = BuildOptions { temp_dir, build_time: Some(0), ..BuildOptions::default() };
+    let mut builder = Builder::new(options).map_err(build)?;
+    let summary =
+        import::import_into(&mut builder, path, None, disposition, None, &ImportOptions::default())
+            .map_err(|source| LoadError::Import { path: name.clone(), source: Box::new(source) })?;
+    let (bytes, _report) = builder.finish_to_vec().map_err(build)?;
+    let set = RefSet::from_bytes(bytes)
+        .map_err(|source| LoadError::Open { path: name.clone(), source: Box::new(source) })?;
+    Ok(LoadedReference {
+        provenance: ReferenceProvenance {
+            path: name,
+            sha256: crate::hex::encode(&summary.sha256),
+            kind: summary.format_label.clone(),
+            disposition: Some(disposition),
+            sources: set.provenance().sources.clone(),
+        },
+        index: Box::new(set),
+    })
+}

@@ -1,0 +1,335 @@
+/*
+ * Reference sets: open/free/verify/info, exact lookup, PDQ and 64-bit search, mh_matches,
+ * and every error path.
+ *
+ * argv: SET TAMPERED NEWER_VERSION GARBAGE EMPTY IMAGE
+ * The Rust driver (tests/ffi_c.rs, fn build_fixture_set) built SET from IMAGE's hashes:
+ *   set "alerts" (alert), source "alerts.json":
+ *     record 1: SHA-256 and MD5 of IMAGE, PDQ of IMAGE with 5 bits flipped (quality 90),
+ *               category "1", profile "Default", victim yes, source_id "media-1",
+ *               file_name "img\xff.png", file_size 1234, note "a\0b"
+ *     record 2: PDQ of IMAGE rotated 90 degrees (dihedral 1), category "2"
+ *     record 3: pHash of IMAGE xor 7, category "3"
+ *   set "NSRL" (ignore), source "nsrl.txt": SHA-256 of IMAGE, file_name "x.png"
+ * TAMPERED opens but fails verification; NEWER_VERSION claims format version 2.
+ */
+#include "check.h"
+
+static const char *set_path, *tampered_path, *newer_path, *garbage_path, *empty_path, *image;
+static mh_hash_result img;
+
+static mh_refset *open_set(void) {
+    mh_refset *set = NULL;
+    CHECK_STATUS(mh_refset_open(set_path, &set), MH_STATUS_OK);
+    CHECK(set != NULL);
+    return set;
+}
+
+static void test_open_errors(void) {
+    mh_refset *sentinel = (mh_refset *)&img; /* any non-NULL value: must stay untouched */
+    mh_refset *set = sentinel;
+    char missing[4096];
+
+    CHECK_STATUS(mh_refset_open(NULL, &set), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_open(set_path, NULL), MH_STATUS_NULL_PARAMETER);
+    snprintf(missing, sizeof missing, "%s.missing", set_path);
+    CHECK_STATUS(mh_refset_open(missing, &set), MH_STATUS_NOT_FOUND);
+    CHECK(strstr(last_error(), ".missing") != NULL);
+    CHECK_STATUS(mh_refset_open(garbage_path, &set), MH_STATUS_REFSET_INVALID);
+    CHECK(strlen(last_error()) > 0);
+    CHECK_STATUS(mh_refset_open(empty_path, &set), MH_STATUS_REFSET_INVALID);
+    CHECK_STATUS(mh_refset_open(newer_path, &set), MH_STATUS_REFSET_UNSUPPORTED_VERSION);
+    CHECK(strstr(last_error(), "version") != NULL);
+    /* A directory is not a reference set. */
+    {
+        mh_status status = mh_refset_open("/", &set);
+        CHECK(status == MH_STATUS_IO || status == MH_STATUS_REFSET_INVALID);
+        CHECK(strlen(last_error()) > 0);
+    }
+    CHECK(set == sentinel);
+
+    mh_refset_free(NULL);
+}
+
+static void test_verify(void) {
+    mh_refset *set = open_set(), *tampered = NULL;
+    CHECK_STATUS(mh_refset_verify(set), MH_STATUS_OK);
+    CHECK_STATUS(mh_refset_verify(NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_open(tampered_path, &tampered), MH_STATUS_OK);
+    CHECK_STATUS(mh_refset_verify(tampered), MH_STATUS_REFSET_CHECKSUM_MISMATCH);
+    CHECK(strstr(last_error(), "checksum") != NULL);
+    mh_refset_free(tampered);
+    mh_refset_free(set);
+}
+
+static void test_info(void) {
+    mh_refset *set = open_set();
+    mh_refset_info info;
+    mh_set_info s;
+    mh_source_info src;
+    size_t i;
+    int saw_alerts = 0, saw_nsrl = 0;
+
+    CHECK_STATUS(mh_refset_get_info(set, &info), MH_STATUS_OK);
+    CHECK(info.format_version == 1);
+    CHECK(info.file_len > 0);
+    CHECK(info.records == 4);
+    CHECK(info.sha256_count == 1 && info.md5_count == 1 && info.sha1_count == 0);
+    CHECK(info.pdq_count == 2 && info.phash_count == 1 && info.dhash_count == 0);
+    CHECK(info.ahash_count == 0 && info.photodna_count == 0);
+    CHECK(info.set_count == 2 && info.source_count == 2);
+    CHECK(strncmp(info.tool, "mediahash", 9) == 0);
+
+    for (i = 0; i < info.set_count; i++) {
+        CHECK_STATUS(mh_refset_set_get(set, i, &s), MH_STATUS_OK);
+        CHECK(s.source_count == 1);
+        if (strcmp(s.name, "alerts") == 0) {
+            saw_alerts = 1;
+            CHECK(s.disposition == MH_DISPOSITION_ALERT);
+        } else {
+            CHECK(strcmp(s.name, "NSRL") == 0);
+            saw_nsrl = 1;
+            CHECK(s.disposition == MH_DISPOSITION_IGNORE);
+        }
+    }
+    CHECK(saw_alerts && saw_nsrl);
+    for (i = 0; i < info.source_count; i++) {
+        CHECK_STATUS(mh_refset_source_get(set, i, &src), MH_STATUS_OK);
+        CHECK(strlen(src.sha256) == 64);
+        CHECK(strcmp(src.format, "test") == 0);
+        if (strcmp(src.name, "alerts.json") == 0) {
+            CHECK(strcmp(src.set_name, "alerts") == 0);
+            CHECK(src.disposition == MH_DISPOSITION_ALERT);
+            CHECK(src.records == 3 && src.bad_records == 1);
+            CHECK(src.source_version != NULL && strcmp(src.source_version, "2.0") == 0);
+        } else {
+            CHECK(strcmp(src.name, "nsrl.txt") == 0);
+            CHECK(src.records == 1 && src.bad_records == 0);
+            CHECK(src.source_version == NULL);
+        }
+    }
+
+    /* Errors: outputs untouched. */
+    memset(&s, 0xAB, sizeof s);
+    CHECK_STATUS(mh_refset_get_info(NULL, &info), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_get_info(set, NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_set_get(set, 2, &s), MH_STATUS_INVALID_PARAMETER);
+    CHECK(strstr(last_error(), "out of range") != NULL);
+    CHECK_STATUS(mh_refset_set_get(set, (size_t)-1, &s), MH_STATUS_INVALID_PARAMETER);
+    CHECK(((unsigned char *)&s)[0] == 0xAB);
+    CHECK_STATUS(mh_refset_set_get(NULL, 0, &s), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_set_get(set, 0, NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_source_get(set, 2, &src), MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_source_get(NULL, 0, &src), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_source_get(set, 0, NULL), MH_STATUS_NULL_PARAMETER);
+    mh_refset_free(set);
+}
+
+static void test_lookup(void) {
+    mh_refset *set = open_set();
+    mh_matches *matches = NULL, *sentinel = (mh_matches *)&img;
+    mh_match m;
+    uint8_t zeros[144] = {0}, phash_be[8];
+    uint64_t phash = img.phash ^ 7u;
+    size_t i;
+    int saw_alerts = 0, saw_nsrl = 0;
+
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, img.sha256, 32, &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 2);
+    for (i = 0; i < 2; i++) {
+        CHECK_STATUS(mh_matches_get(matches, i, &m), MH_STATUS_OK);
+        CHECK(m.kind == MH_HASH_KIND_SHA256);
+        CHECK(m.distance == 0 && m.needle == 0);
+        CHECK(m.value_len == 32 && memcmp(m.value, img.sha256, 32) == 0);
+        CHECK(m.value_u64 == 0 && m.pdq_quality == -1);
+        if (strcmp(m.set_name, "alerts") == 0) {
+            saw_alerts = 1;
+            CHECK(m.disposition == MH_DISPOSITION_ALERT);
+            CHECK(strcmp(m.source_name, "alerts.json") == 0);
+            CHECK(strcmp(m.category, "1") == 0);
+            CHECK(strcmp(m.profile, "Default") == 0);
+            CHECK(m.series == NULL);
+            CHECK(strcmp(m.source_id, "media-1") == 0);
+            CHECK(m.victim_identified == 1 && m.offender_identified == -1);
+            CHECK(m.file_size == 1234);
+            CHECK(m.file_name_len == 8 && memcmp(m.file_name, "img\xff.png", 9) == 0);
+            /* The embedded NUL became U+FFFD (EF BF BD). */
+            CHECK(strcmp(m.note, "a\xef\xbf\xbd" "b") == 0);
+        } else {
+            saw_nsrl = 1;
+            CHECK(strcmp(m.set_name, "NSRL") == 0);
+            CHECK(m.disposition == MH_DISPOSITION_IGNORE);
+            CHECK(m.category == NULL && m.note == NULL);
+            CHECK(m.victim_identified == -1 && m.file_size == -1);
+            CHECK(m.file_name_len == 5 && strcmp((const char *)m.file_name, "x.png") == 0);
+        }
+    }
+    CHECK(saw_alerts && saw_nsrl);
+    /* Out of range / NULL: output untouched. */
+    memset(&m, 0xAB, sizeof m);
+    CHECK_STATUS(mh_matches_get(matches, 2, &m), MH_STATUS_INVALID_PARAMETER);
+    CHECK(((unsigned char *)&m)[0] == 0xAB);
+    CHECK_STATUS(mh_matches_get(NULL, 0, &m), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_matches_get(matches, 0, NULL), MH_STATUS_NULL_PARAMETER);
+    mh_matches_free(matches);
+
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_MD5, img.md5, 16, &matches), MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 1);
+    mh_matches_free(matches);
+
+    /* Absent values and absent kinds: success, no rows. */
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA1, img.sha1, 20, &matches), MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 0);
+    mh_matches_free(matches);
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_PHOTODNA, zeros, 144, &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 0);
+    mh_matches_free(matches);
+
+    /* 64-bit kinds take 8 big-endian bytes. */
+    for (i = 0; i < 8; i++)
+        phash_be[i] = (uint8_t)(phash >> (56 - 8 * i));
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_PHASH, phash_be, 8, &matches), MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 1);
+    CHECK_STATUS(mh_matches_get(matches, 0, &m), MH_STATUS_OK);
+    CHECK(m.value_u64 == phash && m.value_len == 8 && memcmp(m.value, phash_be, 8) == 0);
+    CHECK(strcmp(m.category, "3") == 0);
+    mh_matches_free(matches);
+
+    /* Errors: out stays untouched. */
+    matches = sentinel;
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, img.sha256, 31, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK(strstr(last_error(), "32 bytes") != NULL);
+    CHECK_STATUS(mh_refset_lookup(set, 0, img.sha256, 32, &matches), MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_lookup(set, 99, img.sha256, 32, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK(strstr(last_error(), "mh_hash_kind") != NULL);
+    CHECK_STATUS(mh_refset_lookup(NULL, MH_HASH_KIND_SHA256, img.sha256, 32, &matches),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, NULL, 32, &matches),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, img.sha256, 32, NULL),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK(matches == sentinel);
+
+    CHECK(mh_matches_len(NULL) == 0);
+    mh_matches_free(NULL);
+    mh_refset_free(set);
+}
+
+static void test_search(void) {
+    mh_refset *set = open_set();
+    mh_matches *matches = NULL, *sentinel = (mh_matches *)&img;
+    mh_match m;
+    uint64_t needles[2];
+
+    /* One needle: the stored hash 5 bits away. */
+    CHECK_STATUS(mh_refset_search_pdq(set, img.pdq, 1, MH_PDQ_DEFAULT_RADIUS, &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 1);
+    CHECK_STATUS(mh_matches_get(matches, 0, &m), MH_STATUS_OK);
+    CHECK(m.kind == MH_HASH_KIND_PDQ && m.distance == 5 && m.needle == 0);
+    CHECK(m.pdq_quality == 90 && m.value_len == 32);
+    CHECK(strcmp(m.category, "1") == 0);
+    mh_matches_free(matches);
+
+    /* Radius 4: nothing. */
+    CHECK_STATUS(mh_refset_search_pdq(set, img.pdq, 1, 4, &matches), MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 0);
+    mh_matches_free(matches);
+
+    /* All 8 dihedrals: the rotated copy is found exactly, through needle 1 (rot90). */
+    CHECK_STATUS(mh_refset_search_pdq(set, &img.pdq_dihedral[0][0], 8, MH_PDQ_DEFAULT_RADIUS,
+                                      &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 2);
+    CHECK_STATUS(mh_matches_get(matches, 0, &m), MH_STATUS_OK);
+    CHECK(m.distance == 0 && m.needle == 1 && strcmp(m.category, "2") == 0);
+    CHECK(m.pdq_quality == -1);
+    CHECK(memcmp(m.value, img.pdq_dihedral[1], 32) == 0);
+    CHECK_STATUS(mh_matches_get(matches, 1, &m), MH_STATUS_OK);
+    CHECK(m.distance == 5 && m.needle == 0 && strcmp(m.category, "1") == 0);
+    /* Matches outlive their reference set. */
+    mh_refset_free(set);
+    CHECK(strcmp(m.set_name, "alerts") == 0);
+    CHECK_STATUS(mh_matches_get(matches, 0, &m), MH_STATUS_OK);
+    CHECK(strcmp(m.source_name, "alerts.json") == 0);
+    mh_matches_free(matches);
+    set = open_set();
+
+    /* 64-bit search. */
+    needles[0] = img.phash;
+    needles[1] = ~img.phash;
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_PHASH, needles, 2, MH_U64_DEFAULT_RADIUS,
+                                      &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 1);
+    CHECK_STATUS(mh_matches_get(matches, 0, &m), MH_STATUS_OK);
+    CHECK(m.kind == MH_HASH_KIND_PHASH && m.distance == 3 && m.needle == 0);
+    CHECK(m.value_u64 == (img.phash ^ 7u));
+    mh_matches_free(matches);
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_PHASH, needles, 1, 2, &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 0);
+    mh_matches_free(matches);
+    /* A kind the set does not hold: empty. */
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_DHASH, needles, 1, 64, &matches),
+                 MH_STATUS_OK);
+    CHECK(mh_matches_len(matches) == 0);
+    mh_matches_free(matches);
+
+    /* Errors. */
+    matches = sentinel;
+    CHECK_STATUS(mh_refset_search_pdq(set, img.pdq, 0, 31, &matches), MH_STATUS_INVALID_PARAMETER);
+    CHECK(strstr(last_error(), "needle") != NULL);
+    CHECK_STATUS(mh_refset_search_pdq(set, &img.pdq_dihedral[0][0], 9, 31, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_search_pdq(set, img.pdq, 1, 257, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK(strstr(last_error(), "radius") != NULL);
+    CHECK_STATUS(mh_refset_search_pdq(NULL, img.pdq, 1, 31, &matches), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_search_pdq(set, NULL, 1, 31, &matches), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_search_pdq(set, img.pdq, 1, 31, NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_MD5, needles, 1, 8, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(set, 42, needles, 1, 8, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_PHASH, needles, 1, 65, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_PHASH, needles, 0, 8, &matches),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(NULL, MH_HASH_KIND_PHASH, needles, 1, 8, &matches),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_PHASH, NULL, 1, 8, &matches),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_search_u64(set, MH_HASH_KIND_PHASH, needles, 1, 8, NULL),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK(matches == sentinel);
+    mh_refset_free(set);
+}
+
+int main(int argc, char **argv) {
+    mh_hash_options o;
+    CHECK(argc == 7);
+    set_path = argv[1];
+    tampered_path = argv[2];
+    newer_path = argv[3];
+    garbage_path = argv[4];
+    empty_path = argv[5];
+    image = argv[6];
+
+    mh_hash_options_default(&o);
+    o.perceptual |= MH_PERCEPTUAL_PDQ_DIHEDRAL;
+    CHECK_STATUS(mh_hash_file(image, &o, &img), MH_STATUS_OK);
+    CHECK(img.valid & MH_VALID_PDQ_DIHEDRAL);
+
+    test_open_errors();
+    test_verify();
+    test_info();
+    test_lookup();
+    test_search();
+    puts("test_refset: ok");
+    return 0;
+}
