@@ -751,21 +751,37 @@ impl<B: AsRef<[u8]>> RefSet<B> {
 /// Bucket `v` of slot `s` of the PDQ multi-index, clamped to the value count so a damaged
 /// table cannot send readers out of bounds.
 pub(crate) fn mih_bucket(data: &[u8], ks: &KindSections, s: usize, v: usize) -> Range<usize> {
-    let Some((_, offsets)) = &ks.mih else { return 0..0 };
-    let at = |b: usize| {
-        let i = offsets.start + 4 * (s * (format::MIH_BUCKETS + 1) + b);
-        le_u32(&data[i..i + 4]) as usize
-    };
+    if ks.mih.is_none() {
+        return 0..0;
+    }
+    let at = |b: usize| le_u32(mih_offset_at(data, ks, s, b)) as usize;
     let n = ks.count as usize;
     let hi = at(v + 1).min(n);
     at(v).min(hi)..hi
 }
 
+/// The stored start offset of bucket `v` of slot `s` and what follows it (empty when the
+/// set has no multi-index).
+pub(crate) fn mih_offset_at<'d>(data: &'d [u8], ks: &KindSections, s: usize, v: usize) -> &'d [u8] {
+    let Some((_, offsets)) = &ks.mih else { return &[] };
+    let i = offsets.start + 4 * (s * (format::MIH_BUCKETS + 1) + v);
+    &data[i..offsets.end]
+}
+
 /// Entry `k` of slot `s` of the multi-index ids (caller keeps `k < count`).
+#[inline]
 pub(crate) fn mih_id(data: &[u8], ks: &KindSections, s: usize, k: usize) -> u32 {
-    let Some((ids, _)) = &ks.mih else { return u32::MAX };
+    let bytes = mih_id_at(data, ks, s, k);
+    if bytes.is_empty() { u32::MAX } else { le_u32(bytes) }
+}
+
+/// The stored entry `k` of slot `s` of the multi-index ids and what follows it (empty when
+/// the set has no multi-index).
+#[inline]
+pub(crate) fn mih_id_at<'d>(data: &'d [u8], ks: &KindSections, s: usize, k: usize) -> &'d [u8] {
+    let Some((ids, _)) = &ks.mih else { return &[] };
     let i = ids.start + 4 * (s * ks.count as usize + k);
-    le_u32(&data[i..i + 4])
+    &data[i..ids.end]
 }
 
 impl<B: AsRef<[u8]>> RefSet<B> {

@@ -23,7 +23,8 @@
 
 use super::format::{MIH_SLOTS, le_u64, mih_slot};
 use super::read::{
-    EntryId, KindSections, Membership, RefSet, RefsetError, mih_bucket, mih_id, prefix_of,
+    EntryId, KindSections, Membership, RefSet, RefsetError, mih_bucket, mih_id, mih_id_at,
+    mih_offset_at, prefix_of,
 };
 use super::{HashKind, HashValue};
 use rayon::prelude::*;
@@ -319,6 +320,11 @@ impl<B: AsRef<[u8]>> RefSet<B> {
 impl<B: AsRef<[u8]>> RefSet<B> {
     /// Multi-index search: for each needle and slot, visit the buckets within
     /// floor(radius/16) bits of the needle's slot and check each candidate in full.
+    ///
+    /// Almost all the time goes to cache misses: a bucket's offsets, its ids and then each
+    /// candidate's value sit at unrelated places. The loads are therefore issued in stages,
+    /// each stage prefetching what the next one reads, so that many misses are in flight at
+    /// once instead of one after another.
     fn mih_search(
         &self,
         ks: &KindSections,
@@ -331,27 +337,47 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         let n = ks.count as usize;
         let value_at = |id: usize| &data[ks.values.start + 32 * id..ks.values.start + 32 * id + 32];
         let per_needle = |j: usize| {
-            let mut out = Vec::new();
             let needle = &words[j];
+            let mut probes: Vec<(usize, u16)> = Vec::with_capacity(MIH_SLOTS * 17);
             for s in 0..MIH_SLOTS {
-                let v = mih_slot(&needles[j], s);
-                for_each_within(v, slot_radius, |probe| {
-                    for k in mih_bucket(data, ks, s, usize::from(probe)) {
-                        let id = mih_id(data, ks, s, k) as usize;
-                        if id >= n {
-                            continue; // damaged index: verify reports it
-                        }
-                        let value = value_at(id);
-                        let distance: u32 = value
-                            .chunks_exact(8)
-                            .zip(needle)
-                            .map(|(b, n)| (le_u64(b) ^ n).count_ones())
-                            .sum();
-                        if distance <= radius {
-                            out.push(RawHit { index: id as u64, distance, needle: j as u32 });
-                        }
-                    }
+                for_each_within(mih_slot(&needles[j], s), slot_radius, |probe| {
+                    prefetch(mih_offset_at(data, ks, s, usize::from(probe)));
+                    probes.push((s, probe));
                 });
+            }
+            let mut buckets = Vec::with_capacity(probes.len());
+            let mut candidates: Vec<u32> = Vec::with_capacity(1024);
+            let mut out = Vec::new();
+            for slot_probes in probes.chunk_by(|a, b| a.0 == b.0) {
+                let s = slot_probes[0].0;
+                buckets.clear();
+                for &(_, probe) in slot_probes {
+                    let bucket = mih_bucket(data, ks, s, usize::from(probe));
+                    if !bucket.is_empty() {
+                        prefetch(mih_id_at(data, ks, s, bucket.start));
+                        buckets.push(bucket);
+                    }
+                }
+                candidates.clear();
+                for bucket in buckets.drain(..) {
+                    for k in bucket {
+                        let id = mih_id(data, ks, s, k) as usize;
+                        if id < n {
+                            prefetch(value_at(id));
+                            candidates.push(id as u32);
+                        } // else: damaged index; verify reports it
+                    }
+                }
+                for &id in &candidates {
+                    let distance: u32 = value_at(id as usize)
+                        .chunks_exact(8)
+                        .zip(needle)
+                        .map(|(b, n)| (le_u64(b) ^ n).count_ones())
+                        .sum();
+                    if distance <= radius {
+                        out.push(RawHit { index: u64::from(id), distance, needle: j as u32 });
+                    }
+                }
             }
             out
         };
@@ -366,6 +392,22 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         hits.sort_unstable_by_key(|h| (h.distance, h.index, h.needle));
         hits
     }
+}
+
+/// Asks the CPU to start loading the cache line that holds `bytes[0]`. A hint only: it never
+/// faults and changes no result.
+#[inline(always)]
+fn prefetch(bytes: &[u8]) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: PREFETCHT0 performs no architectural memory access; the pointer comes from a
+    // live slice, so it is valid in any case.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch::<{ std::arch::x86_64::_MM_HINT_T0 }>(
+            bytes.as_ptr().cast(),
+        );
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = bytes;
 }
 
 /// Calls `f` on every 16-bit value within `radius` (at most 3) bits of `v`.
