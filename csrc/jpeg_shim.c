@@ -298,3 +298,13 @@ int mh_jpeg_decode(mh_jpeg_decoder *dec, unsigned char *buf, size_t buf_len) {
   jpeg_finish_decompress(&dec->cinfo);
   return MH_OK;
 }
+
+/* Whether libjpeg was built with its SIMD code: mozjpeg-sys defines WITH_SIMD in the
+ * jconfig.h it generates when the assembler was found. */
+int mh_jpeg_with_simd(void) {
+#ifdef WITH_SIMD
+  return 1;
+#else
+  return 0;
+#endif
+}

@@ -13,6 +13,18 @@ fn read(path: &Path) -> Vec<u8> {
     std::fs::read(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()))
 }
 
+/// `.ci/run` installs nasm so that the pixel-identity tests here run against libjpeg-turbo's
+/// SIMD code, the build examiners get; it sets `MEDIAHASH_REQUIRE_JPEG_SIMD=1` to make sure.
+#[test]
+fn jpeg_simd_is_built_where_required() {
+    let simd = mediahash::decode::jpeg_simd_built();
+    if std::env::var_os("MEDIAHASH_REQUIRE_JPEG_SIMD").is_some_and(|v| v == "1") {
+        assert!(simd, "MEDIAHASH_REQUIRE_JPEG_SIMD=1 but libjpeg-turbo was built without SIMD");
+    } else if !simd {
+        eprintln!("note: libjpeg-turbo built without SIMD (install nasm); same pixels, slower");
+    }
+}
+
 /// The 12 lossless Pillow decodes in pdq/decoded/ must equal our JPEG decode exactly.
 #[test]
 fn jpeg_matches_pillow_decoded_pngs() {

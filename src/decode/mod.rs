@@ -71,6 +71,8 @@ mod pnm;
 mod raster;
 mod tiff;
 
+pub use jpeg::simd_built as jpeg_simd_built;
+
 use std::fmt;
 
 /// Names the conversion policy described in the [module documentation](self). It changes
