@@ -928,81 +928,650 @@ fn jsonl_and_csv_have_one_record_per_entry() {
     fs::set_permissions(&h.locked, fs::Permissions::from_mode(0o755)).unwrap();
 }
 
+fn dfxml_report(h: &Hostile, options: ScanOptions) -> String {
+    let mut out = Vec::new();
+    {
+        let mut w = ReportFormat::Dfxml.writer(&mut out);
+        let options = ScanOptions { command_line: vec!["mh".into(), "scan".into()], ..options };
+        scan(std::slice::from_ref(&h.root), &h.refs, &options, &mut w).unwrap();
+    }
+    String::from_utf8(out).unwrap()
+}
+
 #[test]
 fn dfxml_is_well_formed_with_schema_order() {
     let h = hostile_tree();
     let xml = String::from_utf8(report_bytes(ReportFormat::Dfxml, &h)).unwrap();
-    fs::set_permissions(&h.locked, fs::Permissions::from_mode(0o755)).unwrap();
-    check_xml_well_formed(&xml);
-    let fileobjects = xml.matches("<fileobject>").count();
+    let spool = Some(h._dir.path().to_path_buf());
+    let options =
+        ScanOptions { dihedral: true, cluster: true, spool_dir: spool, ..hostile_options(&h) };
+    let xml_dihedral_cluster = dfxml_report(&h, options);
     let jsonl = String::from_utf8(report_bytes(ReportFormat::Jsonl, &h)).unwrap();
-    assert_eq!(fileobjects, jsonl.lines().count() - 2);
-    // Child order inside each fileobject follows the DFXML schema sequence.
-    const ORDER: [&str; 15] = [
-        "filename",
-        "error",
-        "name_type",
-        "filesize",
-        "inode",
-        "mode",
-        "nlink",
-        "uid",
-        "gid",
-        "mtime",
-        "ctime",
-        "atime",
-        "link_target",
-        "hashdigest",
-        "mh:",
-    ];
-    for object in xml.split("<fileobject>").skip(1) {
-        let body = &object[..object.find("</fileobject>").unwrap()];
-        let mut last = 0;
-        for line in body.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let name = &line[1..];
-            let rank = ORDER
-                .iter()
-                .position(|o| name.starts_with(o))
-                .unwrap_or_else(|| panic!("unexpected {line}"));
-            assert!(rank >= last, "{line} out of schema order in {body}");
-            last = rank;
-        }
+    fs::set_permissions(&h.locked, fs::Permissions::from_mode(0o755)).unwrap();
+
+    for report in [&xml, &xml_dihedral_cluster] {
+        let violations = dfxml_violations(report);
+        assert!(violations.is_empty(), "{}\n\n{report}", violations.join("\n"));
     }
+    let root = parse_xml(&xml).unwrap();
+    let fileobjects: Vec<&XmlNode> =
+        root.children.iter().filter(|c| c.is_dfxml("fileobject")).collect();
+    assert_eq!(fileobjects.len(), jsonl.lines().count() - 2);
+    // What the hostile tree must exercise, so that the rules above are actually applied.
     assert!(xml.contains(r#"<hashdigest type="MD5">"#));
     assert!(xml.contains("<error>cannot read directory"));
+    assert!(xml.contains("<name_type>p</name_type>") && xml.contains("<name_type>l</name_type>"));
+    assert!(xml.contains("<filesize>0</filesize>"));
     assert!(xml.contains("<mh:disposition>alert</mh:disposition>"));
+    assert!(xml.contains(r#" category="2""#));
     assert!(xml.contains("<mh:pdq quality="));
     assert!(xml.contains("<mh:path_bytes_hex>"));
+    assert!(xml.contains("<mh:scan>") && xml.contains("<mh:scan_end "));
+    assert!(xml_dihedral_cluster.contains("<mh:pdq_dihedral transform="));
+    assert!(xml_dihedral_cluster.contains(r#" cluster="true""#));
 }
 
-/// Minimal XML well-formedness check: balanced tags, quoted attributes, no raw `&` or `<`
-/// in text, no control characters. (The DFXML schema itself is not available offline.)
-fn check_xml_well_formed(xml: &str) {
-    assert!(xml.starts_with(r#"<?xml version="1.0" encoding="UTF-8"?>"#));
-    for c in xml.chars() {
-        assert!(!(c < ' ' && c != '\n' && c != '\t'), "control character {:?}", c);
+/// Each rule of [`dfxml_violations`] rejects a report broken in the way it guards against.
+#[test]
+fn dfxml_checks_reject_schema_violations() {
+    let h = hostile_tree();
+    let xml = String::from_utf8(report_bytes(ReportFormat::Dfxml, &h)).unwrap();
+    fs::set_permissions(&h.locked, fs::Permissions::from_mode(0o755)).unwrap();
+    assert!(dfxml_violations(&xml).is_empty());
+    let first_file = xml.find("<name_type>r</name_type>").expect("a regular file");
+    let file_start = xml[..first_file].rfind("<fileobject>").unwrap();
+    let file_end = file_start + xml[file_start..].find("</fileobject>").unwrap();
+    let file = &xml[file_start..file_end];
+    let swapped_file = {
+        let filename = &file[file.find("<filename>").unwrap()..];
+        let filename = &filename[..filename.find('\n').unwrap()];
+        let name_type = "<name_type>r</name_type>";
+        file.replacen(filename, "@@", 1)
+            .replacen(name_type, filename, 1)
+            .replacen("@@", name_type, 1)
+    };
+    let error = &xml[xml.find("<error>cannot read directory").unwrap()..];
+    let error = &error[..error.find("</error>").unwrap() + 8];
+    let mtime = &file[file.find("<mtime>").unwrap()..];
+    let mtime = &mtime[..mtime.find("</mtime>").unwrap() + 8];
+    // `m(from, to)`: the report with the first `from` replaced by `to` (which must be there).
+    let m = |from: &str, to: &str| {
+        assert!(xml.contains(from), "{from:?} not in the report");
+        xml.replacen(from, to, 1)
+    };
+    let mh_elsewhere = |to: &str| m("<mh:disposition>", to);
+    let cases: Vec<(&str, String, &str)> = vec![
+        ("not well-formed", m("</source>", "</sourc>"), "closes"),
+        ("unknown entity", m("<filesize>", "&nbsp;<filesize>"), "entity"),
+        ("root name", m("<dfxml ", "<dfxm ").replacen("</dfxml>", "</dfxm>", 1), "root"),
+        ("root namespace", m(DFXML_NS, "http://example.org/dfxml"), "root"),
+        ("version required", m(r#" version="1.2.0">"#, ">"), "version"),
+        ("metadata required", m("<metadata><dc:type>Hash List</dc:type></metadata>", ""), "order"),
+        ("metadata first", m("  <metadata>", "  <source/><metadata>"), "order"),
+        ("no Dublin Core", m("<dc:type>Hash List</dc:type>", ""), "Dublin Core"),
+        (
+            "creator order",
+            m("<program>mediahash</program>", "").replacen(
+                "</execution_environment>",
+                "</execution_environment><program>mediahash</program>",
+                1,
+            ),
+            "order",
+        ),
+        ("creator@version", m("<creator>", r#"<creator version="1.0">"#), "attribute"),
+        ("execution_environment once", m("<command_line>", "<host/><command_line>"), "once"),
+        ("start_time", m("<start_time>", "<start_time>on "), "xs:dateTime"),
+        ("fileobject order", m(file, &swapped_file), "order"),
+        ("two filenames", m("<name_type>r", "<filename>x</filename><name_type>r"), "exactly one"),
+        (
+            "extension between fileobjects",
+            m("</fileobject>\n  <fileobject>", "</fileobject><mh:x/><fileobject>"),
+            "order",
+        ),
+        ("hashdigest type", m(r#"type="MD5""#, r#"type="BLAKE3""#), "not MD5, SHA1 or SHA256"),
+        (
+            "hashdigest value",
+            m(r#"<hashdigest type="SHA1">"#, r#"<hashdigest type="SHA1">0x"#),
+            "lower-case hex",
+        ),
+        ("filesize integer", m("<filesize>0</filesize>", "<filesize>0.0</filesize>"), "xs:integer"),
+        ("inode integer", m("<inode>", "<inode>-"), "nonNegativeInteger"),
+        ("mtime lexical", m(mtime, &mtime.replacen('T', " ", 1)), "xs:dateTime"),
+        ("mtime year 0000", m(mtime, "<mtime>0000-01-01T00:00:00Z</mtime>"), "xs:dateTime"),
+        (
+            "name_type enum",
+            m("<name_type>p</name_type>", "<name_type>fifo</name_type>"),
+            "not a name_type letter",
+        ),
+        ("error content", m("<error>cannot", "<error><mh:why/>cannot"), "simple content"),
+        ("empty error", m(error, "<error> </error>"), "not an error message"),
+        (
+            "error only on errors",
+            m(file, &file.replacen("<name_type>", "<error>x</error><name_type>", 1)),
+            "error",
+        ),
+        ("extension in DFXML namespace", mh_elsewhere("<disposition/><mh:disposition>"), "order"),
+        (
+            "extension in no namespace",
+            mh_elsewhere(r#"<d xmlns=""/><mh:disposition>"#),
+            "namespace",
+        ),
+        ("third namespace", mh_elsewhere(r#"<x:d xmlns:x="urn:x"/><mh:disposition>"#), "namespace"),
+        ("Dublin Core outside metadata", mh_elsewhere("<dc:type/><mh:disposition>"), "namespace"),
+        ("attribute on a DFXML element", m("<filesize>", r#"<filesize unit="B">"#), "attribute"),
+    ];
+    for (rule, broken, expected) in cases {
+        let violations = dfxml_violations(&broken);
+        assert!(
+            violations.iter().any(|v| v.contains(expected)),
+            "{rule}: expected a violation mentioning {expected:?}, got {violations:#?}"
+        );
     }
-    let mut stack: Vec<&str> = Vec::new();
-    let mut rest = &xml[xml.find("?>").unwrap() + 2..];
-    while let Some(start) = rest.find('<') {
-        let text = &rest[..start];
-        assert!(!text.contains('>'), "raw > in {text:?}");
-        for (i, _) in text.match_indices('&') {
-            let entity = &text[i..text[i..].find(';').map(|j| i + j + 1).expect("entity end")];
-            assert!(["&amp;", "&lt;", "&gt;", "&quot;", "&#13;"].contains(&entity), "{entity}");
-        }
-        let end = rest[start..].find('>').expect("tag end") + start;
-        let tag = &rest[start + 1..end];
-        assert!(tag.matches('"').count().is_multiple_of(2), "unbalanced quotes in <{tag}>");
-        if let Some(name) = tag.strip_prefix('/') {
-            assert_eq!(stack.pop(), Some(name), "mismatched </{name}>");
-        } else if !tag.ends_with('/') {
-            stack.push(tag.split_whitespace().next().unwrap());
-        }
+}
+
+// ---------------------------------------------------------------- DFXML rules
+
+const DFXML_NS: &str = "http://www.forensicswiki.org/wiki/Category:Digital_Forensics_XML";
+const DC_NS: &str = "http://purl.org/dc/elements/1.1/";
+
+/// One element of a parsed XML document, names resolved to (namespace, local name).
+#[derive(Debug)]
+struct XmlNode {
+    ns: Option<String>,
+    name: String,
+    /// (namespace, local name, value); namespace declarations are not attributes.
+    attrs: Vec<(Option<String>, String, String)>,
+    children: Vec<XmlNode>,
+    text: String,
+    line: usize,
+}
+
+impl XmlNode {
+    fn is_dfxml(&self, name: &str) -> bool {
+        self.ns.as_deref() == Some(DFXML_NS) && self.name == name
+    }
+    fn attr(&self, name: &str) -> Option<&str> {
+        self.attrs.iter().find(|(ns, n, _)| ns.is_none() && n == name).map(|(_, _, v)| v.as_str())
+    }
+    fn label(&self) -> String {
+        let ns = match self.ns.as_deref() {
+            Some(DFXML_NS) => "",
+            Some(DC_NS) => "dc:",
+            Some(ns) if ns == mediahash::report::dfxml::MH_NAMESPACE => "mh:",
+            Some(_) => "{other}:",
+            None => "{no namespace}:",
+        };
+        format!("<{ns}{}> (line {})", self.name, self.line)
+    }
+}
+
+fn decode_entities(raw: &str, line: usize) -> Result<String, String> {
+    let mut out = String::with_capacity(raw.len());
+    let mut rest = raw;
+    while let Some(i) = rest.find('&') {
+        out.push_str(&rest[..i]);
+        let end = rest[i..].find(';').ok_or(format!("line {line}: '&' without ';'"))? + i;
+        let entity = &rest[i + 1..end];
+        let c = match entity {
+            "amp" => '&',
+            "lt" => '<',
+            "gt" => '>',
+            "quot" => '"',
+            "apos" => '\'',
+            _ => {
+                let code = match entity.strip_prefix("#x") {
+                    Some(hex) => u32::from_str_radix(hex, 16).ok(),
+                    None => entity.strip_prefix('#').and_then(|d| d.parse().ok()),
+                };
+                code.and_then(char::from_u32)
+                    .filter(|&c| c >= ' ' || "\t\n\r".contains(c))
+                    .ok_or(format!("line {line}: unknown entity &{entity};"))?
+            }
+        };
+        out.push(c);
         rest = &rest[end + 1..];
     }
-    assert!(stack.is_empty(), "unclosed {stack:?}");
-    assert!(rest.trim().is_empty());
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// An element being parsed: the node, its qualified name as written, and the namespace
+/// prefixes in scope (prefix, URI; "" for the default namespace).
+type OpenElement = (XmlNode, String, Vec<(String, String)>);
+
+/// A strict parser for the XML this crate writes: an XML declaration, elements, attributes in
+/// quotes, text with entities; no DTD, comments, CDATA or processing instructions. Checks
+/// well-formedness and resolves namespaces.
+fn parse_xml(xml: &str) -> Result<XmlNode, String> {
+    let decl = r#"<?xml version="1.0" encoding="UTF-8"?>"#;
+    let mut rest = xml.strip_prefix(decl).ok_or("no XML declaration")?;
+    if let Some(c) = xml.chars().find(|&c| c < ' ' && c != '\n' && c != '\t') {
+        return Err(format!("control character {c:?}"));
+    }
+    let line_of = |rest: &str| xml[..xml.len() - rest.len()].matches('\n').count() + 1;
+    let mut stack: Vec<OpenElement> = Vec::new();
+    let mut root = None;
+    loop {
+        let start = rest.find('<').unwrap_or(rest.len());
+        let text = decode_entities(&rest[..start], line_of(rest))?;
+        match stack.last_mut() {
+            Some((node, _, _)) => node.text.push_str(&text),
+            None if !text.trim().is_empty() => return Err("text outside the root element".into()),
+            None => {}
+        }
+        rest = &rest[start..];
+        if rest.is_empty() {
+            break;
+        }
+        let line = line_of(rest);
+        if let Some(close) = rest.strip_prefix("</") {
+            let end = close.find('>').ok_or("unterminated end tag")?;
+            let (node, qname, _) =
+                stack.pop().ok_or(format!("line {line}: end tag without start"))?;
+            if close[..end].trim_end() != qname {
+                return Err(format!("line {line}: </{}> closes <{qname}>", &close[..end]));
+            }
+            rest = &close[end + 1..];
+            match stack.last_mut() {
+                Some((parent, _, _)) => parent.children.push(node),
+                None if root.is_none() => root = Some(node),
+                None => return Err("two root elements".into()),
+            }
+            continue;
+        }
+        if rest.starts_with("<!") || rest.starts_with("<?") {
+            return Err(format!("line {line}: comment, CDATA, DTD or PI"));
+        }
+        if stack.is_empty() && root.is_some() {
+            return Err(format!("line {line}: second root element"));
+        }
+        // Start tag: name, then attributes up to '>' or '/>'.
+        let mut tag = &rest[1..];
+        let name_end = tag
+            .find(|c: char| c.is_whitespace() || c == '/' || c == '>')
+            .ok_or("unterminated tag")?;
+        let qname = tag[..name_end].to_string();
+        tag = &tag[name_end..];
+        let mut raw_attrs: Vec<(String, String)> = Vec::new();
+        let empty = loop {
+            tag = tag.trim_start();
+            if let Some(after) = tag.strip_prefix("/>") {
+                tag = after;
+                break true;
+            }
+            if let Some(after) = tag.strip_prefix('>') {
+                tag = after;
+                break false;
+            }
+            let eq = tag.find('=').ok_or(format!("line {line}: attribute without value"))?;
+            let name = tag[..eq].trim().to_string();
+            let value = tag[eq + 1..].trim_start();
+            let quote = value.chars().next().filter(|q| *q == '"' || *q == '\'');
+            let quote = quote.ok_or(format!("line {line}: unquoted attribute {name}"))?;
+            let close =
+                value[1..].find(quote).ok_or(format!("line {line}: unterminated attribute"))?;
+            let raw = &value[1..close + 1];
+            if raw.contains('<') {
+                return Err(format!("line {line}: '<' in attribute {name}"));
+            }
+            if raw_attrs.iter().any(|(n, _)| *n == name) {
+                return Err(format!("line {line}: duplicate attribute {name}"));
+            }
+            raw_attrs.push((name, decode_entities(raw, line)?));
+            tag = &value[close + 2..];
+        };
+        rest = tag;
+        let mut scope = stack.last().map(|(_, _, s)| s.clone()).unwrap_or_default();
+        for (name, value) in &raw_attrs {
+            if name == "xmlns" {
+                scope.push((String::new(), value.clone()));
+            } else if let Some(prefix) = name.strip_prefix("xmlns:") {
+                scope.push((prefix.to_string(), value.clone()));
+            }
+        }
+        let resolve = |prefix: &str| -> Result<Option<String>, String> {
+            match scope.iter().rev().find(|(p, _)| p == prefix) {
+                Some((_, uri)) if uri.is_empty() => Ok(None),
+                Some((_, uri)) => Ok(Some(uri.clone())),
+                None if prefix.is_empty() => Ok(None),
+                None => Err(format!("line {line}: undeclared prefix {prefix}")),
+            }
+        };
+        let (ns, name) = match qname.split_once(':') {
+            Some((prefix, local)) => (resolve(prefix)?, local.to_string()),
+            None => (resolve("")?, qname.clone()),
+        };
+        let mut attrs = Vec::new();
+        for (name, value) in raw_attrs {
+            if name == "xmlns" || name.starts_with("xmlns:") {
+                continue;
+            }
+            match name.split_once(':') {
+                Some((prefix, local)) => attrs.push((resolve(prefix)?, local.to_string(), value)),
+                None => attrs.push((None, name, value)),
+            }
+        }
+        let node = XmlNode { ns, name, attrs, children: Vec::new(), text: String::new(), line };
+        if empty {
+            match stack.last_mut() {
+                Some((parent, _, _)) => parent.children.push(node),
+                None => root = Some(node),
+            }
+        } else {
+            stack.push((node, qname, scope));
+        }
+    }
+    if let Some((node, _, _)) = stack.last() {
+        return Err(format!("{} is not closed", node.label()));
+    }
+    root.ok_or("no root element".into())
+}
+
+const MANY: usize = usize::MAX;
+/// A content model: a sequence of (DFXML element name, or `None` for "any element of another
+/// namespace", min, max).
+type Model = &'static [(Option<&'static str>, usize, usize)];
+
+const ROOT_MODEL: Model = &[
+    (None, 0, MANY),
+    (Some("metadata"), 1, 1),
+    (Some("creator"), 0, 1),
+    (Some("source"), 0, 1),
+    (None, 0, MANY),
+    (Some("diskimageobject"), 0, MANY),
+    (Some("partitionsystemobject"), 0, MANY),
+    (Some("partitionobject"), 0, MANY),
+    (Some("volume"), 0, MANY),
+    (Some("fileobject"), 0, MANY),
+    (Some("rusage"), 0, 1),
+    (None, 0, MANY),
+];
+const CREATOR_MODEL: Model = &[
+    (Some("program"), 0, 1),
+    (Some("version"), 0, 1),
+    (Some("build_environment"), 0, 1),
+    (Some("execution_environment"), 0, 1),
+    (Some("library"), 0, MANY),
+];
+const SOURCE_MODEL: Model = &[(Some("image_filename"), 0, MANY)];
+/// The fiwalk order of a fileobject's children, with the places that admit other namespaces.
+const FILEOBJECT_MODEL: Model = &[
+    (None, 0, MANY),
+    (Some("parent_object"), 0, 1),
+    (Some("filename"), 0, MANY),
+    (Some("error"), 0, 1),
+    (Some("partition"), 0, 1),
+    (Some("id"), 0, 1),
+    (Some("name_type"), 0, 1),
+    (Some("filesize"), 0, 1),
+    (Some("unalloc"), 0, 1),
+    (Some("alloc"), 0, 1),
+    (Some("alloc_inode"), 0, 1),
+    (Some("alloc_name"), 0, 1),
+    (Some("used"), 0, 1),
+    (Some("unused"), 0, 1),
+    (Some("orphan"), 0, 1),
+    (Some("compressed"), 0, 1),
+    (Some("inode"), 0, 1),
+    (Some("meta_type"), 0, 1),
+    (Some("mode"), 0, 1),
+    (Some("nlink"), 0, 1),
+    (Some("uid"), 0, 1),
+    (Some("gid"), 0, 1),
+    (Some("mtime"), 0, 1),
+    (Some("ctime"), 0, 1),
+    (Some("atime"), 0, 1),
+    (Some("crtime"), 0, 1),
+    (Some("seq"), 0, 1),
+    (Some("dtime"), 0, 1),
+    (Some("bkup_time"), 0, 1),
+    (Some("link_target"), 0, 1),
+    (Some("libmagic"), 0, 1),
+    (None, 0, MANY),
+    (Some("byte_runs"), 0, 1),
+    (Some("hashdigest"), 0, MANY),
+    (None, 0, MANY),
+];
+/// execution_environment is an unordered group: each of these at most once, nothing else.
+const EXECUTION_ENVIRONMENT: [&str; 9] = [
+    "os_sysname",
+    "os_release",
+    "os_version",
+    "host",
+    "arch",
+    "command_line",
+    "uid",
+    "username",
+    "start_time",
+];
+const NAME_TYPES: [&str; 12] = ["-", "p", "c", "d", "b", "r", "l", "s", "h", "w", "V", "v"];
+
+/// Checks `node`'s children against a sequence model; the particles match disjoint sets of
+/// elements, so taking as many as possible for each particle in turn decides.
+fn check_sequence(node: &XmlNode, model: Model, v: &mut Vec<String>) {
+    let kids = &node.children;
+    let mut i = 0;
+    for &(particle, min, max) in model {
+        let matches = |k: &XmlNode| match particle {
+            Some(name) => k.is_dfxml(name),
+            None => k.ns.is_some() && k.ns.as_deref() != Some(DFXML_NS),
+        };
+        let mut n = 0;
+        while i < kids.len() && n < max && matches(&kids[i]) {
+            i += 1;
+            n += 1;
+        }
+        if n < min {
+            v.push(format!(
+                "{}: needs <{}> here (schema order)",
+                node.label(),
+                particle.unwrap_or("*")
+            ));
+        }
+    }
+    if let Some(k) = kids.get(i) {
+        v.push(format!(
+            "{}: child {} out of the schema order or not allowed",
+            node.label(),
+            k.label()
+        ));
+    }
+}
+
+/// `xs:dateTime` lexical space: `-?YYYY-MM-DDThh:mm:ss(.s+)?(Z|(+|-)hh:mm)?`, year not 0000.
+fn is_xs_date_time(s: &str) -> bool {
+    let s = s.strip_prefix('-').unwrap_or(s);
+    let Some((date, time)) = s.split_once('T') else { return false };
+    let parts: Vec<&str> = date.split('-').collect();
+    let num =
+        |p: &str| p.bytes().all(|b| b.is_ascii_digit()).then(|| p.parse::<u64>().ok()).flatten();
+    let [year, month, day] = parts[..] else { return false };
+    let date_ok = year.len() >= 4
+        && (year.len() == 4 || !year.starts_with('0'))
+        && num(year).is_some_and(|y| y != 0)
+        && month.len() == 2
+        && num(month).is_some_and(|m| (1..=12).contains(&m))
+        && day.len() == 2
+        && num(day).is_some_and(|d| (1..=31).contains(&d));
+    let time = time.strip_suffix('Z').unwrap_or_else(|| {
+        let cut = time.len().saturating_sub(6);
+        match time.get(cut..) {
+            Some(zone)
+                if zone.len() == 6
+                    && (zone.starts_with('+') || zone.starts_with('-'))
+                    && zone.as_bytes()[3] == b':' =>
+            {
+                &time[..cut]
+            }
+            _ => time,
+        }
+    });
+    let (hms, fraction) = time.split_once('.').unwrap_or((time, "0"));
+    let fields: Vec<&str> = hms.split(':').collect();
+    let time_ok = fields.len() == 3
+        && fields.iter().all(|f| f.len() == 2)
+        && num(fields[0]).is_some_and(|h| h < 24)
+        && num(fields[1]).is_some_and(|m| m < 60)
+        && num(fields[2]).is_some_and(|s| s < 60)
+        && !fraction.is_empty()
+        && num(fraction).is_some();
+    date_ok && time_ok
+}
+
+fn is_xs_integer(s: &str) -> bool {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+fn is_xs_non_negative_integer(s: &str) -> bool {
+    let digits = s.strip_prefix('+').unwrap_or(s);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
+}
+
+/// Checks a simple-typed DFXML element: no child elements, and the text in its type.
+fn check_leaf(node: &XmlNode, v: &mut Vec<String>) {
+    if !node.children.is_empty() {
+        v.push(format!(
+            "{}: simple content, but has child {}",
+            node.label(),
+            node.children[0].label()
+        ));
+    }
+    let text = node.text.as_str();
+    let (ok, kind) = match node.name.as_str() {
+        "filesize" => (is_xs_integer(text), "xs:integer"),
+        // uid and gid are strings in DFXML 1.2 (for NTFS SIDs); we write POSIX numbers.
+        "inode" | "mode" | "nlink" | "uid" | "gid" | "meta_type" | "seq" => {
+            (is_xs_non_negative_integer(text), "xs:nonNegativeInteger")
+        }
+        "mtime" | "ctime" | "atime" | "crtime" | "dtime" | "bkup_time" | "start_time" => {
+            (is_xs_date_time(text), "xs:dateTime")
+        }
+        "name_type" => (NAME_TYPES.contains(&text), "a name_type letter"),
+        "hashdigest" => {
+            // The schema's enumeration has upper- and lower-case names; we write these three.
+            let len = match node.attr("type") {
+                Some("MD5") => 32,
+                Some("SHA1") => 40,
+                Some("SHA256") => 64,
+                other => {
+                    let label = node.label();
+                    return v.push(format!("{label}: type {other:?}, not MD5, SHA1 or SHA256"));
+                }
+            };
+            let hex = text.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b));
+            (text.len() == len && hex, "lower-case hex of the digest's length")
+        }
+        "error" => (!text.trim().is_empty(), "an error message"),
+        _ => (true, ""),
+    };
+    if !ok {
+        v.push(format!("{}: {text:?} is not {kind}", node.label()));
+    }
+}
+
+/// The DFXML schema's rules as they apply to what mediahash writes, checked without the
+/// schema file: one message per violation.
+fn dfxml_violations(xml: &str) -> Vec<String> {
+    let root = match parse_xml(xml) {
+        Ok(root) => root,
+        Err(e) => return vec![format!("not well-formed XML: {e}")],
+    };
+    let mut v = Vec::new();
+    if !root.is_dfxml("dfxml") {
+        v.push(format!("root is {}, not <dfxml> in the DFXML namespace", root.label()));
+        return v;
+    }
+    if root.attr("version").is_none_or(str::is_empty) {
+        v.push("<dfxml>: the version attribute is required".into());
+    }
+    check_sequence(&root, ROOT_MODEL, &mut v);
+    if root
+        .children
+        .iter()
+        .find(|c| c.ns.as_deref() == Some(DFXML_NS))
+        .is_none_or(|c| !c.is_dfxml("metadata"))
+    {
+        v.push("<metadata> must be the first DFXML element (order)".into());
+    }
+    walk_dfxml(&root, None, &mut v);
+    v
+}
+
+fn walk_dfxml(node: &XmlNode, parent: Option<&XmlNode>, v: &mut Vec<String>) {
+    let mh = mediahash::report::dfxml::MH_NAMESPACE;
+    match node.ns.as_deref() {
+        Some(DFXML_NS) => {}
+        // Dublin Core belongs in <metadata>; every other non-DFXML element is ours.
+        Some(DC_NS) if parent.is_some_and(|p| p.is_dfxml("metadata")) => return,
+        Some(ns) if ns == mh => return,
+        _ => {
+            let where_ = parent.map(XmlNode::label).unwrap_or_default();
+            return v.push(format!(
+                "{} in {where_}: namespace is neither DFXML nor {mh}",
+                node.label()
+            ));
+        }
+    }
+    // Attributes DFXML defines on what we write (foreign-namespace attributes are admitted).
+    let allowed: &[&str] = match node.name.as_str() {
+        "dfxml" => &["version", "catalogDesignDate"],
+        "hashdigest" => &["type"],
+        _ => &[],
+    };
+    for (ns, name, _) in &node.attrs {
+        if ns.is_none() && !allowed.contains(&name.as_str()) {
+            v.push(format!(
+                "{}: attribute {name} is not defined (or deprecated) in DFXML",
+                node.label()
+            ));
+        }
+    }
+    match node.name.as_str() {
+        "dfxml" => {}
+        "metadata" => {
+            if !node.children.iter().any(|c| c.ns.as_deref() == Some(DC_NS)) {
+                v.push("<metadata>: no Dublin Core element".into());
+            }
+            return;
+        }
+        "creator" => check_sequence(node, CREATOR_MODEL, v),
+        "source" => check_sequence(node, SOURCE_MODEL, v),
+        "execution_environment" => {
+            for (i, c) in node.children.iter().enumerate() {
+                if !EXECUTION_ENVIRONMENT.iter().any(|n| c.is_dfxml(n)) {
+                    v.push(format!("<execution_environment>: {} not allowed", c.label()));
+                } else if node.children[..i].iter().any(|p| p.ns == c.ns && p.name == c.name) {
+                    v.push(format!("<execution_environment>: {} more than once", c.label()));
+                }
+            }
+        }
+        "fileobject" => {
+            check_sequence(node, FILEOBJECT_MODEL, v);
+            let count = |name: &str| node.children.iter().filter(|c| c.is_dfxml(name)).count();
+            if count("filename") != 1 || count("name_type") != 1 {
+                v.push(format!(
+                    "{}: we write exactly one filename and one name_type",
+                    node.label()
+                ));
+            }
+            let disposition = node
+                .children
+                .iter()
+                .find(|c| {
+                    c.ns.as_deref() == Some(mediahash::report::dfxml::MH_NAMESPACE)
+                        && c.name == "disposition"
+                })
+                .map(|c| c.text.as_str());
+            if (count("error") == 1) != (disposition == Some("error")) {
+                v.push(format!("{}: <error> exactly when mh:disposition is error", node.label()));
+            }
+        }
+        _ => check_leaf(node, v),
+    }
+    for c in &node.children {
+        walk_dfxml(c, Some(node), v);
+    }
 }
 
 #[test]

@@ -6,15 +6,21 @@
 //! `image_filename` per evidence root), then one `<fileobject>` per directory entry, with
 //! children in the schema's order: `filename`, `error` (errors only), `name_type`,
 //! `filesize`, `inode`, `mode`, `nlink`, `uid`, `gid`, `mtime`, `ctime`, `atime`,
-//! `link_target`, then `hashdigest` MD5, SHA1, SHA256.
+//! `link_target`, then `hashdigest` MD5, SHA1, SHA256. `creator@version` is not written
+//! (deprecated in DFXML 1.2.0, announced for removal in 2.0.0).
 //!
 //! DFXML has no element for PDQ, pHash, dispositions or matches, so those are extension
-//! elements in the namespace [`MH_NAMESPACE`] (prefix `mh`), placed after the DFXML
-//! children of each `fileobject`: `mh:disposition`, `mh:reason`, `mh:path_bytes_hex`,
-//! `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`, `mh:image_error`, `mh:match`,
-//! `mh:cluster`, `mh:noatime`, `mh:bytes_read`. Run-level provenance (reference sets with
-//! SHA-256, options) is `mh:scan` after `<source>`, and the footer is `mh:scan_end` after the
-//! last fileobject.
+//! elements in the namespace [`MH_NAMESPACE`] (prefix `mh`), placed where the schema admits
+//! elements of other namespaces: after the DFXML children of each `fileobject`
+//! (`mh:disposition`, `mh:reason`, `mh:path_bytes_hex`, `mh:link_target_hex`, `mh:mtime`,
+//! `mh:ctime`, `mh:atime`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
+//! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:noatime`, `mh:bytes_read`), and at the top
+//! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
+//! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
+//!
+//! Times are `xs:dateTime` (UTC). A time that `xs:dateTime` cannot hold (year 0000: the
+//! report clamps times before year 1 to it) is not written as the DFXML element but, as
+//! recorded, in the `mh:` element of the same name (`mh:start_time` in `mh:scan`).
 //!
 //! Characters XML 1.0 cannot carry (C0 controls other than tab, LF, CR) are replaced by
 //! U+FFFD in text; the exact bytes of such a path are then always given in
@@ -60,6 +66,37 @@ fn esc(s: &str) -> String {
     xml_text(s).0
 }
 
+/// Whether `s` is in the `xs:dateTime` lexical space as this crate writes times
+/// (`YYYY-MM-DDThh:mm:ss[.f+]Z`, see [`super::rfc3339_utc`]). XML Schema 1.0 has no year
+/// 0000, which is where times before year 1 are clamped.
+fn is_xsd_date_time(s: &str) -> bool {
+    let b = s.as_bytes();
+    let digits =
+        |r: std::ops::Range<usize>| b.get(r).is_some_and(|d| d.iter().all(u8::is_ascii_digit));
+    let num = |r: std::ops::Range<usize>| s[r].parse::<u32>().unwrap_or(u32::MAX);
+    let shape = b.len() >= 20
+        && digits(0..4)
+        && b[4] == b'-'
+        && digits(5..7)
+        && b[7] == b'-'
+        && digits(8..10)
+        && b[10] == b'T'
+        && digits(11..13)
+        && b[13] == b':'
+        && digits(14..16)
+        && b[16] == b':'
+        && digits(17..19)
+        && b[b.len() - 1] == b'Z'
+        && (b.len() == 20 || (b[19] == b'.' && b.len() > 21 && digits(20..b.len() - 1)));
+    shape
+        && &s[0..4] != "0000"
+        && (1..=12).contains(&num(5..7))
+        && (1..=31).contains(&num(8..10))
+        && num(11..13) < 24
+        && num(14..16) < 60
+        && num(17..19) < 60
+}
+
 impl<W: Write> DfxmlWriter<W> {
     pub fn new(out: W) -> Self {
         Self { out }
@@ -82,7 +119,7 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             r#"<dfxml xmlns="{DFXML_NAMESPACE}" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:mh="{MH_NAMESPACE}" version="1.2.0">"#
         )?;
         writeln!(self.out, "  <metadata><dc:type>Hash List</dc:type></metadata>")?;
-        writeln!(self.out, r#"  <creator version="1.0">"#)?;
+        writeln!(self.out, "  <creator>")?;
         self.element("    ", "program", &h.tool)?;
         self.element("    ", "version", &h.version)?;
         writeln!(self.out, "    <execution_environment>")?;
@@ -90,7 +127,9 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             self.element("      ", "host", host)?;
         }
         self.element("      ", "command_line", &shell_join(&h.command_line))?;
-        self.element("      ", "start_time", &h.start_time)?;
+        if is_xsd_date_time(&h.start_time) {
+            self.element("      ", "start_time", &h.start_time)?;
+        }
         writeln!(self.out, "    </execution_environment>")?;
         writeln!(self.out, "  </creator>")?;
         writeln!(self.out, "  <source>")?;
@@ -99,6 +138,9 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         }
         writeln!(self.out, "  </source>")?;
         writeln!(self.out, "  <mh:scan>")?;
+        if !is_xsd_date_time(&h.start_time) {
+            self.element("    ", "mh:start_time", &h.start_time)?;
+        }
         for (i, r) in h.reference_sets.iter().enumerate() {
             write!(
                 self.out,
@@ -187,8 +229,9 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
                 writeln!(o, "    <{name}>{v}</{name}>")?;
             }
         }
-        for (name, value) in [("mtime", &e.mtime), ("ctime", &e.ctime), ("atime", &e.atime)] {
-            if let Some(v) = value {
+        let times = [("mtime", &e.mtime), ("ctime", &e.ctime), ("atime", &e.atime)];
+        for (name, value) in times {
+            if let Some(v) = value.as_deref().filter(|v| is_xsd_date_time(v)) {
                 writeln!(o, "    <{name}>{v}</{name}>")?;
             }
         }
@@ -197,7 +240,8 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         }
         for (name, value) in [("md5", &e.md5), ("sha1", &e.sha1), ("sha256", &e.sha256)] {
             if let Some(v) = value {
-                writeln!(o, r#"    <hashdigest type="{}">{v}</hashdigest>"#, name.to_uppercase())?;
+                let (kind, v) = (name.to_uppercase(), esc(v));
+                writeln!(o, r#"    <hashdigest type="{kind}">{v}</hashdigest>"#)?;
             }
         }
         // Extension elements.
@@ -217,6 +261,11 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         }
         if let Some(hex) = &e.link_target_hex {
             writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
+        }
+        for (name, value) in times {
+            if let Some(v) = value.as_deref().filter(|v| !is_xsd_date_time(v)) {
+                writeln!(o, "    <mh:{name}>{}</mh:{name}>", esc(v))?;
+            }
         }
         if let Some(format) = &e.image_format {
             write!(o, r#"    <mh:image format="{}""#, esc(format))?;
@@ -374,5 +423,45 @@ mod tests {
         // The control character is replaced and the exact bytes given in hex.
         assert!(text.contains("<filename>/ev/x\u{fffd}</filename>"));
         assert!(text.contains("<mh:path_bytes_hex>2f65762f7801</mh:path_bytes_hex>"));
+    }
+
+    #[test]
+    fn xsd_date_time_lexical_space() {
+        for ok in ["2001-02-03T04:05:06Z", "0001-01-01T00:00:00Z", "9999-12-31T23:59:59.999999999Z"]
+        {
+            assert!(is_xsd_date_time(ok), "{ok}");
+        }
+        for bad in [
+            "0000-10-15T19:33:20Z",
+            "2001-02-03 04:05:06Z",
+            "2001-02-03T04:05:06",
+            "2001-13-03T04:05:06Z",
+            "2001-02-00T04:05:06Z",
+            "2001-02-03T24:05:06Z",
+            "2001-02-03T04:05:06.Z",
+            "",
+        ] {
+            assert!(!is_xsd_date_time(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn time_outside_xsd_date_time_goes_to_the_extension_element() {
+        let mut w = DfxmlWriter::new(Vec::new());
+        let e = EntryRecord {
+            path: "/ev/old".into(),
+            kind: Some(crate::report::EntryKind::File),
+            disposition: Some(EntryDisposition::Other),
+            mtime: Some("0000-10-15T19:33:20Z".into()),
+            atime: Some("2001-02-03T04:05:06Z".into()),
+            md5: Some("ae5b468c7707a1f3d36c49b1fe2ef850".into()),
+            ..Default::default()
+        };
+        w.entry(&e).unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        assert!(!text.contains("<mtime>"), "{text}");
+        assert!(text.contains("<atime>2001-02-03T04:05:06Z</atime>"), "{text}");
+        let pos = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s} missing in {text}"));
+        assert!(pos("<hashdigest") < pos("<mh:mtime>0000-10-15T19:33:20Z</mh:mtime>"));
     }
 }
