@@ -18,68 +18,12 @@ use mediahash::perceptual::imagehash::imagehashes_from_rgb;
 
 #[path = "../tests/decode/jpeg_encode.rs"]
 mod jpeg_encode;
-
-/// xorshift32, so the content (and thus the encoded size) is the same on every machine.
-struct Rng(u32);
-impl Rng {
-    fn next(&mut self) -> u32 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 17;
-        self.0 ^= self.0 << 5;
-        self.0
-    }
-}
-
-/// Smooth gradients, a few filled discs and rectangles, and mild noise: compresses and
-/// hashes like a photograph rather than like flat colour or white noise.
-fn photo_like(width: u32, height: u32, seed: u32) -> Vec<u8> {
-    let mut rng = Rng(seed | 1);
-    let shapes: Vec<(i64, i64, i64, [i32; 3], bool)> = (0..6)
-        .map(|_| {
-            let cx = (rng.next() % width) as i64;
-            let cy = (rng.next() % height) as i64;
-            let r = (width.min(height) / 12 + rng.next() % (width.min(height) / 4)) as i64;
-            let colour = [0, 0, 0].map(|_: i32| (rng.next() % 256) as i32);
-            (cx, cy, r, colour, rng.next() & 1 == 0)
-        })
-        .collect();
-    let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
-    for y in 0..height as i64 {
-        for x in 0..width as i64 {
-            let mut px = [
-                (x * 200 / width as i64) as i32 + 20,
-                (y * 180 / height as i64) as i32 + 30,
-                ((x + y) * 120 / (width + height) as i64) as i32 + 60,
-            ];
-            for &(cx, cy, r, colour, disc) in &shapes {
-                let inside = if disc {
-                    (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r
-                } else {
-                    (x - cx).abs() <= r && (y - cy).abs() <= r / 2
-                };
-                if inside {
-                    px = colour;
-                }
-            }
-            let noise = (rng.next() >> 28) as i32 - 8;
-            pixels.extend(px.map(|c| (c + noise).clamp(0, 255) as u8));
-        }
-    }
-    pixels
-}
+#[path = "../tests/common/synth.rs"]
+mod synth;
 
 fn jpeg(pixels: &[u8], width: u32, height: u32) -> Vec<u8> {
     let spec = jpeg_encode::JpegSpec::new(jpeg_encode::JpegColor::YCbCr, 90);
     jpeg_encode::encode(pixels, width, height, &spec)
-}
-
-fn png(pixels: &[u8], width: u32, height: u32) -> Vec<u8> {
-    use image::ImageEncoder;
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(pixels, width, height, image::ExtendedColorType::Rgb8)
-        .expect("PNG encoding of a valid RGB8 buffer");
-    out
 }
 
 fn bench(c: &mut Criterion) {
@@ -91,8 +35,8 @@ fn bench(c: &mut Criterion) {
     fast.decode.jpeg_scale = JpegScale::FAST_DEFAULT;
 
     for (w, h) in [(512u32, 512u32), (1024, 768), (4000, 3000)] {
-        let pixels = photo_like(w, h, w ^ h);
-        let files = [("jpeg", jpeg(&pixels, w, h)), ("png", png(&pixels, w, h))];
+        let pixels = synth::photo_like(w, h, w ^ h);
+        let files = [("jpeg", jpeg(&pixels, w, h)), ("png", synth::png_rgb8(w, h, &pixels))];
         drop(pixels);
         let mut group = c.benchmark_group(format!("pipeline/{w}x{h}"));
         group.throughput(Throughput::Elements(1));

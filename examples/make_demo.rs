@@ -19,15 +19,6 @@ use std::path::Path;
 use mediahash::digest::digest_bytes;
 use mediahash::perceptual::pdq::{PdqConvention, pdq_from_rgb};
 
-fn png(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
-    use image::ImageEncoder;
-    let mut out = Vec::new();
-    image::codecs::png::PngEncoder::new(&mut out)
-        .write_image(rgb, width, height, image::ExtendedColorType::Rgb8)
-        .expect("PNG encoding of a valid RGB buffer");
-    out
-}
-
 /// Baseline JPEG through MozJPEG's compressor (the crate's C library; the `image` crate's
 /// JPEG feature is deliberately not enabled).
 fn jpeg(width: u32, height: u32, rgb: &[u8], quality: i32) -> Vec<u8> {
@@ -124,20 +115,28 @@ fn main() {
     let noise = find("noise-64x64");
 
     // A "known" picture, by exact digest.
-    let known = png(gradient.width, gradient.height, &gradient.pixels);
+    let known = synth::png_rgb8(gradient.width, gradient.height, &gradient.pixels);
     write(&evidence, "DCIM/IMG_0001.png", &known);
     // Transformed copies of a "known" picture, found by PDQ.
     let shapes_jpeg = jpeg(shapes.width, shapes.height, &shapes.pixels, 70);
     write(&evidence, "DCIM/IMG_0002.jpg", &shapes_jpeg);
     let (hw, hh, small) = half(&shapes);
-    write(&evidence, "DCIM/IMG_0003.png", &png(hw, hh, &small));
-    write(&evidence, "DCIM/IMG_0004.png", &png(shapes.width, shapes.height, &mirrored(&shapes)));
+    write(&evidence, "DCIM/IMG_0003.png", &synth::png_rgb8(hw, hh, &small));
+    write(
+        &evidence,
+        "DCIM/IMG_0004.png",
+        &synth::png_rgb8(shapes.width, shapes.height, &mirrored(&shapes)),
+    );
     // Unknown pictures (and a damaged copy).
     let stripes_jpeg = jpeg(stripes.width, stripes.height, &stripes.pixels, 85);
     write(&evidence, "DCIM/IMG_0005.jpg", &stripes_jpeg);
     write(&evidence, "DCIM/IMG_0006.jpg", &stripes_jpeg[..stripes_jpeg.len() / 3]);
-    write(&evidence, "Documents/scan.png", &png(text.width, text.height, &text.pixels));
-    write(&evidence, "Documents/receipt.dat", &png(noise.width, noise.height, &noise.pixels));
+    write(&evidence, "Documents/scan.png", &synth::png_rgb8(text.width, text.height, &text.pixels));
+    write(
+        &evidence,
+        "Documents/receipt.dat",
+        &synth::png_rgb8(noise.width, noise.height, &noise.pixels),
+    );
     // Documents and "operating-system" files.
     write(
         &evidence,

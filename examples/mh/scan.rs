@@ -252,8 +252,9 @@ fn scan(mut args: ScanArgs) -> i32 {
         Ok(summary) => {
             let f = &summary.footer;
             let c = &f.counts;
+            let seconds = (f.duration_ms as f64 / 1000.0).max(0.001);
             eprintln!(
-                "mh scan: {} entries: {} alert, {} ignore, {} unknown-image, {} other, {} directory, {} skipped, {} error; {} files, {} bytes read{}",
+                "mh scan: {} entries: {} alert, {} ignore, {} unknown-image, {} other, {} directory, {} skipped, {} error; {} files, {} bytes read in {:.1} s ({:.1} files/s, {:.1} MB/s){}",
                 c.entries,
                 c.alert,
                 c.ignore,
@@ -264,6 +265,9 @@ fn scan(mut args: ScanArgs) -> i32 {
                 c.error,
                 f.files_read,
                 f.bytes_read,
+                seconds,
+                f.files_read as f64 / seconds,
+                f.bytes_read as f64 / 1e6 / seconds,
                 if f.completed {
                     String::new()
                 } else {

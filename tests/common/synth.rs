@@ -13,10 +13,10 @@ pub struct SynthImage {
     pub pixels: Vec<u8>,
 }
 
-/// xorshift32: fixed, portable pseudo-random numbers.
-struct Rng(u32);
+/// xorshift32: fixed, portable pseudo-random numbers (the state must not be 0).
+pub struct Rng(pub u32);
 impl Rng {
-    fn next(&mut self) -> u32 {
+    pub fn next(&mut self) -> u32 {
         let mut x = self.0;
         x ^= x << 13;
         x ^= x >> 17;
@@ -75,7 +75,7 @@ fn noise(w: u32, h: u32, seed: u32) -> SynthImage {
 }
 
 /// Blocky glyph-like marks on paper: the kind of high-contrast document scan seen in cases.
-fn text(w: u32, h: u32, seed: u32) -> SynthImage {
+pub fn text(w: u32, h: u32, seed: u32) -> SynthImage {
     let mut rng = Rng(seed);
     let cells: Vec<u32> = (0..(w / 6 + 1) * (h / 10 + 1)).map(|_| rng.next()).collect();
     render(&format!("text-{w}x{h}"), w, h, move |x, y| {
@@ -85,6 +85,54 @@ fn text(w: u32, h: u32, seed: u32) -> SynthImage {
         let on = px < 5 && py < 7 && (bits >> ((py * 5 + px) % 32)) & 1 == 1 && (cy % 3 != 2);
         if on { [20, 20, 30] } else { [245, 242, 230] }
     })
+}
+
+/// Smooth gradients, a few filled discs and rectangles, and mild noise: compresses and
+/// hashes like a photograph rather than like flat colour or white noise. RGB8, row-major.
+pub fn photo_like(width: u32, height: u32, seed: u32) -> Vec<u8> {
+    let mut rng = Rng(seed | 1);
+    let shapes: Vec<(i64, i64, i64, [i32; 3], bool)> = (0..6)
+        .map(|_| {
+            let cx = (rng.next() % width) as i64;
+            let cy = (rng.next() % height) as i64;
+            let r = (width.min(height) / 12 + rng.next() % (width.min(height) / 4)) as i64;
+            let colour = [0, 0, 0].map(|_: i32| (rng.next() % 256) as i32);
+            (cx, cy, r, colour, rng.next() & 1 == 0)
+        })
+        .collect();
+    let mut pixels = Vec::with_capacity(width as usize * height as usize * 3);
+    for y in 0..height as i64 {
+        for x in 0..width as i64 {
+            let mut px = [
+                (x * 200 / width as i64) as i32 + 20,
+                (y * 180 / height as i64) as i32 + 30,
+                ((x + y) * 120 / (width + height) as i64) as i32 + 60,
+            ];
+            for &(cx, cy, r, colour, disc) in &shapes {
+                let inside = if disc {
+                    (x - cx) * (x - cx) + (y - cy) * (y - cy) <= r * r
+                } else {
+                    (x - cx).abs() <= r && (y - cy).abs() <= r / 2
+                };
+                if inside {
+                    px = colour;
+                }
+            }
+            let noise = (rng.next() >> 28) as i32 - 8;
+            pixels.extend(px.map(|c| (c + noise).clamp(0, 255) as u8));
+        }
+    }
+    pixels
+}
+
+/// PNG of an RGB8 buffer (image crate's encoder, default settings).
+pub fn png_rgb8(width: u32, height: u32, rgb: &[u8]) -> Vec<u8> {
+    use image::ImageEncoder;
+    let mut out = Vec::new();
+    image::codecs::png::PngEncoder::new(&mut out)
+        .write_image(rgb, width, height, image::ExtendedColorType::Rgb8)
+        .expect("PNG encoding of a valid RGB8 buffer");
+    out
 }
 
 fn to_grey(mut img: SynthImage) -> SynthImage {
