@@ -8,7 +8,8 @@
 //! * `all`: `analyze_file` with PDQ and pHash/dHash/aHash (everything `mh hash` computes).
 //!
 //! Usage: `compare_driver MODE [--fast] [--threads N] --list FILE` (one path per line).
-//! The last stderr line is JSON: wall and CPU seconds of the hashing loop, file count.
+//! The last stderr line is JSON: wall and CPU seconds of the hashing loop, file count, and
+//! whether libjpeg-turbo was built with SIMD.
 
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -107,7 +108,11 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    eprintln!("{}", json!({"elapsed": elapsed, "cpu": cpu, "files": lines.len()}));
+    let jpeg_simd = mediahash::decode::jpeg_simd_built();
+    eprintln!(
+        "{}",
+        json!({"elapsed": elapsed, "cpu": cpu, "files": lines.len(), "jpeg_simd": jpeg_simd})
+    );
     Ok(())
 }
 

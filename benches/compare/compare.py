@@ -129,6 +129,12 @@ def machine() -> dict:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True)
     info["mediahash_commit"] = commit.stdout.strip()
+    driver = subprocess.run([str(RELEASE / "compare_driver"), "decode", "--list", "/dev/null"],
+                            capture_output=True, text=True)
+    try:
+        info["jpeg_simd"] = json.loads(driver.stderr.strip().splitlines()[-1])["jpeg_simd"]
+    except (IndexError, KeyError, ValueError):
+        info["jpeg_simd"] = "unknown"
     return info
 
 

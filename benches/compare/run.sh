@@ -8,12 +8,16 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-if ! command -v hashdeep >/dev/null; then
-    echo "== installing hashdeep (Debian package)"
+# hashdeep is a peer; nasm builds libjpeg-turbo's SIMD code into mediahash (feature jpeg-simd).
+missing=()
+command -v hashdeep >/dev/null || missing+=(hashdeep)
+command -v nasm >/dev/null || missing+=(nasm)
+if [ "${#missing[@]}" -gt 0 ]; then
+    echo "== installing ${missing[*]} (Debian packages)"
     sudo_=""
     [ "$(id -u)" -eq 0 ] || sudo_=sudo
     $sudo_ apt-get update -qq
-    $sudo_ apt-get install -y -qq hashdeep
+    $sudo_ apt-get install -y -qq "${missing[@]}"
 fi
 
 venv="$here/.venv"
