@@ -3,12 +3,12 @@
 use std::io::{self, BufWriter, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 use mediahash::analyze::{self, Analysis, AnalyzeOptions};
 use mediahash::decode::JpegScale;
 use mediahash::perceptual::pdq::PdqConvention;
-use rayon::prelude::*;
 use serde::Serialize;
 
 #[derive(Args)]
@@ -95,19 +95,25 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         collect(root, &mut files, &mut walk_errors);
     }
     files.sort();
-    files.dedup();
+    files.dedup_by(|a, b| a.0 == b.0);
+    // Largest files first, each taken by the next idle worker: a big file met late cannot
+    // leave one thread hashing it alone at the end (greedy longest-first scheduling). The
+    // output is sorted by path below, so the order of work does not show.
+    files.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
 
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
-    let lines: Vec<Line> = pool.install(|| {
-        files
-            .par_iter()
-            .map(|path| match analyze::analyze_file(path, &options) {
+    let next = AtomicUsize::new(0);
+    let per_worker: Vec<Vec<Line>> = pool.broadcast(|_| {
+        let mut done = Vec::new();
+        while let Some((path, _)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            done.push(match analyze::analyze_file(path, &options) {
                 Ok(a) => line_for(path, &a),
                 Err(e) => error_line(path, e.to_string()),
-            })
-            .collect()
+            });
+        }
+        done
     });
-    let mut lines: Vec<Line> = lines;
+    let mut lines: Vec<Line> = per_worker.into_iter().flatten().collect();
     lines.extend(walk_errors.into_iter().map(|(p, e)| error_line(&p, e)));
     lines.sort_by(|a, b| a.path.cmp(&b.path).then(a.path_bytes_hex.cmp(&b.path_bytes_hex)));
 
@@ -129,8 +135,9 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     Ok(if unread > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// Recursively lists regular files under `root` without following symlinks.
-fn collect(root: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, String)>) {
+/// Recursively lists regular files (with their sizes) under `root` without following
+/// symlinks.
+fn collect(root: &Path, files: &mut Vec<(PathBuf, u64)>, errors: &mut Vec<(PathBuf, String)>) {
     let meta = match std::fs::symlink_metadata(root) {
         Ok(m) => m,
         Err(e) => return errors.push((root.to_path_buf(), e.to_string())),
@@ -148,7 +155,7 @@ fn collect(root: &Path, files: &mut Vec<PathBuf>, errors: &mut Vec<(PathBuf, Str
             Err(e) => errors.push((root.to_path_buf(), e.to_string())),
         }
     } else if meta.is_file() {
-        files.push(root.to_path_buf());
+        files.push((root.to_path_buf(), meta.len()));
     }
 }
 
