@@ -265,4 +265,5 @@ fn add_perceptual(analysis: &mut Analysis, bytes: &[u8], options: &AnalyzeOption
             Err(e) => analysis.image_error = Some(ImageError::Hash(e.to_string())),
         }
     }
+    decode::recycle(image);
 }

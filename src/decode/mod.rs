@@ -522,14 +522,46 @@ fn contain_panics<T>(
     })
 }
 
-/// A zeroed buffer of `len` bytes, charged against the limits and allocated fallibly.
+/// Largest pixel buffer a thread keeps for reuse (see [`recycle`]): a 21-MP RGB image.
+const SPARE_MAX_BYTES: usize = 64 << 20;
+
+thread_local! {
+    /// One pixel buffer per thread, handed back by [`recycle`]. A 12-MP image needs 36 MB,
+    /// more than the C allocator recycles (it maps such blocks fresh each time), and
+    /// page-faulting that much memory in again for every image cost about a fifth of the
+    /// CPU time of a scan.
+    static SPARE: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
+/// Hands a decoded image's pixel buffer back, so that the next decode on this thread can
+/// reuse it instead of allocating (and page-faulting) a fresh one. Optional: dropping the
+/// image is always correct. A thread keeps at most one buffer, of at most 64 MiB.
+pub fn recycle(image: RgbImage) {
+    let pixels = image.pixels;
+    if pixels.capacity() <= SPARE_MAX_BYTES {
+        SPARE.with(|spare| {
+            let kept = spare.take();
+            spare.set(if pixels.capacity() >= kept.capacity() { pixels } else { kept });
+        });
+    }
+}
+
+/// A zeroed buffer of `len` bytes, charged against the limits and allocated fallibly (or
+/// taken from this thread's spare; zeroed all the same, so no earlier pixels can show).
 fn alloc_zeroed(format: ImageFormat, len: u64, limits: &Limits) -> Result<Vec<u8>, DecodeError> {
     limits.check_alloc(format, len)?;
     let fail =
         || DecodeError::AllocationLimit { format, needed: len, limit: limits.max_alloc_bytes };
     let len = usize::try_from(len).map_err(|_| fail())?;
-    let mut buf = Vec::new();
-    buf.try_reserve_exact(len).map_err(|_| fail())?;
+    let mut buf = SPARE.with(|spare| spare.take());
+    buf.clear();
+    if buf.capacity() < len {
+        if buf.capacity() > 0 {
+            SPARE.with(|spare| spare.set(buf));
+        }
+        buf = Vec::new();
+        buf.try_reserve_exact(len).map_err(|_| fail())?;
+    }
     buf.resize(len, 0);
     Ok(buf)
 }
@@ -546,4 +578,47 @@ fn pillow_cmyk_to_rgb([c, m, y, k]: [u8; 4]) -> [u8; 3] {
         nk.saturating_sub(ink_part) as u8
     };
     [channel(c), channel(m), channel(y)]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn image_with(pixels: Vec<u8>) -> RgbImage {
+        RgbImage {
+            width: 1,
+            height: 1,
+            pixels,
+            format: ImageFormat::Png,
+            source_width: 1,
+            source_height: 1,
+            scale_denom: 1,
+            source_color: SourceColor::Rgb8,
+            warning_count: 0,
+            first_warning: None,
+        }
+    }
+
+    #[test]
+    fn recycled_buffer_is_reused_and_zeroed() {
+        let limits = Limits::default();
+        let old = vec![0xAB; 4096];
+        let old_ptr = old.as_ptr();
+        recycle(image_with(old));
+        let fresh = alloc_zeroed(ImageFormat::Png, 3000, &limits).unwrap();
+        assert_eq!(fresh.as_ptr(), old_ptr, "the spare buffer was not reused");
+        assert_eq!(fresh.len(), 3000);
+        assert!(fresh.iter().all(|&b| b == 0), "earlier pixels leaked into a new image");
+        // Too small a spare stays spare; the request gets a new buffer.
+        recycle(image_with(fresh));
+        let bigger = alloc_zeroed(ImageFormat::Png, 10_000, &limits).unwrap();
+        assert_ne!(bigger.as_ptr(), old_ptr);
+        assert!(bigger.iter().all(|&b| b == 0));
+        // Limits still apply to a reused buffer.
+        let tight = Limits { max_alloc_bytes: 100, ..Limits::default() };
+        assert!(matches!(
+            alloc_zeroed(ImageFormat::Png, 1000, &tight),
+            Err(DecodeError::AllocationLimit { .. })
+        ));
+    }
 }
