@@ -65,10 +65,11 @@ pub const TRAILER_LEN: usize = 8 + 32;
 pub const MIN_FILE_LEN: usize = HEADER_LEN + TRAILER_LEN;
 /// Largest provenance blob accepted, so a forged length cannot make `open` parse gigabytes.
 pub const MAX_PROVENANCE_LEN: u64 = 64 << 20;
-/// Largest prefix-table width a reader accepts (writers use at most 20).
+/// Largest prefix-table width a reader accepts (writers use at most 23).
 pub const MAX_PREFIX_BITS: u32 = 24;
-/// Widest prefix table the builder writes.
-pub const BUILD_MAX_PREFIX_BITS: u32 = 20;
+/// Widest prefix table the builder writes: at 10^8 values, buckets of ~12 values (a few
+/// cache lines) instead of ~95 at 20 bits; the table is 32 MiB, 1.3% of such a set.
+pub const BUILD_MAX_PREFIX_BITS: u32 = 23;
 
 /// Section kinds. Hash sections are `0x1K00 | sub` with K the [`kind_code`].
 pub mod kind {
