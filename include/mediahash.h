@@ -849,6 +849,17 @@ typedef struct mh_scan_entry {
      * set's file, and `value`, `entry` and `file_name` are not filled.
      */
     const struct mh_matches *matches;
+    /**
+     * Why the entry was skipped or is an error, as a stable number (0 when `reason` is
+     * NULL): the report's `reason_code`. 1-99 are skips (1 excluded, 2 symbolic link not
+     * followed, 3 dangling link, 4 link loop, 5 link leaving the evidence, 6 FIFO, 7 socket,
+     * 8 block device, 9 character device, 10 unknown type, 11 over the size limit, 12 other
+     * file system, 13 directory loop, 14 duplicate of an entry under another root); 101 and
+     * up are errors (101 stat, 102 read link, 103 list directory, 104 listing incomplete,
+     * 105 open, 106 replaced before opening, 107 read, 108 changed while read, 109 image not
+     * decoded, 110 reference set failed, 111 internal error).
+     */
+    uint32_t reason_code;
 } mh_scan_entry;
 
 /**

@@ -20,6 +20,7 @@
 pub mod analyze;
 pub mod decode;
 pub mod digest;
+pub mod evidence;
 pub mod ffi;
 pub mod hex;
 pub mod import;

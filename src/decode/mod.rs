@@ -129,6 +129,13 @@ impl ImageFormat {
     }
 }
 
+impl ImageFormat {
+    /// The format with this [`ImageFormat::as_str`] name.
+    pub fn from_name(name: &str) -> Option<ImageFormat> {
+        ImageFormat::ALL.into_iter().find(|f| f.as_str() == name)
+    }
+}
+
 impl fmt::Display for ImageFormat {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())

@@ -6,7 +6,7 @@ use std::ptr;
 use std::sync::Arc;
 
 use crate::refset::read::{MappedRefSet, Membership, RefsetError};
-use crate::refset::search::Match;
+use crate::refset::search::Found;
 use crate::refset::{Disposition, HashKind, HashValue};
 
 use super::hash::path_from_c;
@@ -344,12 +344,13 @@ impl MatchRow {
         }
     }
 
-    /// A scan report's match (which carries no stored value or entry id).
-    pub(crate) fn from_report(m: &crate::report::Match, needle: usize, source_name: &str) -> Self {
+    /// A scan's match (which carries no stored value or entry id); `needle` is the dihedral
+    /// variant that matched (0 = the image as stored).
+    pub(crate) fn from_scan_match(m: &crate::report::Match, source_name: &str) -> Self {
         MatchRow {
             kind: kind_to_c(m.hash),
             distance: m.distance.unwrap_or(0),
-            needle: u32::try_from(needle).unwrap_or(u32::MAX),
+            needle: m.transform.map_or(0, |t| t as u32),
             disposition: disposition_to_c(m.disposition),
             entry: 0,
             value: Vec::new(),
@@ -369,7 +370,7 @@ impl MatchRow {
         }
     }
 
-    fn from_exact(m: &Match<'_>, value: &[u8]) -> Self {
+    fn from_exact(m: &Found<'_>, value: &[u8]) -> Self {
         Self::new(m.kind, value, 0, 0, None, u64::from(m.entry.0), &m.membership)
     }
 

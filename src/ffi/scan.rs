@@ -7,8 +7,8 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::perceptual::pdq::DIHEDRAL_NAMES;
-use crate::refset::read::MappedRefSet;
+use crate::perceptual::pdq::PdqHash;
+use crate::refset::read::{MappedRefSet, RefsetError};
 use crate::refset::{HashKind, HashValue};
 use crate::report::{
     EntryDisposition, EntryKind, EntryRecord, Footer, Header, Match, ReferenceProvenance,
@@ -121,6 +121,15 @@ pub struct mh_scan_entry {
     /// variant that matched (0 = the image as stored), `source_name` names the reference
     /// set's file, and `value`, `entry` and `file_name` are not filled.
     pub matches: *const mh_matches,
+    /// Why the entry was skipped or is an error, as a stable number (0 when `reason` is
+    /// NULL): the report's `reason_code`. 1-99 are skips (1 excluded, 2 symbolic link not
+    /// followed, 3 dangling link, 4 link loop, 5 link leaving the evidence, 6 FIFO, 7 socket,
+    /// 8 block device, 9 character device, 10 unknown type, 11 over the size limit, 12 other
+    /// file system, 13 directory loop, 14 duplicate of an entry under another root); 101 and
+    /// up are errors (101 stat, 102 read link, 103 list directory, 104 listing incomplete,
+    /// 105 open, 106 replaced before opening, 107 read, 108 changed while read, 109 image not
+    /// decoded, 110 reference set failed, 111 internal error).
+    pub reason_code: u32,
 }
 
 /// Totals of a finished scan.
@@ -155,25 +164,25 @@ pub type mh_scan_callback =
 struct SharedRefSet(Arc<MappedRefSet>);
 
 impl ReferenceIndex for SharedRefSet {
-    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String> {
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError> {
         ReferenceIndex::lookup(&*self.0, value)
     }
     fn search_pdq(
         &self,
-        needles: &[[u8; 32]],
+        needles: &[PdqHash],
         radius: u32,
         limit: usize,
-    ) -> Result<Vec<(usize, Match)>, String> {
+    ) -> Result<Vec<(usize, Match)>, RefsetError> {
         ReferenceIndex::search_pdq(&*self.0, needles, radius, limit)
     }
-    fn search_64(
+    fn search_u64(
         &self,
         kind: HashKind,
         value: u64,
         radius: u32,
         limit: usize,
-    ) -> Result<Vec<Match>, String> {
-        ReferenceIndex::search_64(&*self.0, kind, value, radius, limit)
+    ) -> Result<Vec<Match>, RefsetError> {
+        ReferenceIndex::search_u64(&*self.0, kind, value, radius, limit)
     }
 }
 
@@ -261,16 +270,16 @@ struct CallbackWriter<'a> {
 impl CallbackWriter<'_> {
     fn deliver(&mut self, record: &EntryRecord) {
         let c = super::refset::c_string;
-        let path = c(&record.path);
-        let path_bytes = record.path_bytes();
-        let reason = record.reason.as_deref().map(c);
-        let image_format = record.image_format.as_deref().map(c);
+        let path = c(&record.path_text());
+        let path_bytes = &record.path;
+        let reason = record.reason_message().map(c);
+        let image_format = record.image_format.map(|f| c(f.as_str()));
         let mut entry = mh_scan_entry {
             path: path.as_ptr(),
             path_bytes: path_bytes.as_ptr(),
             path_bytes_len: path_bytes.len(),
-            kind: kind_to_c(record.kind()) as u32,
-            disposition: disposition_to_c(record.disposition()) as u32,
+            kind: kind_to_c(record.kind) as u32,
+            disposition: disposition_to_c(record.disposition) as u32,
             reason: reason.as_ref().map_or(ptr::null(), |r| r.as_ptr()),
             size: record.size.and_then(|s| i64::try_from(s).ok()).unwrap_or(-1),
             valid: 0,
@@ -284,35 +293,31 @@ impl CallbackWriter<'_> {
             phash: 0,
             image_format: image_format.as_ref().map_or(ptr::null(), |f| f.as_ptr()),
             matches: ptr::null(),
+            reason_code: record.reason.as_ref().map_or(0, |r| r.code as u32),
         };
-        let hex = |s: &Option<String>, out: &mut [u8]| -> bool {
-            s.as_deref().and_then(|h| crate::hex::decode_vec(h).ok()).is_some_and(|bytes| {
-                let fits = bytes.len() == out.len();
-                if fits {
-                    out.copy_from_slice(&bytes);
-                }
-                fits
-            })
-        };
-        if hex(&record.md5, &mut entry.md5) {
+        if let Some(md5) = record.md5 {
+            entry.md5 = md5;
             entry.valid |= MH_VALID_MD5;
         }
-        if hex(&record.sha1, &mut entry.sha1) {
+        if let Some(sha1) = record.sha1 {
+            entry.sha1 = sha1;
             entry.valid |= MH_VALID_SHA1;
         }
-        if hex(&record.sha256, &mut entry.sha256) {
+        if let Some(sha256) = record.sha256 {
+            entry.sha256 = sha256;
             entry.valid |= MH_VALID_SHA256;
         }
         if let (Some(w), Some(h)) = (record.width, record.height) {
             (entry.width, entry.height) = (w, h);
             entry.valid |= MH_VALID_IMAGE;
         }
-        if hex(&record.pdq, &mut entry.pdq) {
+        if let Some(pdq) = record.pdq {
+            entry.pdq = pdq.0;
             entry.pdq_quality = record.pdq_quality.map_or(0, u32::from);
             entry.valid |= MH_VALID_PDQ;
         }
-        if let Some(phash) = record.phash.as_deref().and_then(|h| u64::from_str_radix(h, 16).ok()) {
-            entry.phash = phash;
+        if let Some(phash) = record.phash {
+            entry.phash = phash.0;
             entry.valid |= MH_VALID_IMAGEHASH;
         }
         let rows = record.matches.iter().map(|m| self.match_row(m)).collect();
@@ -328,13 +333,8 @@ impl CallbackWriter<'_> {
     }
 
     fn match_row(&self, m: &Match) -> MatchRow {
-        let needle = m
-            .transform
-            .as_deref()
-            .and_then(|t| DIHEDRAL_NAMES.iter().position(|name| *name == t))
-            .unwrap_or(0);
         let source = self.reference_names.get(m.reference).map_or("", String::as_str);
-        MatchRow::from_report(m, needle, source)
+        MatchRow::from_scan_match(m, source)
     }
 }
 

@@ -35,6 +35,7 @@ mod downscale;
 use std::fmt;
 use std::str::FromStr;
 
+use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
 pub use dct::DCT_MATRIX;
@@ -46,9 +47,78 @@ use downscale::LumaSource;
 pub const QUALITY_THRESHOLD: u8 = 50;
 
 /// Names of the dihedral variants in [`PdqDihedral::hashes`] order (the order of the C++ CLI's
-/// `--pdqdih-across` output and of `pdqhash.compute_dihedral`).
+/// `--pdqdih-across` output and of `pdqhash.compute_dihedral`): [`Dihedral::as_str`] of
+/// [`Dihedral::ALL`].
 pub const DIHEDRAL_NAMES: [&str; 8] =
     ["orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"];
+
+/// One of the 8 rotations and flips of an image (the dihedral group of the square), in
+/// [`PdqDihedral::hashes`] order: the index of a variant there is `dihedral as usize`.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
+pub enum Dihedral {
+    /// The image as stored.
+    #[default]
+    #[serde(rename = "orig")]
+    Original = 0,
+    /// Rotated 90° counter-clockwise.
+    #[serde(rename = "rot90")]
+    Rot90 = 1,
+    /// Rotated 180°.
+    #[serde(rename = "rot180")]
+    Rot180 = 2,
+    /// Rotated 270° counter-clockwise.
+    #[serde(rename = "rot270")]
+    Rot270 = 3,
+    /// Flipped top-to-bottom.
+    #[serde(rename = "flipx")]
+    FlipX = 4,
+    /// Flipped left-to-right.
+    #[serde(rename = "flipy")]
+    FlipY = 5,
+    /// Transposed about the main diagonal.
+    #[serde(rename = "flipplus1")]
+    FlipPlus1 = 6,
+    /// Transposed about the anti-diagonal.
+    #[serde(rename = "flipminus1")]
+    FlipMinus1 = 7,
+}
+
+impl Dihedral {
+    /// The 8 variants in [`PdqDihedral::hashes`] order.
+    pub const ALL: [Dihedral; 8] = [
+        Dihedral::Original,
+        Dihedral::Rot90,
+        Dihedral::Rot180,
+        Dihedral::Rot270,
+        Dihedral::FlipX,
+        Dihedral::FlipY,
+        Dihedral::FlipPlus1,
+        Dihedral::FlipMinus1,
+    ];
+
+    /// The name the reference tools use (`orig`, `rot90`, ..., `flipminus1`).
+    pub fn as_str(self) -> &'static str {
+        DIHEDRAL_NAMES[self as usize]
+    }
+
+    /// The variant at `index` in [`PdqDihedral::hashes`] order, if `index < 8`.
+    pub fn from_index(index: usize) -> Option<Dihedral> {
+        Dihedral::ALL.get(index).copied()
+    }
+
+    /// The variant with this [`Dihedral::as_str`] name.
+    pub fn from_name(name: &str) -> Option<Dihedral> {
+        DIHEDRAL_NAMES.iter().position(|n| *n == name).and_then(Dihedral::from_index)
+    }
+}
+
+impl fmt::Display for Dihedral {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
 /// Images with a side shorter than this hash to all zeros with quality 0 (C++
 /// `MIN_HASHABLE_DIM`).

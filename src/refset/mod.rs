@@ -23,7 +23,7 @@ pub use read::{
     SetInfo,
 };
 pub use search::{
-    DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Hit, Match, PdqMatch, PdqStrategy, U64Match,
+    DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Found, Hit, PdqMatch, PdqStrategy, U64Match,
     scan_kernel_name,
 };
 

@@ -47,14 +47,14 @@ pub struct Hit {
 
 /// One membership of a found value: which set, with what disposition and metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Match<'a> {
+pub struct Found<'a> {
     pub kind: HashKind,
     pub index: u64,
     pub entry: EntryId,
     pub membership: Membership<'a>,
 }
 
-impl Match<'_> {
+impl Found<'_> {
     pub fn set_name(&self) -> &str {
         &self.membership.set.name
     }
@@ -145,11 +145,11 @@ impl<B: AsRef<[u8]>> RefSet<B> {
     }
 
     /// Every membership of a hit.
-    pub fn matches(&self, hit: Hit) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn matches(&self, hit: Hit) -> Result<Vec<Found<'_>>, RefsetError> {
         Ok(self
             .memberships(hit.entry)?
             .into_iter()
-            .map(|membership| Match {
+            .map(|membership| Found {
                 kind: hit.kind,
                 index: hit.index,
                 entry: hit.entry,
@@ -158,40 +158,40 @@ impl<B: AsRef<[u8]>> RefSet<B> {
             .collect())
     }
 
-    fn lookup_hit(&self, hit: Option<Hit>) -> Result<Vec<Match<'_>>, RefsetError> {
+    fn lookup_hit(&self, hit: Option<Hit>) -> Result<Vec<Found<'_>>, RefsetError> {
         hit.map_or(Ok(Vec::new()), |h| self.matches(h))
     }
 
-    /// Exact lookup: one [`Match`] per membership (set, disposition, metadata), empty when
+    /// Exact lookup: one [`Found`] per membership (set, disposition, metadata), empty when
     /// the value is not in the set. Errors only on a damaged file.
-    pub fn lookup(&self, value: &HashValue) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup(&self, value: &HashValue) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find_value(value))
     }
 
-    pub fn lookup_md5(&self, digest: &[u8; 16]) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup_md5(&self, digest: &[u8; 16]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Md5, digest))
     }
 
-    pub fn lookup_sha1(&self, digest: &[u8; 20]) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup_sha1(&self, digest: &[u8; 20]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Sha1, digest))
     }
 
-    pub fn lookup_sha256(&self, digest: &[u8; 32]) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup_sha256(&self, digest: &[u8; 32]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Sha256, digest))
     }
 
     /// Exact PDQ lookup (distance 0); use [`RefSet::search_pdq`] for near matches.
-    pub fn lookup_pdq(&self, hash: &[u8; 32]) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup_pdq(&self, hash: &[u8; 32]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Pdq, hash))
     }
 
     /// PhotoDNA is compared exactly only (its distance is not Hamming).
-    pub fn lookup_photodna(&self, hash: &[u8; 144]) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup_photodna(&self, hash: &[u8; 144]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::PhotoDna, hash))
     }
 
     /// Exact lookup of a 64-bit hash (`kind`: PHash, DHash or AHash).
-    pub fn lookup_u64(&self, kind: HashKind, value: u64) -> Result<Vec<Match<'_>>, RefsetError> {
+    pub fn lookup_u64(&self, kind: HashKind, value: u64) -> Result<Vec<Found<'_>>, RefsetError> {
         check_u64_kind(kind)?;
         self.lookup_hit(self.find(kind, &value.to_le_bytes()))
     }

@@ -23,6 +23,7 @@ use std::io::{self, Write};
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
+use super::jsonl::EntryLine;
 use super::{EntryDisposition, EntryKind, EntryRecord, Footer, Header, ReportWriter};
 
 /// Writes a CASE/UCO JSON-LD report.
@@ -152,42 +153,44 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
     }
 
     fn entry(&mut self, e: &EntryRecord) -> io::Result<()> {
-        let path_bytes = e.path_bytes();
-        let file_id = node_id("File", &[&path_bytes]);
+        let line = EntryLine::from(e);
+        let path_bytes = &e.path;
+        let file_id = node_id("File", &[path_bytes]);
         let mut file_facet = json!({
-            "@id": node_id("FileFacet", &[&path_bytes]),
+            "@id": node_id("FileFacet", &[path_bytes]),
             "@type": "uco-observable:FileFacet",
             "uco-observable:fileName": e.file_name(),
-            "uco-observable:filePath": e.path,
+            "uco-observable:filePath": line.path,
         });
         let ff = file_facet.as_object_mut().expect("object literal");
-        if e.kind() == EntryKind::Directory {
+        if e.kind == EntryKind::Directory {
             ff.insert("uco-observable:isDirectory".into(), json!(true));
         }
         if let Some(size) = e.size {
             ff.insert("uco-observable:sizeInBytes".into(), integer(size));
         }
-        if let Some(t) = &e.mtime {
+        if let Some(t) = &line.mtime {
             ff.insert("uco-observable:modifiedTime".into(), date_time(t));
         }
-        if let Some(t) = &e.atime {
+        if let Some(t) = &line.atime {
             ff.insert("uco-observable:accessedTime".into(), date_time(t));
         }
-        if let Some(t) = &e.ctime {
+        if let Some(t) = &line.ctime {
             ff.insert("uco-observable:metadataChangeTime".into(), date_time(t));
         }
         let mut facets = vec![file_facet];
         let mut hashes = Vec::new();
         // PDQ and pHash are not in UCO's HashNameVocab (validators flag them), so they go
         // in the annotation's statement instead.
-        for (method, value) in [("MD5", &e.md5), ("SHA1", &e.sha1), ("SHA256", &e.sha256)] {
+        for (method, value) in [("MD5", &line.md5), ("SHA1", &line.sha1), ("SHA256", &line.sha256)]
+        {
             if let Some(v) = value {
-                hashes.push(hash_node(&path_bytes, method, v));
+                hashes.push(hash_node(path_bytes, method, v));
             }
         }
         if !hashes.is_empty() {
             let mut content = json!({
-                "@id": node_id("ContentDataFacet", &[&path_bytes]),
+                "@id": node_id("ContentDataFacet", &[path_bytes]),
                 "@type": "uco-observable:ContentDataFacet",
                 "uco-observable:hash": hashes,
             });
@@ -207,9 +210,9 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
         self.node(&file)?;
 
         let annotation = json!({
-            "@id": node_id("Annotation", &[&path_bytes]),
+            "@id": node_id("Annotation", &[path_bytes]),
             "@type": "uco-core:Annotation",
-            "uco-core:tag": [format!("mediahash:{}", e.disposition().as_str())],
+            "uco-core:tag": [format!("mediahash:{}", e.disposition.as_str())],
             "uco-core:statement": statement(e),
             "uco-core:object": [{"@id": file_id}],
         });
@@ -262,21 +265,21 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
 
 /// The human-readable verdict for an entry's annotation.
 fn statement(e: &EntryRecord) -> String {
-    let mut s = format!("disposition: {}", e.disposition().as_str());
+    let mut s = format!("disposition: {}", e.disposition.as_str());
     if let Some(r) = &e.reason {
-        s.push_str(&format!("; reason: {r}"));
+        s.push_str(&format!("; reason: {} ({})", r.message, r.code));
     }
     if let Some(r) = &e.image_error {
         s.push_str(&format!("; image: {r}"));
     }
     if let Some(pdq) = &e.pdq {
-        s.push_str(&format!("; pdq {pdq}"));
+        s.push_str(&format!("; pdq {}", pdq.to_hex()));
     }
     if let Some(q) = e.pdq_quality {
         s.push_str(&format!(" (quality {q})"));
     }
     if let Some(phash) = &e.phash {
-        s.push_str(&format!("; phash {phash}"));
+        s.push_str(&format!("; phash {}", phash.to_hex()));
     }
     for m in &e.matches {
         s.push_str(&format!(
@@ -304,7 +307,7 @@ fn statement(e: &EntryRecord) -> String {
     if let Some(c) = e.cluster {
         s.push_str(&format!("; cluster {c}"));
     }
-    if e.disposition() == EntryDisposition::UnknownImage {
+    if e.disposition == EntryDisposition::UnknownImage {
         s.push_str("; not in any reference set");
     }
     s
@@ -332,11 +335,11 @@ mod tests {
         w.header(&Header { tool: "mediahash".into(), version: "0".into(), ..Default::default() })
             .unwrap();
         let e = EntryRecord {
-            path: "/ev/a.jpg".into(),
-            kind: Some(EntryKind::File),
-            disposition: Some(EntryDisposition::UnknownImage),
+            path: b"/ev/a.jpg".to_vec(),
+            kind: EntryKind::File,
+            disposition: EntryDisposition::UnknownImage,
             size: Some(5),
-            md5: Some("ae5b468c7707a1f3d36c49b1fe2ef850".into()),
+            md5: Some(crate::hex::decode_fixed("ae5b468c7707a1f3d36c49b1fe2ef850").unwrap()),
             ..Default::default()
         };
         w.entry(&e).unwrap();

@@ -7,15 +7,17 @@
 
 use std::io::{self, Write};
 
+use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 38] = [
+pub const COLUMNS: [&str; 39] = [
     "path",
     "path_bytes_hex",
     "kind",
     "disposition",
     "reason",
+    "reason_code",
     "size",
     "bytes_read",
     "mtime",
@@ -71,6 +73,8 @@ fn opt<T: ToString>(value: &Option<T>) -> String {
 }
 
 fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
+    // The same text forms as JSON Lines (hex, RFC 3339, lossy path plus hex).
+    let line = EntryLine::from(e);
     let best = e.matches.first();
     let matches_json = if e.matches.is_empty() {
         String::new()
@@ -78,33 +82,34 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         serde_json::to_string(&e.matches).map_err(io::Error::from)?
     };
     Ok(vec![
-        e.path.clone(),
-        opt(&e.path_bytes_hex),
-        e.kind().as_str().to_string(),
-        e.disposition().as_str().to_string(),
-        opt(&e.reason),
+        line.path,
+        opt(&line.path_bytes_hex),
+        e.kind.as_str().to_string(),
+        e.disposition.as_str().to_string(),
+        opt(&line.reason),
+        opt(&line.reason_code),
         opt(&e.size),
         opt(&e.bytes_read),
-        opt(&e.mtime),
-        opt(&e.atime),
-        opt(&e.ctime),
+        opt(&line.mtime),
+        opt(&line.atime),
+        opt(&line.ctime),
         e.mode.map(|m| format!("{m:o}")).unwrap_or_default(),
         opt(&e.uid),
         opt(&e.gid),
         opt(&e.inode),
         opt(&e.nlink),
         opt(&e.noatime),
-        opt(&e.link_target),
-        opt(&e.link_target_hex),
-        opt(&e.md5),
-        opt(&e.sha1),
-        opt(&e.sha256),
-        opt(&e.image_format),
+        opt(&line.link_target),
+        opt(&line.link_target_hex),
+        opt(&line.md5),
+        opt(&line.sha1),
+        opt(&line.sha256),
+        opt(&line.image_format),
         opt(&e.width),
         opt(&e.height),
-        opt(&e.pdq),
+        opt(&line.pdq),
         opt(&e.pdq_quality),
-        opt(&e.phash),
+        opt(&line.phash),
         opt(&e.image_error),
         e.matches.len().to_string(),
         best.map(|m| m.set.clone()).unwrap_or_default(),
@@ -144,9 +149,9 @@ mod tests {
         let mut w = CsvWriter::new(Vec::new());
         w.header(&Header::default()).unwrap();
         let entry = EntryRecord {
-            path: "/ev/a,\"b\"\nc".into(),
-            kind: Some(EntryKind::File),
-            disposition: Some(EntryDisposition::Alert),
+            path: b"/ev/a,\"b\"\nc".to_vec(),
+            kind: EntryKind::File,
+            disposition: EntryDisposition::Alert,
             mode: Some(0o100644),
             matches: vec![Match {
                 reference: 0,

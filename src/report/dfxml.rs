@@ -28,6 +28,7 @@
 
 use std::io::{self, Write};
 
+use super::jsonl::EntryLine;
 use super::{EntryDisposition, EntryRecord, Footer, Header, ReportWriter};
 
 /// Namespace of the mediahash extension elements.
@@ -204,14 +205,15 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
 
     fn entry(&mut self, e: &EntryRecord) -> io::Result<()> {
         let o = &mut self.out;
+        let line = EntryLine::from(e);
         writeln!(o, "  <fileobject>")?;
-        let (path_text, path_lossy) = xml_text(&e.path);
+        let (path_text, path_lossy) = xml_text(&line.path);
         writeln!(o, "    <filename>{path_text}</filename>")?;
-        if e.disposition() == EntryDisposition::Error {
-            let reason = e.reason.as_deref().unwrap_or("error");
+        if e.disposition == EntryDisposition::Error {
+            let reason = e.reason_message().unwrap_or("error");
             writeln!(o, "    <error>{}</error>", esc(reason))?;
         }
-        writeln!(o, "    <name_type>{}</name_type>", e.kind().dfxml_name_type())?;
+        writeln!(o, "    <name_type>{}</name_type>", e.kind.dfxml_name_type())?;
         if let Some(size) = e.size {
             writeln!(o, "    <filesize>{size}</filesize>")?;
         }
@@ -229,37 +231,40 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
                 writeln!(o, "    <{name}>{v}</{name}>")?;
             }
         }
-        let times = [("mtime", &e.mtime), ("ctime", &e.ctime), ("atime", &e.atime)];
+        let times = [("mtime", &line.mtime), ("ctime", &line.ctime), ("atime", &line.atime)];
         for (name, value) in times {
             if let Some(v) = value.as_deref().filter(|v| is_xsd_date_time(v)) {
                 writeln!(o, "    <{name}>{v}</{name}>")?;
             }
         }
-        if let Some(target) = &e.link_target {
+        if let Some(target) = &line.link_target {
             writeln!(o, "    <link_target>{}</link_target>", esc(target))?;
         }
-        for (name, value) in [("md5", &e.md5), ("sha1", &e.sha1), ("sha256", &e.sha256)] {
+        for (name, value) in [("md5", &line.md5), ("sha1", &line.sha1), ("sha256", &line.sha256)] {
             if let Some(v) = value {
                 let (kind, v) = (name.to_uppercase(), esc(v));
                 writeln!(o, r#"    <hashdigest type="{kind}">{v}</hashdigest>"#)?;
             }
         }
         // Extension elements.
-        writeln!(o, "    <mh:disposition>{}</mh:disposition>", e.disposition().as_str())?;
-        if e.disposition() != EntryDisposition::Error
-            && let Some(reason) = &e.reason
+        writeln!(o, "    <mh:disposition>{}</mh:disposition>", e.disposition.as_str())?;
+        if e.disposition != EntryDisposition::Error
+            && let Some(reason) = e.reason_message()
         {
             writeln!(o, "    <mh:reason>{}</mh:reason>", esc(reason))?;
         }
-        let path_hex = match (&e.path_bytes_hex, path_lossy) {
+        if let Some(code) = &line.reason_code {
+            writeln!(o, "    <mh:reason_code>{code}</mh:reason_code>")?;
+        }
+        let path_hex = match (&line.path_bytes_hex, path_lossy) {
             (Some(hex), _) => Some(hex.clone()),
-            (None, true) => Some(crate::hex::encode(e.path.as_bytes())),
+            (None, true) => Some(crate::hex::encode(&e.path)),
             (None, false) => None,
         };
         if let Some(hex) = path_hex {
             writeln!(o, "    <mh:path_bytes_hex>{hex}</mh:path_bytes_hex>")?;
         }
-        if let Some(hex) = &e.link_target_hex {
+        if let Some(hex) = &line.link_target_hex {
             writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
         }
         for (name, value) in times {
@@ -267,23 +272,23 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
                 writeln!(o, "    <mh:{name}>{}</mh:{name}>", esc(v))?;
             }
         }
-        if let Some(format) = &e.image_format {
+        if let Some(format) = &line.image_format {
             write!(o, r#"    <mh:image format="{}""#, esc(format))?;
             if let (Some(w), Some(h)) = (e.width, e.height) {
                 write!(o, r#" width="{w}" height="{h}""#)?;
             }
             writeln!(o, "/>")?;
         }
-        if let Some(pdq) = &e.pdq {
+        if let Some(pdq) = &line.pdq {
             let q = e.pdq_quality.map(|q| format!(r#" quality="{q}""#)).unwrap_or_default();
             writeln!(o, "    <mh:pdq{q}>{pdq}</mh:pdq>")?;
         }
-        if let Some(hashes) = &e.pdq_dihedral {
+        if let Some(hashes) = &line.pdq_dihedral {
             for (name, h) in DIHEDRAL.iter().zip(hashes) {
                 writeln!(o, r#"    <mh:pdq_dihedral transform="{name}">{h}</mh:pdq_dihedral>"#)?;
             }
         }
-        if let Some(phash) = &e.phash {
+        if let Some(phash) = &line.phash {
             writeln!(o, "    <mh:phash>{phash}</mh:phash>")?;
         }
         if let Some(err) = &e.image_error {
@@ -301,8 +306,9 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             if let Some(d) = m.distance {
                 write!(o, r#" distance="{d}""#)?;
             }
+            let transform = m.transform.map(|t| t.as_str().to_string());
             let texts = [
-                ("transform", &m.transform),
+                ("transform", &transform),
                 ("category", &m.category),
                 ("profile", &m.profile),
                 ("series", &m.series),
@@ -405,12 +411,15 @@ mod tests {
     fn error_entry_order() {
         let mut w = DfxmlWriter::new(Vec::new());
         let e = EntryRecord {
-            path: "/ev/x\u{1}".into(),
-            kind: Some(crate::report::EntryKind::File),
-            disposition: Some(EntryDisposition::Error),
-            reason: Some("read error at offset 4096: Input/output error".into()),
+            path: b"/ev/x\x01".to_vec(),
+            kind: crate::report::EntryKind::File,
+            disposition: EntryDisposition::Error,
+            reason: Some(crate::report::Reason::new(
+                crate::report::ReasonCode::ReadFailed,
+                "read error at offset 4096: Input/output error",
+            )),
             size: Some(5),
-            md5: Some("ae5b468c7707a1f3d36c49b1fe2ef850".into()),
+            md5: Some(crate::hex::decode_fixed("ae5b468c7707a1f3d36c49b1fe2ef850").unwrap()),
             ..Default::default()
         };
         w.entry(&e).unwrap();
@@ -449,12 +458,12 @@ mod tests {
     fn time_outside_xsd_date_time_goes_to_the_extension_element() {
         let mut w = DfxmlWriter::new(Vec::new());
         let e = EntryRecord {
-            path: "/ev/old".into(),
-            kind: Some(crate::report::EntryKind::File),
-            disposition: Some(EntryDisposition::Other),
-            mtime: Some("0000-10-15T19:33:20Z".into()),
-            atime: Some("2001-02-03T04:05:06Z".into()),
-            md5: Some("ae5b468c7707a1f3d36c49b1fe2ef850".into()),
+            path: b"/ev/old".to_vec(),
+            kind: crate::report::EntryKind::File,
+            disposition: EntryDisposition::Other,
+            mtime: crate::report::Timestamp::from_rfc3339("0000-10-15T19:33:20Z"),
+            atime: crate::report::Timestamp::from_rfc3339("2001-02-03T04:05:06Z"),
+            md5: Some(crate::hex::decode_fixed("ae5b468c7707a1f3d36c49b1fe2ef850").unwrap()),
             ..Default::default()
         };
         w.entry(&e).unwrap();

@@ -35,10 +35,15 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use serde::{Deserialize, Serialize};
 
+use crate::decode::ImageFormat;
+use crate::perceptual::imagehash::Hash64;
+use crate::perceptual::pdq::{Dihedral, PdqHash};
 use crate::refset::{Disposition, HashKind};
 
 /// What the scan concluded about one directory entry.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryDisposition {
     /// Matched an alert set (exactly or perceptually). Wins over everything else.
@@ -55,7 +60,9 @@ pub enum EntryDisposition {
     /// over the size limit, another file system): see `reason`.
     Skipped,
     /// Could not be examined fully (permission denied, I/O error, changed while read, image
-    /// refused by the decoder): see `reason`.
+    /// refused by the decoder): see `reason`. The default, so a record never concluded is
+    /// never mistaken for a clean one.
+    #[default]
     Error,
 }
 
@@ -91,7 +98,9 @@ impl fmt::Display for EntryDisposition {
 
 /// The type of the directory entry itself (from `lstat`, so a symbolic link is `Symlink`
 /// even when it was followed).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default, Serialize, Deserialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryKind {
     File,
@@ -102,6 +111,7 @@ pub enum EntryKind {
     BlockDevice,
     CharDevice,
     /// `lstat` failed or returned a type this platform does not name.
+    #[default]
     Unknown,
 }
 
@@ -134,37 +144,44 @@ impl EntryKind {
     }
 }
 
-/// One membership of a file's hash in a reference set.
+/// One membership of a file's hash in a reference set: the typed result of matching.
+///
+/// The JSON form (JSON Lines `matches`, CSV `matches_json`) is this type's serde form.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Match {
     /// Index of the set in [`Header::reference_sets`].
     pub reference: usize,
     /// The set (source) name within that reference set.
     pub set: String,
+    /// What the set says to do with a match (alert or ignore).
     pub disposition: Disposition,
     /// Which of the file's hashes matched.
     pub hash: HashKind,
     /// Hamming distance, for perceptual matches only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub distance: Option<u32>,
-    /// The dihedral transform of the file's image that matched (`rot90`, `flipx`, ...),
-    /// when not the image as stored.
+    /// The rotation or flip of the file's image that matched, when not the image as stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub transform: Option<String>,
+    pub transform: Option<Dihedral>,
+    /// The category the set gives the matched hash (VICS category, list label...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
     /// The categorisation profile the category belongs to (VICS: Default, US, UK...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub profile: Option<String>,
+    /// Whether the set says the victim is identified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub victim_identified: Option<bool>,
+    /// Whether the set says the offender is identified.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub offender_identified: Option<bool>,
+    /// The series the set files the matched hash under.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub series: Option<String>,
     /// The entry's identifier in its source (VICS MediaID, line number...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_id: Option<String>,
+    /// Free text the set attaches to the matched hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub note: Option<String>,
 }
@@ -179,7 +196,7 @@ impl Match {
             self.hash,
             self.distance,
             &self.set,
-            &self.transform,
+            self.transform,
             &self.source_id,
             &self.category,
             &self.profile,
@@ -190,144 +207,262 @@ impl Match {
     }
 }
 
-/// Everything reported about one directory entry. Field order is the JSON order.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+/// Why an entry was skipped or is an error, as a stable code for programs (the C ABI's
+/// `reason_code`, the report's `reason_code`); the [`Reason::message`] says it in words.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+#[repr(u32)]
+pub enum ReasonCode {
+    /// Matched an `--exclude` pattern.
+    Excluded = 1,
+    /// A symbolic link, not followed.
+    SymlinkNotFollowed = 2,
+    /// A symbolic link whose target does not exist.
+    DanglingSymlink = 3,
+    /// A symbolic link loop (too many levels).
+    SymlinkLoop = 4,
+    /// A symbolic link whose target lies outside the evidence root.
+    SymlinkOutsideEvidence = 5,
+    /// A named pipe: never opened.
+    Fifo = 6,
+    /// A socket: nothing to read.
+    Socket = 7,
+    /// A block device: not read.
+    BlockDevice = 8,
+    /// A character device: not read.
+    CharDevice = 9,
+    /// A file type this platform does not name.
+    UnknownType = 10,
+    /// Larger than the size limit.
+    TooLarge = 11,
+    /// The mount point of another file system (`--one-file-system`).
+    OtherFileSystem = 12,
+    /// A directory already on the current path (a loop through links or bind mounts).
+    DirectoryLoop = 13,
+    /// Already reported under another evidence root (overlapping roots).
+    Duplicate = 14,
+    /// `lstat`/`stat` failed.
+    StatFailed = 101,
+    /// The link's target could not be read.
+    ReadLinkFailed = 102,
+    /// The directory could not be listed.
+    ListFailed = 103,
+    /// The directory listing stopped part way (the names read are scanned).
+    ListIncomplete = 104,
+    /// The file could not be opened.
+    OpenFailed = 105,
+    /// The entry was replaced between listing and opening.
+    Replaced = 106,
+    /// A read failed part way.
+    ReadFailed = 107,
+    /// The file changed while it was being read.
+    ChangedWhileRead = 108,
+    /// The content looked like an image but was not decoded (truncated, refused by limits...).
+    ImageNotDecoded = 109,
+    /// A reference set could not be read (damaged set).
+    ReferenceFailed = 110,
+    /// A bug in mediahash: please report it.
+    Internal = 111,
+}
+
+impl ReasonCode {
+    /// The kebab-case name used in reports (`symlink-not-followed`, `open-failed`, ...).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReasonCode::Excluded => "excluded",
+            ReasonCode::SymlinkNotFollowed => "symlink-not-followed",
+            ReasonCode::DanglingSymlink => "dangling-symlink",
+            ReasonCode::SymlinkLoop => "symlink-loop",
+            ReasonCode::SymlinkOutsideEvidence => "symlink-outside-evidence",
+            ReasonCode::Fifo => "fifo",
+            ReasonCode::Socket => "socket",
+            ReasonCode::BlockDevice => "block-device",
+            ReasonCode::CharDevice => "char-device",
+            ReasonCode::UnknownType => "unknown-type",
+            ReasonCode::TooLarge => "too-large",
+            ReasonCode::OtherFileSystem => "other-file-system",
+            ReasonCode::DirectoryLoop => "directory-loop",
+            ReasonCode::Duplicate => "duplicate",
+            ReasonCode::StatFailed => "stat-failed",
+            ReasonCode::ReadLinkFailed => "read-link-failed",
+            ReasonCode::ListFailed => "list-failed",
+            ReasonCode::ListIncomplete => "list-incomplete",
+            ReasonCode::OpenFailed => "open-failed",
+            ReasonCode::Replaced => "replaced",
+            ReasonCode::ReadFailed => "read-failed",
+            ReasonCode::ChangedWhileRead => "changed-while-read",
+            ReasonCode::ImageNotDecoded => "image-not-decoded",
+            ReasonCode::ReferenceFailed => "reference-failed",
+            ReasonCode::Internal => "internal",
+        }
+    }
+}
+
+impl fmt::Display for ReasonCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Why an entry was skipped or is an error: a code for programs and a message for people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Reason {
+    /// The stable code.
+    pub code: ReasonCode,
+    /// What happened and, where useful, what to do about it.
+    pub message: String,
+}
+
+impl Reason {
+    /// A reason with this code and message.
+    pub fn new(code: ReasonCode, message: impl Into<String>) -> Reason {
+        Reason { code, message: message.into() }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+/// A point in time as a file system records it: seconds and nanoseconds since the Unix
+/// epoch (UTC). Reports write it as RFC 3339 ([`rfc3339_utc`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Timestamp {
+    /// Seconds since 1970-01-01T00:00:00Z (negative before).
+    pub secs: i64,
+    /// Nanoseconds within the second, 0..1e9.
+    pub nanos: u32,
+}
+
+impl Timestamp {
+    /// RFC 3339 in UTC, as every report writes it.
+    pub fn to_rfc3339(self) -> String {
+        rfc3339_utc(self.secs, self.nanos)
+    }
+
+    /// Parses what [`Timestamp::to_rfc3339`] writes.
+    pub fn from_rfc3339(text: &str) -> Option<Timestamp> {
+        parse_rfc3339_utc(text)
+    }
+}
+
+/// Everything reported about one directory entry, as typed values; the report writers
+/// turn them into text. Field order is the JSON Lines order.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct EntryRecord {
-    /// The path (evidence root as given, joined with the names below it), lossy UTF-8.
-    pub path: String,
-    /// The path's exact bytes in hex, present only when they are not valid UTF-8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub path_bytes_hex: Option<String>,
-    pub kind: Option<EntryKind>,
-    pub disposition: Option<EntryDisposition>,
+    /// The path (evidence root as given, joined with the names below it), as exact bytes.
+    /// Reports write its lossy UTF-8 form as `path` and, only when the bytes are not valid
+    /// UTF-8, the bytes in hex as `path_bytes_hex`.
+    pub path: Vec<u8>,
+    /// The type of the entry itself.
+    pub kind: EntryKind,
+    /// What the scan concluded.
+    pub disposition: EntryDisposition,
     /// Why the entry was skipped or is an error (or, for an alert, what else went wrong).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<String>,
+    pub reason: Option<Reason>,
     /// Size from `lstat` (for a followed symbolic link, from `stat`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Unix mode bits (type and permissions).
     pub mode: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Owner user id.
     pub uid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Owner group id.
     pub gid: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Inode number.
     pub inode: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Hard link count.
     pub nlink: Option<u64>,
-    /// Times as stat reported them before the file was opened (UTC, RFC 3339).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub mtime: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub atime: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub ctime: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_target: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub link_target_hex: Option<String>,
+    /// Modification time as stat reported it before the file was opened.
+    pub mtime: Option<Timestamp>,
+    /// Access time as stat reported it before the file was opened.
+    pub atime: Option<Timestamp>,
+    /// Inode change time as stat reported it before the file was opened.
+    pub ctime: Option<Timestamp>,
+    /// A symbolic link's target, as exact bytes (`link_target`, `link_target_hex`).
+    pub link_target: Option<Vec<u8>>,
     /// Whether the file was opened with `O_NOATIME` (false: its access time may have been
     /// updated by the read; mount the evidence read-only to rule that out).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noatime: Option<bool>,
     /// Bytes actually read (differs from `size` when the file changed while read).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_read: Option<u64>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub md5: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha1: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sha256: Option<String>,
+    /// MD5 of the bytes read.
+    pub md5: Option<[u8; 16]>,
+    /// SHA-1 of the bytes read.
+    pub sha1: Option<[u8; 20]>,
+    /// SHA-256 of the bytes read.
+    pub sha256: Option<[u8; 32]>,
     /// Image format sniffed from content (never from the extension).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub image_format: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_format: Option<ImageFormat>,
+    /// Image width as stored.
     pub width: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Image height as stored.
     pub height: Option<u32>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pdq: Option<String>,
+    /// PDQ hash of the image.
+    pub pdq: Option<PdqHash>,
     /// PDQ quality 0-100; below 50 the hash is recorded but never matched.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq_quality: Option<u8>,
-    /// The 8 dihedral PDQ hashes (orig, rot90, rot180, rot270, flipx, flipy, flipplus1,
-    /// flipminus1) when `--dihedral` was given.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pdq_dihedral: Option<Vec<String>>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub phash: Option<String>,
+    /// The 8 dihedral PDQ hashes in [`Dihedral::ALL`] order, with `--dihedral`.
+    pub pdq_dihedral: Option<[PdqHash; 8]>,
+    /// pHash as Python `imagehash` computes it.
+    pub phash: Option<Hash64>,
     /// Why the content looked like an image but produced no perceptual hash.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_error: Option<String>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    /// Every membership found, sorted by [`Match::sort_key`].
     pub matches: Vec<Match>,
     /// Cluster of near-duplicate unknown images (`--cluster`), numbered from 1 in order of
     /// each cluster's first path.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<u64>,
 }
 
 impl EntryRecord {
-    /// The disposition, `error` if unset (a record is always completed before it is written).
-    pub fn disposition(&self) -> EntryDisposition {
-        self.disposition.unwrap_or(EntryDisposition::Error)
+    /// A record for `path` with nothing else filled in yet.
+    pub fn at(path: impl Into<Vec<u8>>) -> EntryRecord {
+        EntryRecord { path: path.into(), ..Default::default() }
     }
 
-    pub fn kind(&self) -> EntryKind {
-        self.kind.unwrap_or(EntryKind::Unknown)
+    /// Sets the disposition and reason.
+    pub fn conclude(&mut self, disposition: EntryDisposition, reason: Option<Reason>) {
+        self.disposition = disposition;
+        self.reason = reason;
     }
 
-    /// The exact path bytes (decoded from `path_bytes_hex` when present).
-    pub fn path_bytes(&self) -> Vec<u8> {
-        match &self.path_bytes_hex {
-            Some(hex) => decode_hex_lossless(hex).unwrap_or_else(|| self.path.as_bytes().to_vec()),
-            None => self.path.as_bytes().to_vec(),
-        }
+    /// The path as lossy UTF-8 text (invalid sequences become U+FFFD).
+    pub fn path_text(&self) -> std::borrow::Cow<'_, str> {
+        String::from_utf8_lossy(&self.path)
     }
 
     /// The last path component (lossy UTF-8), as DFXML and CASE file names want it.
-    pub fn file_name(&self) -> &str {
-        let trimmed = self.path.trim_end_matches('/');
-        match trimmed.rfind('/') {
+    pub fn file_name(&self) -> String {
+        let mut trimmed: &[u8] = &self.path;
+        while let [rest @ .., b'/'] = trimmed {
+            trimmed = rest;
+        }
+        let name = match trimmed.iter().rposition(|&b| b == b'/') {
             Some(i) => &trimmed[i + 1..],
             None => trimmed,
-        }
+        };
+        String::from_utf8_lossy(name).into_owned()
+    }
+
+    /// The reason's message, if any.
+    pub fn reason_message(&self) -> Option<&str> {
+        self.reason.as_ref().map(|r| r.message.as_str())
     }
 }
 
-fn decode_hex_lossless(hex: &str) -> Option<Vec<u8>> {
-    if !hex.len().is_multiple_of(2) {
-        return None;
+/// The lossy UTF-8 text of some bytes, and the bytes in hex when they are not valid UTF-8.
+pub fn text_and_hex(bytes: &[u8]) -> (String, Option<String>) {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => (text.to_string(), None),
+        Err(_) => (String::from_utf8_lossy(bytes).into_owned(), Some(crate::hex::encode(bytes))),
     }
-    (0..hex.len()).step_by(2).map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok()).collect()
 }
 
-/// The lossy UTF-8 text of an OS string, and its bytes in hex when it is not valid UTF-8.
-pub fn text_and_hex(s: &OsStr) -> (String, Option<String>) {
-    #[cfg(unix)]
-    {
-        use std::os::unix::ffi::OsStrExt;
-        let bytes = s.as_bytes();
-        match std::str::from_utf8(bytes) {
-            Ok(text) => (text.to_string(), None),
-            Err(_) => {
-                (String::from_utf8_lossy(bytes).into_owned(), Some(crate::hex::encode(bytes)))
-            }
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        match s.to_str() {
-            Some(text) => (text.to_string(), None),
-            None => {
-                let lossy = s.to_string_lossy().into_owned();
-                let hex = crate::hex::encode(lossy.as_bytes());
-                (lossy, Some(hex))
-            }
-        }
-    }
+/// The bytes of an OS string (on Unix exactly the file name's bytes).
+pub fn os_str_bytes(s: &OsStr) -> &[u8] {
+    s.as_encoded_bytes()
 }
 
 /// A reference set as loaded for the scan, for the provenance header.
@@ -387,6 +522,10 @@ pub struct Header {
     pub evidence_roots: Vec<String>,
     pub reference_sets: Vec<ReferenceProvenance>,
     pub options: OptionsRecord,
+    /// Whether libjpeg-turbo's SIMD decoder was built in (same pixels either way; without
+    /// it JPEG decoding is about 1.5x slower: install nasm and rebuild).
+    #[serde(default)]
+    pub jpeg_simd: bool,
 }
 
 /// Counts by disposition; they add up to `entries`.
@@ -597,6 +736,52 @@ pub fn rfc3339_system_time(time: SystemTime) -> String {
     format!("{:04}-{month:02}-{day:02}T{h:02}:{m:02}:{s:02}.{millis:03}Z", year.clamp(0, 9999))
 }
 
+/// Parses the UTC RFC 3339 form [`rfc3339_utc`] writes (`YYYY-MM-DDTHH:MM:SS[.fraction]Z`,
+/// up to 9 fraction digits).
+pub fn parse_rfc3339_utc(text: &str) -> Option<Timestamp> {
+    let b = text.as_bytes();
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || b[10] != b'T' || b[13] != b':' {
+        return None;
+    }
+    if b[16] != b':' || *b.last()? != b'Z' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = text.get(r)?;
+        part.bytes().all(|c| c.is_ascii_digit()).then(|| part.parse().ok())?
+    };
+    let (year, month, day) = (num(0..4)?, num(5..7)?, num(8..10)?);
+    let (h, m, sec) = (num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&month) || !(1..=31).contains(&day) || h > 23 || m > 59 || sec > 60 {
+        return None;
+    }
+    let nanos = match &text[19..text.len() - 1] {
+        "" => 0,
+        frac if frac.len() >= 2 && frac.len() <= 10 && frac.starts_with('.') => {
+            let digits = &frac[1..];
+            if !digits.bytes().all(|c| c.is_ascii_digit()) {
+                return None;
+            }
+            let value: u32 = digits.parse().ok()?;
+            value * 10u32.pow(9 - digits.len() as u32)
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(year, month as u32, day as u32);
+    Some(Timestamp { secs: days * 86_400 + h * 3600 + m * 60 + sec, nanos })
+}
+
+/// (year, month, day) to days since 1970-01-01, the inverse of [`civil_from_days`].
+fn days_from_civil(year: i64, month: u32, day: u32) -> i64 {
+    let y = if month <= 2 { year - 1 } else { year };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = i64::from((month + 9) % 12);
+    let doy = (153 * mp + 2) / 5 + i64::from(day) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
 /// Days since 1970-01-01 to (year, month, day) in the proleptic Gregorian calendar
 /// (Howard Hinnant's `civil_from_days`).
 fn civil_from_days(days: i64) -> (i64, u32, u32) {
@@ -687,15 +872,26 @@ mod tests {
         assert!(err.to_string().contains("pdf"));
     }
 
-    #[cfg(unix)]
     #[test]
     fn non_utf8_names_keep_their_bytes() {
-        use std::os::unix::ffi::OsStrExt;
-        let (text, hex) = text_and_hex(OsStr::from_bytes(b"a\xffb"));
+        let (text, hex) = text_and_hex(b"a\xffb");
         assert_eq!(text, "a\u{fffd}b");
         assert_eq!(hex.as_deref(), Some("61ff62"));
-        let rec = EntryRecord { path: text, path_bytes_hex: hex, ..Default::default() };
-        assert_eq!(rec.path_bytes(), b"a\xffb");
-        assert_eq!(text_and_hex(OsStr::new("plain")), ("plain".to_string(), None));
+        assert_eq!(text_and_hex(b"plain"), ("plain".to_string(), None));
+        let rec = EntryRecord::at(b"/ev/d\xff/a\xffb".to_vec());
+        assert_eq!(rec.file_name(), "a\u{fffd}b");
+    }
+
+    #[test]
+    fn rfc3339_round_trips() {
+        for (secs, nanos) in
+            [(0, 0), (-1, 0), (951_782_400, 0), (1_700_000_000, 5), (4_107_542_400, 999_999_999)]
+        {
+            let t = Timestamp { secs, nanos };
+            assert_eq!(Timestamp::from_rfc3339(&t.to_rfc3339()), Some(t), "{t:?}");
+        }
+        for bad in ["", "2001-02-03 04:05:06Z", "2001-13-03T04:05:06Z", "2001-02-03T04:05:06.Z"] {
+            assert_eq!(Timestamp::from_rfc3339(bad), None, "{bad}");
+        }
     }
 }

@@ -1,14 +1,14 @@
-//! The examiner's read-only scan: walk evidence, hash every regular file, match against
-//! reference sets, and stream a report.
+//! The examiner's read-only scan: take items from evidence sources, hash every item's
+//! content, match against reference sets, and stream a report.
 //!
 //! ```text
-//! roots ─▶ walker (calling thread: lstat, sorted listings, skip decisions)
-//!            │ regular files
-//!            ▼
-//!          own rayon pool (--threads): open O_NOATIME, read once → MD5/SHA-1/SHA-256,
-//!            │                          PDQ + pHash for images, exact then perceptual match
-//!            ▼
-//!          reorder window (bounded) ─▶ ReportWriter, in path order
+//! roots ─▶ evidence sources (calling thread: one per root, see crate::evidence)
+//!            │ Item::Decided (directory, skipped, error)   Item::Content (bytes to read)
+//!            │                                              ▼
+//!            │        own rayon pool (--threads): open, read once → MD5/SHA-1/SHA-256,
+//!            │          PDQ + pHash for images (analyze), exact then perceptual match
+//!            ▼                                              ▼
+//!          reorder window (bounded) ─▶ EntryRecord (typed) ─▶ ReportWriter, in source order
 //! ```
 //!
 //! # Guarantees
@@ -54,14 +54,12 @@
 //! interrupted (errors win: some content was not examined). Never 0 after a read error.
 
 mod cluster;
-pub mod glob;
 pub mod reference;
-mod walk;
 
 use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read, Seek, Write};
+use std::io::{self, BufReader, Read, Seek, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -70,46 +68,47 @@ use std::time::{Instant, SystemTime};
 
 use thiserror::Error;
 
+use crate::evidence::glob::{ExcludeSet, GlobError};
+use crate::evidence::{ContentItem, ContentReader, Item, SourceOptions, folder::TestHooks};
+use crate::perceptual::pdq::{Dihedral, PdqHash};
+use crate::refset::read::RefsetError;
 use crate::refset::{Disposition, HashKind, HashValue};
+use crate::report::jsonl::{EntryLine, JsonlReader, ReportItem};
 use crate::report::{
-    Counts, EntryDisposition, EntryRecord, Footer, Header, Match, OptionsRecord,
-    ReferenceProvenance, ReportWriter, rfc3339_system_time,
+    Counts, EntryDisposition, EntryRecord, Footer, Header, Match, OptionsRecord, Reason,
+    ReasonCode, ReferenceProvenance, ReportWriter, rfc3339_system_time,
 };
-use glob::{ExcludeSet, GlobError};
-use walk::{ReadJob, WalkOptions, Walker, Work};
 
 /// PDQ hashes below this quality are recorded but never matched (ThreatExchange guidance).
 pub const PDQ_QUALITY_THRESHOLD: u8 = crate::perceptual::pdq::QUALITY_THRESHOLD;
 /// Default PDQ match radius (Hamming distance out of 256).
-pub const DEFAULT_PDQ_RADIUS: u32 = 31;
+pub const DEFAULT_PDQ_RADIUS: u32 = crate::refset::search::DEFAULT_PDQ_RADIUS;
 /// Default pHash match radius (Hamming distance out of 64).
-pub const DEFAULT_PHASH_RADIUS: u32 = 8;
-/// Names of the 8 dihedral PDQ variants, in the order the hasher returns them.
-pub const DIHEDRAL_NAMES: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
+pub const DEFAULT_PHASH_RADIUS: u32 = crate::refset::search::DEFAULT_U64_RADIUS;
 
-/// A reference set as the scan sees it: exact lookup and Hamming-radius search returning
-/// report-ready matches. Implemented for [`crate::refset`]'s `RefSet`; callers may supply
-/// their own.
+/// A reference set as the scan sees it: exact lookup and Hamming-radius search, returning
+/// typed [`Match`]es (with `reference` 0: the scan sets the set's index). Implemented for
+/// [`crate::refset`]'s `RefSet`; callers may supply their own.
 pub trait ReferenceIndex: Send + Sync {
     /// Every membership of an exact hash value. `Err` describes a damaged set.
-    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String>;
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError>;
     /// PDQ entries within `radius` of any needle, as (needle index, match), nearest first,
     /// for at most `limit` stored hashes.
     fn search_pdq(
         &self,
-        needles: &[[u8; 32]],
+        needles: &[PdqHash],
         radius: u32,
         limit: usize,
-    ) -> Result<Vec<(usize, Match)>, String>;
+    ) -> Result<Vec<(usize, Match)>, RefsetError>;
     /// 64-bit perceptual entries (pHash, dHash, aHash by `kind`) within `radius`, nearest
     /// first, for at most `limit` stored hashes.
-    fn search_64(
+    fn search_u64(
         &self,
         kind: HashKind,
         value: u64,
         radius: u32,
         limit: usize,
-    ) -> Result<Vec<Match>, String>;
+    ) -> Result<Vec<Match>, RefsetError>;
 }
 
 /// A loaded reference set and its provenance for the report header.
@@ -137,39 +136,6 @@ pub struct ScanProgress {
     pub bytes: AtomicU64,
     pub alerts: AtomicU64,
     pub errors: AtomicU64,
-}
-
-/// Where a [`ScanHooks::fail`] hook can inject an error (testing hostile conditions).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HookPoint {
-    Stat,
-    ListDir,
-    Open,
-    /// Each read call on a file.
-    Read,
-}
-
-type FailHook = Arc<dyn Fn(HookPoint, &Path) -> Option<io::Error> + Send + Sync>;
-type PathHook = Arc<dyn Fn(&Path) + Send + Sync>;
-
-/// Test hooks: simulate conditions a test cannot create for real (e.g. permission denied
-/// while running as root). Not part of the stable API.
-#[doc(hidden)]
-#[derive(Clone, Default)]
-pub struct ScanHooks {
-    /// Returning `Some(error)` makes that operation on that path fail with it.
-    pub fail: Option<FailHook>,
-    /// Called after a file is opened and before it is read.
-    pub after_open: Option<PathHook>,
-}
-
-impl fmt::Debug for ScanHooks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("ScanHooks")
-            .field("fail", &self.fail.is_some())
-            .field("after_open", &self.after_open.is_some())
-            .finish()
-    }
 }
 
 /// How to scan.
@@ -210,8 +176,9 @@ pub struct ScanOptions {
     /// Directory for the clustering spool file (default: the system temporary directory).
     /// Must not be inside an evidence root.
     pub spool_dir: Option<PathBuf>,
+    /// Test hooks (simulated failures); not part of the stable API.
     #[doc(hidden)]
-    pub hooks: ScanHooks,
+    pub hooks: TestHooks,
 }
 
 impl Default for ScanOptions {
@@ -234,7 +201,7 @@ impl Default for ScanOptions {
             progress: None,
             command_line: Vec::new(),
             spool_dir: None,
-            hooks: ScanHooks::default(),
+            hooks: TestHooks::default(),
         }
     }
 }
@@ -333,16 +300,16 @@ pub struct PreCount {
 }
 
 pub fn precount(roots: &[PathBuf], options: &ScanOptions) -> Result<PreCount, ScanError> {
-    let walk_options = walk_options(options)?;
+    let source_options = source_options(options)?;
     let mut count = PreCount::default();
-    for work in Walker::new(sorted_roots(roots), &walk_options) {
+    for work in items(roots, &source_options) {
         if is_cancelled(options.cancel.as_deref()) {
             break;
         }
         count.entries += 1;
-        if let Work::Read(job) = work {
+        if let Item::Content(item) = work {
             count.files += 1;
-            count.bytes += job.size;
+            count.bytes += item.expected_len.unwrap_or(0);
         }
     }
     Ok(count)
@@ -359,8 +326,13 @@ fn sorted_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
     roots
 }
 
-fn walk_options(options: &ScanOptions) -> Result<WalkOptions, ScanError> {
-    Ok(WalkOptions {
+/// The items of every root, roots in sorted order, each root through its source.
+fn items<'a>(roots: &[PathBuf], options: &'a SourceOptions) -> impl Iterator<Item = Item> + 'a {
+    sorted_roots(roots).into_iter().flat_map(move |root| crate::evidence::open_root(&root, options))
+}
+
+fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
+    Ok(SourceOptions {
         follow_symlinks: options.follow_symlinks,
         one_file_system: options.one_file_system,
         max_file_size: options.max_file_size,
@@ -410,7 +382,7 @@ pub fn make_header(
         host: host_name(),
         evidence_roots: sorted_roots(roots)
             .iter()
-            .map(|r| crate::report::text_and_hex(r.as_os_str()).0)
+            .map(|r| r.to_string_lossy().into_owned())
             .collect(),
         reference_sets: references.iter().map(|r| r.provenance.clone()).collect(),
         options: OptionsRecord {
@@ -429,6 +401,7 @@ pub fn make_header(
             threads,
             limits,
         },
+        jpeg_simd: crate::decode::jpeg_simd_built(),
     }
 }
 
@@ -472,7 +445,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
         std::fs::symlink_metadata(root)
             .map_err(|source| ScanError::Root { path: root.clone(), source })?;
     }
-    let walk_options = walk_options(options)?;
+    let source_options = source_options(options)?;
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
     } else {
@@ -525,7 +498,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
                          (seq, outcome): (u64, Outcome)| {
                 slots[(seq - base) as usize] = Some(outcome);
             };
-            for work in Walker::new(sorted_roots(roots), &walk_options) {
+            for work in items(roots, &source_options) {
                 if context.stopped() || emitter.truncated || emitter.failure.is_some() {
                     break;
                 }
@@ -541,8 +514,10 @@ pub fn scan<W: ReportWriter + ?Sized>(
                 }
                 let seq = base + slots.len() as u64;
                 match work {
-                    Work::Done(record) => slots.push_back(Some(Outcome::Record(Box::new(record)))),
-                    Work::Read(job) => {
+                    Item::Decided(record) => {
+                        slots.push_back(Some(Outcome::Record(Box::new(record))))
+                    }
+                    Item::Content(job) => {
                         slots.push_back(None);
                         in_flight += 1;
                         let tx = tx.clone();
@@ -560,8 +535,11 @@ pub fn scan<W: ReportWriter + ?Sized>(
                                     .unwrap_or_else(|| "unknown panic".to_string());
                                 fail(
                                     fallback,
-                                    format!(
-                                        "internal error while analysing (please report): {message}"
+                                    Reason::new(
+                                        ReasonCode::Internal,
+                                        format!(
+                                            "internal error while analysing (please report): {message}"
+                                        ),
                                     ),
                                 )
                             });
@@ -656,7 +634,7 @@ impl Emitter {
     }
 
     fn count(&mut self, record: &EntryRecord) {
-        let disposition = record.disposition();
+        let disposition = record.disposition;
         self.counts.add(disposition);
         if let Some(n) = record.bytes_read {
             self.bytes_read += n;
@@ -669,15 +647,14 @@ impl Emitter {
         }
         if disposition == EntryDisposition::UnknownImage
             && record.pdq_quality.is_some_and(|q| q >= PDQ_QUALITY_THRESHOLD)
-            && let Some(pdq) =
-                record.pdq.as_deref().and_then(|h| crate::hex::decode_fixed::<32>(h).ok())
+            && let Some(pdq) = record.pdq
         {
-            self.cluster_points.push((self.ordinal, pdq));
+            self.cluster_points.push((self.ordinal, pdq.0));
         }
         self.ordinal += 1;
         if let Some(p) = &self.progress {
             p.entries.fetch_add(1, Ordering::Relaxed);
-            if record.bytes_read.is_some() || record.kind() == crate::report::EntryKind::File {
+            if record.bytes_read.is_some() || record.kind == crate::report::EntryKind::File {
                 p.files.fetch_add(1, Ordering::Relaxed);
             }
             match disposition {
@@ -693,7 +670,8 @@ impl Emitter {
     }
 }
 
-/// Entry records spooled as JSON lines while clustering needs the whole scan.
+/// Entry records spooled in their JSON Lines form while clustering needs the whole scan
+/// (bounded memory); replayed through [`JsonlReader`] into typed records.
 struct Spool {
     file: io::BufWriter<File>,
     dir: PathBuf,
@@ -710,7 +688,7 @@ impl Spool {
     }
 
     fn write(&mut self, record: &EntryRecord) -> io::Result<()> {
-        serde_json::to_writer(&mut self.file, record).map_err(io::Error::from)?;
+        serde_json::to_writer(&mut self.file, &EntryLine::from(record)).map_err(io::Error::from)?;
         self.file.write_all(b"\n")
     }
 
@@ -724,27 +702,27 @@ impl Spool {
         let spool_err = |source| ScanError::Spool { dir: dir.clone(), source };
         let mut file = self.file.into_inner().map_err(|e| spool_err(e.into_error()))?;
         file.rewind().map_err(spool_err)?;
-        let mut line = String::new();
-        let mut reader = BufReader::new(file);
-        let mut ordinal = 0u64;
-        loop {
-            line.clear();
-            if reader.read_line(&mut line).map_err(spool_err)? == 0 {
-                return Ok(());
-            }
-            let mut record: EntryRecord =
-                serde_json::from_str(&line).map_err(|e| spool_err(io::Error::from(e)))?;
-            record.cluster = clusters.get(&ordinal).copied();
+        // Spooled lines are bare entries: tag them as the reader expects.
+        for (ordinal, line) in io::BufRead::lines(BufReader::new(file)).enumerate() {
+            let line = line.map_err(spool_err)?;
+            let tagged = format!("{{\"record\":\"entry\",{}", &line[1..]);
+            let mut items = JsonlReader::new(tagged.as_bytes());
+            let record = match items.next() {
+                Some(Ok(ReportItem::Entry(record))) => record,
+                Some(Err(e)) => return Err(spool_err(io::Error::other(e))),
+                _ => return Err(spool_err(io::Error::other("spool line is not an entry"))),
+            };
+            let mut record = *record;
+            record.cluster = clusters.get(&(ordinal as u64)).copied();
             writer.entry(&record).map_err(|source| ScanError::Report { source })?;
-            ordinal += 1;
         }
+        Ok(())
     }
 }
 
-/// Reads a file with cancellation, byte counting and error offsets.
+/// Reads an item's content with cancellation, byte counting and error offsets.
 struct EvidenceReader<'a> {
-    file: File,
-    path: &'a Path,
+    inner: Box<dyn ContentReader>,
     offset: u64,
     context: &'a Context<'a>,
     cancelled: bool,
@@ -756,17 +734,10 @@ impl Read for EvidenceReader<'_> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         if self.context.stopped() {
             self.cancelled = true;
-            return Err(io::Error::new(io::ErrorKind::Interrupted.into_other(), "scan cancelled"));
+            // `ErrorKind::Interrupted` is retried by readers; cancellation must not be.
+            return Err(io::Error::other("scan cancelled"));
         }
-        if let Some(hook) = &self.context.options.hooks.fail
-            && let Some(e) = hook(HookPoint::Read, self.path)
-        {
-            return Err(io::Error::new(
-                e.kind(),
-                format!("read error at offset {}: {e}", self.offset),
-            ));
-        }
-        match self.file.read(buf) {
+        match self.inner.read(buf) {
             Ok(n) => {
                 if self.head.len() < 32 {
                     let take = n.min(32 - self.head.len());
@@ -786,74 +757,26 @@ impl Read for EvidenceReader<'_> {
     }
 }
 
-/// `ErrorKind::Interrupted` is retried by readers; cancellation must not be, so it travels
-/// as `Other`.
-trait IntoOther {
-    fn into_other(self) -> io::ErrorKind;
-}
-impl IntoOther for io::ErrorKind {
-    fn into_other(self) -> io::ErrorKind {
-        io::ErrorKind::Other
-    }
-}
-
-#[cfg(unix)]
-fn same_file(meta: &std::fs::Metadata, job: &ReadJob) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    meta.is_file() && meta.dev() == job.dev && meta.ino() == job.ino
-}
-
-#[cfg(not(unix))]
-fn same_file(meta: &std::fs::Metadata, _job: &ReadJob) -> bool {
-    meta.is_file()
-}
-
-#[cfg(unix)]
-fn mtime_of(meta: &std::fs::Metadata) -> (i64, i64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.mtime(), meta.mtime_nsec())
-}
-
-#[cfg(not(unix))]
-fn mtime_of(_meta: &std::fs::Metadata) -> (i64, i64) {
-    (0, 0)
-}
-
-fn fail(mut record: EntryRecord, reason: String) -> Outcome {
-    record.disposition = Some(EntryDisposition::Error);
-    record.reason = Some(reason);
+fn fail(mut record: EntryRecord, reason: Reason) -> Outcome {
+    record.conclude(EntryDisposition::Error, Some(reason));
     Outcome::Record(Box::new(record))
 }
 
-/// Opens, reads, hashes and matches one regular file.
-fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
-    let mut record = std::mem::take(&mut job.record);
-    let (path, follow) = (&job.path, &job.follow);
-    let hooks = &context.options.hooks;
-    let opened = match hooks.fail.as_ref().and_then(|f| f(HookPoint::Open, path)) {
-        Some(e) => Err(e),
-        None => crate::analyze::open_evidence_with(path, *follow),
+/// Opens, reads, hashes and matches one item's content.
+fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
+    let ContentItem { mut record, content, .. } = item;
+    let opened = match content.open() {
+        Ok(opened) => opened,
+        Err(reason) => return fail(record, reason),
     };
-    let (file, noatime) = match opened {
-        Ok(pair) => pair,
-        Err(e) => return fail(record, format!("cannot open: {e}")),
+    record.noatime = opened.noatime;
+    let mut reader = EvidenceReader {
+        inner: opened.reader,
+        offset: 0,
+        context,
+        cancelled: false,
+        head: Vec::new(),
     };
-    record.noatime = Some(noatime);
-    match file.metadata() {
-        Ok(meta) if same_file(&meta, &job) => {}
-        Ok(_) => {
-            return fail(
-                record,
-                "the entry was replaced between listing and opening (no longer the same regular file); not read".into(),
-            );
-        }
-        Err(e) => return fail(record, format!("cannot stat the opened file: {e}")),
-    }
-    if let Some(hook) = &hooks.after_open {
-        hook(path);
-    }
-    let mut reader =
-        EvidenceReader { file, path, offset: 0, context, cancelled: false, head: Vec::new() };
     let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
     if reader.cancelled {
         return Outcome::Cancelled;
@@ -862,36 +785,25 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
         Ok(a) => a,
         Err(e) => {
             record.bytes_read = Some(reader.offset);
-            return fail(record, e.to_string());
+            return fail(record, Reason::new(ReasonCode::ReadFailed, e.to_string()));
         }
     };
-    let after = reader.file.metadata().ok();
     record.bytes_read = Some(analysis.size);
-    let changed = match &after {
-        Some(meta)
-            if meta.len() == job.size
-                && analysis.size == job.size
-                && mtime_of(meta) == job.mtime =>
-        {
-            None
-        }
-        Some(meta) => Some(format!(
-            "file changed while being read: {} bytes when listed, {} bytes read, {} bytes after reading; the digests are of the bytes read",
-            job.size,
-            analysis.size,
-            meta.len()
-        )),
-        None => None,
-    };
+    let changed = reader.inner.changed_while_read(analysis.size);
     fill_analysis(&mut record, &analysis);
     if record.image_format.is_none() && analysis.image_error.is_some() {
-        record.image_format =
-            crate::decode::detect_format(&reader.head).map(|f| f.as_str().to_string());
+        record.image_format = crate::decode::detect_format(&reader.head);
     }
-    record.matches = match match_file(&analysis, context) {
+    record.matches = match match_item(&analysis, context) {
         Ok(matches) => matches,
         Err(problem) => {
-            return fail(record, format!("reference set lookup failed: {problem}"));
+            return fail(
+                record,
+                Reason::new(
+                    ReasonCode::ReferenceFailed,
+                    format!("reference set lookup failed: {problem}"),
+                ),
+            );
         }
     };
 
@@ -903,41 +815,42 @@ fn read_and_match(mut job: ReadJob, context: &Context<'_>) -> Outcome {
     } else if has(Disposition::Ignore) {
         (EntryDisposition::Ignore, None)
     } else if let Some(image_error) = &record.image_error {
-        (EntryDisposition::Error, Some(image_error.clone()))
+        (
+            EntryDisposition::Error,
+            Some(Reason::new(ReasonCode::ImageNotDecoded, image_error.clone())),
+        )
     } else if analysis.image.is_some() {
         (EntryDisposition::UnknownImage, None)
     } else {
         (EntryDisposition::Other, None)
     };
-    record.disposition = Some(disposition);
-    record.reason = reason;
+    record.conclude(disposition, reason);
     Outcome::Record(Box::new(record))
 }
 
 fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {
-    record.md5 = Some(a.digests.md5_hex());
-    record.sha1 = Some(a.digests.sha1_hex());
-    record.sha256 = Some(a.digests.sha256_hex());
+    record.md5 = Some(a.digests.md5);
+    record.sha1 = Some(a.digests.sha1);
+    record.sha256 = Some(a.digests.sha256);
     if let Some(image) = &a.image {
-        record.image_format = Some(image.format.as_str().to_string());
+        record.image_format = Some(image.format);
         record.width = Some(image.width);
         record.height = Some(image.height);
     }
     if let Some(pdq) = &a.pdq {
-        record.pdq = Some(pdq.hash.to_hex());
+        record.pdq = Some(pdq.hash);
         record.pdq_quality = Some(pdq.quality);
     }
-    if let Some(hashes) = &a.pdq_dihedral {
-        record.pdq_dihedral = Some(hashes.iter().map(|h| h.to_hex()).collect());
-    }
-    if let Some(ih) = &a.imagehashes {
-        record.phash = Some(ih.phash.to_hex());
-    }
+    record.pdq_dihedral = a.pdq_dihedral;
+    record.phash = a.imagehashes.as_ref().map(|ih| ih.phash);
     record.image_error = a.image_error.as_ref().map(ToString::to_string);
 }
 
 /// Exact digests, then PDQ (quality permitting), then pHash, against every reference set.
-fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Result<Vec<Match>, String> {
+fn match_item(
+    a: &crate::analyze::Analysis,
+    context: &Context<'_>,
+) -> Result<Vec<Match>, RefsetError> {
     let options = context.options;
     let limit = options.max_perceptual_matches;
     let exact = [
@@ -945,10 +858,11 @@ fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Result<Vec
         HashValue::Sha1(a.digests.sha1),
         HashValue::Sha256(a.digests.sha256),
     ];
-    let pdq_needles: Vec<[u8; 32]> = match (&a.pdq, &a.pdq_dihedral) {
+    // Needle i is the image turned by Dihedral::ALL[i].
+    let pdq_needles: Vec<PdqHash> = match (&a.pdq, &a.pdq_dihedral) {
         (Some(p), _) if p.quality < PDQ_QUALITY_THRESHOLD => Vec::new(),
-        (Some(_), Some(all)) if options.dihedral => all.iter().map(|h| h.0).collect(),
-        (Some(p), _) => vec![p.hash.0],
+        (Some(_), Some(all)) if options.dihedral => all.to_vec(),
+        (Some(p), _) => vec![p.hash],
         (None, _) => Vec::new(),
     };
     let mut matches = Vec::new();
@@ -960,28 +874,19 @@ fn match_file(a: &crate::analyze::Analysis, context: &Context<'_>) -> Result<Vec
         if !pdq_needles.is_empty() {
             // One result per stored hash, with the needle (transform) nearest to it.
             let hits = reference.index.search_pdq(&pdq_needles, options.pdq_radius, limit)?;
-            let mut pdq: Vec<Match> = hits
-                .into_iter()
-                .map(|(needle, mut m)| {
-                    m.hash = HashKind::Pdq;
-                    m.transform = (needle != 0).then(|| {
-                        DIHEDRAL_NAMES.get(needle).copied().unwrap_or("unknown").to_string()
-                    });
-                    m
-                })
-                .collect();
-            pdq.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            found.extend(pdq);
+            found.extend(hits.into_iter().map(|(needle, mut m)| {
+                m.hash = HashKind::Pdq;
+                m.transform = Dihedral::from_index(needle).filter(|d| *d != Dihedral::Original);
+                m
+            }));
         }
         if let Some(ih) = &a.imagehashes {
-            let mut hits = reference.index.search_64(
+            found.extend(reference.index.search_u64(
                 HashKind::PHash,
                 ih.phash.0,
                 options.phash_radius,
                 limit,
-            )?;
-            hits.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-            found.extend(hits);
+            )?);
         }
         for mut m in found {
             m.reference = index;

@@ -13,6 +13,7 @@ use thiserror::Error;
 
 use super::{LoadedReference, ReferenceIndex};
 use crate::import::{self, ImportError, ImportOptions};
+use crate::perceptual::pdq::PdqHash;
 use crate::refset::build::{BuildError, BuildOptions, Builder};
 use crate::refset::read::{EntryId, Membership, RefSet, RefsetError};
 use crate::refset::{Disposition, HashKind, HashValue};
@@ -54,26 +55,27 @@ fn memberships<B: AsRef<[u8]>>(
     entry: EntryId,
     hash: HashKind,
     distance: Option<u32>,
-) -> Result<Vec<Match>, String> {
-    let members = set.memberships(entry).map_err(|e| e.to_string())?;
+) -> Result<Vec<Match>, RefsetError> {
+    let members = set.memberships(entry)?;
     Ok(members.iter().map(|m| to_match(m, hash, distance)).collect())
 }
 
 impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
-    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, String> {
-        let found = RefSet::lookup(self, value).map_err(|e| e.to_string())?;
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError> {
+        let found = RefSet::lookup(self, value)?;
         Ok(found.iter().map(|m| to_match(&m.membership, value.kind(), None)).collect())
     }
 
     fn search_pdq(
         &self,
-        needles: &[[u8; 32]],
+        needles: &[PdqHash],
         radius: u32,
         limit: usize,
-    ) -> Result<Vec<(usize, Match)>, String> {
+    ) -> Result<Vec<(usize, Match)>, RefsetError> {
+        let needles: Vec<[u8; 32]> = needles.iter().map(|h| h.0).collect();
         let mut out = Vec::new();
         // Sorted by (distance, index, needle): the nearest come first.
-        for hit in self.search_pdq_needles(needles, radius).into_iter() {
+        for hit in self.search_pdq_needles(&needles, radius).into_iter() {
             if out.len() >= limit {
                 break;
             }
@@ -84,15 +86,15 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
         Ok(out)
     }
 
-    fn search_64(
+    fn search_u64(
         &self,
         kind: HashKind,
         value: u64,
         radius: u32,
         limit: usize,
-    ) -> Result<Vec<Match>, String> {
+    ) -> Result<Vec<Match>, RefsetError> {
         let mut out = Vec::new();
-        for hit in self.search_u64(kind, value, radius, &[]).map_err(|e| e.to_string())? {
+        for hit in RefSet::search_u64(self, kind, value, radius, &[])? {
             if out.len() >= limit {
                 break;
             }

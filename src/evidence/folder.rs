@@ -1,46 +1,166 @@
-//! The evidence walker: depth-first, each directory's names sorted by bytes, on the
-//! calling thread. It decides everything that needs no file content (directories, skips,
-//! stat errors) and hands regular files out as [`ReadJob`]s.
+//! The folder source: a directory tree (or a single file) on a mounted file system,
+//! walked depth-first with each directory's names sorted by bytes, on the calling thread.
+//! It decides everything that needs no file content (directories, skips, stat errors) and
+//! hands regular files out as [`Item::Content`] whose [`Content`] opens them read-only with
+//! `O_NOATIME` on a hashing thread.
 //!
 //! Memory: the names of each directory on the current path (not of the whole tree).
 
 use std::ffi::{OsStr, OsString};
-use std::fs::{self, Metadata};
-use std::io;
+use std::fmt;
+use std::fs::{self, File, Metadata};
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
-use super::glob::ExcludeSet;
-use super::{HookPoint, ScanHooks};
-use crate::report::{EntryDisposition, EntryKind, EntryRecord, rfc3339_utc, text_and_hex};
+use super::{Content, ContentItem, ContentReader, Item, OpenedContent, SourceOptions};
+use crate::report::{
+    EntryDisposition, EntryKind, EntryRecord, Reason, ReasonCode, Timestamp, os_str_bytes,
+};
 
-/// What the walker produced for one directory entry.
-pub(crate) enum Work {
-    /// Fully decided: a directory, a skipped entry or an error.
-    Done(EntryRecord),
-    /// A regular file to read.
-    Read(ReadJob),
+/// Where a [`TestHooks::fail`] hook can inject an error (testing hostile conditions).
+#[doc(hidden)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HookPoint {
+    /// `lstat` of an entry.
+    Stat,
+    /// Listing a directory.
+    ListDir,
+    /// Opening a file.
+    Open,
+    /// Each read call on a file.
+    Read,
+}
+
+type FailHook = Arc<dyn Fn(HookPoint, &Path) -> Option<io::Error> + Send + Sync>;
+type PathHook = Arc<dyn Fn(&Path) + Send + Sync>;
+
+/// Test hooks: simulate conditions a test cannot create for real (e.g. permission denied
+/// while running as root). Not part of the stable API.
+#[doc(hidden)]
+#[derive(Clone, Default)]
+pub struct TestHooks {
+    /// Returning `Some(error)` makes that operation on that path fail with it.
+    pub fail: Option<FailHook>,
+    /// Called after a file is opened and before it is read.
+    pub after_open: Option<PathHook>,
+}
+
+impl fmt::Debug for TestHooks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TestHooks")
+            .field("fail", &self.fail.is_some())
+            .field("after_open", &self.after_open.is_some())
+            .finish()
+    }
+}
+
+impl TestHooks {
+    fn failure(&self, point: HookPoint, path: &Path) -> Option<io::Error> {
+        self.fail.as_ref().and_then(|f| f(point, path))
+    }
 }
 
 /// A regular file to open and read, with what `lstat`/`stat` said when it was listed.
-pub(crate) struct ReadJob {
-    pub path: PathBuf,
-    pub record: EntryRecord,
+struct FileContent {
+    path: PathBuf,
     /// Allow a final symbolic-link component when opening (a followed link).
-    pub follow: bool,
-    pub dev: u64,
-    pub ino: u64,
-    pub size: u64,
-    pub mtime: (i64, i64),
+    follow: bool,
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    hooks: TestHooks,
 }
 
-pub(crate) struct WalkOptions {
-    pub follow_symlinks: bool,
-    pub one_file_system: bool,
-    pub max_file_size: Option<u64>,
-    pub exclude: ExcludeSet,
-    /// Read symbolic-link targets even where that may update the link's access time.
-    pub link_targets: bool,
-    pub hooks: ScanHooks,
+impl Content for FileContent {
+    fn open(self: Box<Self>) -> Result<OpenedContent, Reason> {
+        let opened = match self.hooks.failure(HookPoint::Open, &self.path) {
+            Some(e) => Err(e),
+            None => crate::analyze::open_evidence_with(&self.path, self.follow),
+        };
+        let (file, noatime) =
+            opened.map_err(|e| Reason::new(ReasonCode::OpenFailed, format!("cannot open: {e}")))?;
+        match file.metadata() {
+            Ok(meta) if same_file(&meta, self.dev, self.ino) => {}
+            Ok(_) => {
+                return Err(Reason::new(
+                    ReasonCode::Replaced,
+                    "the entry was replaced between listing and opening (no longer the same \
+                     regular file); not read",
+                ));
+            }
+            Err(e) => {
+                return Err(Reason::new(
+                    ReasonCode::OpenFailed,
+                    format!("cannot stat the opened file: {e}"),
+                ));
+            }
+        }
+        if let Some(hook) = &self.hooks.after_open {
+            hook(&self.path);
+        }
+        Ok(OpenedContent {
+            reader: Box::new(FileReader { file, content: *self }),
+            noatime: Some(noatime),
+        })
+    }
+}
+
+/// An opened regular file.
+struct FileReader {
+    file: File,
+    content: FileContent,
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = self.content.hooks.failure(HookPoint::Read, &self.content.path) {
+            return Err(e);
+        }
+        self.file.read(buf)
+    }
+}
+
+impl ContentReader for FileReader {
+    fn changed_while_read(&mut self, bytes_read: u64) -> Option<Reason> {
+        let meta = self.file.metadata().ok()?;
+        let expected = self.content.size;
+        if meta.len() == expected && bytes_read == expected && mtime_of(&meta) == self.content.mtime
+        {
+            return None;
+        }
+        Some(Reason::new(
+            ReasonCode::ChangedWhileRead,
+            format!(
+                "file changed while being read: {expected} bytes when listed, {bytes_read} bytes \
+                 read, {} bytes after reading; the digests are of the bytes read",
+                meta.len()
+            ),
+        ))
+    }
+}
+
+#[cfg(unix)]
+fn same_file(meta: &Metadata, dev: u64, ino: u64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    meta.is_file() && meta.dev() == dev && meta.ino() == ino
+}
+
+#[cfg(not(unix))]
+fn same_file(meta: &Metadata, _dev: u64, _ino: u64) -> bool {
+    meta.is_file()
+}
+
+#[cfg(unix)]
+fn mtime_of(meta: &Metadata) -> (i64, i64) {
+    use std::os::unix::fs::MetadataExt;
+    (meta.mtime(), meta.mtime_nsec())
+}
+
+#[cfg(not(unix))]
+fn mtime_of(_meta: &Metadata) -> (i64, i64) {
+    (0, 0)
 }
 
 struct Frame {
@@ -54,19 +174,21 @@ struct Frame {
     root_dev: u64,
 }
 
-pub(crate) struct Walker<'a> {
-    roots: std::vec::IntoIter<PathBuf>,
+/// Walks one evidence root (see the module docs); an iterator of [`Item`]s.
+pub struct FolderSource<'a> {
+    root: Option<PathBuf>,
     stack: Vec<Frame>,
-    options: &'a WalkOptions,
+    options: &'a SourceOptions,
     /// Per device: whether reading a link leaves its access time alone (read-only or
     /// noatime mount).
     quiet_readlink: std::collections::HashMap<u64, bool>,
 }
 
-impl<'a> Walker<'a> {
-    pub fn new(roots: Vec<PathBuf>, options: &'a WalkOptions) -> Self {
-        Walker {
-            roots: roots.into_iter(),
+impl<'a> FolderSource<'a> {
+    /// A walk of `root` (a directory, a file, or a link to one: a root is always followed).
+    pub fn new(root: PathBuf, options: &'a SourceOptions) -> Self {
+        FolderSource {
+            root: Some(root),
             stack: Vec::new(),
             options,
             quiet_readlink: Default::default(),
@@ -74,10 +196,10 @@ impl<'a> Walker<'a> {
     }
 }
 
-impl Iterator for Walker<'_> {
-    type Item = Work;
+impl Iterator for FolderSource<'_> {
+    type Item = Item;
 
-    fn next(&mut self) -> Option<Work> {
+    fn next(&mut self) -> Option<Item> {
         loop {
             if let Some(frame) = self.stack.last_mut() {
                 if frame.next < frame.names.len() {
@@ -95,22 +217,15 @@ impl Iterator for Walker<'_> {
                 self.stack.pop();
                 continue;
             }
-            let root = self.roots.next()?;
+            let root = self.root.take()?;
             let name = root.file_name().map(OsStr::to_os_string).unwrap_or_default();
             return Some(self.visit(root, &name, Vec::new(), None));
         }
     }
 }
 
-#[cfg(unix)]
 fn os_bytes(s: &OsStr) -> &[u8] {
-    use std::os::unix::ffi::OsStrExt;
-    s.as_bytes()
-}
-
-#[cfg(not(unix))]
-fn os_bytes(s: &OsStr) -> &[u8] {
-    s.as_encoded_bytes()
+    os_str_bytes(s)
 }
 
 fn kind_of(meta: &Metadata) -> EntryKind {
@@ -166,40 +281,42 @@ pub(crate) fn fill_stat(record: &mut EntryRecord, meta: &Metadata) {
         record.gid = Some(meta.gid());
         record.inode = Some(meta.ino());
         record.nlink = Some(meta.nlink());
-        let nanos = |n: i64| u32::try_from(n).unwrap_or(0);
-        record.mtime = Some(rfc3339_utc(meta.mtime(), nanos(meta.mtime_nsec())));
-        record.atime = Some(rfc3339_utc(meta.atime(), nanos(meta.atime_nsec())));
-        record.ctime = Some(rfc3339_utc(meta.ctime(), nanos(meta.ctime_nsec())));
+        let time =
+            |secs: i64, nanos: i64| Timestamp { secs, nanos: u32::try_from(nanos).unwrap_or(0) };
+        record.mtime = Some(time(meta.mtime(), meta.mtime_nsec()));
+        record.atime = Some(time(meta.atime(), meta.atime_nsec()));
+        record.ctime = Some(time(meta.ctime(), meta.ctime_nsec()));
     }
 }
 
-fn skipped(mut record: EntryRecord, reason: impl Into<String>) -> Work {
-    record.disposition = Some(EntryDisposition::Skipped);
-    record.reason = Some(reason.into());
-    Work::Done(record)
+fn skipped(mut record: EntryRecord, code: ReasonCode, message: impl Into<String>) -> Item {
+    record.conclude(EntryDisposition::Skipped, Some(Reason::new(code, message)));
+    Item::Decided(record)
 }
 
-fn error(mut record: EntryRecord, reason: impl Into<String>) -> Work {
-    record.disposition = Some(EntryDisposition::Error);
-    record.reason = Some(reason.into());
-    Work::Done(record)
+fn error(mut record: EntryRecord, code: ReasonCode, message: impl Into<String>) -> Item {
+    record.conclude(EntryDisposition::Error, Some(Reason::new(code, message)));
+    Item::Decided(record)
 }
 
-fn special_reason(kind: EntryKind) -> &'static str {
+fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
     match kind {
-        EntryKind::Fifo => {
-            "named pipe (FIFO): never opened, since reading could block or consume another process's data"
+        EntryKind::Fifo => (
+            ReasonCode::Fifo,
+            "named pipe (FIFO): never opened, since reading could block or consume another process's data",
+        ),
+        EntryKind::Socket => (ReasonCode::Socket, "socket: not a file, nothing to read"),
+        EntryKind::BlockDevice => {
+            (ReasonCode::BlockDevice, "block device: not read (image devices separately)")
         }
-        EntryKind::Socket => "socket: not a file, nothing to read",
-        EntryKind::BlockDevice => "block device: not read (image devices separately)",
-        EntryKind::CharDevice => "character device: not read",
-        _ => "not a regular file, directory or symbolic link: not read",
+        EntryKind::CharDevice => (ReasonCode::CharDevice, "character device: not read"),
+        _ => (ReasonCode::UnknownType, "not a regular file, directory or symbolic link: not read"),
     }
 }
 
-impl Walker<'_> {
+impl FolderSource<'_> {
     fn hook(&self, point: HookPoint, path: &Path) -> Option<io::Error> {
-        self.options.hooks.fail.as_ref().and_then(|f| f(point, path))
+        self.options.hooks.failure(point, path)
     }
 
     /// One directory entry (or root, when `root_dev` is `None`).
@@ -209,9 +326,8 @@ impl Walker<'_> {
         name: &OsStr,
         relative: Vec<u8>,
         root_dev: Option<u64>,
-    ) -> Work {
-        let (text, hex) = text_and_hex(path.as_os_str());
-        let mut record = EntryRecord { path: text, path_bytes_hex: hex, ..Default::default() };
+    ) -> Item {
+        let mut record = EntryRecord::at(os_bytes(path.as_os_str()));
         let is_root = root_dev.is_none();
 
         let lstat = match self.hook(HookPoint::Stat, &path) {
@@ -221,16 +337,20 @@ impl Walker<'_> {
         let meta = match lstat {
             Ok(m) => m,
             Err(e) => {
-                record.kind = Some(EntryKind::Unknown);
-                return error(record, format!("cannot stat: {e}"));
+                record.kind = EntryKind::Unknown;
+                return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}"));
             }
         };
         let kind = kind_of(&meta);
-        record.kind = Some(kind);
+        record.kind = kind;
         fill_stat(&mut record, &meta);
 
         if !is_root && let Some(glob) = self.options.exclude.matching(&relative, os_bytes(name)) {
-            return skipped(record, format!("excluded by --exclude {:?}", glob.as_str()));
+            return skipped(
+                record,
+                ReasonCode::Excluded,
+                format!("excluded by --exclude {:?}", glob.as_str()),
+            );
         }
 
         match kind {
@@ -243,11 +363,15 @@ impl Walker<'_> {
                 if follow || self.options.link_targets || self.readlink_is_quiet(dev, &path) {
                     match fs::read_link(&path) {
                         Ok(target) => {
-                            let (t, h) = text_and_hex(target.as_os_str());
-                            record.link_target = Some(t);
-                            record.link_target_hex = h;
+                            record.link_target = Some(os_bytes(target.as_os_str()).to_vec())
                         }
-                        Err(e) => return error(record, format!("cannot read symbolic link: {e}")),
+                        Err(e) => {
+                            return error(
+                                record,
+                                ReasonCode::ReadLinkFailed,
+                                format!("cannot read symbolic link: {e}"),
+                            );
+                        }
                     }
                 }
                 // A root given as a symbolic link is followed: the examiner named it.
@@ -259,24 +383,30 @@ impl Walker<'_> {
                          since on this writable mount that would update the link's access time \
                          (mount the evidence read-only, or use --link-targets)"
                     };
-                    return skipped(record, why);
+                    return skipped(record, ReasonCode::SymlinkNotFollowed, why);
                 }
                 let target = match fs::metadata(&path) {
                     Ok(t) => t,
                     Err(e) if e.kind() == io::ErrorKind::NotFound => {
                         return skipped(
                             record,
+                            ReasonCode::DanglingSymlink,
                             "dangling symbolic link: the target does not exist",
                         );
                     }
                     Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
                         return skipped(
                             record,
+                            ReasonCode::SymlinkLoop,
                             "symbolic link loop: too many levels of symbolic links",
                         );
                     }
                     Err(e) => {
-                        return error(record, format!("cannot stat symbolic link target: {e}"));
+                        return error(
+                            record,
+                            ReasonCode::StatFailed,
+                            format!("cannot stat symbolic link target: {e}"),
+                        );
                     }
                 };
                 // From here on the entry is described by its target.
@@ -286,18 +416,25 @@ impl Walker<'_> {
                     EntryKind::Directory => {
                         self.enter_directory(path, record, &target, relative, root_dev, true)
                     }
-                    EntryKind::File => self.read_job(path, record, &target, true),
-                    other => skipped(
-                        record,
-                        format!("symbolic link to a {}: {}", other.as_str(), special_reason(other)),
-                    ),
+                    EntryKind::File => self.content(path, record, &target, true),
+                    other => {
+                        let (code, why) = special_reason(other);
+                        skipped(
+                            record,
+                            code,
+                            format!("symbolic link to a {}: {why}", other.as_str()),
+                        )
+                    }
                 }
             }
             EntryKind::Directory => {
                 self.enter_directory(path, record, &meta, relative, root_dev, false)
             }
-            EntryKind::File => self.read_job(path, record, &meta, false),
-            other => skipped(record, special_reason(other)),
+            EntryKind::File => self.content(path, record, &meta, false),
+            other => {
+                let (code, why) = special_reason(other);
+                skipped(record, code, why)
+            }
         }
     }
 
@@ -306,15 +443,21 @@ impl Walker<'_> {
         *self.quiet_readlink.entry(dev).or_insert_with(|| mount_keeps_atime(&dir))
     }
 
-    fn read_job(&self, path: PathBuf, record: EntryRecord, meta: &Metadata, follow: bool) -> Work {
+    fn content(&self, path: PathBuf, record: EntryRecord, meta: &Metadata, follow: bool) -> Item {
         let size = meta.len();
         if let Some(max) = self.options.max_file_size
             && size > max
         {
-            return skipped(record, format!("{size} bytes: larger than --max-file-size {max}"));
+            return skipped(
+                record,
+                ReasonCode::TooLarge,
+                format!("{size} bytes: larger than --max-file-size {max}"),
+            );
         }
         let (dev, ino, mtime) = identity(meta);
-        Work::Read(ReadJob { path, record, follow, dev, ino, size, mtime })
+        let hooks = self.options.hooks.clone();
+        let content = FileContent { path, follow, dev, ino, size, mtime, hooks };
+        Item::Content(ContentItem { record, expected_len: Some(size), content: Box::new(content) })
     }
 
     fn enter_directory(
@@ -325,7 +468,7 @@ impl Walker<'_> {
         relative: Vec<u8>,
         root_dev: Option<u64>,
         via_symlink: bool,
-    ) -> Work {
+    ) -> Item {
         let (dev, ino, _) = identity(meta);
         if self.options.one_file_system
             && let Some(root_dev) = root_dev
@@ -333,12 +476,14 @@ impl Walker<'_> {
         {
             return skipped(
                 record,
+                ReasonCode::OtherFileSystem,
                 "mount point of another file system: not entered (--one-file-system)",
             );
         }
         if cfg!(unix) && self.stack.iter().any(|f| f.dev == dev && f.ino == ino) {
             return skipped(
                 record,
+                ReasonCode::DirectoryLoop,
                 format!(
                     "directory loop: same directory (device {dev}, inode {ino}) as one above it on this path; not entered again"
                 ),
@@ -350,16 +495,27 @@ impl Walker<'_> {
         };
         let (mut names, partial) = match listing {
             Ok(listing) => listing,
-            Err(e) => return error(record, format!("cannot read directory: {e}")),
+            Err(e) => {
+                return error(
+                    record,
+                    ReasonCode::ListFailed,
+                    format!("cannot read directory: {e}"),
+                );
+            }
         };
         names.sort_unstable_by(|a, b| os_bytes(a).cmp(os_bytes(b)));
-        record.disposition = Some(EntryDisposition::Directory);
+        record.conclude(EntryDisposition::Directory, None);
         if let Some(e) = partial {
-            record.disposition = Some(EntryDisposition::Error);
-            record.reason = Some(format!(
-                "directory listing incomplete ({} names read, then: {e}); the names read are scanned",
-                names.len()
-            ));
+            record.conclude(
+                EntryDisposition::Error,
+                Some(Reason::new(
+                    ReasonCode::ListIncomplete,
+                    format!(
+                        "directory listing incomplete ({} names read, then: {e}); the names read are scanned",
+                        names.len()
+                    ),
+                )),
+            );
         }
         self.stack.push(Frame {
             dir: path,
@@ -370,7 +526,7 @@ impl Walker<'_> {
             ino,
             root_dev: root_dev.unwrap_or(dev),
         });
-        Work::Done(record)
+        Item::Decided(record)
     }
 }
 
