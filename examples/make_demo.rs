@@ -4,7 +4,7 @@
 //!
 //! ```text
 //! cargo run --release --example make_demo      # regenerate
-//! cargo run --release --example mh -- scan --demo [--dihedral] [--cluster]
+//! cargo run --release --bin mh -- scan --demo [--dihedral] [--cluster]
 //! ```
 //!
 //! Nothing here is real case material: the "alert" set simply lists hashes of generated
