@@ -18,7 +18,9 @@ use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use mediahash::import::policy::check_usable;
 use mediahash::refset::Disposition;
 use mediahash::report::jsonl::JsonlWriter;
-use mediahash::report::{EntryDisposition, EntryRecord, Footer, Header, ReportFormat, ReportWriter};
+use mediahash::report::{
+    EntryDisposition, EntryRecord, Footer, Header, ReportFormat, ReportWriter,
+};
 use mediahash::scan::{self as lib, LoadedReference, ScanError, ScanOptions, ScanProgress};
 
 use crate::demo::Demo;
@@ -214,11 +216,11 @@ fn scan(mut args: ScanArgs) -> u8 {
         [(&args.alert, Disposition::Alert), (&args.ignore, Disposition::Ignore)]
     {
         for path in paths {
-            let loaded = match lib::reference::load_source(path, disposition, Some(work_dir.clone()))
-            {
-                Ok(r) => r,
-                Err(e) => return fatal(FAILURE, e),
-            };
+            let loaded =
+                match lib::reference::load_source(path, disposition, Some(work_dir.clone())) {
+                    Ok(r) => r,
+                    Err(e) => return fatal(FAILURE, e),
+                };
             if let Err(refused) = check_source(path, &loaded, args.allow_bad_lines) {
                 return fatal(FAILURE, refused);
             }
