@@ -4,8 +4,11 @@
 //!
 //! ```text
 //! cargo run --release --example make_demo      # regenerate
-//! cargo run --release --example mh -- scan --demo [--dihedral] [--cluster]
+//! cargo run --release --bin mh -- scan --demo [--dihedral] [--cluster]
 //! ```
+//!
+//! `mh` embeds these files (`examples/mh/demo.rs`): add any new file to its list; the test
+//! `demo_runs_from_any_directory_with_the_documented_verdicts` fails until the two agree.
 //!
 //! Nothing here is real case material: the "alert" set simply lists hashes of generated
 //! gradients and shapes.

@@ -1,14 +1,12 @@
-//! The `mh` tool end to end (`hash` and `refset`), run as the examiner would run it.
-//! `cargo test` builds the examples first; the binary is found beside the test binary.
+//! The `mh` tool end to end, run as the examiner would run it. `mh` is a binary target, so
+//! cargo builds it for this test and names it in `CARGO_BIN_EXE_mh` (no earlier build step).
+#![cfg(feature = "cli")]
 
 use std::path::PathBuf;
 use std::process::Command;
 
 fn mh() -> Command {
-    let deps = std::env::current_exe().unwrap().parent().unwrap().to_path_buf();
-    let exe: PathBuf = deps.parent().unwrap().join("examples").join("mh");
-    assert!(exe.is_file(), "{} not built (cargo test builds examples)", exe.display());
-    Command::new(exe)
+    Command::new(env!("CARGO_BIN_EXE_mh"))
 }
 
 fn json_lines(stdout: &[u8]) -> Vec<serde_json::Value> {
@@ -51,7 +49,21 @@ fn hash_prints_sorted_json_lines_with_every_field() {
         "e3f1638b138e99569c56fc79e071a3700389568b9c8eec6ee07e8b749b10748b"
     );
     assert_eq!(photo["pdq"]["convention"], "full");
-    assert_eq!(photo["pdq_dihedral"].as_array().unwrap().len(), 8);
+    // The 8 dihedral PDQs are labelled with their orientation, in the hasher's order.
+    let dihedral = photo["pdq_dihedral"].as_object().unwrap();
+    assert_eq!(dihedral.len(), 8);
+    let raw = String::from_utf8_lossy(&out.stdout);
+    let at: Vec<usize> =
+        ["orig", "rot90", "rot180", "rot270", "flipx", "flipy", "flipplus1", "flipminus1"]
+            .iter()
+            .map(|name| raw.find(&format!("\"{name}\":\"")).expect(name))
+            .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "printed in the hasher's order: {raw}");
+    assert_eq!(dihedral["orig"], photo["pdq"]["hash"]);
+    assert_eq!(
+        dihedral["rot90"],
+        "9f3e39a68718c39c1c26f38ee1c60e79e0e160e3871c60f164f9c7c37879383e"
+    );
     assert_eq!(photo["phash"], "f8e884973739b868");
 
     let broken = &lines[2];
@@ -97,13 +109,25 @@ fn refset_build_verify_lookup_search() {
     let out = mh().args(["refset", "verify"]).arg(&set).output().unwrap();
     assert!(out.status.success());
 
-    let out = mh().args(["refset", "lookup"]).arg(&set).arg(&md5).output().unwrap();
+    // One line per query, found or not.
+    let miss = "00000000000000000000000000000001";
+    let out = mh().args(["refset", "lookup"]).arg(&set).args([&md5, miss]).output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
     let lines = json_lines(&out.stdout);
-    assert_eq!(lines.len(), 1);
+    assert_eq!(lines.len(), 2);
     assert_eq!(
-        (lines[0]["disposition"].as_str(), lines[0]["kind"].as_str()),
+        (lines[0]["query"].as_str(), lines[0]["found"].as_bool()),
+        (Some(&*md5), Some(true))
+    );
+    let found = lines[0]["matches"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(
+        (found[0]["disposition"].as_str(), found[0]["kind"].as_str()),
         (Some("alert"), Some("md5"))
     );
+    assert_eq!(lines[1]["query"], miss);
+    assert_eq!(lines[1]["found"], false);
+    assert_eq!(lines[1]["matches"], serde_json::json!([]));
 
     // A re-encode at another quality and chroma subsampling is found by PDQ search.
     let out = mh()
@@ -126,4 +150,406 @@ fn refset_build_verify_lookup_search() {
     let out = mh().args(["refset", "verify"]).arg(&set).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(json_lines(&out.stdout)[0]["ok"], false);
+}
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A set built from one md5sum line for `photo`, at `dir/name`.
+fn small_set(dir: &std::path::Path, name: &str) -> PathBuf {
+    let md5 = mediahash::digest::digest_bytes(b"known text\n", Default::default()).md5_hex();
+    let list = dir.join(format!("{name}.md5"));
+    std::fs::write(&list, format!("{md5}  known.txt\n")).unwrap();
+    let set = dir.join(name);
+    let out = mh().args(["refset", "build", "-o"]).arg(&set).arg("--alert").arg(&list).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    set
+}
+
+#[test]
+fn usage_errors_exit_64_help_and_version_exit_0() {
+    for args in [
+        &["--no-such-option"][..],
+        &[],                              // no subcommand: help on stderr
+        &["scan"],                        // no evidence root
+        &["refset", "lookup", "x.mhset"], // no query
+        &["hash", "--threads", "many", "x"],
+        &["scan", "--format", "pdf", "x"],
+    ] {
+        let out = mh().args(args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "mh {args:?}: {}", stderr(&out));
+        assert!(!out.stderr.is_empty(), "mh {args:?} says why");
+    }
+    let out = mh().arg("--help").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let help = String::from_utf8_lossy(&out.stdout);
+    for code in ["0 ", "1 ", "2 ", "3 ", "64 "] {
+        assert!(help.contains(&format!("\n  {code}")), "exit status {code}documented: {help}");
+    }
+    let out = mh().arg("--version").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let version = String::from_utf8_lossy(&out.stdout);
+    assert!(version.starts_with(&format!("mh {}, ", env!("CARGO_PKG_VERSION"))), "{version}");
+    let simd = if mediahash::decode::jpeg_simd_built() { "with SIMD" } else { "without SIMD" };
+    assert!(version.contains(&format!("JPEG decoding {simd}")), "{version}");
+}
+
+#[test]
+fn impossible_option_values_are_usage_errors() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = small_set(dir.path(), "s.mhset");
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (vec!["scan".into(), "--threads".into(), "100000".into()], "at most"),
+        (vec!["hash".into(), "-j".into(), "100000".into()], "at most"),
+        (vec!["scan".into(), "--pdq-radius".into(), "999".into()], "0..=256"),
+        (vec!["scan".into(), "--phash-radius".into(), "65".into()], "0..=64"),
+    ];
+    for (mut args, said) in cases {
+        args.push(evidence.display().to_string());
+        let out = mh().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "mh {args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "mh {args:?}: {}", stderr(&out));
+    }
+    let cases: Vec<(Vec<String>, &str)> = vec![(
+        vec!["refset", "build", "--memory-mib", "0", "-o", "x.mhset", "--alert", "a.md5"]
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        "16..=",
+    )];
+    for (args, said) in cases {
+        let out = mh().args(&args).output().unwrap();
+        assert_eq!(out.status.code(), Some(64), "mh {args:?}: {}", stderr(&out));
+        assert!(stderr(&out).contains(said), "mh {args:?}: {}", stderr(&out));
+    }
+    let search = |extra: &[&str]| {
+        let out = mh().args(["refset", "search"]).arg(&set).args(extra).output().unwrap();
+        (out.status.code(), stderr(&out))
+    };
+    let pdq = "e3f1638b138e99569c56fc79e071a3700389568b9c8eec6ee07e8b749b10748b";
+    let (code, err) = search(&["--pdq", pdq, "--radius", "300"]);
+    assert_eq!(code, Some(64));
+    assert!(err.contains("--radius 300 is longer than the 256-bit PDQ hash"), "{err}");
+    let (code, err) = search(&["--phash", "f8e884973739b868", "--radius", "65"]);
+    assert_eq!(code, Some(64));
+    assert!(err.contains("longer than the 64-bit pHash hash"), "{err}");
+    // The hash lengths themselves are allowed.
+    assert_eq!(search(&["--pdq", pdq, "--radius", "256"]).0, Some(0));
+    assert_eq!(search(&["--phash", "f8e884973739b868", "--radius", "64"]).0, Some(0));
+    // Malformed hashes are usage errors, not failures.
+    assert_eq!(search(&["--pdq", "xyz"]).0, Some(64));
+    let out = mh().args(["refset", "lookup"]).arg(&set).arg("0123").output().unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(stderr(&out).contains("no known hash length"), "{}", stderr(&out));
+    let out = mh().args(["refset", "lookup"]).arg(&set).arg("z".repeat(32)).output().unwrap();
+    assert_eq!(out.status.code(), Some(64), "{}", stderr(&out));
+}
+
+#[test]
+fn refset_build_refuses_to_replace_a_set_without_force() {
+    let dir = tempfile::tempdir().unwrap();
+    let set = small_set(dir.path(), "s.mhset");
+    let before = std::fs::read(&set).unwrap();
+    let old_sha = mediahash::digest::digest_bytes(&before, Default::default()).sha256_hex();
+    let list = dir.path().join("other.md5");
+    std::fs::write(&list, "0123456789abcdef0123456789abcdef  other.txt\n").unwrap();
+
+    let out = mh().args(["refset", "build", "-o"]).arg(&set).arg("--alert").arg(&list).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(64));
+    assert!(stderr(&out).contains("already exists") && stderr(&out).contains("--force"));
+    assert_eq!(std::fs::read(&set).unwrap(), before, "the set is untouched");
+
+    let out = mh()
+        .args(["refset", "build", "--force", "-o"])
+        .arg(&set)
+        .arg("--alert")
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains(&format!("(SHA-256 {old_sha})")), "{}", stderr(&out));
+    assert_ne!(std::fs::read(&set).unwrap(), before);
+}
+
+#[test]
+fn refset_build_labels_the_sha256_that_reports_cite() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("a.md5");
+    std::fs::write(&list, "0123456789abcdef0123456789abcdef  a.txt\n").unwrap();
+    let set = dir.path().join("a.mhset");
+    let out = mh().args(["refset", "build", "-o"]).arg(&set).arg("--alert").arg(&list).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sha = mediahash::digest::digest_bytes(&std::fs::read(&set).unwrap(), Default::default())
+        .sha256_hex();
+    assert_eq!(report["sha256"], sha);
+    assert_eq!(report["trailer_blake3"].as_str().map(str::len), Some(64));
+    assert!(report.get("checksum").is_none(), "no unlabelled checksum: {report}");
+    let out = mh().args(["refset", "info"]).arg(&set).output().unwrap();
+    let info: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(info["sha256"], sha);
+}
+
+#[test]
+fn refset_build_fails_on_a_mostly_bad_source_unless_allowed() {
+    let dir = tempfile::tempdir().unwrap();
+    let list = dir.path().join("mostly-bad.md5");
+    std::fs::write(
+        &list,
+        "0123456789abcdef0123456789abcdef  good.txt\nnot-a-hash  a\nnot-a-hash  b\n",
+    )
+    .unwrap();
+    let set = dir.path().join("x.mhset");
+    let build = |extra: &[&str]| {
+        mh().args(["refset", "build", "-o"])
+            .arg(&set)
+            .args(extra)
+            .arg("--alert")
+            .arg(&list)
+            .output()
+            .unwrap()
+    };
+    let out = build(&[]);
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 of 3 records are bad and only 1 usable"), "{}", stderr(&out));
+    assert!(!set.exists(), "nothing written");
+
+    let out = build(&["--allow-bad-lines"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    assert!(stderr(&out).contains("warning (--allow-bad-lines)"), "{}", stderr(&out));
+    assert!(set.is_file());
+
+    // No good line at all.
+    std::fs::write(&list, "not-a-hash  a\n").unwrap();
+    let out = mh()
+        .args(["refset", "build", "--format", "md5sum", "-o"])
+        .arg(dir.path().join("y.mhset"))
+        .arg("--alert")
+        .arg(&list)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(3));
+    assert!(stderr(&out).contains("no usable record (1 bad"), "{}", stderr(&out));
+}
+
+#[test]
+fn scan_exit_statuses_0_1_2_3_64() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    std::fs::write(evidence.join("known.txt"), b"known text\n").unwrap();
+    std::fs::write(evidence.join("other.txt"), b"other text\n").unwrap();
+    let set = small_set(dir.path(), "s.mhset");
+    let mut truncated = std::fs::read(jpeg("text-q60-420.jpg")).unwrap();
+    truncated.truncate(2000);
+    let damaged = dir.path().join("damaged");
+    std::fs::create_dir(&damaged).unwrap();
+    std::fs::write(damaged.join("broken.jpg"), &truncated).unwrap();
+    let scan = |args: &[&std::ffi::OsStr]| {
+        let out = mh().args(["scan", "--no-progress"]).args(args).output().unwrap();
+        (out.status.code(), stderr(&out), out.stdout)
+    };
+    let os = |s: &'static str| std::ffi::OsStr::new(s);
+
+    // 0: nothing matched, nothing failed; no reference set is said on stderr.
+    let (code, err, _) = scan(&[evidence.as_os_str()]);
+    assert_eq!(code, Some(0), "{err}");
+    assert!(err.contains("warning: no reference set given"), "{err}");
+
+    // 1: an alert, every entry examined; the alert is named on stderr.
+    let (code, err, _) = scan(&[os("--refset"), set.as_os_str(), evidence.as_os_str()]);
+    assert_eq!(code, Some(1), "{err}");
+    assert!(err.contains(&format!("ALERT {}  (", evidence.join("known.txt").display())), "{err}");
+    assert!(err.contains("md5 exact"), "{err}");
+    assert!(!err.contains("no reference set"), "{err}");
+
+    // 2: an entry could not be examined, which wins over the alert; both are on stderr.
+    let (code, err, stdout) =
+        scan(&[os("--refset"), set.as_os_str(), evidence.as_os_str(), damaged.as_os_str()]);
+    assert_eq!(code, Some(2), "{err}");
+    let broken = damaged.join("broken.jpg");
+    assert!(err.contains(&format!("ERROR {}: ", broken.display())), "{err}");
+    assert!(err.contains("truncated"), "{err}");
+    assert!(err.contains("errors win, the footer counts both"), "{err}");
+    let footer = json_lines(&stdout).pop().unwrap();
+    assert_eq!(
+        (footer["counts"]["alert"].as_u64(), footer["counts"]["error"].as_u64()),
+        (Some(1), Some(1))
+    );
+    assert_eq!(footer["exit_status"], 2);
+
+    // An evidence root that cannot be read at all is 2 as well.
+    let missing = dir.path().join("no-such-root");
+    let (code, err, _) = scan(&[evidence.as_os_str(), missing.as_os_str()]);
+    assert_eq!(code, Some(2), "{err}");
+    assert!(err.contains("no-such-root cannot be examined"), "{err}");
+
+    // 3: a reference set that cannot be loaded; a report that cannot be written.
+    let (code, err, _) = scan(&[os("--alert"), os("/nonexistent/list.md5"), evidence.as_os_str()]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("/nonexistent/list.md5"), "{err}");
+    let unwritable = dir.path().join("no-such-dir/report.jsonl");
+    let (code, err, _) = scan(&[os("--report"), unwritable.as_os_str(), evidence.as_os_str()]);
+    assert_eq!(code, Some(3), "{err}");
+    assert!(err.contains("cannot create"), "{err}");
+
+    // 64: refused before anything ran.
+    let report = dir.path().join("r.jsonl");
+    std::fs::write(&report, b"an older report").unwrap();
+    let (code, err, _) = scan(&[os("--report"), report.as_os_str(), evidence.as_os_str()]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(err.contains("already exists"), "{err}");
+    assert_eq!(std::fs::read(&report).unwrap(), b"an older report");
+    let inside = evidence.join("r.jsonl");
+    let (code, err, _) = scan(&[os("--report"), inside.as_os_str(), evidence.as_os_str()]);
+    assert_eq!(code, Some(64), "{err}");
+    assert!(!inside.exists());
+    let (code, _, _) = scan(&[os("--exclude"), os("[unclosed"), evidence.as_os_str()]);
+    assert_eq!(code, Some(64));
+}
+
+#[test]
+fn scan_says_so_when_alert_files_have_bad_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    std::fs::write(evidence.join("a.txt"), b"a\n").unwrap();
+    let md5 = mediahash::digest::digest_bytes(b"a\n", Default::default()).md5_hex();
+    let list = dir.path().join("list.md5");
+    std::fs::write(&list, format!("{md5}  a.txt\nnot-a-hash  b\n")).unwrap();
+    let out = mh().args(["scan", "--no-progress", "--alert"]).arg(&list).arg(&evidence).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(stderr(&out).contains("1 bad lines skipped, 1 records used"), "{}", stderr(&out));
+
+    // Mostly bad: refused (3), unless --allow-bad-lines.
+    std::fs::write(&list, format!("{md5}  a.txt\nbad  b\nbad  c\n")).unwrap();
+    let out = mh().args(["scan", "--no-progress", "--alert"]).arg(&list).arg(&evidence).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
+    assert!(stderr(&out).contains("2 of 3 records are bad"), "{}", stderr(&out));
+    assert!(out.stdout.is_empty(), "no report is started");
+    let out = mh()
+        .args(["scan", "--no-progress", "--allow-bad-lines", "--alert"])
+        .arg(&list)
+        .arg(&evidence)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+#[test]
+fn scan_lists_the_first_alerts_then_counts_the_rest() {
+    let dir = tempfile::tempdir().unwrap();
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    for i in 0..12 {
+        std::fs::write(evidence.join(format!("copy-{i:02}.txt")), b"known text\n").unwrap();
+    }
+    let set = small_set(dir.path(), "s.mhset");
+    let out = mh().args(["scan", "--no-progress", "--refset"]).arg(&set).arg(&evidence).output();
+    let out = out.unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert_eq!(err.lines().filter(|l| l.starts_with("  ALERT ")).count(), 10, "{err}");
+    assert!(err.contains("copy-09.txt") && !err.contains("copy-10.txt"), "{err}");
+    assert!(err.contains("  ... and 2 more alerts (see the report)"), "{err}");
+}
+
+/// Files and directories below `root`, relative to it, sorted.
+fn tree(root: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            out.push(path.strip_prefix(root).unwrap().display().to_string());
+            if path.is_dir() {
+                stack.push(path);
+            }
+        }
+    }
+    out.sort();
+    out
+}
+
+#[test]
+fn demo_runs_from_any_directory_with_the_documented_verdicts() {
+    let elsewhere = tempfile::tempdir().unwrap();
+    let out = mh()
+        .args(["scan", "--demo", "--no-progress"])
+        .current_dir(elsewhere.path())
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    // The counts and exit status examples/demo/README.md and the README give.
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains(
+            "16 entries: 3 alert, 2 ignore, 4 unknown-image, 2 other, 4 directory, 0 skipped, 1 error"
+        ),
+        "{err}"
+    );
+    let lines = json_lines(&out.stdout);
+    let root = lines[0]["evidence_roots"][0].as_str().unwrap().to_string();
+    let verdict = |rel: &str| {
+        let path = format!("{root}/{rel}");
+        let line = lines.iter().find(|l| l["path"] == path.as_str()).expect(rel);
+        line["disposition"].as_str().unwrap().to_string()
+    };
+    for (rel, expected) in [
+        ("DCIM/IMG_0001.png", "alert"),
+        ("DCIM/IMG_0002.jpg", "alert"),
+        ("DCIM/IMG_0003.png", "alert"),
+        ("DCIM/IMG_0004.png", "unknown-image"),
+        ("DCIM/IMG_0005.jpg", "unknown-image"),
+        ("DCIM/IMG_0006.jpg", "error"),
+        ("Documents/scan.png", "unknown-image"),
+        ("Documents/receipt.dat", "unknown-image"),
+        ("Documents/letter.txt", "other"),
+        ("Documents/empty.txt", "other"),
+        ("System/readme.txt", "ignore"),
+        ("System/license.txt", "ignore"),
+    ] {
+        assert_eq!(verdict(rel), expected, "{rel}");
+    }
+    // The embedded demo is the committed one: the same entries as examples/demo/evidence.
+    let committed = tree(&PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("examples/demo/evidence"));
+    let mut scanned: Vec<String> = lines[1..lines.len() - 1]
+        .iter()
+        .map(|l| {
+            l["path"]
+                .as_str()
+                .unwrap()
+                .strip_prefix(&root)
+                .unwrap()
+                .trim_start_matches('/')
+                .to_string()
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    scanned.sort();
+    assert_eq!(scanned, committed);
+    assert!(!std::path::Path::new(&root).exists(), "the unpacked demo is removed");
+    assert!(
+        std::fs::read_dir(elsewhere.path()).unwrap().next().is_none(),
+        "nothing written in the working directory"
+    );
+
+    // The mirrored copy is found with --dihedral, with its orientation named on stderr.
+    let out = mh().args(["scan", "--demo", "--dihedral", "--no-progress"]).output().unwrap();
+    let err = stderr(&out);
+    assert!(err.contains("4 alert, 2 ignore, 3 unknown-image"), "{err}");
+    let mirrored = err.lines().find(|l| l.contains("IMG_0004.png")).expect("IMG_0004 named");
+    assert!(
+        mirrored.starts_with("  ALERT ")
+            && mirrored.ends_with("(demo-pdq.txt, pdq distance 2 flipy)"),
+        "{mirrored}"
+    );
 }

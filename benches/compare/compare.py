@@ -246,7 +246,7 @@ def case1(args, rows, notes):
     for threads in args.hash_threads:
         cmds = {
             "hashdeep": ["hashdeep", "-r", "-c", "md5,sha1,sha256", "-j", str(threads), str(tree)],
-            "mh": [str(RELEASE / "mh"), "hash", "--no-perceptual", "--threads", str(threads),
+            "mh": [str(RELEASE.parent / "mh"), "hash", "--no-perceptual", "--threads", str(threads),
                    str(tree)],
         }
 

@@ -28,8 +28,8 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c 'import faiss, pdqhash
     "$venv/bin/pip" install -q -r "$here/requirements.txt"
 fi
 
-echo "== building target/release/examples/{mh,compare_driver,pdq_search_bench}"
-examples=(--example mh --example compare_driver)
+echo "== building target/release/mh and target/release/examples/{compare_driver,pdq_search_bench}"
+examples=(--bin mh --example compare_driver)
 [ -f "$root/examples/pdq_search_bench.rs" ] && examples+=(--example pdq_search_bench)
 # MH_FEATURES="a b" builds the Rust binaries with extra cargo features.
 (cd "$root" && cargo build --release -q ${MH_FEATURES:+--features "$MH_FEATURES"} "${examples[@]}")

@@ -8,8 +8,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use clap::Args;
 use mediahash::analyze::{self, Analysis, AnalyzeOptions};
 use mediahash::decode::JpegScale;
-use mediahash::perceptual::pdq::PdqConvention;
+use mediahash::perceptual::pdq::{DIHEDRAL_NAMES, PdqConvention};
 use serde::Serialize;
+use serde::ser::{SerializeMap, Serializer};
 
 #[derive(Args)]
 pub struct HashArgs {
@@ -26,8 +27,8 @@ pub struct HashArgs {
     /// Digests only: skip image decoding and perceptual hashes.
     #[arg(long)]
     no_perceptual: bool,
-    /// Worker threads (default: all cores).
-    #[arg(long, short = 'j')]
+    /// Worker threads (default: all cores; at most 4 per core).
+    #[arg(long, short = 'j', value_parser = crate::parse_threads)]
     threads: Option<usize>,
     /// Files or directories (walked recursively; symlinks are not followed).
     #[arg(required = true)]
@@ -48,6 +49,20 @@ struct PdqOut {
     convention: &'static str,
 }
 
+/// The 8 dihedral PDQ hashes as an object keyed by orientation name (`orig`, `rot90`,
+/// `rot180`, `rot270`, `flipx`, `flipy`, `flipplus1`, `flipminus1`), in that order.
+struct Dihedral(Vec<String>);
+
+impl Serialize for Dihedral {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (name, hash) in DIHEDRAL_NAMES.iter().zip(&self.0) {
+            map.serialize_entry(name, hash)?;
+        }
+        map.end()
+    }
+}
+
 #[derive(Serialize)]
 struct Line {
     path: String,
@@ -65,7 +80,7 @@ struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq: Option<PdqOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    pdq_dihedral: Option<Vec<String>>,
+    pdq_dihedral: Option<Dihedral>,
     #[serde(skip_serializing_if = "Option::is_none")]
     phash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -208,7 +223,10 @@ fn line_for(path: &Path, a: &Analysis) -> Line {
             quality: p.quality,
             convention: p.convention.as_str(),
         }),
-        pdq_dihedral: a.pdq_dihedral.as_ref().map(|d| d.iter().map(|h| h.to_hex()).collect()),
+        pdq_dihedral: a
+            .pdq_dihedral
+            .as_ref()
+            .map(|d| Dihedral(d.iter().map(|h| h.to_hex()).collect())),
         phash: a.imagehashes.as_ref().map(|h| h.phash.to_hex()),
         dhash: a.imagehashes.as_ref().map(|h| h.dhash.to_hex()),
         ahash: a.imagehashes.as_ref().map(|h| h.ahash.to_hex()),

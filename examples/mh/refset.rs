@@ -14,6 +14,9 @@ use mediahash::refset::search::{DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS};
 use mediahash::refset::{Disposition, HashKind, HashValue};
 use serde_json::{Value, json};
 
+use crate::status::UNREAD;
+use crate::usage;
+
 #[derive(Subcommand)]
 pub enum RefsetCommand {
     /// Build a .mhset from hash-set files (VICS JSON, NSRL RDSv3/RDS 2.x, hashdeep,
@@ -24,7 +27,8 @@ pub enum RefsetCommand {
     /// Full check: checksum and structure. Exit status 2 when the file is damaged.
     Verify { set: PathBuf },
     /// Exact lookup of digests or hashes (kind from the length: 32 hex MD5, 40 SHA-1,
-    /// 64 SHA-256 or PDQ, 16 pHash/dHash/aHash). One JSON line per membership.
+    /// 64 SHA-256 or PDQ, 16 pHash/dHash/aHash). One JSON line per query, found or not,
+    /// with every membership.
     Lookup {
         set: PathBuf,
         #[arg(required = true)]
@@ -37,9 +41,17 @@ pub enum RefsetCommand {
 
 #[derive(Args)]
 pub struct BuildArgs {
-    /// Output file (written atomically).
+    /// Output file (written atomically). An existing file is refused unless --force: its
+    /// SHA-256 may be cited in earlier reports.
     #[arg(short = 'o', long)]
     output: PathBuf,
+    /// Replace an existing output file.
+    #[arg(long)]
+    force: bool,
+    /// Build even from a file in which no line, or fewer good lines than bad, could be read
+    /// (refused by default: usually the wrong file or format).
+    #[arg(long)]
+    allow_bad_lines: bool,
     /// Name of the collection: sets are named "NAME: <file name>" (default: the file name).
     #[arg(long)]
     name: Option<String>,
@@ -58,9 +70,9 @@ pub struct BuildArgs {
     /// Directory for sorted runs (default: the system temporary directory).
     #[arg(long)]
     temp_dir: Option<PathBuf>,
-    /// Memory for sort buffers, in MiB (beyond it, runs spill to disk).
-    #[arg(long, default_value_t = 1024)]
-    memory_mib: usize,
+    /// Memory for sort buffers, in MiB: 16 to 4194304 (beyond it, runs spill to disk).
+    #[arg(long, default_value_t = 1024, value_parser = clap::value_parser!(u64).range(16..=4_194_304))]
+    memory_mib: u64,
 }
 
 #[derive(Args)]
@@ -75,7 +87,8 @@ pub struct SearchArgs {
     /// A 64-bit pHash (16 hex).
     #[arg(long)]
     phash: Option<String>,
-    /// Inclusive radius (default 31 for PDQ, 8 for pHash).
+    /// Inclusive radius (default 31 for PDQ, 8 for pHash; at most 256 and 64, the hash
+    /// lengths).
     #[arg(long)]
     radius: Option<u32>,
     /// With --image: also search the 7 rotated/mirrored variants.
@@ -95,11 +108,20 @@ pub fn run(command: RefsetCommand) -> Result<ExitCode, Box<dyn std::error::Error
 
 fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     if args.alert.is_empty() && args.ignore.is_empty() {
-        return Err("give at least one --alert or --ignore hash set".into());
+        return Err(usage("give at least one --alert or --ignore hash set"));
     }
+    if !args.force && std::fs::symlink_metadata(&args.output).is_ok() {
+        return Err(usage(format!(
+            "{} already exists and its SHA-256 may be cited in earlier reports; choose another \
+             name, or pass --force to replace it",
+            args.output.display()
+        )));
+    }
+    let memory_budget_bytes = usize::try_from(args.memory_mib << 20)
+        .map_err(|_| usage("--memory-mib is larger than this machine can address"))?;
     let mut builder = Builder::new(BuildOptions {
         temp_dir: args.temp_dir.clone(),
-        memory_budget_bytes: args.memory_mib << 20,
+        memory_budget_bytes,
         strict: args.strict,
         ..BuildOptions::default()
     })?;
@@ -130,11 +152,40 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         for bad in &summary.bad_examples {
             eprintln!("  line {}: {}", bad.line, bad.reason);
         }
+        // The library's rule: a source with no usable record, or more bad than good, is
+        // almost always the wrong file or format. Nothing has been written yet.
+        if let Err(refused) = summary.check_usable(&path.display().to_string()) {
+            if !args.allow_bad_lines {
+                return Err(refused.into());
+            }
+            eprintln!("mh refset build: warning (--allow-bad-lines): {refused}");
+        }
+    }
+    if args.force && args.output.is_file() {
+        // The replaced file's identity, for anyone reading older reports that cite it.
+        let old = file_sha256(&args.output)?;
+        eprintln!("mh refset build: replacing {} (SHA-256 {old})", args.output.display());
     }
     let report = builder.finish(&args.output)?;
-    serde_json::to_writer_pretty(io::stdout().lock(), &report)?;
+    let mut value = serde_json::to_value(&report)?;
+    // Reports and `refset info` identify a set by its file's SHA-256; the trailer's BLAKE3
+    // is the format's own integrity check. Both are labelled so neither is mistaken for
+    // the other.
+    if let Some(object) = value.as_object_mut() {
+        let trailer = object.remove("checksum").unwrap_or(Value::Null);
+        object.insert("trailer_blake3".into(), trailer);
+        object.insert("sha256".into(), json!(file_sha256(&args.output)?));
+    }
+    serde_json::to_writer_pretty(io::stdout().lock(), &value)?;
     println!();
     Ok(ExitCode::SUCCESS)
+}
+
+/// SHA-256 of a file's bytes, hex.
+fn file_sha256(path: &Path) -> Result<String, Box<dyn std::error::Error>> {
+    let file = std::fs::File::open(path)?;
+    let (digests, _) = mediahash::digest::digest_reader(file, Default::default())?;
+    Ok(digests.sha256_hex())
 }
 
 fn file_name(path: &Path) -> String {
@@ -160,7 +211,7 @@ fn verify(path: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Err(e) => json!({"path": path.display().to_string(), "ok": false, "error": e.to_string()}),
     };
     println!("{line}");
-    Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(2) })
+    Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(UNREAD) })
 }
 
 fn membership_json(m: &Membership<'_>) -> Value {
@@ -189,46 +240,73 @@ fn membership_json(m: &Membership<'_>) -> Value {
     v
 }
 
+/// The values a lookup query may stand for, from its length; a usage error if it is no hash.
+fn query_values(query: &str) -> Result<Vec<HashValue>, Box<dyn std::error::Error>> {
+    let q = query.trim().to_ascii_lowercase();
+    let bad_hex = |e: mediahash::hex::HexError| usage(format!("{query:?}: {e}"));
+    Ok(match q.len() {
+        32 => vec![HashValue::Md5(mediahash::hex::decode_fixed(&q).map_err(bad_hex)?)],
+        40 => vec![HashValue::Sha1(mediahash::hex::decode_fixed(&q).map_err(bad_hex)?)],
+        64 => {
+            let bytes: [u8; 32] = mediahash::hex::decode_fixed(&q).map_err(bad_hex)?;
+            vec![HashValue::Sha256(bytes), HashValue::Pdq { hash: bytes, quality: None }]
+        }
+        16 => {
+            let v = u64::from_be_bytes(mediahash::hex::decode_fixed(&q).map_err(bad_hex)?);
+            vec![HashValue::PHash(v), HashValue::DHash(v), HashValue::AHash(v)]
+        }
+        n => {
+            return Err(usage(format!(
+                "{query:?}: {n} hex characters is no known hash length (32 MD5, 40 SHA-1, 64 \
+                 SHA-256 or PDQ, 16 pHash/dHash/aHash)"
+            )));
+        }
+    })
+}
+
 fn lookup(path: &Path, queries: &[String]) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    // Every query is checked before any is answered: a typo is a usage error, not a miss.
+    let parsed = queries.iter().map(|q| query_values(q)).collect::<Result<Vec<_>, _>>()?;
     let set = RefSet::open(path)?;
     let mut out = BufWriter::new(io::stdout().lock());
-    for query in queries {
-        let q = query.trim().to_ascii_lowercase();
-        let values: Vec<HashValue> = match q.len() {
-            32 => vec![HashValue::Md5(mediahash::hex::decode_fixed(&q)?)],
-            40 => vec![HashValue::Sha1(mediahash::hex::decode_fixed(&q)?)],
-            64 => {
-                let bytes: [u8; 32] = mediahash::hex::decode_fixed(&q)?;
-                vec![HashValue::Sha256(bytes), HashValue::Pdq { hash: bytes, quality: None }]
-            }
-            16 => {
-                let v = u64::from_be_bytes(mediahash::hex::decode_fixed(&q)?);
-                vec![HashValue::PHash(v), HashValue::DHash(v), HashValue::AHash(v)]
-            }
-            n => {
-                return Err(format!("{query:?}: {n} hex characters is no known hash length").into());
-            }
-        };
-        for value in &values {
+    for (query, values) in queries.iter().zip(&parsed) {
+        let mut matches = Vec::new();
+        for value in values {
             for m in set.lookup(value)? {
-                let mut line = membership_json(&m.membership);
-                line["query"] = json!(q);
-                line["kind"] = json!(m.kind.as_str());
-                serde_json::to_writer(&mut out, &line)?;
-                out.write_all(b"\n")?;
+                let mut found = membership_json(&m.membership);
+                found["kind"] = json!(m.kind.as_str());
+                matches.push(found);
             }
         }
+        let line = json!({
+            "query": query.trim().to_ascii_lowercase(),
+            "found": !matches.is_empty(),
+            "matches": matches,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
 
+/// Refuses a search radius longer than the hash (`bits`).
+fn check_radius(radius: u32, bits: u32, what: &str) -> Result<u32, Box<dyn std::error::Error>> {
+    if radius > bits {
+        return Err(usage(format!(
+            "--radius {radius} is longer than the {bits}-bit {what} hash; give 0 to {bits}"
+        )));
+    }
+    Ok(radius)
+}
+
 fn search(args: SearchArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    let set = RefSet::open(&args.set)?;
-    let mut out = BufWriter::new(io::stdout().lock());
     if let Some(phash) = &args.phash {
-        let query = mediahash::perceptual::imagehash::Hash64::from_hex(phash)?;
-        let radius = args.radius.unwrap_or(DEFAULT_U64_RADIUS);
+        let query = mediahash::perceptual::imagehash::Hash64::from_hex(phash)
+            .map_err(|e| usage(format!("--phash {phash:?}: {e}")))?;
+        let radius = check_radius(args.radius.unwrap_or(DEFAULT_U64_RADIUS), 64, "pHash")?;
+        let set = RefSet::open(&args.set)?;
+        let mut out = BufWriter::new(io::stdout().lock());
         for m in set.search_u64(HashKind::PHash, query.0, radius, &[])? {
             for membership in set.memberships(m.entry)? {
                 let mut line = membership_json(&membership);
@@ -242,8 +320,12 @@ fn search(args: SearchArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
+    let radius = check_radius(args.radius.unwrap_or(DEFAULT_PDQ_RADIUS), 256, "PDQ")?;
+    let set = RefSet::open(&args.set)?;
     let needles: Vec<PdqHash> = match (&args.pdq, &args.image) {
-        (Some(hex), None) => vec![PdqHash::from_hex(hex)?],
+        (Some(hex), None) => {
+            vec![PdqHash::from_hex(hex).map_err(|e| usage(format!("--pdq {hex:?}: {e}")))?]
+        }
         (None, Some(image)) => {
             let options =
                 AnalyzeOptions { dihedral: args.dihedral, imagehash: false, ..Default::default() };
@@ -257,9 +339,9 @@ fn search(args: SearchArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 _ => return Err(format!("{}: not an image", image.display()).into()),
             }
         }
-        _ => return Err("give one of --pdq HEX, --image FILE or --phash HEX".into()),
+        _ => return Err(usage("give one of --pdq HEX, --image FILE or --phash HEX")),
     };
-    let radius = args.radius.unwrap_or(DEFAULT_PDQ_RADIUS);
+    let mut out = BufWriter::new(io::stdout().lock());
     let raw: Vec<[u8; 32]> = needles.iter().map(|n| n.0).collect();
     for m in set.search_pdq_needles(&raw, radius) {
         for membership in set.memberships(m.entry)? {

@@ -1,8 +1,9 @@
 //! `mh scan`: a thin front over `mediahash::scan`.
 //!
-//! Exit status: 0 no alert and no error; 1 alerts found; 2 errors occurred (unreadable
-//! entries, images that could not be decoded, an interrupted scan, or a fatal error such as
-//! an unreadable hash set). Errors win over alerts.
+//! Exit status: 0 no alert and no error; 1 alerts found; 2 some entry could not be examined
+//! (unreadable entries, images that could not be decoded, an interrupted scan), which wins
+//! over alerts; 3 the scan could not run or its report could not be written (e.g. a hash set
+//! that cannot be loaded); 64 usage error.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal};
@@ -14,14 +15,22 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mediahash::import::policy::check_usable;
 use mediahash::refset::Disposition;
 use mediahash::report::jsonl::JsonlWriter;
-use mediahash::report::{EntryRecord, Footer, Header, ReportFormat, ReportWriter};
-use mediahash::scan::{self as lib, LoadedReference, ScanOptions, ScanProgress};
+use mediahash::report::{
+    EntryDisposition, EntryRecord, Footer, Header, ReportFormat, ReportWriter,
+};
+use mediahash::scan::{self as lib, LoadedReference, ScanError, ScanOptions, ScanProgress};
+
+use crate::demo::Demo;
+use crate::status::{FAILURE, UNREAD, USAGE};
 
 /// Scan evidence read-only; report known (alert / ignore), unknown images, and failures.
 #[derive(Args, Debug)]
-#[command(after_help = "Exit status: 0 clean, 1 alerts found, 2 errors occurred or interrupted.")]
+#[command(after_help = "Exit status: 0 clean; 1 alerts found; 2 some entry could not be \
+    examined, or interrupted (wins over 1; the footer counts both); 3 the scan could not run \
+    or write its report; 64 usage error.")]
 pub struct ScanArgs {
     /// A compiled reference set (.mhset); repeatable.
     #[arg(long, value_name = "SET.mhset")]
@@ -39,14 +48,16 @@ pub struct ScanArgs {
     /// Report format: jsonl, csv, dfxml or case (CASE/UCO JSON-LD).
     #[arg(long, default_value = "jsonl")]
     format: ReportFormat,
-    /// Hashing threads (0: one per core).
-    #[arg(long, default_value_t = 0)]
+    /// Hashing threads (0: one per core; at most 4 per core).
+    #[arg(long, default_value_t = 0, value_parser = crate::parse_threads)]
     threads: usize,
-    /// PDQ match radius (Hamming distance of 256 bits).
-    #[arg(long, default_value_t = lib::DEFAULT_PDQ_RADIUS)]
+    /// PDQ match radius (Hamming distance of 256 bits: 0-256).
+    #[arg(long, default_value_t = lib::DEFAULT_PDQ_RADIUS,
+          value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_radius: u32,
-    /// pHash match radius (Hamming distance of 64 bits).
-    #[arg(long, default_value_t = lib::DEFAULT_PHASH_RADIUS)]
+    /// pHash match radius (Hamming distance of 64 bits: 0-64).
+    #[arg(long, default_value_t = lib::DEFAULT_PHASH_RADIUS,
+          value_parser = clap::value_parser!(u32).range(0..=64))]
     phash_radius: u32,
     /// Also match the 8 rotations and mirror images of each picture.
     #[arg(long)]
@@ -70,7 +81,11 @@ pub struct ScanArgs {
     /// Group near-duplicate unknown images (PDQ within --pdq-radius) into clusters.
     #[arg(long)]
     cluster: bool,
-    /// Scan the bundled benign demo (examples/demo) with its demo hash sets.
+    /// Use --alert/--ignore files even when no line, or fewer good lines than bad, could be
+    /// read (refused by default: usually the wrong file or format).
+    #[arg(long)]
+    allow_bad_lines: bool,
+    /// Scan the bundled benign demo (built in; see examples/demo) with its demo hash sets.
     #[arg(long)]
     demo: bool,
     /// No progress display.
@@ -96,10 +111,12 @@ fn install_sigint_handler() {
     unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
 }
 
-/// CSV has no header/footer records: they go to `<report>.provenance.jsonl`.
+/// The report writer, plus what the examiner sees on stderr afterwards. CSV has no
+/// header/footer records: they go to `<report>.provenance.jsonl`.
 struct WithSidecar<'a> {
     main: Box<dyn ReportWriter + 'a>,
     sidecar: Option<JsonlWriter<BufWriter<File>>>,
+    notable: Notable,
 }
 
 impl ReportWriter for WithSidecar<'_> {
@@ -110,6 +127,7 @@ impl ReportWriter for WithSidecar<'_> {
         self.main.header(header)
     }
     fn entry(&mut self, entry: &EntryRecord) -> io::Result<()> {
+        self.notable.add(entry);
         self.main.entry(entry)
     }
     fn footer(&mut self, footer: &Footer) -> io::Result<()> {
@@ -120,42 +138,61 @@ impl ReportWriter for WithSidecar<'_> {
     }
 }
 
-fn fatal(message: impl std::fmt::Display) -> i32 {
-    eprintln!("mh scan: error: {message}");
-    2
+fn fatal(status: u8, message: impl std::fmt::Display) -> u8 {
+    let what = if status == USAGE { "usage error" } else { "error" };
+    eprintln!("mh scan: {what}: {message}");
+    status
 }
 
-fn create_new(path: &Path) -> Result<File, String> {
+/// The exit status of a scan that could not run or finish.
+fn scan_error_status(error: &ScanError) -> u8 {
+    match error {
+        // The evidence itself could not be read.
+        ScanError::Root { .. } => UNREAD,
+        // Refused before anything ran: the command line must change.
+        ScanError::NoRoots | ScanError::ReportInsideEvidence { .. } | ScanError::Exclude(_) => {
+            USAGE
+        }
+        _ => FAILURE,
+    }
+}
+
+/// Creates a report file that must not exist yet; the error carries its exit status.
+fn create_new(path: &Path) -> Result<File, (u8, String)> {
     OpenOptions::new().write(true).create_new(true).open(path).map_err(|e| {
         if e.kind() == io::ErrorKind::AlreadyExists {
-            format!(
+            let message = format!(
                 "{} already exists; choose another report name (reports are never overwritten)",
                 path.display()
-            )
+            );
+            (USAGE, message)
         } else {
-            format!("cannot create {}: {e}", path.display())
+            (FAILURE, format!("cannot create {}: {e}", path.display()))
         }
     })
 }
 
-fn demo_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo")
-}
-
 pub fn run(args: ScanArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    Ok(ExitCode::from(scan(args) as u8))
+    Ok(ExitCode::from(scan(args)))
 }
 
-fn scan(mut args: ScanArgs) -> i32 {
-    if args.demo {
-        let demo = demo_dir();
+fn scan(mut args: ScanArgs) -> u8 {
+    // Lives until the scan ends: the unpacked demo is removed when it is dropped.
+    let _demo = if args.demo {
+        let demo = match Demo::unpack() {
+            Ok(d) => d,
+            Err(e) => return fatal(FAILURE, format!("cannot unpack the demo: {e}")),
+        };
         if args.roots.is_empty() {
-            args.roots.push(demo.join("evidence"));
+            args.roots.push(demo.evidence());
         }
-        args.alert.push(demo.join("sets/demo-vics.json"));
-        args.alert.push(demo.join("sets/demo-pdq.txt"));
-        args.ignore.push(demo.join("sets/demo-known.md5"));
-    }
+        let (alert, ignore) = demo.sets();
+        args.alert.extend(alert);
+        args.ignore.extend(ignore);
+        Some(demo)
+    } else {
+        None
+    };
 
     // Scratch space (sets built in memory may spill sorted runs; clustering spools): beside
     // the report, else the system temporary directory; never under evidence.
@@ -165,24 +202,36 @@ fn scan(mut args: ScanArgs) -> i32 {
         None => std::env::temp_dir(),
     };
     if let Err(e) = lib::ensure_outside_evidence(&work_dir.join("scratch"), &args.roots) {
-        return fatal(format!("{e} (scratch directory {})", work_dir.display()));
+        let message = format!("{e} (scratch directory {})", work_dir.display());
+        return fatal(scan_error_status(&e), message);
     }
     let mut references: Vec<LoadedReference> = Vec::new();
     for path in &args.refset {
         match lib::reference::open_mhset(path) {
             Ok(r) => references.push(r),
-            Err(e) => return fatal(e),
+            Err(e) => return fatal(FAILURE, e),
         }
     }
     for (paths, disposition) in
         [(&args.alert, Disposition::Alert), (&args.ignore, Disposition::Ignore)]
     {
         for path in paths {
-            match lib::reference::load_source(path, disposition, Some(work_dir.clone())) {
-                Ok(r) => references.push(r),
-                Err(e) => return fatal(e),
+            let loaded =
+                match lib::reference::load_source(path, disposition, Some(work_dir.clone())) {
+                    Ok(r) => r,
+                    Err(e) => return fatal(FAILURE, e),
+                };
+            if let Err(refused) = check_source(path, &loaded, args.allow_bad_lines) {
+                return fatal(FAILURE, refused);
             }
+            references.push(loaded);
         }
+    }
+    if references.is_empty() {
+        eprintln!(
+            "mh scan: warning: no reference set given (--refset, --alert, --ignore): nothing \
+             can match, every image will be reported unknown-image"
+        );
     }
 
     let cancel = Arc::new(AtomicBool::new(false));
@@ -210,27 +259,33 @@ fn scan(mut args: ScanArgs) -> i32 {
     let mut writer: WithSidecar<'_> = match &args.report {
         Some(path) => {
             if let Err(e) = lib::ensure_outside_evidence(path, &args.roots) {
-                return fatal(e);
+                return fatal(scan_error_status(&e), e);
             }
             let file = match create_new(path) {
                 Ok(f) => f,
-                Err(e) => return fatal(e),
+                Err((status, e)) => return fatal(status, e),
             };
             let sidecar = if args.format == ReportFormat::Csv {
                 let mut side = path.as_os_str().to_owned();
                 side.push(".provenance.jsonl");
                 match create_new(Path::new(&side)) {
                     Ok(f) => Some(JsonlWriter::new(BufWriter::new(f))),
-                    Err(e) => return fatal(e),
+                    Err((status, e)) => return fatal(status, e),
                 }
             } else {
                 None
             };
-            WithSidecar { main: args.format.writer(BufWriter::new(file)), sidecar }
+            WithSidecar {
+                main: args.format.writer(BufWriter::new(file)),
+                sidecar,
+                notable: Notable::default(),
+            }
         }
-        None => {
-            WithSidecar { main: args.format.writer(BufWriter::new(stdout.lock())), sidecar: None }
-        }
+        None => WithSidecar {
+            main: args.format.writer(BufWriter::new(stdout.lock())),
+            sidecar: None,
+            notable: Notable::default(),
+        },
     };
 
     install_sigint_handler();
@@ -277,13 +332,125 @@ fn scan(mut args: ScanArgs) -> i32 {
             if let Some(n) = f.clusters {
                 eprintln!("mh scan: {n} clusters of near-duplicate unknown images");
             }
+            for line in writer.notable.lines() {
+                eprintln!("  {line}");
+            }
+            let status = summary.exit_status();
+            if status == i32::from(UNREAD) && c.alert > 0 {
+                eprintln!(
+                    "mh scan: exit status 2 (not everything could be examined) although {} \
+                     alerts were found: errors win, the footer counts both",
+                    c.alert
+                );
+            }
             if let Some(path) = &args.report {
                 eprintln!("mh scan: report written to {}", path.display());
             }
-            summary.exit_status()
+            u8::try_from(status).unwrap_or(FAILURE)
         }
-        Err(e) => fatal(e),
+        Err(e) => fatal(scan_error_status(&e), e),
     }
+}
+
+/// Warns about bad lines in an `--alert`/`--ignore` file, and refuses the file under the
+/// library's rule (no usable line, or more bad than good) unless `allow_bad_lines`.
+fn check_source(
+    path: &Path,
+    loaded: &LoadedReference,
+    allow_bad_lines: bool,
+) -> Result<(), mediahash::import::policy::UnusableImport> {
+    let name = path.display().to_string();
+    for source in &loaded.provenance.sources {
+        if source.bad_records > 0 {
+            eprintln!(
+                "mh scan: warning: {name}: {} bad lines skipped, {} records used (`mh refset \
+                 build` lists the bad lines)",
+                source.bad_records, source.records
+            );
+        }
+        if !allow_bad_lines {
+            check_usable(&name, source.records, source.bad_records, 0)?;
+        }
+    }
+    Ok(())
+}
+
+/// How many alert lines, and how many error lines, are named on stderr after a scan.
+const NOTABLE_SHOWN: usize = 10;
+
+/// The alerts and errors named on stderr after a scan (the first few of each; the report
+/// has them all).
+#[derive(Default)]
+struct Notable {
+    alerts: Vec<String>,
+    errors: Vec<String>,
+    more_alerts: u64,
+    more_errors: u64,
+}
+
+impl Notable {
+    fn add(&mut self, entry: &EntryRecord) {
+        let (shown, more) = match entry.disposition() {
+            EntryDisposition::Alert => (&mut self.alerts, &mut self.more_alerts),
+            EntryDisposition::Error => (&mut self.errors, &mut self.more_errors),
+            _ => return,
+        };
+        if shown.len() < NOTABLE_SHOWN {
+            shown.push(notable_line(entry));
+        } else {
+            *more += 1;
+        }
+    }
+
+    fn lines(&self) -> Vec<String> {
+        let mut out = self.alerts.clone();
+        if self.more_alerts > 0 {
+            out.push(format!("... and {} more alerts (see the report)", self.more_alerts));
+        }
+        out.extend(self.errors.iter().cloned());
+        if self.more_errors > 0 {
+            out.push(format!("... and {} more errors (see the report)", self.more_errors));
+        }
+        out
+    }
+}
+
+/// One human-readable line for an alert or an error: `ALERT path  (set, category 1, pdq
+/// distance 12 rot90)` or `ERROR path: reason`. Uses only the path, disposition, reason and
+/// matches (set, hash kind, distance, transform, category).
+fn notable_line(entry: &EntryRecord) -> String {
+    if entry.disposition() != EntryDisposition::Alert {
+        let reason = entry.reason.as_deref().unwrap_or("no reason recorded");
+        return format!("ERROR {}: {reason}", entry.path);
+    }
+    let alerts = entry.matches.iter().filter(|m| m.disposition == Disposition::Alert);
+    let described: Vec<String> = alerts
+        .map(|m| {
+            let mut parts = vec![m.set.clone()];
+            if let Some(category) = &m.category {
+                parts.push(format!("category {category}"));
+            }
+            let how = match m.distance {
+                Some(d) => format!("{} distance {d}", m.hash.as_str()),
+                None => format!("{} exact", m.hash.as_str()),
+            };
+            parts.push(match &m.transform {
+                Some(t) => format!("{how} {t}"),
+                None => how,
+            });
+            parts.join(", ")
+        })
+        .collect();
+    // A file can match many sets and hash kinds; the first few say enough here.
+    let mut shown = described.iter().take(3).cloned().collect::<Vec<_>>().join(" | ");
+    if described.len() > 3 {
+        shown.push_str(&format!(" | +{} more", described.len() - 3));
+    }
+    let mut line = format!("ALERT {}  ({shown})", entry.path);
+    if let Some(reason) = &entry.reason {
+        line.push_str(&format!("; also: {reason}"));
+    }
+    line
 }
 
 /// Relays Ctrl-C to the scan and, on a terminal, draws progress from the scan's counters.

@@ -14,12 +14,15 @@
 //! * [`lists`]: md5sum / sha1sum / sha256sum, BSD tag lines, plain one-hash-per-line lists.
 //! * [`pdqlist`]: PDQ lists (`hash,quality,name` CSV and `pdq <hex>` lines).
 //! * [`encase`]: EnCase (v6) `.hash` binary sets.
+//!
+//! [`policy::check_usable`] is the one rule for a source too damaged to build from.
 
 pub mod encase;
 pub mod hashdeep;
 pub mod lists;
 pub mod nsrl;
 pub mod pdqlist;
+pub mod policy;
 pub mod vics;
 
 use std::fmt;
