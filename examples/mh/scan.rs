@@ -390,7 +390,7 @@ struct Notable {
 
 impl Notable {
     fn add(&mut self, entry: &EntryRecord) {
-        let (shown, more) = match entry.disposition() {
+        let (shown, more) = match entry.disposition {
             EntryDisposition::Alert => (&mut self.alerts, &mut self.more_alerts),
             EntryDisposition::Error => (&mut self.errors, &mut self.more_errors),
             _ => return,
@@ -419,9 +419,9 @@ impl Notable {
 /// distance 12 rot90)` or `ERROR path: reason`. Uses only the path, disposition, reason and
 /// matches (set, hash kind, distance, transform, category).
 fn notable_line(entry: &EntryRecord) -> String {
-    if entry.disposition() != EntryDisposition::Alert {
-        let reason = entry.reason.as_deref().unwrap_or("no reason recorded");
-        return format!("ERROR {}: {reason}", entry.path);
+    if entry.disposition != EntryDisposition::Alert {
+        let reason = entry.reason_message().unwrap_or("no reason recorded");
+        return format!("ERROR {}: {reason}", entry.path_text());
     }
     let alerts = entry.matches.iter().filter(|m| m.disposition == Disposition::Alert);
     let described: Vec<String> = alerts
@@ -446,7 +446,7 @@ fn notable_line(entry: &EntryRecord) -> String {
     if described.len() > 3 {
         shown.push_str(&format!(" | +{} more", described.len() - 3));
     }
-    let mut line = format!("ALERT {}  ({shown})", entry.path);
+    let mut line = format!("ALERT {}  ({shown})", entry.path_text());
     if let Some(reason) = &entry.reason {
         line.push_str(&format!("; also: {reason}"));
     }
