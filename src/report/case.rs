@@ -250,6 +250,9 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
             "uco-action:startTime": date_time(&h.start_time),
             "uco-action:endTime": date_time(&f.end_time),
             "uco-action:instrument": {"@id": self.tool_id},
+            // A field, not only prose, so tools can tell an interrupted scan apart.
+            // UCO 1.4+: a plain string from ActionStatusTypeVocab.
+            "uco-action:actionStatus": if f.completed { "Complete/Finish" } else { "Fail" },
         });
         if !objects.is_empty() {
             action
@@ -357,5 +360,17 @@ mod tests {
         let hashes = &file["uco-core:hasFacet"][1]["uco-observable:hash"];
         assert_eq!(hashes[0]["uco-types:hashMethod"], "MD5");
         assert_eq!(graph[2]["uco-core:tag"][0], "mediahash:unknown-image");
+        assert_eq!(graph[3]["uco-action:actionStatus"], "Complete/Finish");
+    }
+
+    #[test]
+    fn interrupted_scan_is_marked_in_a_field() {
+        let mut w = CaseWriter::new(Vec::new());
+        w.header(&Header::default()).unwrap();
+        w.footer(&Footer { completed: false, ..Default::default() }).unwrap();
+        let v: Value = serde_json::from_slice(&w.into_inner()).unwrap();
+        let action = v["@graph"].as_array().unwrap().last().unwrap().clone();
+        assert_eq!(action["@type"], "case-investigation:InvestigativeAction");
+        assert_eq!(action["uco-action:actionStatus"], "Fail");
     }
 }
