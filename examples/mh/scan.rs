@@ -309,15 +309,7 @@ fn scan(mut args: ScanArgs) -> u8 {
             let c = &f.counts;
             let seconds = (f.duration_ms as f64 / 1000.0).max(0.001);
             eprintln!(
-                "mh scan: {} entries: {} alert, {} ignore, {} unknown-image, {} other, {} directory, {} skipped, {} error; {} files, {} bytes read in {:.1} s ({:.1} files/s, {:.1} MB/s){}",
-                c.entries,
-                c.alert,
-                c.ignore,
-                c.unknown_image,
-                c.other,
-                c.directory,
-                c.skipped,
-                c.error,
+                "mh scan: {c}; {} files, {} bytes read in {:.1} s ({:.1} files/s, {:.1} MB/s){}",
                 f.files_read,
                 f.bytes_read,
                 seconds,

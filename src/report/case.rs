@@ -221,22 +221,13 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
 
     fn footer(&mut self, f: &Footer) -> io::Result<()> {
         let h = self.header.take().unwrap_or_default();
-        let c = &f.counts;
         let description = format!(
-            "{} scan of {}; completed: {}{}; entries {}, alert {}, ignore {}, unknown-image {}, \
-             other {}, directory {}, skipped {}, error {}; files read {}, bytes read {}; exit status {}",
+            "{} scan of {}; completed: {}{}; {}; files read {}, bytes read {}; exit status {}",
             h.tool,
             h.evidence_roots.join(", "),
             f.completed,
             f.stopped_reason.as_ref().map(|r| format!(" ({r})")).unwrap_or_default(),
-            c.entries,
-            c.alert,
-            c.ignore,
-            c.unknown_image,
-            c.other,
-            c.directory,
-            c.skipped,
-            c.error,
+            f.counts,
             f.files_read,
             f.bytes_read,
             f.exit_status,

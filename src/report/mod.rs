@@ -577,6 +577,19 @@ impl Counts {
     }
 }
 
+/// `16 entries: 3 alert, 2 ignore, 4 unknown-image, 2 other, 4 directory, 0 skipped, 1 error`:
+/// the one human form of the counts (the `mh` summary, the CASE action description).
+impl fmt::Display for Counts {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} entries:", self.entries)?;
+        for (i, d) in EntryDisposition::ALL.iter().enumerate() {
+            let sep = if i == 0 { " " } else { ", " };
+            write!(f, "{sep}{} {}", self.get(*d), d.as_str())?;
+        }
+        Ok(())
+    }
+}
+
 /// Last record of a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Footer {
@@ -850,6 +863,18 @@ mod tests {
         assert!(c.is_consistent());
         c.entries += 1;
         assert!(!c.is_consistent());
+    }
+
+    #[test]
+    fn counts_read_as_one_line() {
+        let mut c = Counts::default();
+        for d in [EntryDisposition::Alert, EntryDisposition::Error, EntryDisposition::Alert] {
+            c.add(d);
+        }
+        assert_eq!(
+            c.to_string(),
+            "3 entries: 2 alert, 0 ignore, 0 unknown-image, 0 other, 0 directory, 0 skipped, 1 error"
+        );
     }
 
     #[test]
