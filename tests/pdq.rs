@@ -111,7 +111,7 @@ fn compare(e: &Expected, w: u32, h: u32, rgb: &[u8], convention: PdqConvention) 
 /// tolerance is zero for both. The one `exif-transposed` row hashes Pillow's EXIF-rotated
 /// image, which the reference pipelines do not produce; it is skipped.
 fn gate(file: &str, convention: PdqConvention) {
-    let Some(dir) = common::testdata_dir() else { return };
+    let dir = common::testdata_dir();
     let pdq_dir = dir.join("pdq");
     let rows = read_cpp_csv(&pdq_dir.join("expected").join(file));
     let (mut png, mut jpeg) = (0, 0);
@@ -141,18 +141,30 @@ fn gate(file: &str, convention: PdqConvention) {
 }
 
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn cpp_full_resolution_vectors() {
     gate("pdq-cpp-fullres.csv", PdqConvention::FullResolution);
 }
 
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn cpp_cli512_vectors() {
     gate("pdq-cpp-cli512.csv", PdqConvention::Cli512);
 }
 
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn dct_matrix_bits_match_cpp_dump() {
-    let Some(dir) = common::testdata_dir() else { return };
+    let dir = common::testdata_dir();
     let text =
         std::fs::read_to_string(dir.join("pdq/expected/pdq-dct-matrix-f32-bits.txt")).unwrap();
     let rows: Vec<Vec<u32>> = text
@@ -172,8 +184,12 @@ fn dct_matrix_bits_match_cpp_dump() {
 /// Haystack/needle matching at radius 31, brute force, against the expected matches: checks
 /// parsing and distance on 135,000 pairs.
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn needles_vs_haystack() {
-    let Some(dir) = common::testdata_dir() else { return };
+    let dir = common::testdata_dir();
     let pdq_dir = dir.join("pdq");
     let load = |name: &str| -> Vec<PdqHash> {
         std::fs::read_to_string(pdq_dir.join("reg-test-input").join(name))
