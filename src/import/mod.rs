@@ -287,8 +287,10 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Detects the format of the file at `path` from its content.
-pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
+/// Detects which hash-set format (VICS, NSRL, md5sum, ...) the file at `path` holds, from its
+/// content. Not to be confused with [`crate::decode::detect_format`], which recognises image
+/// formats.
+pub fn detect_source_format(path: &Path) -> Result<Format, ImportError> {
     let name = display(path);
     let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
@@ -298,12 +300,12 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     if prefix.starts_with(ZIP_MAGIC) {
         return nsrl::zip_entry_name(path).map(|_| Format::NsrlRds2Txt);
     }
-    detect_format_bytes(&prefix, &name)
+    detect_source_format_bytes(&prefix, &name)
 }
 
-/// Detects the format from the first bytes of a source (64 KiB is plenty); `name` is used in
-/// the error message.
-pub fn detect_format_bytes(prefix: &[u8], name: &str) -> Result<Format, ImportError> {
+/// As [`detect_source_format`], from the first bytes of a source (64 KiB is plenty); `name`
+/// is used in the error message.
+pub fn detect_source_format_bytes(prefix: &[u8], name: &str) -> Result<Format, ImportError> {
     let unknown = |reason: String| ImportError::UnknownFormat {
         path: name.to_string(),
         tried: Format::all_names(),
@@ -430,7 +432,7 @@ pub fn import_path(
     let name = display(path);
     let format = match format {
         Some(format) => format,
-        None => detect_format(path)?,
+        None => detect_source_format(path)?,
     };
     match format {
         Format::NsrlRdsV3 => nsrl::import_rdsv3(path, opts, sink),
@@ -470,7 +472,7 @@ pub fn import_reader<R: Read>(
         .map_err(|e| ImportError::io(name, e))?;
     let format = match format {
         Some(format) => format,
-        None => detect_format_bytes(&prefix, name)?,
+        None => detect_source_format_bytes(&prefix, name)?,
     };
     if !format.is_streamable() || (format == Format::NsrlRds2Txt && prefix.starts_with(ZIP_MAGIC)) {
         return Err(ImportError::NeedsPath { path: name.to_string(), format: format.as_str() });

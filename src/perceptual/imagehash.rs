@@ -19,9 +19,6 @@
 //! Input is RGB8 as Pillow's `convert('RGB')` produces it. For greyscale, palette, 1-bit and
 //! alpha images, `convert('L')` of the RGB expansion equals Pillow's direct `convert('L')`,
 //! so one RGB entry point covers every mode.
-//!
-//! Not to be confused with [`super::imghash`] (the `image_hasher` crate's algorithms), whose
-//! hashes are not `imagehash`-compatible.
 
 mod dct;
 mod resample;
@@ -112,7 +109,7 @@ fn buffer_len(width: u32, height: u32, channels: u8) -> Result<usize, ImageHashE
         .ok_or(ImageHashError::TooLarge { width, height })
 }
 
-pub(crate) fn check_len(
+fn check_len(
     width: u32,
     height: u32,
     channels: u8,
