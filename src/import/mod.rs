@@ -787,8 +787,50 @@ impl<'r, R: BufRead + ?Sized> LineReader<'r, R> {
 }
 
 /// The reason given for an over-long line.
-pub(crate) fn too_long_reason() -> String {
+fn too_long_reason() -> String {
     format!("line longer than {} bytes; skipped", MAX_LINE_BYTES)
+}
+
+/// Which lines [`for_each_line`] passes over without handing them to the importer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// Empty or white-space-only lines.
+    Blank,
+    /// Those, and comments: lines whose first non-blank character is `#`.
+    BlankAndComments,
+}
+
+/// The line loop of every line-based importer (hash lists, hashdeep, NSRLFile.txt, PDQ
+/// lists), so they all treat lines alike: read by [`LineReader`] (leading BOM and trailing CR
+/// removed, length bounded), an I/O error ends the import, an over-long line is a bad record
+/// (or the wrong schema while the required first line named by `header` has not been seen),
+/// the lines `skip` names are passed over, and every other line goes to `each` with its
+/// 1-based number. Bytes, not text: each importer decides what invalid UTF-8 means for it.
+pub(crate) fn for_each_line<R: BufRead + ?Sized>(
+    input: &mut R,
+    progress: &mut Progress<'_, '_>,
+    skip: Skip,
+    header: Option<&str>,
+    mut each: impl FnMut(&mut Progress<'_, '_>, u64, &[u8]) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut lines = LineReader::new(input);
+    let mut seen_any = false;
+    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
+        let Line::Text(line) = line else {
+            if let (Some(header), false) = (header, seen_any) {
+                return Err(progress.wrong_schema(header));
+            }
+            progress.bad(n, too_long_reason())?;
+            continue;
+        };
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() || (skip == Skip::BlankAndComments && trimmed.starts_with(b"#")) {
+            continue;
+        }
+        seen_any = true;
+        each(progress, n, line)?;
+    }
+    Ok(())
 }
 
 /// Imports one hash-set file into a `.mhset` [`Builder`](crate::refset::build::Builder): the
@@ -883,5 +925,48 @@ mod tests {
         let expect = [(1, "one"), (2, "two"), (3, "<too long>"), (4, "last")];
         let expect: Vec<(u64, String)> = expect.iter().map(|(n, s)| (*n, s.to_string())).collect();
         assert_eq!(seen, expect);
+    }
+
+    /// Runs `for_each_line` over `data`; returns the lines handed over, the bad-line reports,
+    /// or the error.
+    fn lines_of(
+        data: &[u8],
+        skip: Skip,
+        header: Option<&str>,
+    ) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), ImportError> {
+        let opts = ImportOptions::default();
+        let mut sink = |_: Record| Ok(());
+        let mut progress = Progress::new("t", Format::HashList, &opts, &mut sink);
+        let mut seen = Vec::new();
+        let mut cursor = io::BufReader::with_capacity(1000, data);
+        for_each_line(&mut cursor, &mut progress, skip, header, |_, n, line| {
+            seen.push((n, String::from_utf8_lossy(line).into_owned()));
+            Ok(())
+        })?;
+        let bad = progress.summary_mut().bad_examples.iter().map(|b| (b.line, b.reason.clone()));
+        Ok((seen, bad.collect()))
+    }
+
+    #[test]
+    fn for_each_line_skips_numbers_and_reports() {
+        let mut data = b"\xEF\xBB\xBF# note\r\n\n \t\r\nfirst\r\n  # indented\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1));
+        data.extend_from_slice(b"\nlast \xFF");
+        let too_long = vec![(6, too_long_reason())];
+        let (seen, bad) = lines_of(&data, Skip::BlankAndComments, None).unwrap();
+        assert_eq!(seen, [(4, "first".into()), (7, "last \u{FFFD}".into())]);
+        assert_eq!(bad, too_long);
+        let (seen, bad) = lines_of(&data, Skip::Blank, None).unwrap();
+        let expect = [(1, "# note"), (4, "first"), (5, "  # indented"), (7, "last \u{FFFD}")];
+        assert_eq!(seen, expect.map(|(n, s)| (n, s.to_string())));
+        assert_eq!(bad, too_long);
+        // An over-long line where a header must come first is the wrong schema.
+        let mut headless = b"\n".to_vec();
+        headless.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1));
+        let err = lines_of(&headless, Skip::Blank, Some("no header")).unwrap_err();
+        assert!(matches!(&err, ImportError::WrongSchema { what, .. } if what == "no header"));
+        // After the first line it is an ordinary bad line.
+        let (seen, bad) = lines_of(&data, Skip::Blank, Some("no header")).unwrap();
+        assert_eq!((seen.len(), bad), (4, too_long));
     }
 }

@@ -277,9 +277,13 @@ mod tests {
         assert_eq!("ACA29C1C33DC23D7".parse::<Hash64>().unwrap(), h);
         assert_eq!(Hash64(0).to_hex(), "0000000000000000");
         assert_eq!(h.distance(&Hash64(h.0 ^ 0b1011)), 3);
-        assert!(Hash64::from_hex("aca29c1c33dc23d").is_err());
-        assert!(Hash64::from_hex("aca29c1c33dc23d7a").is_err());
-        assert!(Hash64::from_hex("aca29c1c33dc23dz").is_err());
+        use crate::hex::HexError;
+        let short = Hash64::from_hex("aca29c1c33dc23d");
+        assert_eq!(short, Err(HexError::Length { expected: 16, found: 15 }));
+        let long = Hash64::from_hex("aca29c1c33dc23d7a");
+        assert_eq!(long, Err(HexError::Length { expected: 16, found: 17 }));
+        let bad = Hash64::from_hex("aca29c1c33dc23dz");
+        assert_eq!(bad, Err(HexError::Character { character: 'z', position: 15 }));
     }
 
     #[test]
