@@ -2,8 +2,8 @@
 //! (Pillow 13, scipy 1.17) on the shared test data and on the committed synthetic vectors.
 
 mod common;
-#[path = "common/synth.rs"]
-mod synth;
+
+use common::synth;
 
 use std::collections::HashMap;
 

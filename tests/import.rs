@@ -6,6 +6,8 @@
 //! "AAAA\n" and "BBBB\n" (computed here with the crate's own digests); SQLite databases, zips,
 //! EnCase sets and binary junk are generated in a temporary directory.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
@@ -805,15 +807,7 @@ fn png_random_and_empty_files_are_unknown_formats() {
     let dir = tempfile::tempdir().unwrap();
     let png_path = dir.path().join("photo.png");
     image::RgbImage::from_pixel(4, 4, image::Rgb([200, 10, 10])).save(&png_path).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let random: Vec<u8> = (0..4096)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
+    let random = common::rng::Rng::from_seed(0x2545_f491_4f6c_dd1d).bytes(4096);
     let random_path = dir.path().join("random.bin");
     std::fs::write(&random_path, &random).unwrap();
     let empty_path = dir.path().join("empty.txt");

@@ -2,8 +2,8 @@
 //! vectors for the synthetic images (always), and the public API's edge cases.
 
 mod common;
-#[path = "common/synth.rs"]
-mod synth;
+
+use common::synth;
 
 use std::collections::HashMap;
 use std::path::Path;

@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use mediahash::refset::format::{self, SectionEntry, kind};
 use mediahash::refset::{
     BadRecord, BuildError, BuildOptions, Builder, Disposition, EntryMeta, HashKind, HashValue,
@@ -27,16 +28,9 @@ fn options() -> BuildOptions {
     BuildOptions { build_time: Some(1_700_000_000), ..BuildOptions::default() }
 }
 
-/// Deterministic bytes from a seed (splitmix64).
+/// Deterministic bytes from a seed.
 fn bytes_from<const N: usize>(seed: u64) -> [u8; N] {
-    let mut x = seed;
-    std::array::from_fn(|_| {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) as u8
-    })
+    Rng::from_seed(seed).array()
 }
 
 /// The records of the functional test: three sets, values shared across them.
@@ -743,11 +737,16 @@ fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
             let _ = set.search_pdq_with(&hashes[..8], r, PdqStrategy::MultiIndex);
         }
     };
-    let mut rng = 7u64;
+    let mut rng = Rng::from_seed(7);
     let mut forge = |range: std::ops::Range<usize>, value: u32| {
         let mut forged = bytes.clone();
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let at = range.start + ((rng >> 33) as usize % (range.len() / 4)) * 4;
+        // A slot that does not hold `value` already (else the "forgery" changes nothing).
+        let at = loop {
+            let at = range.start + rng.below(range.len() / 4) * 4;
+            if forged[at..at + 4] != value.to_le_bytes() {
+                break at;
+            }
+        };
         forged[at..at + 4].copy_from_slice(&value.to_le_bytes());
         reseal(&mut forged);
         forged

@@ -2,8 +2,9 @@
 //! disposition, counts that add up, evidence times untouched, identical reports for 1 and 4
 //! threads, and the report formats.
 
-#[path = "common/synth.rs"]
-mod synth;
+mod common;
+
+use common::synth;
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};

@@ -927,13 +927,16 @@ mod tests {
         assert_eq!(seen, expect);
     }
 
+    /// Numbered lines (or bad-line reasons).
+    type Numbered = Vec<(u64, String)>;
+
     /// Runs `for_each_line` over `data`; returns the lines handed over, the bad-line reports,
     /// or the error.
     fn lines_of(
         data: &[u8],
         skip: Skip,
         header: Option<&str>,
-    ) -> Result<(Vec<(u64, String)>, Vec<(u64, String)>), ImportError> {
+    ) -> Result<(Numbered, Numbered), ImportError> {
         let opts = ImportOptions::default();
         let mut sink = |_: Record| Ok(());
         let mut progress = Progress::new("t", Format::HashList, &opts, &mut sink);

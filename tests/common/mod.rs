@@ -2,6 +2,7 @@
 #![allow(dead_code)]
 
 pub mod rng;
+pub mod synth;
 
 use std::cell::Cell;
 use std::path::PathBuf;

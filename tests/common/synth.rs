@@ -13,10 +13,9 @@ pub struct SynthImage {
     pub pixels: Vec<u8>,
 }
 
-// The shared test generator, included by path so the examples that include this file get it too.
-#[path = "rng.rs"]
-mod rng;
-pub use rng::Rng;
+// The shared test generator: a sibling module, `tests/common/rng.rs` (tests/common/mod.rs
+// declares both; the examples that include this file by path include that one beside it).
+pub use super::rng::Rng;
 
 fn render(name: &str, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> SynthImage {
     let mut pixels = Vec::with_capacity((w * h * 3) as usize);
