@@ -1,8 +1,18 @@
-//! Builds the small C shim that drives libjpeg (MozJPEG's copy of libjpeg-turbo's decoder).
-//! The shim exists so libjpeg's `error_exit` can `longjmp` back to C instead of unwinding
-//! through Rust frames: hostile JPEGs then become ordinary error codes.
+//! Build script: compiles the C shim that drives libjpeg, warns when the `jpeg-simd` feature
+//! cannot get its SIMD code (no nasm), and tells the tests whether the shared test data is
+//! there (cfg `mediahash_testdata`).
+
+use std::path::PathBuf;
 
 fn main() {
+    build_jpeg_shim();
+    warn_if_jpeg_simd_missing();
+    detect_shared_testdata();
+}
+
+/// The shim exists so libjpeg's `error_exit` can `longjmp` back to C instead of unwinding
+/// through Rust frames: hostile JPEGs then become ordinary error codes.
+fn build_jpeg_shim() {
     println!("cargo:rerun-if-changed=csrc");
     let include =
         std::env::var_os("DEP_JPEG_INCLUDE").expect("mozjpeg-sys exports its include path");
@@ -17,4 +27,67 @@ fn main() {
         }
     }
     build.warnings(true).extra_warnings(true).compile("mediahash_csrc");
+}
+
+/// mozjpeg-sys prints its own "NASM not installed" warning, but cargo hides the warnings of
+/// dependencies' build scripts, so without this the README's promised warning never shows.
+/// Asks the `jconfig.h` mozjpeg-sys generated (it defines `WITH_SIMD` only when it built the
+/// SIMD code): the exact outcome of its own nasm check, not a second guess at it.
+fn warn_if_jpeg_simd_missing() {
+    if std::env::var_os("CARGO_FEATURE_JPEG_SIMD").is_none() {
+        return;
+    }
+    let include = std::env::var_os("DEP_JPEG_INCLUDE").unwrap_or_default();
+    let Some(jconfig) =
+        std::env::split_paths(&include).map(|d| d.join("jconfig.h")).find(|p| p.is_file())
+    else {
+        println!("cargo:warning=jpeg-simd: jconfig.h not found in mozjpeg-sys's include path");
+        return;
+    };
+    let text = std::fs::read_to_string(&jconfig).unwrap_or_default();
+    if text.contains("#define WITH_SIMD") {
+        return;
+    }
+    let arch = std::env::var("CARGO_CFG_TARGET_ARCH").unwrap_or_default();
+    let hint = if arch == "x86_64" || arch == "x86" {
+        "nasm was not found (or is older than 2.x) when mozjpeg-sys was built. Install nasm \
+         (Debian: apt-get install nasm), then `cargo clean -p mozjpeg-sys` and rebuild"
+    } else {
+        "mozjpeg-sys has no SIMD code for this target"
+    };
+    println!(
+        "cargo:warning=jpeg-simd: libjpeg-turbo was built without its SIMD code (same pixels, \
+         JPEG decoding about 1.5x slower): {hint}. Build with --no-default-features --features \
+         avx512 to silence this."
+    );
+}
+
+/// Sets cfg `mediahash_testdata` when the shared test data is present (or required): the tests
+/// that need it carry `#[cfg_attr(not(mediahash_testdata), ignore = "...")]`, so without it
+/// `cargo test` lists them as ignored with the reason instead of passing them silently. With
+/// `MEDIAHASH_REQUIRE_TESTDATA=1` (CI) they are never ignored, and fail if the data is missing.
+///
+/// The directory is looked up when this script runs: after adding it, set MEDIAHASH_TESTDATA
+/// (a changed variable re-runs the script) or `touch build.rs`. A missing path cannot be
+/// watched: cargo would re-run the script, and rebuild the crate, on every build.
+fn detect_shared_testdata() {
+    println!("cargo::rustc-check-cfg=cfg(mediahash_testdata)");
+    println!("cargo:rerun-if-env-changed=MEDIAHASH_TESTDATA");
+    println!("cargo:rerun-if-env-changed=MEDIAHASH_REQUIRE_TESTDATA");
+    let dir = match std::env::var_os("MEDIAHASH_TESTDATA") {
+        Some(dir) => PathBuf::from(dir),
+        None => PathBuf::from(std::env::var_os("CARGO_MANIFEST_DIR").expect("set by cargo"))
+            .join("../shared/testdata"),
+    };
+    // The same marker file tests/common/mod.rs checks.
+    let marker = dir.join("pdq/README.md");
+    let present = marker.is_file();
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    if present {
+        // Removing the data re-runs the script (the tests would otherwise fail to find it).
+        println!("cargo:rerun-if-changed={}", marker.display());
+    }
+    if present || required {
+        println!("cargo:rustc-cfg=mediahash_testdata");
+    }
 }

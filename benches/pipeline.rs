@@ -18,6 +18,8 @@ use mediahash::perceptual::imagehash::imagehashes_from_rgb;
 
 #[path = "../tests/decode/jpeg_encode.rs"]
 mod jpeg_encode;
+#[path = "../tests/common/rng.rs"]
+mod rng;
 #[path = "../tests/common/synth.rs"]
 mod synth;
 

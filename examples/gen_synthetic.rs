@@ -2,6 +2,8 @@
 //! for the reference scripts in scripts/ that compute the committed expected values.
 //! Usage: cargo run --example gen_synthetic -- OUT_DIR
 
+#[path = "../tests/common/rng.rs"]
+mod rng;
 #[path = "../tests/common/synth.rs"]
 mod synth;
 

@@ -13,6 +13,8 @@
 //! Nothing here is real case material: the "alert" set simply lists hashes of generated
 //! gradients and shapes.
 
+#[path = "../tests/common/rng.rs"]
+mod rng;
 #[path = "../tests/common/synth.rs"]
 mod synth;
 

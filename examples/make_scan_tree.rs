@@ -33,6 +33,8 @@ use rayon::prelude::*;
 
 #[path = "../tests/decode/jpeg_encode.rs"]
 mod jpeg_encode;
+#[path = "../tests/common/rng.rs"]
+mod rng;
 #[path = "../tests/common/synth.rs"]
 mod synth;
 

@@ -7,8 +7,7 @@
 //! * [`decode`]: content-sniffed, limit-checked image decoding to RGB8 (JPEG through
 //!   libjpeg-turbo's decoder, so PDQ matches the reference pipeline bit for bit).
 //! * [`perceptual`]: PDQ bit-exact with Meta's C++ reference (hash, quality, 8 dihedrals),
-//!   pHash/dHash/aHash exactly as Python `imagehash` computes them, and the `image_hasher`
-//!   algorithms.
+//!   pHash/dHash/aHash exactly as Python `imagehash` computes them.
 //! * [`analyze`]: one file or buffer through digests, decoding and perceptual hashes.
 //! * [`refset`] and [`import`]: the `.mhset` reference-set format and its importers.
 //! * [`scan`] and [`report`]: the examiner's read-only scan and its reports.

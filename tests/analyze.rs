@@ -144,8 +144,12 @@ fn evidence_open_is_read_only_and_keeps_atime() {
     // A symlink is not followed unless asked.
     let link = dir.path().join("link");
     std::os::unix::fs::symlink(&path, &link).unwrap();
-    assert!(mediahash::analyze::open_evidence(&link).is_err());
-    assert!(mediahash::analyze::open_evidence_with(&link, true).is_ok());
+    let refused = mediahash::analyze::open_evidence(&link).unwrap_err();
+    assert_eq!(refused.raw_os_error(), Some(libc::ELOOP), "O_NOFOLLOW refusal: {refused}");
+    let (mut followed, _) = mediahash::analyze::open_evidence_with(&link, true).unwrap();
+    let mut content = Vec::new();
+    std::io::Read::read_to_end(&mut followed, &mut content).unwrap();
+    assert_eq!(content, std::fs::read(&path).unwrap(), "the link's target was opened");
 }
 
 /// A reader that returns at most 1000 bytes per call, to exercise buffer joins.

@@ -27,8 +27,12 @@ fn jpeg_simd_is_built_where_required() {
 
 /// The 12 lossless Pillow decodes in pdq/decoded/ must equal our JPEG decode exactly.
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn jpeg_matches_pillow_decoded_pngs() {
-    let Some(dir) = common::testdata_dir() else { return };
+    let dir = common::testdata_dir();
     let pdq = dir.join("pdq");
     let decoded = pdq.join("decoded");
     let mut names: Vec<_> = std::fs::read_dir(&decoded)
@@ -173,8 +177,12 @@ fn check_rows(rows: &[DigestRow], bytes_of: impl Fn(&str) -> Vec<u8>) -> usize {
 /// (JPEGs: bridge-mods, dih, labelme, exif-rotn-6, CMYK.jpg, the photos; PNGs likewise), and
 /// every JPEG's Fast decode at 1/2, 1/4 and 1/8 equals Pillow's draft() decode.
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn testdata_matches_pillow_digests() {
-    let Some(dir) = common::testdata_dir() else { return };
+    let dir = common::testdata_dir();
     let rows = digest_rows(include_str!("vectors/pillow-decode-sha256.csv"));
     assert!(rows.iter().all(|r| r.expected.is_some()), "Pillow decodes all test data");
     let compared = check_rows(&rows, |file| read(&dir.join(file)));
@@ -457,24 +465,32 @@ fn garbage_after_a_valid_magic_is_an_error() {
         &[0xFF, 0xD8, 0xFF],
         b"\x89PNG\r\n\x1a\n",
         b"GIF89a",
-        b"BM",
+        // "BM" and an icon directory need a plausible header before detection accepts them.
+        b"BM\0\0\0\0\0\0\0\0\0\0\0\0\x28\0\0\0",
         b"II*\0",
         b"MM\0*",
         b"RIFF\x10\0\0\0WEBP",
-        &[0, 0, 1, 0, 1, 0],
+        &[0, 0, 1, 0, 1, 0, 16, 16, 0, 0],
         b"P6\n",
         b"P1 ",
     ];
     for magic in magics {
+        let mut checked = 0;
         for seed in 1..40 {
             let mut bytes = magic.to_vec();
             bytes.extend(fixtures::noise(seed as usize * 13, seed));
             let Some(format) = mediahash::decode::detect_format(&bytes) else { continue };
-            let result = decode_default(&bytes);
+            checked += 1;
+            // A refusal, not a caught decoder panic (which would also be a `Corrupt` error).
+            let result = common::assert_no_panic(format_args!("{format} seed {seed}"), || {
+                let _ = mediahash::decode::probe(&bytes);
+                decode_default(&bytes)
+            });
             let err = result.expect_err("garbage must not decode");
             assert_eq!(err.format(), Some(format), "{err}");
-            let _ = mediahash::decode::probe(&bytes);
         }
+        // Most seeds must reach a decoder, or the loop above checked nothing for this magic.
+        assert!(checked >= 30, "{magic:x?}: only {checked} of 39 inputs were recognised");
     }
 }
 
@@ -493,14 +509,35 @@ fn recoverable_jpeg_damage_decodes_with_a_warning() {
 
 #[test]
 fn every_error_message_names_what_happened() {
-    for err in [
-        DecodeError::Empty,
-        DecodeError::UnknownFormat,
-        DecodeError::Truncated { format: ImageFormat::Gif },
-        DecodeError::AllocationLimit { format: ImageFormat::Png, needed: 10, limit: 5 },
+    // Each message says what happened, with its numbers, and what the examiner can do.
+    for (err, wanted) in [
+        (DecodeError::Empty, &["empty (0 bytes)"][..]),
+        (DecodeError::UnknownFormat, &["not a supported image", "file name is not consulted"]),
+        (
+            DecodeError::Truncated { format: ImageFormat::Gif },
+            &["gif data ends", "truncated", "recover"],
+        ),
+        (
+            DecodeError::AllocationLimit { format: ImageFormat::Png, needed: 10, limit: 5 },
+            &["this png image", "at least 10 bytes", "limit of 5 bytes", "max_alloc_bytes"],
+        ),
+        (
+            DecodeError::TooLarge {
+                format: ImageFormat::Tiff,
+                width: 70_000,
+                height: 3,
+                limit: "Limits::max_width",
+            },
+            &[
+                "tiff image declares 70000x3 pixels, over Limits::max_width",
+                "refused before decoding",
+            ],
+        ),
     ] {
         let text = err.to_string();
-        assert!(text.len() > 30, "{text}");
+        for part in wanted {
+            assert!(text.contains(part), "{part:?} missing from: {text}");
+        }
     }
 }
 
@@ -508,15 +545,19 @@ mod prop {
     use super::*;
     use proptest::prelude::*;
 
+    /// No decoder panicked (decode would turn that into `Corrupt`, so the result alone
+    /// cannot tell), and a decoded image has as many pixels as it says.
     fn check_no_panic(bytes: &[u8]) {
         let mut options = DecodeOptions::default();
         // Keep hostile dimensions cheap.
         options.limits.max_pixels = 1 << 20;
         options.limits.max_alloc_bytes = 64 << 20;
-        if let Ok(img) = decode_rgb8(bytes, &options) {
-            assert_eq!(img.pixels.len(), img.width as usize * img.height as usize * 3);
-        }
-        let _ = mediahash::decode::probe(bytes);
+        common::assert_no_panic(format_args!("{} bytes", bytes.len()), || {
+            if let Ok(img) = decode_rgb8(bytes, &options) {
+                assert_eq!(img.pixels.len(), img.width as usize * img.height as usize * 3);
+            }
+            let _ = mediahash::decode::probe(bytes);
+        });
     }
 
     fn seeds() -> Vec<Vec<u8>> {
@@ -584,8 +625,11 @@ mod prop {
 /// `probe` reports the same format and size as a full decode, for every fixture format.
 #[test]
 fn probe_agrees_with_decode() {
-    for fixture in fixtures::all() {
+    let all = fixtures::all();
+    let mut compared = 0;
+    for fixture in &all {
         let Ok(img) = decode_default(&fixture.bytes) else { continue };
+        compared += 1;
         let info = mediahash::decode::probe(&fixture.bytes).unwrap();
         assert_eq!(
             (info.format, info.width, info.height),
@@ -600,4 +644,20 @@ fn probe_agrees_with_decode() {
             fixture.name
         );
     }
+    // Only the few deliberately undecodable fixtures may be left out.
+    assert!(compared * 10 >= all.len() * 9, "only {compared} of {} fixtures decoded", all.len());
+}
+
+/// The guard of the "never panics" tests must see a panic that the code under test caught.
+#[test]
+fn assert_no_panic_fails_on_a_caught_panic() {
+    let outcome = std::panic::catch_unwind(|| {
+        common::assert_no_panic("self-test", || {
+            let _ = std::panic::catch_unwind(|| panic!("deliberate panic, caught (self-test)"));
+        })
+    });
+    let message = outcome.expect_err("a caught panic went unnoticed");
+    let message = message.downcast_ref::<String>().expect("assert_eq! message");
+    assert!(message.contains("self-test: 1 panic(s) caught"), "{message}");
+    common::assert_no_panic("no panic", || ());
 }

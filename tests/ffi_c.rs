@@ -5,12 +5,13 @@
 //! and C++ with -Wall -Wextra -Werror -pedantic, and runs the examples in examples/c and
 //! examples/python.
 //!
-//! `cargo test` builds the library only as an rlib, so the first test to need the static or
-//! shared library runs `cargo build --lib` for the same profile and target directory.
+//! The static and shared libraries are the ones `cargo test` itself built (see [`libraries`]):
+//! no second cargo build, unless they are missing.
 
 use std::ffi::OsStr;
+use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 use mediahash::analyze::{Analysis, AnalyzeOptions, analyze_file};
@@ -43,54 +44,80 @@ struct Libraries {
     shared_lib: PathBuf,
 }
 
-/// Builds libmediahash.a / libmediahash.so once per test run, with the same profile and
-/// target directory as this test binary.
+/// libmediahash.a / libmediahash.so for the C programs.
+///
+/// `cargo test` compiles the library once with every crate type Cargo.toml lists (rlib,
+/// cdylib, staticlib): the rlib linked into this test binary comes with a static and a shared
+/// library from the same compilation, in `<profile>/deps`. Those are used as they are.
+///
+/// Only when they are missing (this binary was built some other way) does this run
+/// `cargo build --lib` for the same profile and target directory, and it says so on the
+/// terminal: without dev-dependencies some dependencies resolve to other features, so on a
+/// fresh clone that build recompiles them (minutes, once).
 fn libraries() -> &'static Libraries {
     static LIBS: OnceLock<Libraries> = OnceLock::new();
     LIBS.get_or_init(|| {
         let profile_dir = profile_dir();
-        let profile_name = profile_dir.file_name().and_then(OsStr::to_str).unwrap().to_owned();
-        let above = profile_dir.parent().unwrap();
-        // The target root holds cargo's `.rustc_info.json` (and usually CACHEDIR.TAG);
-        // <target>/<triple>/<profile> has neither beside the profile directory.
-        let is_root =
-            |dir: &Path| dir.join(".rustc_info.json").exists() || dir.join("CACHEDIR.TAG").exists();
-        let (target_root, triple) = if is_root(above) {
-            (above.to_owned(), None)
-        } else {
-            let triple = above.file_name().and_then(OsStr::to_str).unwrap().to_owned();
-            (above.parent().unwrap().to_owned(), Some(triple))
+        let deps = profile_dir.join("deps");
+        let from_test_build = Libraries {
+            static_lib: deps.join("libmediahash.a"),
+            shared_lib: deps.join("libmediahash.so"),
         };
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut cmd = Command::new(cargo);
-        cmd.arg("build").arg("--lib").arg("--manifest-path").arg(crate_dir().join("Cargo.toml"));
-        match profile_name.as_str() {
-            "debug" => {}
-            "release" => {
-                cmd.arg("--release");
-            }
-            other => {
-                cmd.args(["--profile", other]);
-            }
+        if from_test_build.static_lib.is_file() && from_test_build.shared_lib.is_file() {
+            eprintln!("ffi_c: using the libraries cargo test built, in {}", deps.display());
+            return from_test_build;
         }
-        if let Some(triple) = triple {
-            cmd.args(["--target", &triple]);
-        }
-        cmd.env("CARGO_TARGET_DIR", &target_root);
-        let output = cmd.output().expect("run cargo build --lib");
-        assert!(
-            output.status.success(),
-            "cargo build --lib failed:\n{}",
-            String::from_utf8_lossy(&output.stderr)
-        );
-        let libs = Libraries {
-            static_lib: profile_dir.join("libmediahash.a"),
-            shared_lib: profile_dir.join("libmediahash.so"),
-        };
-        assert!(libs.static_lib.is_file(), "missing {}", libs.static_lib.display());
-        assert!(libs.shared_lib.is_file(), "missing {}", libs.shared_lib.display());
-        libs
+        build_libraries(&profile_dir)
     })
+}
+
+/// The fallback of [`libraries`]: `cargo build --lib`, its progress shown on the terminal.
+fn build_libraries(profile_dir: &Path) -> Libraries {
+    let profile_name = profile_dir.file_name().and_then(OsStr::to_str).unwrap().to_owned();
+    let above = profile_dir.parent().unwrap();
+    // The target root holds cargo's `.rustc_info.json` (and usually CACHEDIR.TAG);
+    // <target>/<triple>/<profile> has neither beside the profile directory.
+    let is_root =
+        |dir: &Path| dir.join(".rustc_info.json").exists() || dir.join("CACHEDIR.TAG").exists();
+    let (target_root, triple) = if is_root(above) {
+        (above.to_owned(), None)
+    } else {
+        let triple = above.file_name().and_then(OsStr::to_str).unwrap().to_owned();
+        (above.parent().unwrap().to_owned(), Some(triple))
+    };
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(cargo);
+    cmd.arg("build").arg("--lib").arg("--manifest-path").arg(crate_dir().join("Cargo.toml"));
+    match profile_name.as_str() {
+        "debug" => {}
+        "release" => {
+            cmd.arg("--release");
+        }
+        other => {
+            cmd.args(["--profile", other]);
+        }
+    }
+    if let Some(triple) = triple {
+        cmd.args(["--target", &triple]);
+    }
+    cmd.env("CARGO_TARGET_DIR", &target_root);
+    // Straight to the terminal (libtest captures only its own print macros): a build that
+    // may take minutes must not look like a hung test.
+    let _ = writeln!(
+        std::io::stderr(),
+        "ffi_c: libmediahash.a/.so not found in {}/deps; running {cmd:?}",
+        profile_dir.display()
+    );
+    let status = cmd.stdin(Stdio::null()).stdout(Stdio::inherit()).stderr(Stdio::inherit());
+    let status = status.status().expect("run cargo build --lib");
+    assert!(status.success(), "cargo build --lib failed ({status}); its output is above");
+    let libs = Libraries {
+        static_lib: profile_dir.join("libmediahash.a"),
+        shared_lib: profile_dir.join("libmediahash.so"),
+    };
+    assert!(libs.static_lib.is_file(), "missing {}", libs.static_lib.display());
+    assert!(libs.shared_lib.is_file(), "missing {}", libs.shared_lib.display());
+    libs
 }
 
 /// The directory for the compiled C programs and fixtures (kept for debugging a failure).

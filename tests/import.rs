@@ -6,14 +6,16 @@
 //! "AAAA\n" and "BBBB\n" (computed here with the crate's own digests); SQLite databases, zips,
 //! EnCase sets and binary junk are generated in a temporary directory.
 
+mod common;
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use base64::Engine;
 use mediahash::digest::{Digests, digest_bytes};
 use mediahash::import::{
-    Format, ImportError, ImportOptions, ImportSummary, detect_format, detect_format_bytes,
-    import_path, import_reader,
+    Format, ImportError, ImportOptions, ImportSummary, detect_source_format,
+    detect_source_format_bytes, import_path, import_reader,
 };
 use mediahash::refset::{EntryMeta, HashValue, Record};
 use proptest::prelude::*;
@@ -370,7 +372,7 @@ fn nsrl_rdsv3_minimal_layout() {
         db.execute(insert, ("XYZ", b.sha1_hex(), b.md5_hex(), "bad.txt", 5, 9)).unwrap();
     });
     let before = std::fs::read(&path).unwrap();
-    assert_eq!(detect_format(&path).unwrap(), Format::NsrlRdsV3);
+    assert_eq!(detect_source_format(&path).unwrap(), Format::NsrlRdsV3);
     let (mut records, summary) = collect_path(&path, None, &opts()).unwrap();
     // SQLite may read FILE through its primary-key index (sha256 order): compare sorted.
     records.sort_by(|x, y| x.meta.source_id.cmp(&y.meta.source_id));
@@ -539,7 +541,7 @@ fn check_nsrlfile(records: &[Record], summary: &ImportSummary) {
 #[test]
 fn nsrl_rds2_text_crlf_and_byte_names() {
     let text = nsrlfile_txt();
-    assert_eq!(detect_format_bytes(&text, "x").unwrap(), Format::NsrlRds2Txt);
+    assert_eq!(detect_source_format_bytes(&text, "x").unwrap(), Format::NsrlRds2Txt);
     let (records, summary) = collect_bytes(&text, None, &opts()).unwrap();
     check_nsrlfile(&records, &summary);
     assert_eq!(summary.sha256, digest_bytes(&text, Default::default()).sha256);
@@ -557,7 +559,7 @@ fn nsrl_rds2_zipped() {
         zip.write_all(&nsrlfile_txt()).unwrap();
         zip.finish().unwrap();
     }
-    assert_eq!(detect_format(&path).unwrap(), Format::NsrlRds2Txt);
+    assert_eq!(detect_source_format(&path).unwrap(), Format::NsrlRds2Txt);
     let (records, summary) = collect_path(&path, None, &opts()).unwrap();
     check_nsrlfile(&records, &summary);
     assert_eq!(summary.sha256, file_sha256(&path));
@@ -569,7 +571,7 @@ fn nsrl_rds2_zipped() {
         zip.write_all(b"hello").unwrap();
         zip.finish().unwrap();
     }
-    let err = detect_format(&other).unwrap_err();
+    let err = detect_source_format(&other).unwrap_err();
     assert!(matches!(err, ImportError::UnknownFormat { .. }), "{err:?}");
     assert!(err.to_string().contains("without NSRLFile.txt"), "{err}");
 }
@@ -754,7 +756,7 @@ fn encase_set(md5s: &[[u8; 16]], declared: u32) -> Vec<u8> {
 fn encase_hash_set() {
     let (a, b) = (a(), b());
     let set = encase_set(&[a.md5, b.md5], 2);
-    assert_eq!(detect_format_bytes(&set, "x").unwrap(), Format::EncaseHash);
+    assert_eq!(detect_source_format_bytes(&set, "x").unwrap(), Format::EncaseHash);
     let (records, summary) = collect_bytes(&set, None, &opts()).unwrap();
     assert_eq!(records.iter().map(|r| r.hashes[0].clone()).collect::<Vec<_>>(), [md5(&a), md5(&b)]);
     assert!(summary.source_description.unwrap().contains("\"Known Bad\""));
@@ -788,16 +790,16 @@ fn detection_of_each_text_format() {
         ("signals.pdq.txt", Format::PdqLines),
     ];
     for (name, format) in cases {
-        assert_eq!(detect_format(&fixture(name)).unwrap(), format, "{name}");
+        assert_eq!(detect_source_format(&fixture(name)).unwrap(), format, "{name}");
     }
     let md5 = a().md5_hex();
     // An md5sum name that looks like a BSD line stays md5sum.
     let tricky = format!("{md5}  (x) = y\n");
-    assert_eq!(detect_format_bytes(tricky.as_bytes(), "x").unwrap(), Format::Md5sum);
+    assert_eq!(detect_source_format_bytes(tricky.as_bytes(), "x").unwrap(), Format::Md5sum);
     let escaped = format!("\\{md5}  a\\nb\n");
-    assert_eq!(detect_format_bytes(escaped.as_bytes(), "x").unwrap(), Format::Md5sum);
+    assert_eq!(detect_source_format_bytes(escaped.as_bytes(), "x").unwrap(), Format::Md5sum);
     let pdq_eq = format!("hash={H1},norm=128,delta=0,quality=100,filename=a\n");
-    assert_eq!(detect_format_bytes(pdq_eq.as_bytes(), "x").unwrap(), Format::PdqCsv);
+    assert_eq!(detect_source_format_bytes(pdq_eq.as_bytes(), "x").unwrap(), Format::PdqCsv);
 }
 
 #[test]
@@ -805,15 +807,7 @@ fn png_random_and_empty_files_are_unknown_formats() {
     let dir = tempfile::tempdir().unwrap();
     let png_path = dir.path().join("photo.png");
     image::RgbImage::from_pixel(4, 4, image::Rgb([200, 10, 10])).save(&png_path).unwrap();
-    let mut state = 0x2545_f491_4f6c_dd1du64;
-    let random: Vec<u8> = (0..4096)
-        .map(|_| {
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            (state >> 24) as u8
-        })
-        .collect();
+    let random = common::rng::Rng::from_seed(0x2545_f491_4f6c_dd1d).bytes(4096);
     let random_path = dir.path().join("random.bin");
     std::fs::write(&random_path, &random).unwrap();
     let empty_path = dir.path().join("empty.txt");
@@ -967,7 +961,8 @@ fn deeply_nested_json_is_an_error_not_a_crash() {
     assert!(matches!(err, ImportError::Json { .. }), "{err:?}");
     let mut doc = format!("{{\"@odata.context\": \"{CTX20}\", \"value\": [{{\"Other\": ");
     doc.push_str(&"[".repeat(100_000));
-    assert!(collect_bytes(doc.as_bytes(), None, &opts()).is_err());
+    let err = collect_bytes(doc.as_bytes(), None, &opts()).unwrap_err();
+    assert!(matches!(err, ImportError::Json { .. }), "{err:?}");
 }
 
 #[test]

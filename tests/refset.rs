@@ -2,6 +2,7 @@
 
 mod common;
 
+use common::rng::Rng;
 use mediahash::refset::format::{self, SectionEntry, kind};
 use mediahash::refset::{
     BadRecord, BuildError, BuildOptions, Builder, Disposition, EntryMeta, HashKind, HashValue,
@@ -27,16 +28,9 @@ fn options() -> BuildOptions {
     BuildOptions { build_time: Some(1_700_000_000), ..BuildOptions::default() }
 }
 
-/// Deterministic bytes from a seed (splitmix64).
+/// Deterministic bytes from a seed.
 fn bytes_from<const N: usize>(seed: u64) -> [u8; N] {
-    let mut x = seed;
-    std::array::from_fn(|_| {
-        x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = x;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        (z ^ (z >> 31)) as u8
-    })
+    Rng::from_seed(seed).array()
 }
 
 /// The records of the functional test: three sets, values shared across them.
@@ -202,7 +196,12 @@ fn every_flipped_byte_fails_verify_and_never_panics() {
             Err(_) => {}
             Ok(set) => {
                 poke(&set);
-                assert!(set.verify().is_err(), "flip at {pos} passed verify");
+                // Whatever else is wrong, the trailer checksum no longer matches.
+                let err = set.verify().err();
+                assert!(
+                    matches!(err, Some(RefsetError::ChecksumMismatch { .. })),
+                    "flip at {pos}: {err:?}"
+                );
             }
         }
     }
@@ -514,7 +513,11 @@ fn bad_records_are_counted_listed_or_fatal_in_strict_mode() {
     let s = strict.add_source(source("list.txt", "L", Disposition::Alert)).unwrap();
     let err = strict.record_bad(s, BadRecord { line: 7, reason: "bad hex".into() }).unwrap_err();
     assert!(matches!(&err, BuildError::BadRecord { line: 7, .. }), "{err}");
-    assert!(strict.add(s, Record::default()).is_err());
+    let err = strict.add(s, Record::default()).unwrap_err();
+    assert!(
+        matches!(&err, BuildError::BadRecord { reason, .. } if reason == "record has no hash values"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -647,8 +650,12 @@ proptest! {
 }
 
 #[test]
+#[cfg_attr(
+    not(mediahash_testdata),
+    ignore = "needs ../shared/testdata or MEDIAHASH_TESTDATA (README: Testing)"
+)]
 fn needles_vs_haystack_match_the_reference_csv() {
-    let Some(data) = common::testdata_dir() else { return };
+    let data = common::testdata_dir();
     let read_hashes = |name: &str| -> Vec<[u8; 32]> {
         std::fs::read_to_string(data.join("pdq/reg-test-input").join(name))
             .unwrap()
@@ -730,11 +737,16 @@ fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
             let _ = set.search_pdq_with(&hashes[..8], r, PdqStrategy::MultiIndex);
         }
     };
-    let mut rng = 7u64;
+    let mut rng = Rng::from_seed(7);
     let mut forge = |range: std::ops::Range<usize>, value: u32| {
         let mut forged = bytes.clone();
-        rng = rng.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
-        let at = range.start + ((rng >> 33) as usize % (range.len() / 4)) * 4;
+        // A slot that does not hold `value` already (else the "forgery" changes nothing).
+        let at = loop {
+            let at = range.start + rng.below(range.len() / 4) * 4;
+            if forged[at..at + 4] != value.to_le_bytes() {
+                break at;
+            }
+        };
         forged[at..at + 4].copy_from_slice(&value.to_le_bytes());
         reseal(&mut forged);
         forged
@@ -748,7 +760,13 @@ fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
         ] {
             let set = RefSet::from_bytes(&forged[..]).unwrap();
             search_all(&set);
-            assert!(set.verify().is_err());
+            // Resealed, so the checksum holds: the structure check must catch the forgery.
+            let err = set.verify().unwrap_err();
+            assert!(
+                !matches!(err, RefsetError::ChecksumMismatch { .. })
+                    && err.to_string().starts_with("damaged reference set"),
+                "{err}"
+            );
         }
     }
     // Truncating the index sections' counts is refused at open.

@@ -2,8 +2,9 @@
 //! disposition, counts that add up, evidence times untouched, identical reports for 1 and 4
 //! threads, and the report formats.
 
-#[path = "common/synth.rs"]
-mod synth;
+mod common;
+
+use common::synth;
 
 use std::collections::BTreeMap;
 use std::ffi::{CString, OsStr, OsString};
@@ -453,8 +454,11 @@ fn hostile_tree_every_entry_once_with_the_right_disposition() {
     let bomb = report.get(&h.root.join("photos/bomb.png"));
     assert_eq!(bomb.disposition, EntryDisposition::Error, "{bomb:?}");
     assert!(bomb.md5.is_some(), "digests are still computed");
-    assert!(bomb.image_error.is_some());
+    // Refused by the limits (not, say, a caught decoder panic, which is also an image error).
+    let bomb_error = bomb.image_error.as_deref().unwrap();
+    assert!(bomb_error.contains("refused before decoding"), "{bomb_error}");
     assert!(bomb.reason_message().unwrap().starts_with("image not decoded"), "{bomb:?}");
+    assert_eq!(bomb.reason.as_ref().unwrap().code, mediahash::report::ReasonCode::ImageNotDecoded);
     assert_eq!(
         bomb.image_format.map(|f| f.as_str()),
         Some("png"),
@@ -666,7 +670,9 @@ fn report_inside_evidence_is_refused() {
     assert!(err.to_string().contains("write the report elsewhere"), "{err}");
     // Through a symbolic link that points into the evidence.
     symlink(&root, dir.path().join("alias")).unwrap();
-    assert!(ensure_outside_evidence(&dir.path().join("alias/new/report.csv"), &roots).is_err());
+    let err =
+        ensure_outside_evidence(&dir.path().join("alias/new/report.csv"), &roots).unwrap_err();
+    assert!(matches!(err, ScanError::ReportInsideEvidence { .. }), "{err}");
     ensure_outside_evidence(&dir.path().join("report.jsonl"), &roots).unwrap();
     ensure_outside_evidence(&dir.path().join("ev-report.jsonl"), &roots).unwrap();
 }

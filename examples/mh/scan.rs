@@ -52,11 +52,11 @@ pub struct ScanArgs {
     #[arg(long, default_value_t = 0, value_parser = crate::parse_threads)]
     threads: usize,
     /// PDQ match radius (Hamming distance of 256 bits: 0-256).
-    #[arg(long, default_value_t = lib::DEFAULT_PDQ_RADIUS,
+    #[arg(long, default_value_t = mediahash::refset::DEFAULT_PDQ_RADIUS,
           value_parser = clap::value_parser!(u32).range(0..=256))]
     pdq_radius: u32,
     /// pHash match radius (Hamming distance of 64 bits: 0-64).
-    #[arg(long, default_value_t = lib::DEFAULT_PHASH_RADIUS,
+    #[arg(long, default_value_t = mediahash::refset::DEFAULT_U64_RADIUS,
           value_parser = clap::value_parser!(u32).range(0..=64))]
     phash_radius: u32,
     /// Also match the 8 rotations and mirror images of each picture.

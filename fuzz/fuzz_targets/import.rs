@@ -4,12 +4,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use mediahash::import::{Format, ImportOptions, detect_format_bytes, import_reader};
+use mediahash::import::{Format, ImportOptions, detect_source_format_bytes, import_reader};
 
 fn run(data: &[u8]) {
     let lenient = ImportOptions { max_bad_records_kept: 4, ..ImportOptions::default() };
     let strict = ImportOptions { strict: true, ..ImportOptions::default() };
-    let _ = detect_format_bytes(data, "fuzz");
+    let _ = detect_source_format_bytes(data, "fuzz");
     // Detected format first, then each streaming format forced.
     let forced = Format::ALL.into_iter().filter(|f| f.is_streamable()).map(Some);
     for format in std::iter::once(None).chain(forced) {

@@ -16,6 +16,10 @@ use super::status::{boundary, fail, ffi_boundary, mh_status};
 pub const MH_PDQ_DEFAULT_RADIUS: u32 = 31;
 /// Default radius (inclusive) for 64-bit pHash / dHash / aHash searches.
 pub const MH_U64_DEFAULT_RADIUS: u32 = 8;
+// The defaults live in refset::search; cbindgen emits only literal constants, so the C names
+// repeat the values and the build fails should they ever differ.
+const _: () = assert!(MH_PDQ_DEFAULT_RADIUS == crate::refset::search::DEFAULT_PDQ_RADIUS);
+const _: () = assert!(MH_U64_DEFAULT_RADIUS == crate::refset::search::DEFAULT_U64_RADIUS);
 /// Most needles one search accepts (a hash and its 7 other dihedral variants).
 pub const MH_MAX_NEEDLES: usize = 8;
 

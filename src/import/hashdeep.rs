@@ -13,7 +13,7 @@
 
 use std::io::BufRead;
 
-use super::{ImportError, Line, LineReader, Progress, parse_digest, shown, too_long_reason};
+use super::{ImportError, Progress, Skip, for_each_line, parse_digest, shown};
 use crate::refset::{HashKind, Record};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,14 +92,9 @@ pub(crate) fn import<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
-    let mut lines = LineReader::new(input);
     let mut columns: Option<Vec<Column>> = None;
     let mut saw_magic = false;
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
+    for_each_line(input, progress, Skip::Blank, None, |progress, n, line| {
         if let Some(header) = line.strip_prefix(b"%%%% ") {
             let header = header.trim_ascii();
             if header.starts_with(b"HASHDEEP-") {
@@ -110,22 +105,22 @@ pub(crate) fn import<R: BufRead + ?Sized>(
                     )));
                 }
                 saw_magic = true;
-                continue;
+                return Ok(());
             }
             if !saw_magic {
-                break;
+                return Err(progress.wrong_schema(NOT_HASHDEEP));
             }
             columns = Some(
                 parse_columns(header)
                     .map_err(|why| progress.wrong_schema(format!("line {n}: {why}")))?,
             );
-            continue;
+            return Ok(());
         }
-        if line.starts_with(b"#") || line.trim_ascii().is_empty() {
-            continue;
+        if line.starts_with(b"#") {
+            return Ok(());
         }
         let Some(columns) = columns.as_deref() else {
-            break;
+            return Err(progress.wrong_schema(NOT_HASHDEEP));
         };
         let mut parsed = parse_line(line, columns);
         if let Ok(record) = parsed.as_mut() {
@@ -135,15 +130,17 @@ pub(crate) fn import<R: BufRead + ?Sized>(
             Ok(record) => progress.emit(record)?,
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
+        Ok(())
+    })?;
     if columns.is_none() {
-        return Err(progress.wrong_schema(
-            "a hashdeep file starts with the lines \"%%%% HASHDEEP-1.0\" and \
-             \"%%%% size,<hashes>,filename\"",
-        ));
+        return Err(progress.wrong_schema(NOT_HASHDEEP));
     }
     Ok(())
 }
+
+/// Why a source is not hashdeep output: no header before the first record (or at all).
+const NOT_HASHDEEP: &str = "a hashdeep file starts with the lines \"%%%% HASHDEEP-1.0\" and \
+                            \"%%%% size,<hashes>,filename\"";
 
 #[cfg(test)]
 mod tests {

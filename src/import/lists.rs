@@ -8,15 +8,9 @@
 use std::io::BufRead;
 
 use super::{
-    ImportError, Line, LineReader, Progress, kind_label, parse_digest, parse_digest_any, shown,
-    too_long_reason,
+    ImportError, Progress, Skip, for_each_line, kind_label, parse_digest, parse_digest_any, shown,
 };
 use crate::refset::{EntryMeta, HashKind, Record};
-
-fn skippable(line: &[u8]) -> bool {
-    let trimmed = line.trim_ascii();
-    trimmed.is_empty() || trimmed.starts_with(b"#")
-}
 
 /// A record for one hash line: the hash, the file name if any, the line number as source id.
 fn line_record(hash: crate::refset::HashValue, name: Option<Vec<u8>>, line: u64) -> Record {
@@ -80,15 +74,7 @@ pub(crate) fn import_sums<R: BufRead + ?Sized>(
     kind: HashKind,
 ) -> Result<(), ImportError> {
     let expected = 2 * kind.value_len();
-    let mut lines = LineReader::new(input);
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
-        if skippable(line) {
-            continue;
-        }
+    for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
         let parsed = split_sum_line(line).and_then(|(hash, name)| {
             if hash.len() != expected {
                 let guess = match hash.len() {
@@ -110,8 +96,8 @@ pub(crate) fn import_sums<R: BufRead + ?Sized>(
             Ok((hash, name)) => progress.emit(line_record(hash, name, n))?,
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// A parsed BSD tag line.
@@ -165,15 +151,7 @@ pub(crate) fn import_bsd<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
-    let mut lines = LineReader::new(input);
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
-        if skippable(line) {
-            continue;
-        }
+    for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
         let parsed = parse_bsd_line(line).and_then(|bsd| {
             let kind = bsd_kind(bsd.algorithm).ok_or_else(|| {
                 format!("algorithm {} is not supported (MD5, SHA1 or SHA256)", shown(bsd.algorithm))
@@ -184,8 +162,8 @@ pub(crate) fn import_bsd<R: BufRead + ?Sized>(
             Ok((hash, name)) => progress.emit(line_record(hash, Some(name), n))?,
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// One hash per line; MD5, SHA-1 or SHA-256 by length. (64 hex characters are read as
@@ -194,15 +172,7 @@ pub(crate) fn import_plain<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
-    let mut lines = LineReader::new(input);
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
-        if skippable(line) {
-            continue;
-        }
+    for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
         let field = line.trim_ascii();
         let parsed = if field.iter().any(|b| b.is_ascii_whitespace() || *b == b',') {
             Err(format!("expected one hash alone on the line, found {}", shown(field)))
@@ -213,8 +183,8 @@ pub(crate) fn import_plain<R: BufRead + ?Sized>(
             Ok(hash) => progress.emit(line_record(hash, None, n))?,
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]
@@ -246,7 +216,9 @@ mod tests {
         assert_eq!(ok.hash, b"ABCD");
         let openssl = parse_bsd_line(b"MD5(f)= 00").unwrap();
         assert_eq!((openssl.algorithm, openssl.hash), (&b"MD5"[..], &b"00"[..]));
-        assert!(parse_bsd_line(b"d41d8cd98f00b204e9800998ecf8427e  x").is_err());
-        assert!(parse_bsd_line(b"MD5 (x) 00").is_err());
+        let sum_line = parse_bsd_line(b"d41d8cd98f00b204e9800998ecf8427e  x").err();
+        assert_eq!(sum_line.as_deref(), Some("no '(' after the algorithm name"));
+        let no_equals = parse_bsd_line(b"MD5 (x) 00").err();
+        assert_eq!(no_equals.as_deref(), Some("no '=' before the hash"));
     }
 }

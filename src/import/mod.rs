@@ -290,8 +290,10 @@ fn display(path: &Path) -> String {
     path.display().to_string()
 }
 
-/// Detects the format of the file at `path` from its content.
-pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
+/// Detects which hash-set format (VICS, NSRL, md5sum, ...) the file at `path` holds, from its
+/// content. Not to be confused with [`crate::decode::detect_format`], which recognises image
+/// formats.
+pub fn detect_source_format(path: &Path) -> Result<Format, ImportError> {
     let name = display(path);
     let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
     let mut prefix = Vec::with_capacity(SNIFF_BYTES);
@@ -301,12 +303,12 @@ pub fn detect_format(path: &Path) -> Result<Format, ImportError> {
     if prefix.starts_with(ZIP_MAGIC) {
         return nsrl::zip_entry_name(path).map(|_| Format::NsrlRds2Txt);
     }
-    detect_format_bytes(&prefix, &name)
+    detect_source_format_bytes(&prefix, &name)
 }
 
-/// Detects the format from the first bytes of a source (64 KiB is plenty); `name` is used in
-/// the error message.
-pub fn detect_format_bytes(prefix: &[u8], name: &str) -> Result<Format, ImportError> {
+/// As [`detect_source_format`], from the first bytes of a source (64 KiB is plenty); `name`
+/// is used in the error message.
+pub fn detect_source_format_bytes(prefix: &[u8], name: &str) -> Result<Format, ImportError> {
     let unknown = |reason: String| ImportError::UnknownFormat {
         path: name.to_string(),
         tried: Format::all_names(),
@@ -433,7 +435,7 @@ pub fn import_path(
     let name = display(path);
     let format = match format {
         Some(format) => format,
-        None => detect_format(path)?,
+        None => detect_source_format(path)?,
     };
     match format {
         Format::NsrlRdsV3 => nsrl::import_rdsv3(path, opts, sink),
@@ -473,7 +475,7 @@ pub fn import_reader<R: Read>(
         .map_err(|e| ImportError::io(name, e))?;
     let format = match format {
         Some(format) => format,
-        None => detect_format_bytes(&prefix, name)?,
+        None => detect_source_format_bytes(&prefix, name)?,
     };
     if !format.is_streamable() || (format == Format::NsrlRds2Txt && prefix.starts_with(ZIP_MAGIC)) {
         return Err(ImportError::NeedsPath { path: name.to_string(), format: format.as_str() });
@@ -788,8 +790,50 @@ impl<'r, R: BufRead + ?Sized> LineReader<'r, R> {
 }
 
 /// The reason given for an over-long line.
-pub(crate) fn too_long_reason() -> String {
+fn too_long_reason() -> String {
     format!("line longer than {} bytes; skipped", MAX_LINE_BYTES)
+}
+
+/// Which lines [`for_each_line`] passes over without handing them to the importer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Skip {
+    /// Empty or white-space-only lines.
+    Blank,
+    /// Those, and comments: lines whose first non-blank character is `#`.
+    BlankAndComments,
+}
+
+/// The line loop of every line-based importer (hash lists, hashdeep, NSRLFile.txt, PDQ
+/// lists), so they all treat lines alike: read by [`LineReader`] (leading BOM and trailing CR
+/// removed, length bounded), an I/O error ends the import, an over-long line is a bad record
+/// (or the wrong schema while the required first line named by `header` has not been seen),
+/// the lines `skip` names are passed over, and every other line goes to `each` with its
+/// 1-based number. Bytes, not text: each importer decides what invalid UTF-8 means for it.
+pub(crate) fn for_each_line<R: BufRead + ?Sized>(
+    input: &mut R,
+    progress: &mut Progress<'_, '_>,
+    skip: Skip,
+    header: Option<&str>,
+    mut each: impl FnMut(&mut Progress<'_, '_>, u64, &[u8]) -> Result<(), ImportError>,
+) -> Result<(), ImportError> {
+    let mut lines = LineReader::new(input);
+    let mut seen_any = false;
+    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
+        let Line::Text(line) = line else {
+            if let (Some(header), false) = (header, seen_any) {
+                return Err(progress.wrong_schema(header));
+            }
+            progress.bad(n, too_long_reason())?;
+            continue;
+        };
+        let trimmed = line.trim_ascii();
+        if trimmed.is_empty() || (skip == Skip::BlankAndComments && trimmed.starts_with(b"#")) {
+            continue;
+        }
+        seen_any = true;
+        each(progress, n, line)?;
+    }
+    Ok(())
 }
 
 /// Imports one hash-set file into a `.mhset` [`Builder`](crate::refset::build::Builder): the
@@ -884,5 +928,51 @@ mod tests {
         let expect = [(1, "one"), (2, "two"), (3, "<too long>"), (4, "last")];
         let expect: Vec<(u64, String)> = expect.iter().map(|(n, s)| (*n, s.to_string())).collect();
         assert_eq!(seen, expect);
+    }
+
+    /// Numbered lines (or bad-line reasons).
+    type Numbered = Vec<(u64, String)>;
+
+    /// Runs `for_each_line` over `data`; returns the lines handed over, the bad-line reports,
+    /// or the error.
+    fn lines_of(
+        data: &[u8],
+        skip: Skip,
+        header: Option<&str>,
+    ) -> Result<(Numbered, Numbered), ImportError> {
+        let opts = ImportOptions::default();
+        let mut sink = |_: Record| Ok(());
+        let mut progress = Progress::new("t", Format::HashList, &opts, &mut sink);
+        let mut seen = Vec::new();
+        let mut cursor = io::BufReader::with_capacity(1000, data);
+        for_each_line(&mut cursor, &mut progress, skip, header, |_, n, line| {
+            seen.push((n, String::from_utf8_lossy(line).into_owned()));
+            Ok(())
+        })?;
+        let bad = progress.summary_mut().bad_examples.iter().map(|b| (b.line, b.reason.clone()));
+        Ok((seen, bad.collect()))
+    }
+
+    #[test]
+    fn for_each_line_skips_numbers_and_reports() {
+        let mut data = b"\xEF\xBB\xBF# note\r\n\n \t\r\nfirst\r\n  # indented\n".to_vec();
+        data.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1));
+        data.extend_from_slice(b"\nlast \xFF");
+        let too_long = vec![(6, too_long_reason())];
+        let (seen, bad) = lines_of(&data, Skip::BlankAndComments, None).unwrap();
+        assert_eq!(seen, [(4, "first".into()), (7, "last \u{FFFD}".into())]);
+        assert_eq!(bad, too_long);
+        let (seen, bad) = lines_of(&data, Skip::Blank, None).unwrap();
+        let expect = [(1, "# note"), (4, "first"), (5, "  # indented"), (7, "last \u{FFFD}")];
+        assert_eq!(seen, expect.map(|(n, s)| (n, s.to_string())));
+        assert_eq!(bad, too_long);
+        // An over-long line where a header must come first is the wrong schema.
+        let mut headless = b"\n".to_vec();
+        headless.extend(std::iter::repeat_n(b'x', MAX_LINE_BYTES + 1));
+        let err = lines_of(&headless, Skip::Blank, Some("no header")).unwrap_err();
+        assert!(matches!(&err, ImportError::WrongSchema { what, .. } if what == "no header"));
+        // After the first line it is an ordinary bad line.
+        let (seen, bad) = lines_of(&data, Skip::Blank, Some("no header")).unwrap();
+        assert_eq!((seen.len(), bad), (4, too_long));
     }
 }

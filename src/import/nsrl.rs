@@ -22,8 +22,8 @@ use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags};
 
 use super::{
-    Format, ImportError, ImportOptions, ImportSummary, Line, LineReader, Progress, Sink,
-    parse_digest, shown, too_long_reason,
+    Format, ImportError, ImportOptions, ImportSummary, Progress, Sink, Skip, for_each_line,
+    parse_digest, shown,
 };
 use crate::refset::{HashKind, Record};
 
@@ -450,30 +450,21 @@ pub(crate) fn import_rds2_lines<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
-    let mut lines = LineReader::new(input);
     let mut layout: Option<Rds2Layout> = None;
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            if layout.is_none() {
-                return Err(progress.wrong_schema("the first line is not an NSRLFile.txt header"));
-            }
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
-        if line.trim_ascii().is_empty() {
-            continue;
-        }
+    let header = "the first line is not an NSRLFile.txt header";
+    for_each_line(input, progress, Skip::Blank, Some(header), |progress, n, line| {
         let Some(layout) = layout.as_ref() else {
             let parsed = parse_rds2_header(line)
                 .map_err(|why| progress.wrong_schema(format!("line {n}: {why}")))?;
             layout = Some(parsed);
-            continue;
+            return Ok(());
         };
         match parse_rds2_line(line, layout) {
             Ok(record) => progress.emit(record)?,
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
+        Ok(())
+    })?;
     if layout.is_none() {
         return Err(progress.wrong_schema("the file is empty (no NSRLFile.txt header)"));
     }

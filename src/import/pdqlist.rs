@@ -11,7 +11,7 @@
 
 use std::io::BufRead;
 
-use super::{ImportError, Line, LineReader, Progress, shown, too_long_reason};
+use super::{ImportError, Progress, Skip, for_each_line, shown};
 use crate::refset::{EntryMeta, HashValue, Record};
 
 /// Parses a 64-hex PDQ hash (either case).
@@ -124,25 +124,12 @@ pub(crate) fn parse_csv_line(line: &[u8]) -> Result<Record, String> {
     })
 }
 
-fn skippable(line: &[u8]) -> bool {
-    let trimmed = line.trim_ascii();
-    trimmed.is_empty() || trimmed.starts_with(b"#")
-}
-
 pub(crate) fn import_csv<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
-    let mut lines = LineReader::new(input);
     let mut first = true;
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
-        if skippable(line) {
-            continue;
-        }
+    for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
         // A header row ("hash,quality,filename") is not a record.
         let is_header = first && {
             let (field, _) = next_field(line.trim_ascii());
@@ -150,7 +137,7 @@ pub(crate) fn import_csv<R: BufRead + ?Sized>(
         };
         first = false;
         if is_header {
-            continue;
+            return Ok(());
         }
         match parse_csv_line(line) {
             Ok(mut record) => {
@@ -159,8 +146,8 @@ pub(crate) fn import_csv<R: BufRead + ?Sized>(
             }
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 /// Whether a line is a `pdq <64 hex>` signal line.
@@ -199,15 +186,7 @@ pub(crate) fn import_signals<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
-    let mut lines = LineReader::new(input);
-    while let Some((n, line)) = lines.next_line().map_err(|e| progress.io_error(e))? {
-        let Line::Text(line) = line else {
-            progress.bad(n, too_long_reason())?;
-            continue;
-        };
-        if skippable(line) {
-            continue;
-        }
+    for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
         match parse_signal_line(line) {
             Ok(mut record) => {
                 record.meta.source_id = Some(n.to_string());
@@ -215,8 +194,8 @@ pub(crate) fn import_signals<R: BufRead + ?Sized>(
             }
             Err(reason) => progress.bad(n, reason)?,
         }
-    }
-    Ok(())
+        Ok(())
+    })
 }
 
 #[cfg(test)]

@@ -722,10 +722,11 @@ mod tests {
             (c.version.as_str(), c.profile, c.shape.as_deref()),
             ("1.3", None, Some("Media"))
         );
-        assert!(parse_context("http://example.org/$metadata#Media").is_err());
-        assert!(
-            parse_context("http://github.com/ICMEC/ProjectVic/DataModels/x.xml#Media").is_err()
-        );
+        let other = parse_context("http://example.org/$metadata#Media").unwrap_err();
+        assert!(other.contains("is not a Project VIC data-model URL"), "{other}");
+        let version =
+            parse_context("http://github.com/ICMEC/ProjectVic/DataModels/x.xml#Media").unwrap_err();
+        assert!(version.contains("data-model version \"x\" is not like 1.3 or 2.0"), "{version}");
     }
 
     #[test]
@@ -736,7 +737,8 @@ mod tests {
         assert_eq!(&parse_photodna(&b64).unwrap()[..], &bytes[..]);
         assert_eq!(&parse_photodna(&crate::hex::encode(&bytes)).unwrap()[..], &bytes[..]);
         assert!(parse_photodna(&b64[..188]).unwrap_err().contains("141 bytes"));
-        assert!(parse_photodna("not base64!").is_err());
+        let not_base64 = parse_photodna("not base64!").unwrap_err();
+        assert!(not_base64.starts_with("PhotoDNA is not base64 ("), "{not_base64}");
     }
 
     #[test]
@@ -745,11 +747,11 @@ mod tests {
         assert_eq!(opt_flag(&v("\"TRUE\""), "f"), Ok(Some(true)));
         assert_eq!(opt_flag(&v("false"), "f"), Ok(Some(false)));
         assert_eq!(opt_flag(&v("null"), "f"), Ok(None));
-        assert!(opt_flag(&v("1"), "f").is_err());
+        assert_eq!(opt_flag(&v("1"), "f"), Err("f is a number, expected a string".into()));
         assert_eq!(opt_code(&v("7"), "c"), Ok(Some("7".into())));
         assert_eq!(opt_code(&v("\"7\""), "c"), Ok(Some("7".into())));
-        assert!(opt_code(&v("1.5"), "c").is_err());
+        assert_eq!(opt_code(&v("1.5"), "c"), Err("c 1.5 is not a whole number".into()));
         assert_eq!(opt_size(&v("\"12\"")), Ok(Some(12)));
-        assert!(opt_size(&v("-1")).is_err());
+        assert_eq!(opt_size(&v("-1")), Err("MediaSize -1 is not a byte count".into()));
     }
 }

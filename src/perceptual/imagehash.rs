@@ -19,9 +19,6 @@
 //! Input is RGB8 as Pillow's `convert('RGB')` produces it. For greyscale, palette, 1-bit and
 //! alpha images, `convert('L')` of the RGB expansion equals Pillow's direct `convert('L')`,
 //! so one RGB entry point covers every mode.
-//!
-//! Not to be confused with [`super::imghash`] (the `image_hasher` crate's algorithms), whose
-//! hashes are not `imagehash`-compatible.
 
 mod dct;
 mod resample;
@@ -112,7 +109,7 @@ fn buffer_len(width: u32, height: u32, channels: u8) -> Result<usize, ImageHashE
         .ok_or(ImageHashError::TooLarge { width, height })
 }
 
-pub(crate) fn check_len(
+fn check_len(
     width: u32,
     height: u32,
     channels: u8,
@@ -280,9 +277,13 @@ mod tests {
         assert_eq!("ACA29C1C33DC23D7".parse::<Hash64>().unwrap(), h);
         assert_eq!(Hash64(0).to_hex(), "0000000000000000");
         assert_eq!(h.distance(&Hash64(h.0 ^ 0b1011)), 3);
-        assert!(Hash64::from_hex("aca29c1c33dc23d").is_err());
-        assert!(Hash64::from_hex("aca29c1c33dc23d7a").is_err());
-        assert!(Hash64::from_hex("aca29c1c33dc23dz").is_err());
+        use crate::hex::HexError;
+        let short = Hash64::from_hex("aca29c1c33dc23d");
+        assert_eq!(short, Err(HexError::Length { expected: 16, found: 15 }));
+        let long = Hash64::from_hex("aca29c1c33dc23d7a");
+        assert_eq!(long, Err(HexError::Length { expected: 16, found: 17 }));
+        let bad = Hash64::from_hex("aca29c1c33dc23dz");
+        assert_eq!(bad, Err(HexError::Character { character: 'z', position: 15 }));
     }
 
     #[test]

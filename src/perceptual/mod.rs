@@ -2,8 +2,6 @@
 //!
 //! * [`pdq`]: Meta's PDQ, bit-exact with the C++ reference.
 //! * [`imagehash`]: pHash, dHash and aHash exactly as Python `imagehash` 4.3.2 defines them.
-//! * [`imghash`]: the `image_hasher` crate's algorithms (Blockhash, gradients, mean, median).
 
 pub mod imagehash;
-pub mod imghash;
 pub mod pdq;

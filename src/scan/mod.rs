@@ -81,10 +81,6 @@ use crate::report::{
 
 /// PDQ hashes below this quality are recorded but never matched (ThreatExchange guidance).
 pub const PDQ_QUALITY_THRESHOLD: u8 = crate::perceptual::pdq::QUALITY_THRESHOLD;
-/// Default PDQ match radius (Hamming distance out of 256).
-pub const DEFAULT_PDQ_RADIUS: u32 = crate::refset::search::DEFAULT_PDQ_RADIUS;
-/// Default pHash match radius (Hamming distance out of 64).
-pub const DEFAULT_PHASH_RADIUS: u32 = crate::refset::search::DEFAULT_U64_RADIUS;
 
 /// A reference set as the scan sees it: exact lookup and Hamming-radius search, returning
 /// typed [`Match`]es (with `reference` 0: the scan sets the set's index). Implemented for
@@ -190,8 +186,8 @@ impl Default for ScanOptions {
             one_file_system: false,
             max_file_size: None,
             exclude: Vec::new(),
-            pdq_radius: DEFAULT_PDQ_RADIUS,
-            phash_radius: DEFAULT_PHASH_RADIUS,
+            pdq_radius: crate::refset::DEFAULT_PDQ_RADIUS,
+            phash_radius: crate::refset::DEFAULT_U64_RADIUS,
             max_perceptual_matches: 16,
             dihedral: false,
             cluster: false,

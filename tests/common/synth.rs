@@ -13,18 +13,9 @@ pub struct SynthImage {
     pub pixels: Vec<u8>,
 }
 
-/// xorshift32: fixed, portable pseudo-random numbers (the state must not be 0).
-pub struct Rng(pub u32);
-impl Rng {
-    pub fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-}
+// The shared test generator: a sibling module, `tests/common/rng.rs` (tests/common/mod.rs
+// declares both; the examples that include this file by path include that one beside it).
+pub use super::rng::Rng;
 
 fn render(name: &str, w: u32, h: u32, f: impl Fn(u32, u32) -> [u8; 3]) -> SynthImage {
     let mut pixels = Vec::with_capacity((w * h * 3) as usize);

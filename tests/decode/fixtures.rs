@@ -15,21 +15,7 @@ pub struct Fixture {
     pub bytes: Vec<u8>,
 }
 
-/// xorshift32: fixed, portable pseudo-random numbers.
-pub struct Rng(pub u32);
-impl Rng {
-    pub fn next(&mut self) -> u32 {
-        let mut x = self.0;
-        x ^= x << 13;
-        x ^= x >> 17;
-        x ^= x << 5;
-        self.0 = x;
-        x
-    }
-    pub fn byte(&mut self) -> u8 {
-        (self.next() >> 24) as u8
-    }
-}
+pub use crate::common::rng::Rng;
 
 /// A photo-like RGB test picture: gradients, a disc, stripes and mild noise.
 pub fn photo_rgb(w: u32, h: u32, seed: u32) -> Vec<u8> {
