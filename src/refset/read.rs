@@ -267,24 +267,31 @@ impl RefSet<memmap2::Mmap> {
 /// Copies the file at `path` into a private anonymous map, then makes it read-only. Refuses
 /// files over `limit` bytes (when known) before allocating anything.
 fn read_private(path: &Path, limit: Option<u64>) -> Result<memmap2::Mmap, RefsetError> {
-    use std::io::Read;
     let io_err = |source| RefsetError::Io { path: path.to_path_buf(), source };
-    let mut file = std::fs::File::open(path).map_err(io_err)?;
+    let file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
+    copy_private(file, len, path, limit)
+}
+
+/// Reads `len` bytes of `reader` (the file at `path`) into a read-only anonymous map.
+fn copy_private(
+    mut reader: impl std::io::Read,
+    len: u64,
+    path: &Path,
+    limit: Option<u64>,
+) -> Result<memmap2::Mmap, RefsetError> {
+    let io_err = |source| RefsetError::Io { path: path.to_path_buf(), source };
+    let too_large = |limit| RefsetError::TooLargeToCopy { path: path.to_path_buf(), len, limit };
     if let Some(limit) = limit
         && len > limit
     {
-        return Err(RefsetError::TooLargeToCopy { path: path.to_path_buf(), len, limit });
+        return Err(too_large(limit));
     }
-    let size = usize::try_from(len).map_err(|_| RefsetError::TooLargeToCopy {
-        path: path.to_path_buf(),
-        len,
-        limit: usize::MAX as u64,
-    })?;
+    let size = usize::try_from(len).map_err(|_| too_large(usize::MAX as u64))?;
     let mut copy = memmap2::MmapMut::map_anon(size).map_err(io_err)?;
     let mut filled = 0;
     while filled < size {
-        match file.read(&mut copy[filled..]) {
+        match reader.read(&mut copy[filled..]) {
             Ok(0) => {
                 return Err(RefsetError::ChangedWhileReading {
                     path: path.to_path_buf(),
@@ -1005,4 +1012,53 @@ fn validate_provenance(p: &Provenance) -> Result<Vec<u32>, RefsetError> {
         return Err(bad(format!("source {s} belongs to no set")));
     }
     Ok(source_set)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn copy_reports_a_file_that_shrank_while_read() {
+        let err = copy_private(&b"0123456789"[..], 100, Path::new("s.mhset"), None).unwrap_err();
+        assert!(
+            matches!(err, RefsetError::ChangedWhileReading { expected: 100, read: 10, .. }),
+            "{err:?}"
+        );
+        assert_eq!(
+            err.to_string(),
+            "reference set s.mhset changed while it was being read (it ended after 10 of 100 \
+             bytes): another program is writing, truncating or copying it; wait until it has \
+             finished, then open it again"
+        );
+    }
+
+    #[test]
+    fn copy_refuses_more_than_the_limit_before_reading() {
+        let err = copy_private(&b""[..], 1 << 40, Path::new("big.mhset"), Some(1 << 30));
+        let err = err.unwrap_err();
+        assert!(
+            matches!(
+                err,
+                RefsetError::TooLargeToCopy { len: 1099511627776, limit: 1073741824, .. }
+            ),
+            "{err:?}"
+        );
+        assert!(err.to_string().contains("`mh scan --map-refsets`"), "{err}");
+    }
+
+    #[test]
+    fn copy_holds_exactly_the_bytes_read() {
+        let copy = copy_private(&b"abcdef"[..], 4, Path::new("s"), Some(4)).unwrap();
+        assert_eq!(&copy[..], b"abcd");
+        let empty = copy_private(&b""[..], 0, Path::new("s"), None).unwrap();
+        assert!(empty.is_empty());
+    }
+
+    #[test]
+    fn physical_memory_is_known_on_unix() {
+        if cfg!(unix) {
+            assert!(physical_memory().is_some_and(|m| m >= 1 << 24));
+        }
+    }
 }
