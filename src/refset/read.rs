@@ -19,9 +19,10 @@
 //! * [`RefSet::open`] (safe, the default everywhere: `mh`, the scan, `mh_refset_open`) reads
 //!   the file sequentially into a private anonymous map and makes it read-only. Nothing done
 //!   to the file afterwards can reach it. It costs one read of the file and memory equal to
-//!   its size (measured: a 1.05 GB set of 10^7 NSRL-like records opens in about 0.5 s from
-//!   the page cache); sets larger than half the physical memory are refused with a message
-//!   that names the mapped alternative, rather than driving the machine out of memory.
+//!   its size (measured: a 1.05 GB set of 10^7 NSRL-like records takes 0.55 s of CPU to open
+//!   from the page cache; see docs/mhset-format.md); sets larger than half the physical
+//!   memory are refused with a message that names the mapped alternative, rather than
+//!   driving the machine out of memory.
 //! * [`RefSet::open_mapped`] (`unsafe`, explicit opt-in: `mh scan --map-refsets`,
 //!   `mh_refset_open_mapped`) maps the file itself: instant and shared with the page cache,
 //!   for sets too large to copy, under the contract that the file is neither truncated nor
@@ -225,7 +226,7 @@ impl RefSet<memmap2::Mmap> {
     /// into an anonymous map that is then made read-only, so truncating or rewriting the
     /// file afterwards cannot change them or fault (SIGBUS). A file that shrinks while it is
     /// being read is [`RefsetError::ChangedWhileReading`]. The copy costs one sequential read
-    /// of the file (about 0.5 s per GB from the page cache) and memory equal to its size;
+    /// of the file (about 0.5 s of CPU per GB from the page cache) and memory equal to its size;
     /// a set larger than half the machine's physical memory is refused with
     /// [`RefsetError::TooLargeToCopy`], whose message points to [`RefSet::open_mapped`].
     pub fn open(path: impl AsRef<Path>) -> Result<Self, RefsetError> {
