@@ -947,7 +947,7 @@ mh_status mh_hash_buffer(const uint8_t *data,
  * Opens the `.mhset` reference set at `path` and writes a new handle to `*out`.
  *
  * The file is read once, sequentially, into private read-only memory (memory equal to its
- * size; about 0.5 s per GB from the page cache), so nothing done to the file afterwards (it
+ * size; about 0.5 s of CPU per GB from the page cache), so nothing done to the file afterwards (it
  * being truncated, rewritten or replaced by another program) can affect the handle or crash
  * the process. Only the structure is checked here; call `mh_refset_verify` to check the
  * whole file against its checksum.
