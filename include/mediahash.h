@@ -234,6 +234,12 @@ enum mh_status
      */
     MH_STATUS_REFSET_CHECKSUM_MISMATCH = 202,
     /**
+     * `mh_refset_open` refused to copy a set larger than half the machine's physical
+     * memory: open it with `mh_refset_open_mapped` instead (and keep the file unchanged
+     * while it is open).
+     */
+    MH_STATUS_REFSET_TOO_LARGE_TO_COPY = 203,
+    /**
      * The per-file scan callback asked the scan to stop (returned non-zero).
      */
     MH_STATUS_SCAN_CANCELLED = 300,
@@ -477,12 +483,13 @@ typedef uint32_t mh_entry_kind;
 typedef struct mh_matches mh_matches;
 
 /**
- * An open reference set (a memory-mapped `.mhset` file).
+ * An open reference set: a `.mhset` file copied into private memory (`mh_refset_open`) or
+ * mapped in place (`mh_refset_open_mapped`).
  *
- * Create with `mh_refset_open`, free with `mh_refset_free`. All functions taking a
- * `const mh_refset *` may be called from many threads at once on the same handle; freeing
- * must happen after every such call has returned. The file must not be modified or
- * truncated while it is open (replace reference sets by writing a new file and renaming it).
+ * Free with `mh_refset_free`. All functions taking a `const mh_refset *` may be called from
+ * many threads at once on the same handle; freeing must happen after every such call has
+ * returned. A handle from `mh_refset_open` is unaffected by anything done to the file after
+ * it opened; one from `mh_refset_open_mapped` requires the file to stay unchanged.
  */
 typedef struct mh_refset mh_refset;
 
@@ -950,12 +957,18 @@ mh_status mh_hash_buffer(const uint8_t *data,
 /**
  * Opens the `.mhset` reference set at `path` and writes a new handle to `*out`.
  *
- * Only the structure is checked here (fast, independent of the set's size); call
- * `mh_refset_verify` to check the whole file against its checksum. Returns
- * `MH_STATUS_NOT_FOUND` / `MH_STATUS_PERMISSION_DENIED` / `MH_STATUS_IO` when the file
- * cannot be read, `MH_STATUS_REFSET_INVALID` when it is not a valid reference set and
- * `MH_STATUS_REFSET_UNSUPPORTED_VERSION` when a newer library wrote it. Free the handle with
- * `mh_refset_free`.
+ * The file is read once, sequentially, into private read-only memory (memory equal to its
+ * size; about 0.5 s of CPU per GB from the page cache), so nothing done to the file afterwards (it
+ * being truncated, rewritten or replaced by another program) can affect the handle or crash
+ * the process. Only the structure is checked here; call `mh_refset_verify` to check the
+ * whole file against its checksum.
+ *
+ * Returns `MH_STATUS_NOT_FOUND` / `MH_STATUS_PERMISSION_DENIED` / `MH_STATUS_IO` when the
+ * file cannot be read (`MH_STATUS_IO` also when it shrank while being read),
+ * `MH_STATUS_REFSET_INVALID` when it is not a valid reference set,
+ * `MH_STATUS_REFSET_UNSUPPORTED_VERSION` when a newer library wrote it, and
+ * `MH_STATUS_REFSET_TOO_LARGE_TO_COPY` when it is larger than half the physical memory
+ * (open such a set with `mh_refset_open_mapped`). Free the handle with `mh_refset_free`.
  *
  * # Safety
  *
@@ -964,13 +977,32 @@ mh_status mh_hash_buffer(const uint8_t *data,
 mh_status mh_refset_open(const char *path, struct mh_refset **out);
 
 /**
+ * Opens the `.mhset` reference set at `path` by mapping the file itself, and writes a new
+ * handle to `*out`: no copy, so opening is immediate whatever the size and the pages are
+ * shared with the operating system's file cache. For sets too large for `mh_refset_open`.
+ *
+ * Statuses as for `mh_refset_open` (never `MH_STATUS_REFSET_TOO_LARGE_TO_COPY`).
+ *
+ * # Safety
+ *
+ * `path` must be NULL or a NUL-terminated string; `out` NULL or a writable `mh_refset *`.
+ * **The file must not be truncated or modified, by any process, until the handle is freed**
+ * (and any `mh_scan` using it has returned): a truncated file makes the next access to the
+ * lost pages raise SIGBUS, which kills the calling process, and a modified one changes data
+ * the library already checked. Files written by mediahash's builder are replaced by
+ * renaming a new file over them, which is safe; copying over the file in place is not.
+ */
+mh_status mh_refset_open_mapped(const char *path, struct mh_refset **out);
+
+/**
  * Closes a reference set and frees the handle. NULL is accepted and does nothing.
  * Must be called exactly once per handle, after every other use of it (on any thread)
  * has returned. `mh_matches` objects obtained from it stay valid.
  *
  * # Safety
  *
- * `set` must be NULL or a pointer from `mh_refset_open` not yet freed.
+ * `set` must be NULL or a pointer from `mh_refset_open` or `mh_refset_open_mapped` not yet
+ * freed.
  */
 void mh_refset_free(struct mh_refset *set);
 

@@ -798,3 +798,111 @@ fn pdq_multi_index_built_in_many_passes_is_identical() {
         set.search_pdq_with(&hashes[..8], 40, PdqStrategy::Flat)
     );
 }
+
+/// Set by [`truncation_does_not_crash_the_safe_open`] when it re-runs this test binary as the
+/// reader process: the path of the set to open, then `copy` or `mapped`.
+const TRUNCATION_CHILD: &str = "MEDIAHASH_TEST_TRUNCATION_CHILD";
+
+/// The reader half of the truncation test (does nothing unless [`TRUNCATION_CHILD`] is set):
+/// opens the set, says "set opened", waits for the parent to truncate the file, then reads the
+/// whole set (checksum, every lookup, every search) and prints what it found.
+#[test]
+fn truncation_child() {
+    use std::io::{BufRead, Write};
+    let Some(spec) = std::env::var_os(TRUNCATION_CHILD) else { return };
+    let spec = spec.into_string().unwrap();
+    let (path, mode) = spec.rsplit_once('\n').unwrap();
+    let set = match mode {
+        "copy" => RefSet::open(path).unwrap(),
+        // SAFETY: deliberately broken (the parent truncates the file): this mode exists to
+        // show that the same reads through a map die by SIGBUS, i.e. the test can fail.
+        "mapped" => unsafe { RefSet::open_mapped(path) }.unwrap(),
+        other => panic!("unknown mode {other}"),
+    };
+    // On its own line: libtest prints "test truncation_child ... " before running the body.
+    println!("\nset opened");
+    std::io::stdout().flush().unwrap();
+    let mut line = String::new();
+    std::io::stdin().lock().read_line(&mut line).unwrap();
+    assert_eq!(line, "truncated\n");
+
+    set.verify().unwrap();
+    let mut found = 0;
+    for (_, record) in three_set_records() {
+        for value in &record.hashes {
+            found += set.lookup(value).unwrap().len();
+        }
+    }
+    let pdq = set.search_pdq_needles(&[[0u8; 32]], 256);
+    for hit in &pdq {
+        found += set.memberships(hit.entry).unwrap().len();
+    }
+    let phash = set.search_u64(HashKind::PHash, 0, 64, &[]).unwrap();
+    println!("found {found} pdq {} phash {}", pdq.len(), phash.len());
+}
+
+/// Runs [`truncation_child`] in a new process over a copy of the three-set file in `mode`,
+/// truncates the file to 0 bytes once the child has opened it, and returns how the child
+/// ended and what it printed.
+fn run_truncation_child(mode: &str) -> (std::process::ExitStatus, String) {
+    use std::io::{BufRead, BufReader, Read, Write};
+    use std::process::{Command, Stdio};
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sets.mhset");
+    std::fs::write(&path, build_three_sets(options())).unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["truncation_child", "--exact", "--nocapture", "--test-threads=1"])
+        .env(TRUNCATION_CHILD, format!("{}\n{mode}", path.to_str().unwrap()))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdout = BufReader::new(child.stdout.take().unwrap());
+    let mut printed = String::new();
+    loop {
+        let mut line = String::new();
+        assert_ne!(stdout.read_line(&mut line).unwrap(), 0, "child ended early: {printed}");
+        printed.push_str(&line);
+        if line == "set opened\n" {
+            break;
+        }
+    }
+    // Truncate in place (what `cp` over the file or a sync client does), not a rename.
+    std::fs::OpenOptions::new().write(true).open(&path).unwrap().set_len(0).unwrap();
+    child.stdin.take().unwrap().write_all(b"truncated\n").unwrap();
+    stdout.read_to_string(&mut printed).unwrap();
+    (child.wait().unwrap(), printed)
+}
+
+#[test]
+fn truncation_does_not_crash_the_safe_open() {
+    let expected = {
+        let bytes = build_three_sets(options());
+        let set = RefSet::from_bytes(&bytes[..]).unwrap();
+        let mut found = 0;
+        for (_, record) in three_set_records() {
+            for value in &record.hashes {
+                found += set.lookup(value).unwrap().len();
+            }
+        }
+        let pdq = set.search_pdq_needles(&[[0u8; 32]], 256);
+        for hit in &pdq {
+            found += set.memberships(hit.entry).unwrap().len();
+        }
+        assert_eq!(pdq.len() as u64, set.count(HashKind::Pdq));
+        let phash = set.search_u64(HashKind::PHash, 0, 64, &[]).unwrap();
+        assert_eq!(phash.len() as u64, set.count(HashKind::PHash));
+        format!("found {found} pdq {} phash {}\n", pdq.len(), phash.len())
+    };
+    let (status, printed) = run_truncation_child("copy");
+    assert!(status.success(), "{status}: {printed}");
+    assert!(printed.contains(&expected), "expected {expected:?} in {printed}");
+
+    // The same reads through a map of the file die by SIGBUS: what the copy protects from.
+    #[cfg(target_os = "linux")]
+    {
+        use std::os::unix::process::ExitStatusExt;
+        let (status, printed) = run_truncation_child("mapped");
+        assert_eq!(status.signal(), Some(libc::SIGBUS), "{status}: {printed}");
+    }
+}

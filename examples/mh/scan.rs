@@ -35,6 +35,11 @@ pub struct ScanArgs {
     /// A compiled reference set (.mhset); repeatable.
     #[arg(long, value_name = "SET.mhset")]
     refset: Vec<PathBuf>,
+    /// Map --refset files in place instead of copying them into memory: for sets too large
+    /// to copy. The files must not be modified or truncated during the scan (a truncated
+    /// file crashes mh); sets replaced by `mh refset build` are safe.
+    #[arg(long)]
+    map_refsets: bool,
     /// A hash-set source file whose entries are alerts (VICS JSON, md5sum, PDQ list...);
     /// imported in memory, no build step needed. Repeatable.
     #[arg(long, value_name = "FILE")]
@@ -207,7 +212,14 @@ fn scan(mut args: ScanArgs) -> u8 {
     }
     let mut references: Vec<LoadedReference> = Vec::new();
     for path in &args.refset {
-        match lib::reference::open_mhset(path) {
+        let opened = if args.map_refsets {
+            // SAFETY: the examiner opted in with --map-refsets, whose help states the contract
+            // (the files stay unchanged during the scan).
+            unsafe { lib::reference::open_mhset_mapped(path) }
+        } else {
+            lib::reference::open_mhset(path)
+        };
+        match opened {
             Ok(r) => references.push(r),
             Err(e) => return fatal(FAILURE, e),
         }

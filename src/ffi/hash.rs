@@ -8,7 +8,7 @@ use crate::analyze::{self, Analysis, AnalyzeOptions, ImageError};
 use crate::decode::{DecodeError, ImageFormat, JpegScale, Limits};
 use crate::perceptual::pdq::PdqConvention;
 
-use super::status::{fail, ffi_boundary, mh_status};
+use super::status::{fail, ffi_boundary, mh_status, non_null, null_parameter};
 
 /// Report MD5 (`mh_hash_options.digests`, `mh_hash_result.valid`).
 pub const MH_DIGEST_MD5: u32 = 1 << 0;
@@ -410,9 +410,7 @@ pub(crate) fn io_failure(what: &str, path: &std::path::Path, error: &io::Error) 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mh_hash_options_default(out: *mut mh_hash_options) -> mh_status {
     ffi_boundary(|| {
-        if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_hash_options_default: out is NULL"));
-        }
+        non_null!("mh_hash_options_default", out)?;
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
         unsafe { out.write(mh_hash_options::defaults()) };
         Ok(())
@@ -440,9 +438,7 @@ pub unsafe extern "C" fn mh_hash_file(
     out: *mut mh_hash_result,
 ) -> mh_status {
     ffi_boundary(|| {
-        if path.is_null() || out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_hash_file: path or out is NULL"));
-        }
+        non_null!("mh_hash_file", path, out)?;
         // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
         let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
         // SAFETY: the caller guarantees `options` is NULL or readable.
@@ -474,10 +470,7 @@ pub unsafe extern "C" fn mh_hash_buffer(
 ) -> mh_status {
     ffi_boundary(|| {
         if (data.is_null() && len != 0) || out.is_null() {
-            return Err(fail(
-                mh_status::NullParameter,
-                "mh_hash_buffer: data (with len > 0) or out is NULL",
-            ));
+            return Err(null_parameter("mh_hash_buffer", "data (with len > 0) or out"));
         }
         if len > isize::MAX as usize {
             return Err(fail(mh_status::InvalidParameter, "mh_hash_buffer: len is too large"));

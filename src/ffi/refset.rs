@@ -10,7 +10,7 @@ use crate::refset::search::Found;
 use crate::refset::{Disposition, HashKind, HashValue};
 
 use super::hash::path_from_c;
-use super::status::{boundary, fail, ffi_boundary, mh_status};
+use super::status::{boundary, fail, ffi_boundary, mh_status, non_null};
 
 /// Default PDQ search radius (inclusive), as ThreatExchange recommends.
 pub const MH_PDQ_DEFAULT_RADIUS: u32 = 31;
@@ -56,12 +56,13 @@ pub enum mh_disposition {
     Ignore = 2,
 }
 
-/// An open reference set (a memory-mapped `.mhset` file).
+/// An open reference set: a `.mhset` file copied into private memory (`mh_refset_open`) or
+/// mapped in place (`mh_refset_open_mapped`).
 ///
-/// Create with `mh_refset_open`, free with `mh_refset_free`. All functions taking a
-/// `const mh_refset *` may be called from many threads at once on the same handle; freeing
-/// must happen after every such call has returned. The file must not be modified or
-/// truncated while it is open (replace reference sets by writing a new file and renaming it).
+/// Free with `mh_refset_free`. All functions taking a `const mh_refset *` may be called from
+/// many threads at once on the same handle; freeing must happen after every such call has
+/// returned. A handle from `mh_refset_open` is unaffected by anything done to the file after
+/// it opened; one from `mh_refset_open_mapped` requires the file to stay unchanged.
 pub struct mh_refset {
     /// Shared so that work outliving one call (a scan's reference index) can hold it.
     pub(crate) set: Arc<MappedRefSet>,
@@ -296,6 +297,8 @@ fn refset_failure(error: &RefsetError) -> mh_status {
             std::io::ErrorKind::PermissionDenied => mh_status::PermissionDenied,
             _ => mh_status::Io,
         },
+        RefsetError::ChangedWhileReading { .. } => mh_status::Io,
+        RefsetError::TooLargeToCopy { .. } => mh_status::RefsetTooLargeToCopy,
         RefsetError::NewerVersion { .. } => mh_status::RefsetUnsupportedVersion,
         RefsetError::ChecksumMismatch { .. } => mh_status::RefsetChecksumMismatch,
         RefsetError::InvalidArgument { .. } => mh_status::InvalidParameter,
@@ -409,14 +412,14 @@ impl MatchRow {
 ///
 /// # Safety
 ///
-/// `set` must be NULL or a live pointer from `mh_refset_open`.
+/// `set` must be NULL or a live pointer from `mh_refset_open` or `mh_refset_open_mapped`.
 unsafe fn refset_ref<'a>(
     set: *const mh_refset,
     function: &str,
 ) -> Result<&'a mh_refset, mh_status> {
-    // SAFETY: the caller guarantees `set` is NULL or a live `mh_refset`.
-    unsafe { set.as_ref() }
-        .ok_or_else(|| fail(mh_status::NullParameter, format_args!("{function}: set is NULL")))
+    non_null!(function, set)?;
+    // SAFETY: `set` is non-NULL and the caller guarantees it is a live `mh_refset`.
+    Ok(unsafe { &*set })
 }
 
 /// Hands a new `mh_matches` to the caller through `out`.
@@ -432,12 +435,18 @@ unsafe fn give_matches(rows: Vec<MatchRow>, out: *mut *mut mh_matches) {
 
 /// Opens the `.mhset` reference set at `path` and writes a new handle to `*out`.
 ///
-/// Only the structure is checked here (fast, independent of the set's size); call
-/// `mh_refset_verify` to check the whole file against its checksum. Returns
-/// `MH_STATUS_NOT_FOUND` / `MH_STATUS_PERMISSION_DENIED` / `MH_STATUS_IO` when the file
-/// cannot be read, `MH_STATUS_REFSET_INVALID` when it is not a valid reference set and
-/// `MH_STATUS_REFSET_UNSUPPORTED_VERSION` when a newer library wrote it. Free the handle with
-/// `mh_refset_free`.
+/// The file is read once, sequentially, into private read-only memory (memory equal to its
+/// size; about 0.5 s of CPU per GB from the page cache), so nothing done to the file afterwards (it
+/// being truncated, rewritten or replaced by another program) can affect the handle or crash
+/// the process. Only the structure is checked here; call `mh_refset_verify` to check the
+/// whole file against its checksum.
+///
+/// Returns `MH_STATUS_NOT_FOUND` / `MH_STATUS_PERMISSION_DENIED` / `MH_STATUS_IO` when the
+/// file cannot be read (`MH_STATUS_IO` also when it shrank while being read),
+/// `MH_STATUS_REFSET_INVALID` when it is not a valid reference set,
+/// `MH_STATUS_REFSET_UNSUPPORTED_VERSION` when a newer library wrote it, and
+/// `MH_STATUS_REFSET_TOO_LARGE_TO_COPY` when it is larger than half the physical memory
+/// (open such a set with `mh_refset_open_mapped`). Free the handle with `mh_refset_free`.
 ///
 /// # Safety
 ///
@@ -448,48 +457,88 @@ pub unsafe extern "C" fn mh_refset_open(
     out: *mut *mut mh_refset,
 ) -> mh_status {
     ffi_boundary(|| {
-        if path.is_null() || out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_refset_open: path or out is NULL"));
-        }
+        non_null!("mh_refset_open", path, out)?;
         // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
         let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
         let set = MappedRefSet::open(&path).map_err(|e| refset_failure(&e))?;
-        let provenance = set.provenance();
-        let sets = provenance
-            .sets
-            .iter()
-            .map(|s| SetStrings {
-                name: c_string(&s.name),
-                disposition: disposition_to_c(s.disposition),
-                source_count: s.sources.len(),
-            })
-            .collect();
-        let sources = provenance
-            .sources
-            .iter()
-            .map(|s| SourceStrings {
-                name: c_string(&s.name),
-                format: c_string(&s.format),
-                sha256: c_string(&s.sha256),
-                set_name: c_string(&s.set_name),
-                disposition: disposition_to_c(s.disposition),
-                records: s.records,
-                bad_records: s.bad_records,
-                source_version: s.source_version.as_deref().map(c_string),
-            })
-            .collect();
-        let tool = c_string(&provenance.tool);
-        let handle = Box::new(mh_refset {
-            set: Arc::new(set),
-            path: path.display().to_string(),
-            tool,
-            sets,
-            sources,
-        });
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(Box::into_raw(handle)) };
+        unsafe { give_refset(set, &path, out) };
         Ok(())
     })
+}
+
+/// Opens the `.mhset` reference set at `path` by mapping the file itself, and writes a new
+/// handle to `*out`: no copy, so opening is immediate whatever the size and the pages are
+/// shared with the operating system's file cache. For sets too large for `mh_refset_open`.
+///
+/// Statuses as for `mh_refset_open` (never `MH_STATUS_REFSET_TOO_LARGE_TO_COPY`).
+///
+/// # Safety
+///
+/// `path` must be NULL or a NUL-terminated string; `out` NULL or a writable `mh_refset *`.
+/// **The file must not be truncated or modified, by any process, until the handle is freed**
+/// (and any `mh_scan` using it has returned): a truncated file makes the next access to the
+/// lost pages raise SIGBUS, which kills the calling process, and a modified one changes data
+/// the library already checked. Files written by mediahash's builder are replaced by
+/// renaming a new file over them, which is safe; copying over the file in place is not.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_refset_open_mapped(
+    path: *const c_char,
+    out: *mut *mut mh_refset,
+) -> mh_status {
+    ffi_boundary(|| {
+        non_null!("mh_refset_open_mapped", path, out)?;
+        // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
+        let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
+        // SAFETY: the caller takes on the file's immutability contract (documented above),
+        // the precondition of `open_mapped`.
+        let set = unsafe { MappedRefSet::open_mapped(&path) }.map_err(|e| refset_failure(&e))?;
+        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
+        unsafe { give_refset(set, &path, out) };
+        Ok(())
+    })
+}
+
+/// Wraps an opened set, with the C strings its queries lend out, in a new handle at `*out`.
+///
+/// # Safety
+///
+/// `out` must be valid for writes.
+unsafe fn give_refset(set: MappedRefSet, path: &std::path::Path, out: *mut *mut mh_refset) {
+    let provenance = set.provenance();
+    let sets = provenance
+        .sets
+        .iter()
+        .map(|s| SetStrings {
+            name: c_string(&s.name),
+            disposition: disposition_to_c(s.disposition),
+            source_count: s.sources.len(),
+        })
+        .collect();
+    let sources = provenance
+        .sources
+        .iter()
+        .map(|s| SourceStrings {
+            name: c_string(&s.name),
+            format: c_string(&s.format),
+            sha256: c_string(&s.sha256),
+            set_name: c_string(&s.set_name),
+            disposition: disposition_to_c(s.disposition),
+            records: s.records,
+            bad_records: s.bad_records,
+            source_version: s.source_version.as_deref().map(c_string),
+        })
+        .collect();
+    let tool = c_string(&provenance.tool);
+    let handle = Box::new(mh_refset {
+        set: Arc::new(set),
+        path: path.display().to_string(),
+        tool,
+        sets,
+        sources,
+    });
+    // SAFETY: the caller guarantees `out` is valid for writes.
+    unsafe { out.write(Box::into_raw(handle)) };
 }
 
 /// Closes a reference set and frees the handle. NULL is accepted and does nothing.
@@ -498,12 +547,13 @@ pub unsafe extern "C" fn mh_refset_open(
 ///
 /// # Safety
 ///
-/// `set` must be NULL or a pointer from `mh_refset_open` not yet freed.
+/// `set` must be NULL or a pointer from `mh_refset_open` or `mh_refset_open_mapped` not yet
+/// freed.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mh_refset_free(set: *mut mh_refset) {
     boundary((), || {
         if !set.is_null() {
-            // SAFETY: the caller guarantees `set` came from `mh_refset_open` (Box::into_raw)
+            // SAFETY: the caller guarantees `set` came from an open function (Box::into_raw)
             // and is freed only once.
             drop(unsafe { Box::from_raw(set) });
         }
@@ -540,9 +590,7 @@ pub unsafe extern "C" fn mh_refset_get_info(
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_get_info") }?;
-        if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_refset_get_info: out is NULL"));
-        }
+        non_null!("mh_refset_get_info", out)?;
         let info = handle.set.info();
         let count = |kind: HashKind| handle.set.count(kind);
         let result = mh_refset_info {
@@ -583,9 +631,7 @@ pub unsafe extern "C" fn mh_refset_set_get(
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_set_get") }?;
-        if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_refset_set_get: out is NULL"));
-        }
+        non_null!("mh_refset_set_get", out)?;
         let entry = handle.sets.get(index).ok_or_else(|| {
             fail(
                 mh_status::InvalidParameter,
@@ -618,9 +664,7 @@ pub unsafe extern "C" fn mh_refset_source_get(
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_source_get") }?;
-        if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_refset_source_get: out is NULL"));
-        }
+        non_null!("mh_refset_source_get", out)?;
         let source = handle.sources.get(index).ok_or_else(|| {
             fail(
                 mh_status::InvalidParameter,
@@ -668,9 +712,7 @@ pub unsafe extern "C" fn mh_refset_lookup(
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_lookup") }?;
-        if value.is_null() || out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_refset_lookup: value or out is NULL"));
-        }
+        non_null!("mh_refset_lookup", value, out)?;
         let kind = kind_from_c(kind)?;
         if len != kind.value_len() {
             return Err(fail(
@@ -755,12 +797,7 @@ pub unsafe extern "C" fn mh_refset_search_pdq(
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_search_pdq") }?;
-        if needles.is_null() || out.is_null() {
-            return Err(fail(
-                mh_status::NullParameter,
-                "mh_refset_search_pdq: needles or out is NULL",
-            ));
-        }
+        non_null!("mh_refset_search_pdq", needles, out)?;
         check_needle_count(needle_count)?;
         check_radius(radius, 256)?;
         // SAFETY: `needles` is non-NULL; the caller guarantees 32 * needle_count (<= 256)
@@ -811,12 +848,7 @@ pub unsafe extern "C" fn mh_refset_search_u64(
     ffi_boundary(|| {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_search_u64") }?;
-        if needles.is_null() || out.is_null() {
-            return Err(fail(
-                mh_status::NullParameter,
-                "mh_refset_search_u64: needles or out is NULL",
-            ));
-        }
+        non_null!("mh_refset_search_u64", needles, out)?;
         let kind = kind_from_c(kind)?;
         if !matches!(kind, HashKind::PHash | HashKind::DHash | HashKind::AHash) {
             return Err(fail(
@@ -887,13 +919,10 @@ pub unsafe extern "C" fn mh_matches_get(
     out: *mut mh_match,
 ) -> mh_status {
     ffi_boundary(|| {
-        // SAFETY: the caller guarantees `matches` is NULL or live.
-        let Some(matches) = (unsafe { matches.as_ref() }) else {
-            return Err(fail(mh_status::NullParameter, "mh_matches_get: matches is NULL"));
-        };
-        if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_matches_get: out is NULL"));
-        }
+        non_null!("mh_matches_get", matches)?;
+        // SAFETY: `matches` is non-NULL and the caller guarantees it is live.
+        let matches = unsafe { &*matches };
+        non_null!("mh_matches_get", out)?;
         let row = matches.rows.get(index).ok_or_else(|| {
             fail(
                 mh_status::InvalidParameter,

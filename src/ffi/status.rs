@@ -43,6 +43,10 @@ pub enum mh_status {
     /// `mh_refset_verify` found the content does not match its checksum: the file was
     /// altered or damaged after it was built.
     RefsetChecksumMismatch = 202,
+    /// `mh_refset_open` refused to copy a set larger than half the machine's physical
+    /// memory: open it with `mh_refset_open_mapped` instead (and keep the file unchanged
+    /// while it is open).
+    RefsetTooLargeToCopy = 203,
     /// The per-file scan callback asked the scan to stop (returned non-zero).
     ScanCancelled = 300,
     /// The scan could not start or failed as a whole (see the error detail).
@@ -59,7 +63,7 @@ pub enum mh_status {
 }
 
 /// Every status: the checked conversion from C integers searches it.
-const ALL_STATUSES: [mh_status; 16] = [
+const ALL_STATUSES: [mh_status; 17] = [
     mh_status::Ok,
     mh_status::NullParameter,
     mh_status::InvalidParameter,
@@ -71,6 +75,7 @@ const ALL_STATUSES: [mh_status; 16] = [
     mh_status::RefsetInvalid,
     mh_status::RefsetUnsupportedVersion,
     mh_status::RefsetChecksumMismatch,
+    mh_status::RefsetTooLargeToCopy,
     mh_status::ScanCancelled,
     mh_status::ScanFailed,
     mh_status::ImageDecodeFailed,
@@ -95,6 +100,9 @@ impl mh_status {
                 c".mhset format version not supported by this library"
             }
             mh_status::RefsetChecksumMismatch => c".mhset checksum mismatch (file altered)",
+            mh_status::RefsetTooLargeToCopy => {
+                c".mhset too large to copy into memory (open it mapped)"
+            }
             mh_status::ScanCancelled => c"scan cancelled by the callback",
             mh_status::ScanFailed => c"scan failed",
             mh_status::ImageDecodeFailed => c"image could not be decoded",
@@ -116,6 +124,32 @@ pub(crate) fn fail(status: mh_status, message: impl Display) -> mh_status {
     LAST_ERROR.with(|slot| *slot.borrow_mut() = Some(text));
     status
 }
+
+/// Records "`function`: `names` is NULL" as this thread's error detail and returns
+/// [`mh_status::NullParameter`]: the one wording of every NULL-argument failure. `names` lists
+/// the pointers that may not be NULL, joined by " or " (with any condition, e.g.
+/// "data (with len > 0) or out"). [`non_null!`] builds it from the argument names.
+pub(crate) fn null_parameter(function: &str, names: &str) -> mh_status {
+    fail(mh_status::NullParameter, format_args!("{function}: {names} is NULL"))
+}
+
+/// Checks pointer arguments for NULL: `non_null!("mh_refset_open", path, out)?` fails with
+/// [`mh_status::NullParameter`] and the detail "mh_refset_open: path or out is NULL" when any
+/// of them is NULL. The message is made from the names checked, so it cannot drift from the
+/// check. For a conditional requirement call [`null_parameter`] directly.
+macro_rules! non_null {
+    ($function:expr, $first:ident $(, $rest:ident)* $(,)?) => {
+        if $first.is_null() $(|| $rest.is_null())* {
+            Err($crate::ffi::status::null_parameter(
+                $function,
+                concat!(stringify!($first) $(, " or ", stringify!($rest))*),
+            ))
+        } else {
+            Ok(())
+        }
+    };
+}
+pub(crate) use non_null;
 
 fn clear_last_error() {
     LAST_ERROR.with(|slot| *slot.borrow_mut() = None);
@@ -268,6 +302,7 @@ mod tests {
             (mh_status::RefsetInvalid, 200),
             (mh_status::RefsetUnsupportedVersion, 201),
             (mh_status::RefsetChecksumMismatch, 202),
+            (mh_status::RefsetTooLargeToCopy, 203),
             (mh_status::ScanCancelled, 300),
             (mh_status::ScanFailed, 301),
             (mh_status::ImageDecodeFailed, 400),
@@ -300,6 +335,30 @@ mod tests {
         // SAFETY: as above.
         unsafe { mh_last_error_message(buf.as_mut_ptr(), buf.len(), &mut needed) };
         assert_eq!(needed, 1);
+    }
+
+    fn last_message() -> String {
+        let mut buf = [0 as c_char; 256];
+        let mut needed = 0usize;
+        // SAFETY: buf and needed are valid local buffers.
+        let got = unsafe { mh_last_error_message(buf.as_mut_ptr(), buf.len(), &mut needed) };
+        assert_eq!(got, mh_status::Ok);
+        // SAFETY: mh_last_error_message wrote a NUL-terminated string on success.
+        unsafe { CStr::from_ptr(buf.as_ptr()) }.to_str().unwrap().to_owned()
+    }
+
+    #[test]
+    fn non_null_names_the_pointers_checked() {
+        let (path, out, one) = (std::ptr::null::<c_char>(), std::ptr::null_mut::<u8>(), &0u8);
+        let one: *const u8 = one;
+        assert_eq!(ffi_boundary(|| non_null!("mh_f", one)), mh_status::Ok);
+        assert_eq!(ffi_boundary(|| non_null!("mh_f", one, path)), mh_status::NullParameter);
+        assert_eq!(last_message(), "mh_f: one or path is NULL");
+        assert_eq!(ffi_boundary(|| non_null!("mh_g", out)), mh_status::NullParameter);
+        assert_eq!(last_message(), "mh_g: out is NULL");
+        let status = ffi_boundary(|| Err(null_parameter("mh_h", "data (with len > 0) or out")));
+        assert_eq!(status, mh_status::NullParameter);
+        assert_eq!(last_message(), "mh_h: data (with len > 0) or out is NULL");
     }
 
     #[test]

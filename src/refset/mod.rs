@@ -1,9 +1,12 @@
-//! Reference sets: the hash sets an examiner receives, compiled into one memory-mapped
-//! `.mhset` file for exact digest lookup and Hamming-radius search.
+//! Reference sets: the hash sets an examiner receives, compiled into one `.mhset` file
+//! (designed to be used in place, in memory or mapped) for exact digest lookup and
+//! Hamming-radius search.
 //!
 //! * [`format`](mod@format): the on-disk layout (magic, version, section table, trailer checksum).
 //! * [`build`]: a streaming, bounded-memory builder fed [`Record`]s by the importers.
-//! * [`read`]: the reader, generic over `AsRef<[u8]>` (a `Vec` in tests, a map in production).
+//! * [`read`]: the reader, generic over `AsRef<[u8]>` (a `Vec` in tests). Files open as a
+//!   private read-only copy ([`RefSet::open`], safe) or, by explicit opt-in, as a map of the
+//!   file itself ([`RefSet::open_mapped`], `unsafe`: the file must stay unchanged).
 //! * [`search`]: exact lookup and PDQ / 64-bit Hamming-radius search.
 //!
 //! The types in this file are the contract between the importers ([`crate::import`]) and

@@ -1,12 +1,12 @@
 //! Loading reference sets for a scan, and the scan's view of a [`RefSet`].
 //!
-//! * A compiled `.mhset` is memory-mapped ([`open_mhset`]).
+//! * A compiled `.mhset` is read into private memory ([`open_mhset`]), or mapped by explicit
+//!   opt-in ([`open_mhset_mapped`], `unsafe`: the file must not change while it is open).
 //! * A hash-set source file (VICS JSON, NSRL, md5sum list, PDQ list...) can be given
 //!   directly ([`load_source`]): it is imported ([`crate::import`]) into a `.mhset` built in
 //!   memory (`Builder::finish_to_vec`, `RefSet::from_bytes`), with the examiner's disposition
 //!   for every entry, so a first scan needs no separate build step.
 
-use std::fs::File;
 use std::path::{Path, PathBuf};
 
 use thiserror::Error;
@@ -15,9 +15,10 @@ use super::{LoadedReference, ReferenceIndex};
 use crate::import::{self, ImportError, ImportOptions};
 use crate::perceptual::pdq::PdqHash;
 use crate::refset::build::{BuildError, BuildOptions, Builder};
-use crate::refset::read::{EntryId, Membership, RefSet, RefsetError};
+use crate::refset::read::{EntryId, MappedRefSet, Membership, RefSet, RefsetError};
 use crate::refset::{Disposition, HashKind, HashValue};
 use crate::report::{Match, ReferenceProvenance};
+use sha2::{Digest, Sha256};
 
 /// Why a reference set could not be loaded.
 #[derive(Debug, Error)]
@@ -104,20 +105,33 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
     }
 }
 
-fn file_sha256(path: &Path) -> Result<String, LoadError> {
-    let io = |source| LoadError::Io { path: path.display().to_string(), source };
-    let file = File::open(path).map_err(io)?;
-    let (digests, _) = crate::digest::digest_reader(file, Default::default()).map_err(io)?;
-    Ok(digests.sha256_hex())
+/// Reads a compiled `.mhset` reference set into private memory (checking its structure; run
+/// `mh refset verify` for the full checksum): safe whatever happens to the file meanwhile
+/// (see [`RefSet::open`]). The report header's SHA-256 is of the bytes the scan uses.
+pub fn open_mhset(path: &Path) -> Result<LoadedReference, LoadError> {
+    loaded(path, RefSet::open(path))
 }
 
-/// Memory-maps a compiled `.mhset` reference set (checking its structure; run
-/// `mh refset verify` for the full checksum). Its SHA-256 is computed for the report header.
-pub fn open_mhset(path: &Path) -> Result<LoadedReference, LoadError> {
+/// Maps a compiled `.mhset` reference set instead of copying it (for sets too large to
+/// copy; see [`RefSet::open_mapped`]). Computing the report's SHA-256 reads every page once.
+///
+/// # Safety
+///
+/// As [`RefSet::open_mapped`]: the file must not be truncated or modified while the returned
+/// reference (and any scan using it) lives.
+pub unsafe fn open_mhset_mapped(path: &Path) -> Result<LoadedReference, LoadError> {
+    // SAFETY: the caller takes on `open_mapped`'s contract (documented above).
+    loaded(path, unsafe { RefSet::open_mapped(path) })
+}
+
+fn loaded(
+    path: &Path,
+    opened: Result<MappedRefSet, RefsetError>,
+) -> Result<LoadedReference, LoadError> {
     let name = path.display().to_string();
-    let set = RefSet::open(path)
+    let set = opened
         .map_err(|source| LoadError::Open { path: name.clone(), source: Box::new(source) })?;
-    let sha256 = file_sha256(path)?;
+    let sha256 = crate::hex::encode(&Sha256::digest(set.as_bytes()));
     Ok(LoadedReference {
         provenance: ReferenceProvenance {
             path: name,

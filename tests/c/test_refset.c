@@ -12,8 +12,12 @@
  *     record 3: pHash of IMAGE xor 7, category "3"
  *   set "NSRL" (ignore), source "nsrl.txt": SHA-256 of IMAGE, file_name "x.png"
  * TAMPERED opens but fails verification; NEWER_VERSION claims format version 2.
+ * test_truncation writes SET.truncate-test beside SET and removes it.
  */
+#define _POSIX_C_SOURCE 200809L /* truncate, unlink */
 #include "check.h"
+
+#include <unistd.h>
 
 static const char *set_path, *tampered_path, *newer_path, *garbage_path, *empty_path, *image;
 static mh_hash_result img;
@@ -31,7 +35,11 @@ static void test_open_errors(void) {
     char missing[4096];
 
     CHECK_STATUS(mh_refset_open(NULL, &set), MH_STATUS_NULL_PARAMETER);
+    CHECK(strcmp(last_error(), "mh_refset_open: path or out is NULL") == 0);
     CHECK_STATUS(mh_refset_open(set_path, NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_open_mapped(NULL, &set), MH_STATUS_NULL_PARAMETER);
+    CHECK(strcmp(last_error(), "mh_refset_open_mapped: path or out is NULL") == 0);
+    CHECK_STATUS(mh_refset_open_mapped(set_path, NULL), MH_STATUS_NULL_PARAMETER);
     snprintf(missing, sizeof missing, "%s.missing", set_path);
     CHECK_STATUS(mh_refset_open(missing, &set), MH_STATUS_NOT_FOUND);
     CHECK(strstr(last_error(), ".missing") != NULL);
@@ -40,6 +48,10 @@ static void test_open_errors(void) {
     CHECK_STATUS(mh_refset_open(empty_path, &set), MH_STATUS_REFSET_INVALID);
     CHECK_STATUS(mh_refset_open(newer_path, &set), MH_STATUS_REFSET_UNSUPPORTED_VERSION);
     CHECK(strstr(last_error(), "version") != NULL);
+    CHECK_STATUS(mh_refset_open_mapped(missing, &set), MH_STATUS_NOT_FOUND);
+    CHECK_STATUS(mh_refset_open_mapped(garbage_path, &set), MH_STATUS_REFSET_INVALID);
+    CHECK_STATUS(mh_refset_open_mapped(newer_path, &set),
+                 MH_STATUS_REFSET_UNSUPPORTED_VERSION);
     /* A directory is not a reference set. */
     {
         mh_status status = mh_refset_open("/", &set);
@@ -55,6 +67,7 @@ static void test_verify(void) {
     mh_refset *set = open_set(), *tampered = NULL;
     CHECK_STATUS(mh_refset_verify(set), MH_STATUS_OK);
     CHECK_STATUS(mh_refset_verify(NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK(strcmp(last_error(), "mh_refset_verify: set is NULL") == 0);
     CHECK_STATUS(mh_refset_open(tampered_path, &tampered), MH_STATUS_OK);
     CHECK_STATUS(mh_refset_verify(tampered), MH_STATUS_REFSET_CHECKSUM_MISMATCH);
     CHECK(strstr(last_error(), "checksum") != NULL);
@@ -310,6 +323,71 @@ static void test_search(void) {
     mh_refset_free(set);
 }
 
+/* The rows of an exact SHA-256 lookup and a dihedral PDQ search of IMAGE, as text. */
+static void describe_matches(mh_refset *set, char *out, size_t len) {
+    mh_matches *matches = NULL;
+    mh_match m;
+    size_t i, used = 0;
+    out[0] = '\0';
+    CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, img.sha256, 32, &matches),
+                 MH_STATUS_OK);
+    for (i = 0; i < mh_matches_len(matches); i++) {
+        CHECK_STATUS(mh_matches_get(matches, i, &m), MH_STATUS_OK);
+        used += (size_t)snprintf(out + used, len - used, "sha256 %s;", m.set_name);
+        CHECK(used < len);
+    }
+    mh_matches_free(matches);
+    CHECK_STATUS(mh_refset_search_pdq(set, &img.pdq_dihedral[0][0], 8, MH_PDQ_DEFAULT_RADIUS,
+                                      &matches),
+                 MH_STATUS_OK);
+    for (i = 0; i < mh_matches_len(matches); i++) {
+        CHECK_STATUS(mh_matches_get(matches, i, &m), MH_STATUS_OK);
+        used += (size_t)snprintf(out + used, len - used, "pdq %u/%u %s;", m.distance, m.needle,
+                                 m.category);
+        CHECK(used < len);
+    }
+    mh_matches_free(matches);
+}
+
+/* mh_refset_open copies the file: truncating it afterwards (as copying over it in place
+ * would) changes nothing for the handle, where a mapped handle would die by SIGBUS. */
+static void test_truncation(void) {
+    char copy_path[4096], want[1024], got[1024];
+    mh_refset *set = open_set(), *mapped = NULL, *copy = NULL;
+    FILE *in, *out;
+    int c;
+
+    describe_matches(set, want, sizeof want);
+    CHECK(strcmp(want, "sha256 alerts;sha256 NSRL;pdq 0/1 2;pdq 5/0 1;") == 0);
+    /* The mapped handle over the untouched file answers the same. */
+    CHECK_STATUS(mh_refset_open_mapped(set_path, &mapped), MH_STATUS_OK);
+    CHECK_STATUS(mh_refset_verify(mapped), MH_STATUS_OK);
+    describe_matches(mapped, got, sizeof got);
+    CHECK(strcmp(got, want) == 0);
+    mh_refset_free(mapped);
+
+    snprintf(copy_path, sizeof copy_path, "%s.truncate-test", set_path);
+    in = fopen(set_path, "rb");
+    out = fopen(copy_path, "wb");
+    CHECK(in != NULL && out != NULL);
+    while ((c = fgetc(in)) != EOF)
+        CHECK(fputc(c, out) != EOF);
+    CHECK(fclose(in) == 0 && fclose(out) == 0);
+
+    CHECK_STATUS(mh_refset_open(copy_path, &copy), MH_STATUS_OK);
+    CHECK(truncate(copy_path, 0) == 0);
+    CHECK_STATUS(mh_refset_verify(copy), MH_STATUS_OK);
+    describe_matches(copy, got, sizeof got);
+    CHECK(strcmp(got, want) == 0);
+    mh_refset_free(copy);
+
+    /* Opening the truncated file now is a clean error, not a crash. */
+    CHECK_STATUS(mh_refset_open(copy_path, &copy), MH_STATUS_REFSET_INVALID);
+    CHECK(strstr(last_error(), "0 bytes") != NULL);
+    CHECK(unlink(copy_path) == 0);
+    mh_refset_free(set);
+}
+
 int main(int argc, char **argv) {
     mh_hash_options o;
     CHECK(argc == 7);
@@ -330,6 +408,7 @@ int main(int argc, char **argv) {
     test_info();
     test_lookup();
     test_search();
+    test_truncation();
     puts("test_refset: ok");
     return 0;
 }
