@@ -21,7 +21,7 @@ use super::hash::{
     mh_hash_options, path_from_c,
 };
 use super::refset::{MatchRow, mh_matches, mh_refset};
-use super::status::{fail, ffi_boundary, mh_status};
+use super::status::{fail, ffi_boundary, mh_status, non_null, null_parameter};
 
 /// Follow symbolic links (default: record them, do not follow).
 pub const MH_SCAN_FOLLOW_SYMLINKS: u32 = 1 << 0;
@@ -374,9 +374,7 @@ fn scan_failure(error: &ScanError) -> mh_status {
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mh_scan_options_default(out: *mut mh_scan_options) -> mh_status {
     ffi_boundary(|| {
-        if out.is_null() {
-            return Err(fail(mh_status::NullParameter, "mh_scan_options_default: out is NULL"));
-        }
+        non_null!("mh_scan_options_default", out)?;
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
         unsafe { out.write(defaults()) };
         Ok(())
@@ -414,10 +412,10 @@ pub unsafe extern "C" fn mh_scan(
 ) -> mh_status {
     ffi_boundary(|| {
         let Some(callback) = callback else {
-            return Err(fail(mh_status::NullParameter, "mh_scan: callback is NULL"));
+            return Err(null_parameter("mh_scan", "callback"));
         };
         if roots.is_null() || (sets.is_null() && set_count != 0) {
-            return Err(fail(mh_status::NullParameter, "mh_scan: roots or sets is NULL"));
+            return Err(null_parameter("mh_scan", "roots or sets"));
         }
         if root_count == 0 || root_count > isize::MAX as usize / 8 || set_count > 4096 {
             return Err(fail(
@@ -433,10 +431,7 @@ pub unsafe extern "C" fn mh_scan(
         let mut root_paths: Vec<PathBuf> = Vec::with_capacity(root_count);
         for (i, &root) in root_ptrs.iter().enumerate() {
             if root.is_null() {
-                return Err(fail(
-                    mh_status::NullParameter,
-                    format_args!("mh_scan: roots[{i}] is NULL"),
-                ));
+                return Err(null_parameter("mh_scan", &format!("roots[{i}]")));
             }
             // SAFETY: non-NULL, and the caller guarantees a NUL-terminated string.
             root_paths.push(path_from_c(unsafe { CStr::from_ptr(root) })?);
@@ -452,10 +447,7 @@ pub unsafe extern "C" fn mh_scan(
         for (i, &set) in set_ptrs.iter().enumerate() {
             // SAFETY: the caller guarantees each entry is NULL or a live handle.
             let Some(handle) = (unsafe { set.as_ref() }) else {
-                return Err(fail(
-                    mh_status::NullParameter,
-                    format_args!("mh_scan: sets[{i}] is NULL"),
-                ));
+                return Err(null_parameter("mh_scan", &format!("sets[{i}]")));
             };
             reference_names.push(handle.path.clone());
             references.push(LoadedReference {
