@@ -34,6 +34,7 @@ mod downscale;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
 
 use thiserror::Error;
 
@@ -288,6 +289,10 @@ pub enum PdqError {
         /// Bytes requested.
         bytes: usize,
     },
+    /// The caller's cancel flag was set while hashing (only when hashing runs under a cancel
+    /// flag, as in [`crate::analyze`] with `AnalyzeOptions::cancel`): no hash.
+    #[error("PDQ hashing stopped: cancelled by the caller")]
+    Cancelled,
 }
 
 /// The 16x16 DCT coefficients, `[vertical frequency - 1][horizontal frequency - 1]`.
@@ -326,6 +331,7 @@ fn luma_source(
 fn dct_and_quality(
     src: &LumaSource<'_>,
     shortcut_64: bool,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Option<(DctBlock, u8)>, PdqError> {
     if src.width < MIN_HASHABLE_SIDE || src.height < MIN_HASHABLE_SIDE {
         return Ok(None);
@@ -334,7 +340,7 @@ fn dct_and_quality(
     if shortcut_64 && src.width == 64 && src.height == 64 {
         downscale::copy_64x64(src, &mut block);
     } else {
-        downscale::downsample(src, &mut block)?;
+        downscale::downsample(src, &mut block, cancel)?;
     }
     let quality = dct::quality(&block);
     Ok(Some((dct::dct64_to_16(&block), quality)))
@@ -351,8 +357,19 @@ pub fn pdq_from_rgb(
     rgb: &[u8],
     convention: PdqConvention,
 ) -> Result<PdqResult, PdqError> {
+    pdq_from_rgb_cancellable(width, height, rgb, convention, None)
+}
+
+/// [`pdq_from_rgb`] that stops with [`PdqError::Cancelled`] soon after `cancel` is set.
+pub(crate) fn pdq_from_rgb_cancellable(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    convention: PdqConvention,
+    cancel: Option<&AtomicBool>,
+) -> Result<PdqResult, PdqError> {
     let src = luma_source(width, height, rgb, convention)?;
-    Ok(match dct_and_quality(&src, true)? {
+    Ok(match dct_and_quality(&src, true, cancel)? {
         None => PdqResult { hash: PdqHash::default(), quality: 0, convention },
         Some((b, quality)) => PdqResult { hash: PdqHash(dct::to_bits(&b)), quality, convention },
     })
@@ -368,10 +385,22 @@ pub fn pdq_dihedral_from_rgb(
     rgb: &[u8],
     convention: PdqConvention,
 ) -> Result<PdqDihedral, PdqError> {
+    pdq_dihedral_from_rgb_cancellable(width, height, rgb, convention, None)
+}
+
+/// [`pdq_dihedral_from_rgb`] that stops with [`PdqError::Cancelled`] soon after `cancel` is
+/// set.
+pub(crate) fn pdq_dihedral_from_rgb_cancellable(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    convention: PdqConvention,
+    cancel: Option<&AtomicBool>,
+) -> Result<PdqDihedral, PdqError> {
     let src = luma_source(width, height, rgb, convention)?;
     let mut hashes = [PdqHash::default(); 8];
     let mut quality = 0;
-    if let Some((b, q)) = dct_and_quality(&src, false)? {
+    if let Some((b, q)) = dct_and_quality(&src, false, cancel)? {
         quality = q;
         for (hash, block) in hashes.iter_mut().zip(dct::dihedral_blocks(&b)) {
             *hash = PdqHash(dct::to_bits(&block));
@@ -390,6 +419,7 @@ pub fn pdqf_from_rgb(
     convention: PdqConvention,
 ) -> Result<Pdqf, PdqError> {
     let src = luma_source(width, height, rgb, convention)?;
-    let (coefficients, quality) = dct_and_quality(&src, true)?.unwrap_or(([[0.0; 16]; 16], 0));
+    let (coefficients, quality) =
+        dct_and_quality(&src, true, None)?.unwrap_or(([[0.0; 16]; 16], 0));
     Ok(Pdqf { coefficients, quality, convention })
 }
