@@ -167,19 +167,23 @@ fn cancelling_a_large_jpeg_decode_stops_inside_libjpeg() {
     let bytes = jpeg_encode::encode(&grey, w as u32, h as u32, &spec);
     drop(grey);
     let budget = MemoryBudget::new(4 << 30);
+    let started = Instant::now();
     let full = mediahash::decode::decode_rgb8(&bytes, &DecodeOptions::default()).unwrap();
+    let full_decode = started.elapsed();
     assert_eq!((full.width, full.height), (6000, 6000));
     drop(full);
     let cancel = AtomicBool::new(false);
     let control =
         DecodeControl { budget: Some(&budget), cancel: Some(&cancel), extra_bytes_per_pixel: 0 };
+    // Halfway through: inside libjpeg, past every check on the Rust side.
+    let delay = full_decode / 2;
     let (result, latency) = std::thread::scope(|s| {
-        let canceller = s.spawn(|| cancel_when_reserved(&budget, &cancel, Duration::ZERO));
+        let canceller = s.spawn(|| cancel_when_reserved(&budget, &cancel, delay));
         let result = decode_rgb8_with(&bytes, &DecodeOptions::default(), &control).map(|_| ());
         let asked = canceller.join().unwrap().expect("the decode never reserved memory");
         (result, asked.elapsed())
     });
-    eprintln!("jpeg decode stopped {latency:?} after the flag was set");
+    eprintln!("jpeg decode ({full_decode:?} in full) stopped {latency:?} after the flag was set");
     assert_eq!(result, Err(DecodeError::Cancelled));
     assert!(latency < Duration::from_millis(300), "stopped {latency:?} after the flag was set");
     // The reservation counted the coefficient buffer (6000^2 samples, 2 bytes each) besides

@@ -11,6 +11,9 @@
 //! record instead of an out-of-memory kill, and the outcome never depends on timing or on
 //! the thread count.
 //!
+//! A thread holds at most one reservation at a time (one image is decoded and hashed, then
+//! its reservation dropped), so waiting cannot deadlock.
+//!
 //! Not counted: the file bytes kept for decoding (bounded per file by
 //! `AnalyzeOptions::max_image_file_bytes`) and the one spare pixel buffer of at most 64 MiB
 //! each thread keeps for reuse (`decode::recycle`).

@@ -318,6 +318,7 @@ pub(super) fn decode(
         .saturating_add(row_working_bytes(&header));
     let reservation = job.reserve(FORMAT, working, out_w * out_h)?;
     let mut pixels = super::alloc_zeroed(FORMAT, out_bytes, &options.limits)?;
+    job.check_cancel()?;
     decoder.decode_into(&mut pixels, &header, job.control.cancel)?;
     if cmyk {
         cmyk_inverted_to_rgb_in_place(&mut pixels);

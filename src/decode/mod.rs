@@ -725,11 +725,29 @@ fn alloc_zeroed(format: ImageFormat, len: u64, limits: &Limits) -> Result<Vec<u8
         if buf.capacity() > 0 {
             SPARE.with(|spare| spare.set(buf));
         }
-        buf = Vec::new();
-        buf.try_reserve_exact(len).map_err(|_| fail())?;
+        return fresh_zeroed(len).ok_or_else(fail);
     }
     buf.resize(len, 0);
     Ok(buf)
+}
+
+/// A new zeroed buffer from the allocator's zeroed allocation, `None` when memory is short.
+/// Large blocks come from the OS already zero and untouched, so a decode stopped early (or
+/// refused) never pays for writing zeros over hundreds of megabytes.
+fn fresh_zeroed(len: usize) -> Option<Vec<u8>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(len).ok()?;
+    // SAFETY: the layout has a non-zero size (len > 0).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `len` bytes
+    // (alignment 1), which is what a Vec<u8> of capacity `len` owns, and all `len` bytes are
+    // initialised (zero).
+    Some(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 /// Pillow's `cmyk2rgb` (Convert.c): per channel `(255 - K) - MULDIV255(C, 255 - K)`, where

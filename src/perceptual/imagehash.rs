@@ -361,6 +361,27 @@ mod tests {
     }
 
     #[test]
+    fn a_set_cancel_flag_stops_both_paths() {
+        let flag = AtomicBool::new(true);
+        let clear = AtomicBool::new(false);
+        let rgb: Vec<u8> = (0..300 * 200 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        // 300x200 streams; 20x300 (vertical-first) converts to grey and resizes per hash.
+        for (w, h) in [(300, 200), (20, 300)] {
+            let rgb = &rgb[..w * h * 3];
+            let (w, h) = (w as u32, h as u32);
+            assert_eq!(
+                imagehashes_from_rgb_cancellable(w, h, rgb, Some(&flag)),
+                Err(ImageHashError::Cancelled),
+                "{w}x{h}"
+            );
+            assert_eq!(
+                imagehashes_from_rgb_cancellable(w, h, rgb, Some(&clear)),
+                imagehashes_from_rgb(w, h, rgb)
+            );
+        }
+    }
+
+    #[test]
     fn flat_image_hashes() {
         let h = imagehashes_from_rgb(100, 80, &vec![128; 100 * 80 * 3]).unwrap();
         assert_eq!(h.phash, Hash64(1 << 63));

@@ -423,3 +423,31 @@ pub fn pdqf_from_rgb(
         dct_and_quality(&src, true, None)?.unwrap_or(([[0.0; 16]; 16], 0));
     Ok(Pdqf { coefficients, quality, convention })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_cancel_flag_stops_hashing() {
+        let (set, clear) = (AtomicBool::new(true), AtomicBool::new(false));
+        let rgb: Vec<u8> = (0..200 * 150 * 3).map(|i| (i * 13 % 253) as u8).collect();
+        let full = PdqConvention::FullResolution;
+        assert_eq!(
+            pdq_from_rgb_cancellable(200, 150, &rgb, full, Some(&set)),
+            Err(PdqError::Cancelled)
+        );
+        assert_eq!(
+            pdq_dihedral_from_rgb_cancellable(200, 150, &rgb, full, Some(&set)),
+            Err(PdqError::Cancelled)
+        );
+        assert_eq!(
+            pdq_from_rgb_cancellable(200, 150, &rgb, full, Some(&clear)),
+            pdq_from_rgb(200, 150, &rgb, full)
+        );
+        assert_eq!(
+            pdq_dihedral_from_rgb_cancellable(200, 150, &rgb, full, Some(&clear)),
+            pdq_dihedral_from_rgb(200, 150, &rgb, full)
+        );
+    }
+}
