@@ -28,6 +28,7 @@
 #define MH_ALLOC_LIMIT 4
 #define MH_TOO_BIG 5
 #define MH_BAD_CALL 6
+#define MH_CANCELLED 7
 
 /* Output pixel layouts requested by Rust. */
 #define MH_OUT_RGB 0  /* 3 bytes per pixel, libjpeg does the colour conversion */
@@ -57,6 +58,9 @@ typedef struct mh_jpeg_decoder {
   int header_read; /* jpeg_read_header succeeded */
   int configured;  /* mh_jpeg_configure succeeded; output dimensions are valid */
   int decoded;     /* mh_jpeg_decode was called (it may run once) */
+  /* The caller's cancel flag (a Rust AtomicBool, one byte, 0 or 1) during mh_jpeg_decode,
+   * read by the progress monitor; NULL when there is none. */
+  const unsigned char *cancel;
 } mh_jpeg_decoder;
 
 /* Header facts handed to Rust after mh_jpeg_read_header. */
@@ -72,6 +76,8 @@ typedef struct mh_jpeg_header {
   unsigned int output_width;  /* after scaling */
   unsigned int output_height;
   int output_components; /* bytes per pixel in the buffer mh_jpeg_decode fills */
+  int multiple_scans;    /* the whole image's coefficients are buffered (progressive...) */
+  unsigned long long coef_bytes; /* that buffer's size when multiple_scans, else 0 */
 } mh_jpeg_header;
 
 static int classify_error(int code) {
@@ -130,10 +136,30 @@ static void mh_emit_message(j_common_ptr cinfo, int msg_level) {
   cinfo->err->num_warnings++;
 }
 
+/* Relaxed atomic load of the caller's flag (written by Rust with an atomic store). */
+static int mh_cancel_requested(const unsigned char *flag) {
+  if (flag == NULL)
+    return 0;
+#if defined(__GNUC__) || defined(__clang__)
+  return __atomic_load_n(flag, __ATOMIC_RELAXED) != 0;
+#else
+  return *(const volatile unsigned char *)flag != 0;
+#endif
+}
+
+/* libjpeg calls this once per row group of output and once per iMCU row while it reads the
+ * scans of a multi-scan file into its coefficient buffer: the place to stop a decode. */
 static void mh_progress(j_common_ptr cinfo) {
   if (!cinfo->is_decompressor)
     return;
   j_decompress_ptr dinfo = (j_decompress_ptr)cinfo;
+  /* cinfo is the first member of mh_jpeg_decoder, so this is the decoder itself. */
+  mh_jpeg_decoder *dec = (mh_jpeg_decoder *)dinfo;
+  if (mh_cancel_requested(dec->cancel)) {
+    snprintf(dec->err.message, sizeof dec->err.message, "decoding cancelled");
+    dec->err.status = MH_CANCELLED;
+    longjmp(dec->err.jump, 1);
+  }
   if (dinfo->input_scan_number > MH_MAX_SCANS) {
     struct mh_error_mgr *err = (struct mh_error_mgr *)cinfo->err;
     snprintf(err->message, sizeof err->message,
@@ -222,6 +248,22 @@ int mh_jpeg_read_header(mh_jpeg_decoder *dec, const unsigned char *data, size_t 
   jpeg_read_header(&dec->cinfo, TRUE); /* require_image: errors instead of returning */
   dec->header_read = 1;
   fill_header(dec, out);
+  /* Multi-scan files (progressive, or components in separate scans) keep every coefficient
+   * of the image: round_up(blocks, sampling factor) blocks of 64 2-byte values per
+   * component (jdcoefct.c). Known after the first SOS, so after jpeg_read_header. */
+  if (jpeg_has_multiple_scans(&dec->cinfo)) {
+    unsigned long long bytes = 0;
+    for (int ci = 0; ci < dec->cinfo.num_components; ci++) {
+      const jpeg_component_info *comp = &dec->cinfo.comp_info[ci];
+      unsigned long long h = (unsigned long long)comp->h_samp_factor;
+      unsigned long long v = (unsigned long long)comp->v_samp_factor;
+      unsigned long long wide = ((unsigned long long)comp->width_in_blocks + h - 1) / h * h;
+      unsigned long long tall = ((unsigned long long)comp->height_in_blocks + v - 1) / v * v;
+      bytes += wide * tall * (unsigned long long)(DCTSIZE2 * sizeof(JCOEF));
+    }
+    out->multiple_scans = 1;
+    out->coef_bytes = bytes;
+  }
   return MH_OK;
 }
 
@@ -260,8 +302,11 @@ int mh_jpeg_configure(mh_jpeg_decoder *dec, int scale_denom, int out_kind, size_
 /*
  * Decodes every row into buf, which must be exactly
  * output_width * output_height * output_components bytes (rows packed, no padding).
+ * cancel (may be NULL) points to the caller's flag; once it reads non-zero the decode
+ * stops at the next row group or iMCU row with MH_CANCELLED.
  */
-int mh_jpeg_decode(mh_jpeg_decoder *dec, unsigned char *buf, size_t buf_len) {
+int mh_jpeg_decode(mh_jpeg_decoder *dec, unsigned char *buf, size_t buf_len,
+                   const unsigned char *cancel) {
   if (dec == NULL || buf == NULL || !dec->configured || dec->decoded) {
     if (dec != NULL)
       snprintf(dec->err.message, sizeof dec->err.message, "invalid call to mh_jpeg_decode");
@@ -275,8 +320,11 @@ int mh_jpeg_decode(mh_jpeg_decoder *dec, unsigned char *buf, size_t buf_len) {
     return MH_BAD_CALL;
   }
   dec->decoded = 1;
-  if (setjmp(dec->err.jump))
+  dec->cancel = cancel;
+  if (setjmp(dec->err.jump)) {
+    dec->cancel = NULL;
     return dec->err.status;
+  }
   jpeg_start_decompress(&dec->cinfo);
   while (dec->cinfo.output_scanline < dec->cinfo.output_height) {
     /* Offer several rows per call: libjpeg may produce up to rec_outbuf_height at once. */
@@ -296,6 +344,7 @@ int mh_jpeg_decode(mh_jpeg_decoder *dec, unsigned char *buf, size_t buf_len) {
   /* Like Pillow, read on to the EOI marker: an error or a premature end in what follows
    * the last row still fails the decode. */
   jpeg_finish_decompress(&dec->cinfo);
+  dec->cancel = NULL;
   return MH_OK;
 }
 

@@ -4,23 +4,35 @@
 //! an image (sniffed from content, never the extension) and the file is not larger than
 //! [`AnalyzeOptions::max_image_file_bytes`], the bytes are also kept for decoding. Other
 //! files stream through the digests with one bounded buffer, whatever their size.
+//!
+//! Decoding reserves its memory from [`AnalyzeOptions::decode_memory_budget`], shared by
+//! every analysis using the same budget, and holds it until the perceptual hashes are done.
+//! Setting [`AnalyzeOptions::cancel`] stops a decode or hash in progress within
+//! milliseconds; the analysis then carries [`ImageError::Cancelled`] ([`Analysis::cancelled`]).
 
 use std::fs::File;
 use std::io::{self, Read};
 use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
 
-use crate::decode::{self, DecodeError, DecodeOptions, ImageFormat, SourceColor};
+use crate::decode::{
+    self, DecodeControl, DecodeError, DecodeOptions, ImageFormat, MemoryBudget, SourceColor,
+};
 use crate::digest::{DigestOptions, Digests, MultiHasher, READ_BUFFER_SIZE};
-use crate::perceptual::imagehash::{self, ImageHashes};
-use crate::perceptual::pdq::{self, PdqConvention, PdqHash, PdqResult};
+use crate::perceptual::imagehash::{self, ImageHashError, ImageHashes};
+use crate::perceptual::pdq::{self, PdqConvention, PdqError, PdqHash, PdqResult};
 
 /// What to compute for each file.
 #[derive(Debug, Clone)]
 pub struct AnalyzeOptions {
+    /// Which digests to compute.
     pub digest: DigestOptions,
+    /// Decoder limits (per image) and JPEG scale.
     pub decode: DecodeOptions,
     /// Decode images and compute perceptual hashes at all.
     pub perceptual: bool,
+    /// PDQ pre-processing convention.
     pub pdq_convention: PdqConvention,
     /// Also compute the 8 dihedral PDQ variants (from the same DCT, nearly free).
     pub dihedral: bool,
@@ -29,6 +41,16 @@ pub struct AnalyzeOptions {
     /// Larger files are digested but not decoded: no real image is this big, and keeping it
     /// in memory for decoding would let one file exhaust memory.
     pub max_image_file_bytes: u64,
+    /// Memory shared by the decodes in flight: each decode reserves its estimated peak
+    /// (pixels, decoder buffers, the greyscale copy hashing may need) before allocating and
+    /// waits while others hold the budget; an image needing more than the whole budget gets
+    /// [`DecodeError::MemoryBudget`]. The default is [`MemoryBudget::process_default`] (a
+    /// quarter of the machine's memory, shared by the whole process); clones of these
+    /// options share their budget.
+    pub decode_memory_budget: MemoryBudget,
+    /// Set to stop decoding and hashing in progress (checked between rows and blocks); the
+    /// analysis then reports [`ImageError::Cancelled`] instead of hashes.
+    pub cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Default for AnalyzeOptions {
@@ -41,6 +63,8 @@ impl Default for AnalyzeOptions {
             dihedral: false,
             imagehash: true,
             max_image_file_bytes: 512 * 1024 * 1024,
+            decode_memory_budget: MemoryBudget::process_default(),
+            cancel: None,
         }
     }
 }
@@ -64,12 +88,33 @@ pub struct ImageSummary {
 /// Why the image part of a file produced no perceptual hashes.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ImageError {
+    /// The decoder refused or failed (never [`DecodeError::Cancelled`]: see `Cancelled`).
     #[error("image not decoded: {0}")]
-    Decode(#[from] DecodeError),
+    Decode(DecodeError),
+    /// The file is larger than [`AnalyzeOptions::max_image_file_bytes`].
     #[error("image not decoded: file of {size} bytes exceeds the {limit}-byte image file limit")]
-    FileTooLarge { size: u64, limit: u64 },
+    FileTooLarge {
+        /// Bytes in the file.
+        size: u64,
+        /// The limit in force.
+        limit: u64,
+    },
+    /// A perceptual hash could not be computed.
     #[error("perceptual hash failed: {0}")]
     Hash(String),
+    /// [`AnalyzeOptions::cancel`] was set while the image was decoded or hashed: the
+    /// analysis is incomplete (not a property of the file).
+    #[error("image not hashed: cancelled before decoding and hashing finished")]
+    Cancelled,
+}
+
+impl From<DecodeError> for ImageError {
+    fn from(error: DecodeError) -> Self {
+        match error {
+            DecodeError::Cancelled => ImageError::Cancelled,
+            other => ImageError::Decode(other),
+        }
+    }
 }
 
 /// Everything computed for one file or buffer.
@@ -86,6 +131,14 @@ pub struct Analysis {
     pub imagehashes: Option<ImageHashes>,
     /// Set when the content looked like an image but decoding or hashing failed.
     pub image_error: Option<ImageError>,
+}
+
+impl Analysis {
+    /// True when [`AnalyzeOptions::cancel`] stopped the image work: the analysis must not
+    /// be reported as the file's result.
+    pub fn cancelled(&self) -> bool {
+        matches!(self.image_error, Some(ImageError::Cancelled))
+    }
 }
 
 /// Analyses an in-memory buffer.
@@ -229,10 +282,19 @@ fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 }
 
 fn add_perceptual(analysis: &mut Analysis, bytes: &[u8], options: &AnalyzeOptions) {
-    let image = match decode::decode_rgb8(bytes, &options.decode) {
-        Ok(image) => image,
+    let cancel = options.cancel.as_deref();
+    let control = DecodeControl {
+        budget: Some(&options.decode_memory_budget),
+        cancel,
+        // The greyscale copy imagehash makes for tall or very narrow images (one byte per
+        // pixel); PDQ streams through a few rows.
+        extra_bytes_per_pixel: u64::from(options.imagehash),
+    };
+    // Held until the hashes are done: the pixels stay allocated until then.
+    let (image, _reservation) = match decode::decode_rgb8_with(bytes, &options.decode, &control) {
+        Ok(decoded) => decoded,
         Err(e) => {
-            analysis.image_error = Some(ImageError::Decode(e));
+            analysis.image_error = Some(e.into());
             return;
         }
     };
@@ -246,24 +308,39 @@ fn add_perceptual(analysis: &mut Analysis, bytes: &[u8], options: &AnalyzeOption
         source_color: image.source_color,
     });
     let (w, h, rgb) = (image.width, image.height, &image.pixels[..]);
+    let convention = options.pdq_convention;
     let pdq_outcome = if options.dihedral {
-        pdq::pdq_dihedral_from_rgb(w, h, rgb, options.pdq_convention).map(|d| {
+        pdq::pdq_dihedral_from_rgb_cancellable(w, h, rgb, convention, cancel).map(|d| {
             analysis.pdq =
                 Some(PdqResult { hash: d.hashes[0], quality: d.quality, convention: d.convention });
             analysis.pdq_dihedral = Some(d.hashes);
         })
     } else {
-        pdq::pdq_from_rgb(w, h, rgb, options.pdq_convention).map(|r| analysis.pdq = Some(r))
+        pdq::pdq_from_rgb_cancellable(w, h, rgb, convention, cancel).map(|r| analysis.pdq = Some(r))
     };
-    if let Err(e) = pdq_outcome {
-        analysis.image_error = Some(ImageError::Hash(e.to_string()));
-        return;
+    match pdq_outcome {
+        Ok(()) => {}
+        Err(PdqError::Cancelled) => return cancelled(analysis),
+        Err(e) => {
+            analysis.image_error = Some(ImageError::Hash(e.to_string()));
+            return;
+        }
     }
     if options.imagehash {
-        match imagehash::imagehashes_from_rgb(w, h, rgb) {
+        match imagehash::imagehashes_from_rgb_cancellable(w, h, rgb, cancel) {
             Ok(hashes) => analysis.imagehashes = Some(hashes),
+            Err(ImageHashError::Cancelled) => return cancelled(analysis),
             Err(e) => analysis.image_error = Some(ImageError::Hash(e.to_string())),
         }
     }
     decode::recycle(image);
+}
+
+/// Drops the partial perceptual results of a cancelled analysis.
+fn cancelled(analysis: &mut Analysis) {
+    analysis.image = None;
+    analysis.pdq = None;
+    analysis.pdq_dihedral = None;
+    analysis.imagehashes = None;
+    analysis.image_error = Some(ImageError::Cancelled);
 }

@@ -79,6 +79,11 @@ pub struct ScanArgs {
     /// Skip (and record) regular files larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
+    /// Memory shared by the image decodes in flight, in MB (default: a quarter of this
+    /// machine's memory). Decodes wait for their share; a picture needing more than all of
+    /// it is recorded as an error instead of risking an out-of-memory kill.
+    #[arg(long, value_name = "MB")]
+    decode_memory: Option<u64>,
     /// Skip (and record) entries matching this glob: a name pattern (`*.tmp`) or a path
     /// relative to the evidence root (`Windows/**`). Repeatable.
     #[arg(long, value_name = "GLOB")]
@@ -101,19 +106,32 @@ pub struct ScanArgs {
     roots: Vec<PathBuf>,
 }
 
-/// Set by the SIGINT handler; relayed to the scan's cancel flag.
+/// Set by the SIGINT / SIGTERM handler; relayed to the scan's cancel flag.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
-extern "C" fn on_sigint(_signal: libc::c_int) {
+extern "C" fn on_stop_signal(_signal: libc::c_int) {
     // Only an atomic store: async-signal-safe.
     INTERRUPTED.store(true, Ordering::SeqCst);
 }
 
-fn install_sigint_handler() {
-    let handler: extern "C" fn(libc::c_int) = on_sigint;
-    // SAFETY: the handler only performs an atomic store, which is async-signal-safe, and
-    // stays valid for the life of the process.
-    unsafe { libc::signal(libc::SIGINT, handler as libc::sighandler_t) };
+/// SIGINT (Ctrl-C) and SIGTERM (`kill`, shutdown) both stop the scan: decodes in progress
+/// stop at their next row, and the report gets its footer marked incomplete. The handler
+/// stays installed, so a repeated signal never kills the process before the footer is
+/// written.
+fn install_stop_handlers() {
+    let handler: extern "C" fn(libc::c_int) = on_stop_signal;
+    for signal in [libc::SIGINT, libc::SIGTERM] {
+        // SAFETY: sigaction with a zeroed mask and no SA_RESETHAND keeps the handler for
+        // later signals; the handler only performs an atomic store, which is
+        // async-signal-safe, and stays valid for the life of the process.
+        unsafe {
+            let mut action: libc::sigaction = std::mem::zeroed();
+            action.sa_sigaction = handler as libc::sighandler_t;
+            action.sa_flags = libc::SA_RESTART;
+            libc::sigemptyset(&mut action.sa_mask);
+            libc::sigaction(signal, &action, std::ptr::null_mut());
+        }
+    }
 }
 
 /// The report writer, plus what the examiner sees on stderr afterwards. CSV has no
@@ -248,6 +266,11 @@ fn scan(mut args: ScanArgs) -> u8 {
 
     let cancel = Arc::new(AtomicBool::new(false));
     let progress = Arc::new(ScanProgress::default());
+    let mut analyze = mediahash::analyze::AnalyzeOptions::default();
+    if let Some(mb) = args.decode_memory {
+        analyze.decode_memory_budget =
+            mediahash::decode::MemoryBudget::new(mb.saturating_mul(1 << 20));
+    }
     let options = ScanOptions {
         threads: args.threads,
         follow_symlinks: args.follow_symlinks,
@@ -263,8 +286,13 @@ fn scan(mut args: ScanArgs) -> u8 {
         progress: Some(progress.clone()),
         command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
         spool_dir: Some(work_dir.clone()),
+        analyze,
         ..ScanOptions::default()
     };
+
+    // From here on a stop signal must not kill the process: the report being created must
+    // end with its footer. (A signal before the scan starts gives an empty, incomplete one.)
+    install_stop_handlers();
 
     // The report: checked against the evidence before anything is created.
     let stdout = io::stdout();
@@ -300,7 +328,6 @@ fn scan(mut args: ScanArgs) -> u8 {
         },
     };
 
-    install_sigint_handler();
     let done = Arc::new(AtomicBool::new(false));
     let show = !args.no_progress && io::stderr().is_terminal();
     let monitor = {
@@ -457,7 +484,8 @@ fn notable_line(entry: &EntryRecord) -> String {
     line
 }
 
-/// Relays Ctrl-C to the scan and, on a terminal, draws progress from the scan's counters.
+/// Relays SIGINT / SIGTERM to the scan and, on a terminal, draws progress from the scan's
+/// counters.
 fn monitor(
     show: bool,
     roots: &[PathBuf],

@@ -12,9 +12,9 @@
 //! * a palette that is the identity grey ramp (entry i = (i, i, i)) makes Pillow use mode
 //!   "L", where an index beyond the palette reads as grey level = index.
 
-use std::io::Cursor;
+use std::io::{BufRead, Cursor};
 
-use super::{DecodeError, ImageFormat, Limits, RgbImage, SourceColor};
+use super::{DecodeError, ImageFormat, Job, Limits, MemoryReservation, RgbImage, SourceColor};
 
 const FORMAT: ImageFormat = ImageFormat::Gif;
 
@@ -42,14 +42,14 @@ fn map_error(err: ::gif::DecodingError, limits: &Limits) -> DecodeError {
     }
 }
 
-struct FirstFrame<'a> {
-    decoder: ::gif::Decoder<Cursor<&'a [u8]>>,
+struct FirstFrame<R: BufRead> {
+    decoder: ::gif::Decoder<R>,
     canvas_width: u32,
     canvas_height: u32,
 }
 
 /// Reads up to the first frame's descriptor (no pixel data).
-fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<FirstFrame<'a>, DecodeError> {
+fn open<R: BufRead>(input: R, limits: &Limits) -> Result<FirstFrame<R>, DecodeError> {
     let map = |e| map_error(e, limits);
     let mut options = ::gif::DecodeOptions::new();
     options.set_color_output(::gif::ColorOutput::Indexed);
@@ -59,7 +59,7 @@ fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<FirstFrame<'a>, DecodeEr
     });
     // Frames may exceed the screen; the canvas grows as in Pillow (checked against limits).
     options.check_frame_consistency(false);
-    let mut decoder = options.read_info(Cursor::new(bytes)).map_err(map)?;
+    let mut decoder = options.read_info(input).map_err(map)?;
     let (screen_w, screen_h) = (u32::from(decoder.width()), u32::from(decoder.height()));
     let frame = decoder.next_frame_info().map_err(map)?.ok_or_else(|| DecodeError::Corrupt {
         format: FORMAT,
@@ -75,7 +75,8 @@ fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<FirstFrame<'a>, DecodeEr
 }
 
 pub(super) fn probe(bytes: &[u8]) -> Result<(u32, u32), DecodeError> {
-    let first = open(bytes, &Limits { max_alloc_bytes: u64::MAX, ..Limits::default() })?;
+    let limits = Limits { max_alloc_bytes: u64::MAX, ..Limits::default() };
+    let first = open(Cursor::new(bytes), &limits)?;
     Ok((first.canvas_width, first.canvas_height))
 }
 
@@ -86,14 +87,19 @@ fn interlaced_rows(height: u32) -> impl Iterator<Item = u32> {
         .flat_map(move |(start, step)| (start..height).step_by(step as usize))
 }
 
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeError> {
+pub(super) fn decode(
+    bytes: &[u8],
+    job: &Job<'_>,
+) -> Result<(RgbImage, MemoryReservation), DecodeError> {
+    let limits = &job.limits;
     // The gif crate's own buffers are bounded too (it needs at most one frame's indices).
-    let mut first = open(bytes, limits)?;
+    let mut first = open(job.reader(bytes), limits)?;
     let (width, height) = (first.canvas_width, first.canvas_height);
     limits.check_dimensions(FORMAT, width, height)?;
     let pixel_count = u64::from(width) * u64::from(height);
     // The index canvas and the RGB output exist together.
     limits.check_alloc(FORMAT, pixel_count * 4)?;
+    let reservation = job.reserve(FORMAT, pixel_count * 4, pixel_count)?;
 
     let frame = first.decoder.current_frame_info().ok_or_else(|| DecodeError::Corrupt {
         format: FORMAT,
@@ -117,6 +123,7 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
     let rows: Box<dyn Iterator<Item = u32>> =
         if interlaced { Box::new(interlaced_rows(frame_h)) } else { Box::new(0..frame_h) };
     for y in rows {
+        job.check_cancel()?;
         row.fill(background);
         let complete = if frame_w == 0 {
             true
@@ -134,15 +141,20 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
     let grey_ramp =
         palette.chunks_exact(3).enumerate().all(|(i, c)| c.iter().all(|&v| usize::from(v) == i));
     let mut pixels = super::alloc_zeroed(FORMAT, pixel_count * 3, limits)?;
-    for (dst, &index) in pixels.chunks_exact_mut(3).zip(&canvas) {
-        let at = usize::from(index) * 3;
-        match palette.get(at..at + 3) {
-            Some(colour) => dst.copy_from_slice(colour),
-            None if grey_ramp => dst.fill(index),
-            None => dst.fill(0),
+    let row_len = width as usize;
+    for (out_row, in_row) in pixels.chunks_exact_mut(row_len * 3).zip(canvas.chunks_exact(row_len))
+    {
+        job.check_cancel()?;
+        for (dst, &index) in out_row.chunks_exact_mut(3).zip(in_row) {
+            let at = usize::from(index) * 3;
+            match palette.get(at..at + 3) {
+                Some(colour) => dst.copy_from_slice(colour),
+                None if grey_ramp => dst.fill(index),
+                None => dst.fill(0),
+            }
         }
     }
-    Ok(RgbImage {
+    let image = RgbImage {
         width,
         height,
         pixels,
@@ -153,5 +165,6 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
         source_color: SourceColor::Palette,
         warning_count: 0,
         first_warning: None,
-    })
+    };
+    Ok((image, reservation))
 }

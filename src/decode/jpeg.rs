@@ -2,14 +2,18 @@
 //! in `csrc/jpeg_shim.c` so that libjpeg's fatal errors `longjmp` inside C and come back
 //! here as status codes.
 
-use std::ffi::{CStr, c_char, c_int, c_uint, c_ulong};
+use std::ffi::{CStr, c_char, c_int, c_uint, c_ulong, c_ulonglong};
 use std::marker::PhantomData;
 use std::ptr::NonNull;
+use std::sync::atomic::AtomicBool;
 
 // The shim calls libjpeg's symbols; naming the crate makes sure its static library is linked.
 use mozjpeg_sys as _;
 
-use super::{DecodeError, DecodeOptions, ImageFormat, JpegScale, RgbImage, SourceColor};
+use super::{
+    DecodeError, DecodeOptions, ImageFormat, Job, JpegScale, MemoryReservation, RgbImage,
+    SourceColor,
+};
 
 const FORMAT: ImageFormat = ImageFormat::Jpeg;
 
@@ -20,6 +24,7 @@ const MH_TRUNCATED: c_int = 2;
 const MH_UNSUPPORTED: c_int = 3;
 const MH_ALLOC_LIMIT: c_int = 4;
 const MH_TOO_BIG: c_int = 5;
+const MH_CANCELLED: c_int = 7;
 
 const MH_OUT_RGB: c_int = 0;
 const MH_OUT_CMYK: c_int = 1;
@@ -52,6 +57,8 @@ struct RawHeader {
     output_width: c_uint,
     output_height: c_uint,
     output_components: c_int,
+    multiple_scans: c_int,
+    coef_bytes: c_ulonglong,
 }
 
 unsafe extern "C" {
@@ -73,7 +80,7 @@ unsafe extern "C" {
         max_memory: usize,
         out: *mut RawHeader,
     ) -> c_int;
-    fn mh_jpeg_decode(dec: *mut RawDecoder, buf: *mut u8, len: usize) -> c_int;
+    fn mh_jpeg_decode(dec: *mut RawDecoder, buf: *mut u8, len: usize, cancel: *const u8) -> c_int;
     fn mh_jpeg_with_simd() -> c_int;
 }
 
@@ -159,6 +166,7 @@ impl<'data> Decoder<'data> {
                 height: header.image_height,
                 limit: "libjpeg's maximum dimension (65500)",
             },
+            MH_CANCELLED => DecodeError::Cancelled,
             MH_CORRUPT => DecodeError::Corrupt { format: FORMAT, message },
             _ => DecodeError::Corrupt {
                 format: FORMAT,
@@ -205,10 +213,19 @@ impl<'data> Decoder<'data> {
         Ok(())
     }
 
-    fn decode_into(&mut self, buf: &mut [u8], header: &RawHeader) -> Result<(), DecodeError> {
+    fn decode_into(
+        &mut self,
+        buf: &mut [u8],
+        header: &RawHeader,
+        cancel: Option<&AtomicBool>,
+    ) -> Result<(), DecodeError> {
+        // An AtomicBool is one byte holding 0 or 1; C reads it with a relaxed atomic load.
+        let cancel = cancel.map_or(std::ptr::null(), |c| c.as_ptr().cast_const().cast::<u8>());
         // SAFETY: `buf` is valid for writes of `buf.len()` bytes; the shim checks that the
-        // length is exactly rows * row bytes before writing.
-        let status = unsafe { mh_jpeg_decode(self.raw.as_ptr(), buf.as_mut_ptr(), buf.len()) };
+        // length is exactly rows * row bytes before writing. `cancel` is null or points to
+        // the caller's flag, which outlives this call; the shim forgets it before returning.
+        let status =
+            unsafe { mh_jpeg_decode(self.raw.as_ptr(), buf.as_mut_ptr(), buf.len(), cancel) };
         if status != MH_OK {
             return Err(self.error(status, header));
         }
@@ -251,8 +268,20 @@ fn source_color(header: &RawHeader) -> Result<SourceColor, DecodeError> {
     }
 }
 
+/// libjpeg's working memory besides the output and the coefficient buffer: a few MCU rows
+/// of samples per component (upsampling, colour conversion) and fixed tables, estimated
+/// generously as 64 bytes per column per component plus 1 MiB.
+fn row_working_bytes(header: &RawHeader) -> u64 {
+    let components = u64::try_from(header.num_components).unwrap_or(4);
+    u64::from(header.image_width) * components * 64 + (1 << 20)
+}
+
 /// Decodes with Pillow's settings; see the module documentation for the policy.
-pub(super) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, DecodeError> {
+pub(super) fn decode(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    job: &Job<'_>,
+) -> Result<(RgbImage, MemoryReservation), DecodeError> {
     let mut decoder = Decoder::new(options.limits.max_alloc_bytes)?;
     let mut header = decoder.read_header(bytes)?;
     let (width, height) = (header.image_width, header.image_height);
@@ -281,13 +310,21 @@ pub(super) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, 
             ),
         });
     }
+    // The budget is charged with the output, the coefficients of a multi-scan file (which
+    // libjpeg may allocate up to `libjpeg_budget`) and the row buffers.
+    let coef_bytes = if header.multiple_scans != 0 { header.coef_bytes } else { 0 };
+    let working = out_bytes
+        .saturating_add(coef_bytes.min(libjpeg_budget))
+        .saturating_add(row_working_bytes(&header));
+    let reservation = job.reserve(FORMAT, working, out_w * out_h)?;
     let mut pixels = super::alloc_zeroed(FORMAT, out_bytes, &options.limits)?;
-    decoder.decode_into(&mut pixels, &header)?;
+    job.check_cancel()?;
+    decoder.decode_into(&mut pixels, &header, job.control.cancel)?;
     if cmyk {
         cmyk_inverted_to_rgb_in_place(&mut pixels);
     }
     let (warning_count, first_warning) = decoder.warnings();
-    Ok(RgbImage {
+    let image = RgbImage {
         width: header.output_width,
         height: header.output_height,
         pixels,
@@ -298,7 +335,8 @@ pub(super) fn decode(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, 
         source_color,
         warning_count,
         first_warning,
-    })
+    };
+    Ok((image, reservation))
 }
 
 /// Pillow reads every 4-component JPEG as Adobe-inverted CMYK ("CMYK;I": each stored byte

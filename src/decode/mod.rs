@@ -64,16 +64,28 @@
 //! run under `catch_unwind` as a second line of defence). Declared
 //! dimensions are checked against [`Limits`] before any pixel buffer is allocated, and every
 //! large allocation is counted against [`Limits::max_alloc_bytes`] and made fallibly.
+//!
+//! # Running many decodes at once; stopping them
+//!
+//! [`decode_rgb8_with`] also takes a [`DecodeControl`]: a [`MemoryBudget`] shared by all the
+//! decodes in flight (each reserves its estimated peak after reading the header, before
+//! allocating, and holds it until the returned [`MemoryReservation`] is dropped), and a
+//! cancel flag checked between rows, blocks or input reads, so a decode stops within
+//! milliseconds of the flag being set, with [`DecodeError::Cancelled`].
 
+mod budget;
 mod gif;
 mod jpeg;
 mod pnm;
 mod raster;
 mod tiff;
 
+pub use budget::{BudgetError, MemoryBudget, MemoryReservation, default_budget_bytes};
 pub use jpeg::simd_built as jpeg_simd_built;
 
 use std::fmt;
+use std::io::{self, BufRead, Cursor, Read, Seek, SeekFrom};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 /// Names the conversion policy described in the [module documentation](self). It changes
 /// whenever decoded pixels could change; store it with every perceptual hash.
@@ -459,15 +471,36 @@ pub enum DecodeError {
         /// What is unsupported.
         message: String,
     },
+    /// The decode alone would need more than the whole [`MemoryBudget`] shared by the decodes
+    /// in flight (within the per-image [`Limits`], but over what this machine was given).
+    #[error(
+        "decoding this {format} image needs about {needed} bytes, more than the whole decode \
+         memory budget of {budget} bytes shared by the decodes in flight; refused rather than \
+         risk running out of memory (raise it with `--decode-memory MB` or \
+         AnalyzeOptions::decode_memory_budget if the machine has the memory)"
+    )]
+    MemoryBudget {
+        /// The format.
+        format: ImageFormat,
+        /// Bytes the decode (and what the caller needs beside its pixels) was estimated to need.
+        needed: u64,
+        /// The budget's capacity.
+        budget: u64,
+    },
+    /// The caller's cancel flag ([`DecodeControl::cancel`]) was set: decoding stopped early
+    /// and there is no image. Not a property of the file.
+    #[error("decoding stopped: cancelled by the caller (not a fault of the file)")]
+    Cancelled,
 }
 
 impl DecodeError {
     /// The format the error concerns, when one was recognised.
     pub fn format(&self) -> Option<ImageFormat> {
         match self {
-            DecodeError::Empty | DecodeError::UnknownFormat => None,
+            DecodeError::Empty | DecodeError::UnknownFormat | DecodeError::Cancelled => None,
             DecodeError::TooLarge { format, .. }
             | DecodeError::AllocationLimit { format, .. }
+            | DecodeError::MemoryBudget { format, .. }
             | DecodeError::Truncated { format }
             | DecodeError::Corrupt { format, .. }
             | DecodeError::Unsupported { format, .. } => Some(*format),
@@ -495,19 +528,152 @@ pub fn probe(bytes: &[u8]) -> Result<ImageInfo, DecodeError> {
 /// Decodes the image in `bytes` to RGB8 under the [conversion policy](self).
 ///
 /// The format comes from the content ([`detect_format`]). Limits are checked against the
-/// declared size before pixel buffers are allocated.
+/// declared size before pixel buffers are allocated. No memory budget and no cancellation:
+/// see [`decode_rgb8_with`] for those.
 pub fn decode_rgb8(bytes: &[u8], options: &DecodeOptions) -> Result<RgbImage, DecodeError> {
+    decode_rgb8_with(bytes, options, &DecodeControl::default()).map(|(image, _)| image)
+}
+
+/// What a decode runs under besides its [`DecodeOptions`]: a memory budget shared with other
+/// decodes, and a cancel flag. The default has neither.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DecodeControl<'a> {
+    /// Reserve the decode's estimated peak memory here before allocating (waiting while
+    /// other decodes hold it); `None`: only the per-image [`Limits`] apply.
+    pub budget: Option<&'a MemoryBudget>,
+    /// When set (by another thread or a signal handler), the decode stops at its next row,
+    /// block or input read with [`DecodeError::Cancelled`]; a wait for the budget stops too.
+    pub cancel: Option<&'a AtomicBool>,
+    /// Bytes per output pixel the caller will need while it uses the pixels (e.g. 1 for a
+    /// greyscale copy), reserved together with the decode so the whole peak is counted.
+    pub extra_bytes_per_pixel: u64,
+}
+
+/// [`decode_rgb8`] under a [`DecodeControl`]. Returns the image and the budget reservation
+/// covering it (and [`DecodeControl::extra_bytes_per_pixel`] for each of its pixels): keep
+/// the reservation until the pixels are no longer needed, then drop it.
+///
+/// Errors besides [`decode_rgb8`]'s: [`DecodeError::MemoryBudget`] when the estimate alone
+/// exceeds the whole budget (at once, never after waiting), [`DecodeError::Cancelled`] when
+/// the cancel flag is seen set.
+pub fn decode_rgb8_with(
+    bytes: &[u8],
+    options: &DecodeOptions,
+    control: &DecodeControl<'_>,
+) -> Result<(RgbImage, MemoryReservation), DecodeError> {
     if bytes.is_empty() {
         return Err(DecodeError::Empty);
     }
     let format = detect_format(bytes).ok_or(DecodeError::UnknownFormat)?;
-    let limits = &options.limits;
-    match format {
-        ImageFormat::Jpeg => jpeg::decode(bytes, options),
-        ImageFormat::Gif => contain_panics(format, || gif::decode(bytes, limits)),
-        ImageFormat::Pnm => pnm::decode(bytes, limits),
-        ImageFormat::Tiff => contain_panics(format, || tiff::decode(bytes, limits)),
-        _ => contain_panics(format, || raster::decode(format, bytes, limits)),
+    let job = Job { limits: options.limits, control: *control };
+    job.check_cancel()?;
+    let result = match format {
+        ImageFormat::Jpeg => jpeg::decode(bytes, options, &job),
+        ImageFormat::Gif => contain_panics(format, || gif::decode(bytes, &job)),
+        ImageFormat::Pnm => pnm::decode(bytes, &job),
+        ImageFormat::Tiff => contain_panics(format, || tiff::decode(bytes, &job)),
+        _ => contain_panics(format, || raster::decode(format, bytes, &job)),
+    };
+    // A decoder stopped by the cancel flag fails with whatever its reader error became.
+    match result {
+        Err(_) if job.cancelled() => Err(DecodeError::Cancelled),
+        other => other,
+    }
+}
+
+/// One decode's limits and control, handed to the format decoders.
+pub(crate) struct Job<'a> {
+    limits: Limits,
+    control: DecodeControl<'a>,
+}
+
+impl<'a> Job<'a> {
+    fn cancelled(&self) -> bool {
+        self.control.cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+    }
+
+    /// `Err(Cancelled)` once the flag is set; called between rows and blocks.
+    fn check_cancel(&self) -> Result<(), DecodeError> {
+        if self.cancelled() { Err(DecodeError::Cancelled) } else { Ok(()) }
+    }
+
+    /// Reserves a decode's peak: `working` bytes (output buffer and decoder buffers, already
+    /// checked against the per-image limits) plus the caller's extra bytes for each of
+    /// `out_pixels`. Waits while other decodes hold the budget.
+    fn reserve(
+        &self,
+        format: ImageFormat,
+        working: u64,
+        out_pixels: u64,
+    ) -> Result<MemoryReservation, DecodeError> {
+        let Some(budget) = self.control.budget else {
+            self.check_cancel()?;
+            return Ok(MemoryReservation::none());
+        };
+        let needed =
+            working.saturating_add(out_pixels.saturating_mul(self.control.extra_bytes_per_pixel));
+        budget.reserve(needed, self.control.cancel).map_err(|e| match e {
+            BudgetError::OverBudget { needed, capacity } => {
+                DecodeError::MemoryBudget { format, needed, budget: capacity }
+            }
+            BudgetError::Cancelled => DecodeError::Cancelled,
+        })
+    }
+
+    /// The bytes of the file as a reader for the Rust codecs, which fails once the cancel
+    /// flag is set, so a codec stops at its next read.
+    fn reader<'b>(&self, bytes: &'b [u8]) -> CancelReader<'b>
+    where
+        'a: 'b,
+    {
+        CancelReader { inner: Cursor::new(bytes), cancel: self.control.cancel }
+    }
+}
+
+/// Bytes handed out per read: small enough that even a maximally compressed stream (deflate
+/// expands at most about 1032 times) gives the decoder only milliseconds of work between
+/// two looks at the cancel flag.
+const CANCEL_READ_CHUNK: usize = 16 << 10;
+
+/// A cursor over the file's bytes that fails every read once the cancel flag is set.
+pub(crate) struct CancelReader<'a> {
+    inner: Cursor<&'a [u8]>,
+    cancel: Option<&'a AtomicBool>,
+}
+
+impl CancelReader<'_> {
+    fn check(&self) -> io::Result<()> {
+        if self.cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            // Not `Interrupted`: readers retry that kind.
+            return Err(io::Error::other("decoding cancelled"));
+        }
+        Ok(())
+    }
+}
+
+impl Read for CancelReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.check()?;
+        let n = buf.len().min(CANCEL_READ_CHUNK);
+        self.inner.read(&mut buf[..n])
+    }
+}
+
+impl BufRead for CancelReader<'_> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.check()?;
+        let available = self.inner.fill_buf()?;
+        Ok(&available[..available.len().min(CANCEL_READ_CHUNK)])
+    }
+
+    fn consume(&mut self, amount: usize) {
+        self.inner.consume(amount);
+    }
+}
+
+impl Seek for CancelReader<'_> {
+    fn seek(&mut self, position: SeekFrom) -> io::Result<u64> {
+        self.inner.seek(position)
     }
 }
 
@@ -566,11 +732,29 @@ fn alloc_zeroed(format: ImageFormat, len: u64, limits: &Limits) -> Result<Vec<u8
         if buf.capacity() > 0 {
             SPARE.with(|spare| spare.set(buf));
         }
-        buf = Vec::new();
-        buf.try_reserve_exact(len).map_err(|_| fail())?;
+        return fresh_zeroed(len).ok_or_else(fail);
     }
     buf.resize(len, 0);
     Ok(buf)
+}
+
+/// A new zeroed buffer from the allocator's zeroed allocation, `None` when memory is short.
+/// Large blocks come from the OS already zero and untouched, so a decode stopped early (or
+/// refused) never pays for writing zeros over hundreds of megabytes.
+fn fresh_zeroed(len: usize) -> Option<Vec<u8>> {
+    if len == 0 {
+        return Some(Vec::new());
+    }
+    let layout = std::alloc::Layout::array::<u8>(len).ok()?;
+    // SAFETY: the layout has a non-zero size (len > 0).
+    let ptr = unsafe { std::alloc::alloc_zeroed(layout) };
+    if ptr.is_null() {
+        return None;
+    }
+    // SAFETY: `ptr` was allocated by the global allocator with the layout of `len` bytes
+    // (alignment 1), which is what a Vec<u8> of capacity `len` owns, and all `len` bytes are
+    // initialised (zero).
+    Some(unsafe { Vec::from_raw_parts(ptr, len, len) })
 }
 
 /// Pillow's `cmyk2rgb` (Convert.c): per channel `(255 - K) - MULDIV255(C, 255 - K)`, where

@@ -14,7 +14,10 @@
 //!   token of a binary file.
 //! * P7 (PAM) is refused as unsupported: Pillow cannot open it, so there is no reference.
 
-use super::{DecodeError, ImageFormat, Limits, RgbImage, SourceColor};
+use super::{DecodeError, ImageFormat, Job, MemoryReservation, RgbImage, SourceColor};
+
+/// Samples converted between two looks at the cancel flag.
+const SAMPLES_PER_CANCEL_CHECK: usize = 1 << 20;
 
 const FORMAT: ImageFormat = ImageFormat::Pnm;
 
@@ -162,11 +165,17 @@ fn to_u8(value: u32, maxval: u32, grey: bool) -> u8 {
     rescale(value, maxval, 255).min(255) as u8
 }
 
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeError> {
+pub(super) fn decode(
+    bytes: &[u8],
+    job: &Job<'_>,
+) -> Result<(RgbImage, MemoryReservation), DecodeError> {
+    let limits = &job.limits;
     let parsed = parse_header(bytes)?;
     let (width, height) = (parsed.width, parsed.height);
     limits.check_dimensions(FORMAT, width, height)?;
     let pixel_count = u64::from(width) * u64::from(height);
+    limits.check_alloc(FORMAT, pixel_count * 3)?;
+    let reservation = job.reserve(FORMAT, pixel_count * 3, pixel_count)?;
     let mut pixels = super::alloc_zeroed(FORMAT, pixel_count * 3, limits)?;
     let data = &bytes[parsed.data_start..];
     let grey = matches!(parsed.kind, b'2' | b'5');
@@ -181,8 +190,13 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
     // Fills the output from a stream of samples (grey samples are replicated).
     let mut put = {
         let mut at = 0usize;
+        let mut count = 0usize;
         let pixels = &mut pixels;
-        move |value: u8| {
+        move |value: u8| -> Result<(), DecodeError> {
+            if count.is_multiple_of(SAMPLES_PER_CANCEL_CHECK) {
+                job.check_cancel()?;
+            }
+            count += 1;
             if channels == 1 {
                 pixels[at..at + 3].fill(value);
                 at += 3;
@@ -190,6 +204,7 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
                 pixels[at] = value;
                 at += 1;
             }
+            Ok(())
         }
     };
     let samples = usize::try_from(pixel_count).unwrap_or(usize::MAX).saturating_mul(channels);
@@ -203,7 +218,7 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
             for row in data.chunks_exact(row_bytes).take(height as usize) {
                 for x in 0..width as usize {
                     let bit = (row[x / 8] >> (7 - x % 8)) & 1;
-                    put(if bit == 1 { 0 } else { 255 });
+                    put(if bit == 1 { 0 } else { 255 })?;
                 }
             }
         }
@@ -214,11 +229,11 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
             }
             if sample_bytes == 1 {
                 for &v in &data[..samples] {
-                    put(to_u8(u32::from(v), parsed.maxval, grey));
+                    put(to_u8(u32::from(v), parsed.maxval, grey))?;
                 }
             } else {
                 for v in data[..samples * 2].chunks_exact(2) {
-                    put(to_u8(u32::from(u16::from_be_bytes([v[0], v[1]])), parsed.maxval, grey));
+                    put(to_u8(u32::from(u16::from_be_bytes([v[0], v[1]])), parsed.maxval, grey))?;
                 }
             }
         }
@@ -229,8 +244,8 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
                     break;
                 }
                 match c {
-                    b'0' => put(255),
-                    b'1' => put(0),
+                    b'0' => put(255)?,
+                    b'1' => put(0)?,
                     c if is_space(c) => continue,
                     other => {
                         return Err(corrupt(format!(
@@ -272,11 +287,11 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
                         parsed.maxval
                     )));
                 }
-                put(to_u8(value as u32, parsed.maxval, grey));
+                put(to_u8(value as u32, parsed.maxval, grey))?;
             }
         }
     }
-    Ok(RgbImage {
+    let image = RgbImage {
         width,
         height,
         pixels,
@@ -287,5 +302,6 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
         source_color,
         warning_count: 0,
         first_warning: None,
-    })
+    };
+    Ok((image, reservation))
 }

@@ -5,7 +5,12 @@ use std::io::Cursor;
 
 use image::{ColorType, DynamicImage, ExtendedColorType, ImageDecoder, ImageError, ImageReader};
 
-use super::{DecodeError, ImageFormat, Limits, RgbImage, SourceColor};
+use super::{
+    CancelReader, DecodeError, ImageFormat, Job, Limits, MemoryReservation, RgbImage, SourceColor,
+};
+
+/// Rows converted between two looks at the cancel flag.
+const ROWS_PER_CANCEL_CHECK: usize = 64;
 
 fn image_rs_format(format: ImageFormat) -> image::ImageFormat {
     match format {
@@ -62,13 +67,9 @@ fn is_truncation(err: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-fn reader(format: ImageFormat, bytes: &[u8]) -> ImageReader<Cursor<&[u8]>> {
-    ImageReader::with_format(Cursor::new(bytes), image_rs_format(format))
-}
-
 pub(super) fn probe(format: ImageFormat, bytes: &[u8]) -> Result<(u32, u32), DecodeError> {
     let limits = Limits::default();
-    let mut reader = reader(format, bytes);
+    let mut reader = ImageReader::with_format(Cursor::new(bytes), image_rs_format(format));
     reader.no_limits(); // only the header is read
     let decoder = reader.into_decoder().map_err(|e| map_error(format, &limits, e))?;
     Ok(decoder.dimensions())
@@ -119,13 +120,20 @@ fn source_color(format: ImageFormat, bytes: &[u8], original: ExtendedColorType) 
     }
 }
 
+/// Whether [`to_rgb8`] converts this layout inside the decoder's own buffer (so the decode
+/// needs the larger of the two buffers, not both).
+fn converts_in_place(color: ColorType) -> bool {
+    matches!(color, ColorType::Rgb8 | ColorType::Rgba8 | ColorType::L8 | ColorType::La8)
+}
+
 pub(super) fn decode(
     format: ImageFormat,
     bytes: &[u8],
-    limits: &Limits,
-) -> Result<RgbImage, DecodeError> {
+    job: &Job<'_>,
+) -> Result<(RgbImage, MemoryReservation), DecodeError> {
+    let limits = &job.limits;
     if format == ImageFormat::Bmp
-        && let Some(result) = decode_bmp16(bytes, limits)
+        && let Some(result) = decode_bmp16(bytes, job)
     {
         return result;
     }
@@ -133,7 +141,8 @@ pub(super) fn decode(
         limits.check_dimensions(format, width, height)?;
     }
     let map = |e| map_error(format, limits, e);
-    let mut reader = reader(format, bytes);
+    let mut reader: ImageReader<CancelReader<'_>> =
+        ImageReader::with_format(job.reader(bytes), image_rs_format(format));
     let mut image_limits = image::Limits::no_limits();
     // Dimensions are checked below, by us, for a precise error; the allocation cap is
     // enforced by the codecs themselves as well.
@@ -143,12 +152,20 @@ pub(super) fn decode(
     let (width, height) = decoder.dimensions();
     limits.check_dimensions(format, width, height)?;
     let source_color = source_color(format, bytes, decoder.original_color_type());
-    // The decoded buffer and the RGB8 result exist at the same time.
+    // The decoded buffer and the RGB8 result exist at the same time, unless the conversion
+    // happens inside the decoded buffer.
     let out_bytes = u64::from(width) * u64::from(height) * 3;
-    limits.check_alloc(format, decoder.total_bytes().saturating_add(out_bytes))?;
+    let decoded_bytes = decoder.total_bytes();
+    let working = if converts_in_place(decoder.color_type()) {
+        decoded_bytes.max(out_bytes)
+    } else {
+        decoded_bytes.saturating_add(out_bytes)
+    };
+    limits.check_alloc(format, working)?;
+    let reservation = job.reserve(format, working, u64::from(width) * u64::from(height))?;
     let image = DynamicImage::from_decoder(decoder).map_err(map)?;
-    let pixels = to_rgb8(format, limits, image)?;
-    Ok(RgbImage {
+    let pixels = to_rgb8(format, job, image)?;
+    let image = RgbImage {
         width,
         height,
         pixels,
@@ -159,60 +176,145 @@ pub(super) fn decode(
         source_color,
         warning_count: 0,
         first_warning: None,
-    })
+    };
+    Ok((image, reservation))
+}
+
+/// Applies `convert` to `rows` rows of `row_in` bytes from `src` into rows of `row_out`
+/// bytes of `dst`, looking at the cancel flag every few rows.
+fn convert_rows<T>(
+    job: &Job<'_>,
+    src: &[T],
+    row_in: usize,
+    dst: &mut [u8],
+    row_out: usize,
+    convert: impl Fn(&[T], &mut [u8]),
+) -> Result<(), DecodeError> {
+    let block_in = row_in * ROWS_PER_CANCEL_CHECK;
+    let block_out = row_out * ROWS_PER_CANCEL_CHECK;
+    for (s, d) in src.chunks(block_in.max(1)).zip(dst.chunks_mut(block_out.max(1))) {
+        job.check_cancel()?;
+        convert(s, d);
+    }
+    Ok(())
+}
+
+/// Narrows `bpp`-byte pixels to RGB inside `buf` (front to back: pixel i's 3 bytes land at
+/// 3i, at or before its own bytes at bpp*i, which were already read), then shortens it.
+fn narrow_in_place(
+    job: &Job<'_>,
+    buf: &mut Vec<u8>,
+    bpp: usize,
+    pixel: impl Fn(&[u8]) -> [u8; 3],
+) -> Result<(), DecodeError> {
+    let count = buf.len() / bpp;
+    for i in 0..count {
+        if i.is_multiple_of(1 << 20) {
+            job.check_cancel()?;
+        }
+        let rgb = pixel(&buf[bpp * i..bpp * i + bpp]);
+        buf[3 * i..3 * i + 3].copy_from_slice(&rgb);
+    }
+    buf.truncate(3 * count);
+    buf.shrink_to_fit();
+    Ok(())
+}
+
+/// Widens `bpp`-byte pixels (bpp < 3) to RGB inside `buf`, grown to 3 bytes per pixel
+/// (back to front: pixel i's 3 bytes land at 3i, after every byte of pixels 0..i).
+fn widen_in_place(
+    job: &Job<'_>,
+    buf: &mut Vec<u8>,
+    bpp: usize,
+    format: ImageFormat,
+    limits: &Limits,
+    pixel: impl Fn(&[u8]) -> [u8; 3],
+) -> Result<(), DecodeError> {
+    let count = buf.len() / bpp;
+    let out_len = count * 3;
+    buf.try_reserve_exact(out_len - buf.len()).map_err(|_| DecodeError::AllocationLimit {
+        format,
+        needed: out_len as u64,
+        limit: limits.max_alloc_bytes,
+    })?;
+    buf.resize(out_len, 0);
+    for i in (0..count).rev() {
+        if i.is_multiple_of(1 << 20) {
+            job.check_cancel()?;
+        }
+        let rgb = pixel(&buf[bpp * i..bpp * i + bpp]);
+        buf[3 * i..3 * i + 3].copy_from_slice(&rgb);
+    }
+    Ok(())
 }
 
 /// Pillow's conversions to RGB8 for each decoded layout (see the policy in `decode`).
+/// 8-bit layouts are converted inside the decoder's buffer (a 16000x16000 RGB PNG then
+/// needs 768 MB, not twice that); 16-bit ones into a new buffer.
 fn to_rgb8(
     format: ImageFormat,
-    limits: &Limits,
+    job: &Job<'_>,
     image: DynamicImage,
 ) -> Result<Vec<u8>, DecodeError> {
-    let (width, height) = (image.width(), image.height());
-    let out_len = u64::from(width) * u64::from(height) * 3;
-    let mut out = super::alloc_zeroed(format, out_len, limits)?;
+    let limits = &job.limits;
+    let (width, height) = (image.width() as usize, image.height() as usize);
+    let out_len = width * height * 3;
     let color = image.color();
-    match image {
-        DynamicImage::ImageRgb8(buf) => {
-            out.copy_from_slice(buf.as_raw());
-        }
+    let out = match image {
+        DynamicImage::ImageRgb8(buf) => buf.into_raw(),
         DynamicImage::ImageRgba8(buf) => {
-            for (dst, src) in out.chunks_exact_mut(3).zip(buf.as_raw().chunks_exact(4)) {
-                dst.copy_from_slice(&src[..3]);
-            }
+            let mut buf = buf.into_raw();
+            narrow_in_place(job, &mut buf, 4, |p| [p[0], p[1], p[2]])?;
+            buf
         }
         DynamicImage::ImageLuma8(buf) => {
-            for (dst, &v) in out.chunks_exact_mut(3).zip(buf.as_raw()) {
-                dst.fill(v);
-            }
+            let mut buf = buf.into_raw();
+            widen_in_place(job, &mut buf, 1, format, limits, |p| [p[0]; 3])?;
+            buf
         }
         DynamicImage::ImageLumaA8(buf) => {
-            for (dst, src) in out.chunks_exact_mut(3).zip(buf.as_raw().chunks_exact(2)) {
-                dst.fill(src[0]);
-            }
+            let mut buf = buf.into_raw();
+            widen_in_place(job, &mut buf, 2, format, limits, |p| [p[0]; 3])?;
+            buf
         }
         // Pillow opens 16-bit grey as I;16 and clamps it to 8 bits.
         DynamicImage::ImageLuma16(buf) => {
-            for (dst, &v) in out.chunks_exact_mut(3).zip(buf.as_raw()) {
-                dst.fill(v.min(255) as u8);
-            }
+            let mut out = super::alloc_zeroed(format, out_len as u64, limits)?;
+            convert_rows(job, buf.as_raw(), width, &mut out, width * 3, |s, d| {
+                for (dst, &v) in d.chunks_exact_mut(3).zip(s) {
+                    dst.fill(v.min(255) as u8);
+                }
+            })?;
+            out
         }
         DynamicImage::ImageLumaA16(buf) => {
-            for (dst, src) in out.chunks_exact_mut(3).zip(buf.as_raw().chunks_exact(2)) {
-                dst.fill((src[0] >> 8) as u8);
-            }
+            let mut out = super::alloc_zeroed(format, out_len as u64, limits)?;
+            convert_rows(job, buf.as_raw(), width * 2, &mut out, width * 3, |s, d| {
+                for (dst, src) in d.chunks_exact_mut(3).zip(s.chunks_exact(2)) {
+                    dst.fill((src[0] >> 8) as u8);
+                }
+            })?;
+            out
         }
         DynamicImage::ImageRgb16(buf) => {
-            for (dst, &v) in out.iter_mut().zip(buf.as_raw()) {
-                *dst = (v >> 8) as u8;
-            }
+            let mut out = super::alloc_zeroed(format, out_len as u64, limits)?;
+            convert_rows(job, buf.as_raw(), width * 3, &mut out, width * 3, |s, d| {
+                for (dst, &v) in d.iter_mut().zip(s) {
+                    *dst = (v >> 8) as u8;
+                }
+            })?;
+            out
         }
         DynamicImage::ImageRgba16(buf) => {
-            for (dst, src) in out.chunks_exact_mut(3).zip(buf.as_raw().chunks_exact(4)) {
-                for (d, &s) in dst.iter_mut().zip(src) {
-                    *d = (s >> 8) as u8;
+            let mut out = super::alloc_zeroed(format, out_len as u64, limits)?;
+            convert_rows(job, buf.as_raw(), width * 4, &mut out, width * 3, |s, d| {
+                for (dst, src) in d.chunks_exact_mut(3).zip(s.chunks_exact(4)) {
+                    for (d, &s) in dst.iter_mut().zip(src) {
+                        *d = (s >> 8) as u8;
+                    }
                 }
-            }
+            })?;
+            out
         }
         _ => {
             return Err(DecodeError::Unsupported {
@@ -220,8 +322,18 @@ fn to_rgb8(
                 message: format!("{color:?} samples (floating-point images have no RGB8 policy)"),
             });
         }
-    }
+    };
     debug_assert!(!matches!(color, ColorType::Rgb32F | ColorType::Rgba32F));
+    // The codecs fill exactly width * height pixels; never hand on a buffer that is not.
+    if out.len() != out_len {
+        return Err(DecodeError::Corrupt {
+            format,
+            message: format!(
+                "the decoder returned {} bytes for a {width}x{height} {color:?} image",
+                out.len()
+            ),
+        });
+    }
     Ok(out)
 }
 
@@ -260,8 +372,12 @@ fn le_u32(bytes: &[u8], at: usize) -> Option<u32> {
 /// 16-bit BMPs, which the `image` crate widens differently from Pillow. Pillow accepts
 /// BI_RGB (5-5-5) and BI_BITFIELDS with the 5-5-5 or 5-6-5 masks only, and widens a
 /// channel of maximum `m` as `v * 255 / m` (rounded down). Returns `None` for any other BMP.
-fn decode_bmp16(bytes: &[u8], limits: &Limits) -> Option<Result<RgbImage, DecodeError>> {
+fn decode_bmp16(
+    bytes: &[u8],
+    job: &Job<'_>,
+) -> Option<Result<(RgbImage, MemoryReservation), DecodeError>> {
     const FORMAT: ImageFormat = ImageFormat::Bmp;
+    let limits = &job.limits;
     let header_size = le_u32(bytes, 14)?;
     if header_size < 40 || bytes.get(28..30)? != [16, 0] {
         return None;
@@ -309,10 +425,16 @@ fn decode_bmp16(bytes: &[u8], limits: &Limits) -> Option<Result<RgbImage, Decode
         let stride = (w as usize * 2).div_ceil(4) * 4;
         let needed = stride.checked_mul(h as usize).and_then(|n| n.checked_add(data_offset));
         let data = bytes.get(data_offset..needed.ok_or_else(truncated)?).ok_or_else(truncated)?;
-        let mut pixels = super::alloc_zeroed(FORMAT, u64::from(w) * u64::from(h) * 3, limits)?;
+        let out_bytes = u64::from(w) * u64::from(h) * 3;
+        limits.check_alloc(FORMAT, out_bytes)?;
+        let reservation = job.reserve(FORMAT, out_bytes, u64::from(w) * u64::from(h))?;
+        let mut pixels = super::alloc_zeroed(FORMAT, out_bytes, limits)?;
         let widen = |v: u16, max: u16| (u32::from(v) * 255 / u32::from(max)) as u8;
         let green_max = (1u16 << green_bits) - 1;
         for (y, out_row) in pixels.chunks_exact_mut(w as usize * 3).enumerate() {
+            if y.is_multiple_of(ROWS_PER_CANCEL_CHECK) {
+                job.check_cancel()?;
+            }
             // Positive height: rows are stored bottom-up.
             let stored = if height > 0 { h as usize - 1 - y } else { y };
             let row = &data[stored * stride..stored * stride + w as usize * 2];
@@ -324,7 +446,7 @@ fn decode_bmp16(bytes: &[u8], limits: &Limits) -> Option<Result<RgbImage, Decode
                 dst.copy_from_slice(&[widen(red, 31), widen(green, green_max), widen(blue, 31)]);
             }
         }
-        Ok(RgbImage {
+        let image = RgbImage {
             width: w,
             height: h,
             pixels,
@@ -335,6 +457,7 @@ fn decode_bmp16(bytes: &[u8], limits: &Limits) -> Option<Result<RgbImage, Decode
             source_color: SourceColor::Rgb8,
             warning_count: 0,
             first_warning: None,
-        })
+        };
+        Ok((image, reservation))
     })())
 }

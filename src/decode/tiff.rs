@@ -19,7 +19,7 @@ use ::tiff::ColorType;
 use ::tiff::decoder::{Decoder, DecodingResult};
 use ::tiff::tags::Tag;
 
-use super::{DecodeError, ImageFormat, Limits, RgbImage, SourceColor};
+use super::{DecodeError, ImageFormat, Job, Limits, MemoryReservation, RgbImage, SourceColor};
 
 const FORMAT: ImageFormat = ImageFormat::Tiff;
 
@@ -45,19 +45,20 @@ fn unsupported(message: String) -> DecodeError {
     DecodeError::Unsupported { format: FORMAT, message }
 }
 
-fn open<'a>(bytes: &'a [u8], limits: &Limits) -> Result<Decoder<Cursor<&'a [u8]>>, DecodeError> {
+fn open<R: std::io::Read + std::io::Seek>(
+    input: R,
+    limits: &Limits,
+) -> Result<Decoder<R>, DecodeError> {
     let mut tiff_limits = ::tiff::decoder::Limits::default();
     let cap = usize::try_from(limits.max_alloc_bytes).unwrap_or(usize::MAX);
     tiff_limits.decoding_buffer_size = cap;
     tiff_limits.intermediate_buffer_size = tiff_limits.intermediate_buffer_size.min(cap);
-    Decoder::new(Cursor::new(bytes))
-        .map(|d| d.with_limits(tiff_limits))
-        .map_err(|e| map_error(e, limits))
+    Decoder::new(input).map(|d| d.with_limits(tiff_limits)).map_err(|e| map_error(e, limits))
 }
 
 pub(super) fn probe(bytes: &[u8]) -> Result<(u32, u32), DecodeError> {
     let limits = Limits { max_alloc_bytes: u64::MAX, ..Limits::default() };
-    open(bytes, &limits)?.dimensions().map_err(|e| map_error(e, &limits))
+    open(Cursor::new(bytes), &limits)?.dimensions().map_err(|e| map_error(e, &limits))
 }
 
 /// Unpacks `bits`-bit grey samples (rows padded to whole bytes) to 8 bits.
@@ -77,9 +78,14 @@ fn unpack_grey(data: &[u8], width: usize, height: usize, bits: u8, out: &mut [u8
     }
 }
 
-pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeError> {
+pub(super) fn decode(
+    bytes: &[u8],
+    job: &Job<'_>,
+) -> Result<(RgbImage, MemoryReservation), DecodeError> {
+    let limits = &job.limits;
     let map = |e| map_error(e, limits);
-    let mut decoder = open(bytes, limits)?;
+    // Reads through the cancel-aware reader: a strip or tile being read stops the decode.
+    let mut decoder = open(job.reader(bytes), limits)?;
     let (width, height) = decoder.dimensions().map_err(map)?;
     limits.check_dimensions(FORMAT, width, height)?;
     let color = decoder.colortype().map_err(map)?;
@@ -104,8 +110,11 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
     };
     let pixel_count = u64::from(width) * u64::from(height);
     let decoded_bytes = (pixel_count * samples as u64 * u64::from(bits)).div_ceil(8);
-    limits.check_alloc(FORMAT, decoded_bytes.saturating_add(pixel_count * 3))?;
+    let working = decoded_bytes.saturating_add(pixel_count * 3);
+    limits.check_alloc(FORMAT, working)?;
+    let reservation = job.reserve(FORMAT, working, pixel_count)?;
     let decoded = decoder.read_image().map_err(map)?;
+    job.check_cancel()?;
     let mut pixels = super::alloc_zeroed(FORMAT, pixel_count * 3, limits)?;
     let (w, h) = (width as usize, height as usize);
     match (&decoded, bits) {
@@ -140,7 +149,7 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
         _ => return Err(unsupported(format!("{color:?} delivered in an unexpected sample type"))),
     }
     let jpeg_compressed = matches!(compression, Some(6 | 7));
-    Ok(RgbImage {
+    let image = RgbImage {
         width,
         height,
         pixels,
@@ -155,5 +164,6 @@ pub(super) fn decode(bytes: &[u8], limits: &Limits) -> Result<RgbImage, DecodeEr
              from Pillow's"
                 .to_string()
         }),
-    })
+    };
+    Ok((image, reservation))
 }

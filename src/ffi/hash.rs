@@ -260,8 +260,10 @@ fn image_error_status(error: &ImageError) -> mh_status {
     match error {
         ImageError::Decode(DecodeError::TooLarge { .. })
         | ImageError::Decode(DecodeError::AllocationLimit { .. })
+        | ImageError::Decode(DecodeError::MemoryBudget { .. })
         | ImageError::FileTooLarge { .. } => mh_status::ImageTooLarge,
-        ImageError::Decode(_) => mh_status::ImageDecodeFailed,
+        // Cancelled: the C API sets no cancel flag on single-file hashing.
+        ImageError::Decode(_) | ImageError::Cancelled => mh_status::ImageDecodeFailed,
         ImageError::Hash(_) => mh_status::ImageHashFailed,
     }
 }

@@ -25,6 +25,7 @@ mod resample;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use thiserror::Error;
 
@@ -48,6 +49,10 @@ pub enum ImageHashError {
     /// `width * height * channels` does not fit in memory addresses on this platform.
     #[error("a {width}x{height} image is too large to address on this platform")]
     TooLarge { width: u32, height: u32 },
+    /// The caller's cancel flag was set while hashing (only when hashing runs under a cancel
+    /// flag, as in [`crate::analyze`] with `AnalyzeOptions::cancel`): no hash.
+    #[error("pHash/dHash/aHash computation stopped: cancelled by the caller")]
+    Cancelled,
 }
 
 /// A 64-bit `imagehash` value: bit 63 is the first (top-left) element of the bit matrix.
@@ -247,21 +252,46 @@ pub fn imagehashes_from_rgb(
     height: u32,
     rgb: &[u8],
 ) -> Result<ImageHashes, ImageHashError> {
+    imagehashes_from_rgb_cancellable(width, height, rgb, None)
+}
+
+/// [`imagehashes_from_rgb`] that stops with [`ImageHashError::Cancelled`] soon after `cancel`
+/// is set: every 64 rows of the usual streaming pass, between the steps of the other path
+/// (tall or very narrow images: greyscale copy, then one resize per hash).
+pub(crate) fn imagehashes_from_rgb_cancellable(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    cancel: Option<&AtomicBool>,
+) -> Result<ImageHashes, ImageHashError> {
     check_len(width, height, 3, rgb.len())?;
     let side = dct::N;
     let sizes = [(side, side), (HASH_SIZE + 1, HASH_SIZE), (HASH_SIZE, HASH_SIZE)];
     // Most images: one streaming pass, no full-size greyscale copy (same bytes either way).
     if let Some(thumbs) =
-        resample::stream_rgb_resizes(rgb, (width as usize, height as usize), &sizes)
+        resample::stream_rgb_resizes(rgb, (width as usize, height as usize), &sizes, cancel)
     {
+        let thumbs = thumbs?;
         return Ok(ImageHashes {
             phash: phash_of_thumbnail(&thumbs[0]),
             dhash: dhash_of_thumbnail(&thumbs[1]),
             ahash: average_hash_of_thumbnail(&thumbs[2]),
         });
     }
+    let check = || {
+        if cancel.is_some_and(|c| c.load(Ordering::Relaxed)) {
+            Err(ImageHashError::Cancelled)
+        } else {
+            Ok(())
+        }
+    };
     let luma = Luma8::from_rgb(width, height, rgb)?;
-    Ok(ImageHashes { phash: phash(&luma), dhash: dhash(&luma), ahash: average_hash(&luma) })
+    check()?;
+    let phash = phash(&luma);
+    check()?;
+    let dhash = dhash(&luma);
+    check()?;
+    Ok(ImageHashes { phash, dhash, ahash: average_hash(&luma) })
 }
 
 #[cfg(test)]
@@ -329,6 +359,27 @@ mod tests {
         );
         let msg = imagehashes_from_rgb(2, 2, &[0; 11]).unwrap_err().to_string();
         assert!(msg.contains("must be 12 bytes, got 11"), "{msg}");
+    }
+
+    #[test]
+    fn a_set_cancel_flag_stops_both_paths() {
+        let flag = AtomicBool::new(true);
+        let clear = AtomicBool::new(false);
+        let rgb: Vec<u8> = (0..300 * 200 * 3).map(|i| (i * 7 % 251) as u8).collect();
+        // 300x200 streams; 20x300 (vertical-first) converts to grey and resizes per hash.
+        for (w, h) in [(300, 200), (20, 300)] {
+            let rgb = &rgb[..w * h * 3];
+            let (w, h) = (w as u32, h as u32);
+            assert_eq!(
+                imagehashes_from_rgb_cancellable(w, h, rgb, Some(&flag)),
+                Err(ImageHashError::Cancelled),
+                "{w}x{h}"
+            );
+            assert_eq!(
+                imagehashes_from_rgb_cancellable(w, h, rgb, Some(&clear)),
+                imagehashes_from_rgb(w, h, rgb)
+            );
+        }
     }
 
     #[test]

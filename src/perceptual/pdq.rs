@@ -34,6 +34,7 @@ mod downscale;
 
 use std::fmt;
 use std::str::FromStr;
+use std::sync::atomic::AtomicBool;
 
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
@@ -358,6 +359,10 @@ pub enum PdqError {
         /// Bytes requested.
         bytes: usize,
     },
+    /// The caller's cancel flag was set while hashing (only when hashing runs under a cancel
+    /// flag, as in [`crate::analyze`] with `AnalyzeOptions::cancel`): no hash.
+    #[error("PDQ hashing stopped: cancelled by the caller")]
+    Cancelled,
 }
 
 /// The 16x16 DCT coefficients, `[vertical frequency - 1][horizontal frequency - 1]`.
@@ -396,6 +401,7 @@ fn luma_source(
 fn dct_and_quality(
     src: &LumaSource<'_>,
     shortcut_64: bool,
+    cancel: Option<&AtomicBool>,
 ) -> Result<Option<(DctBlock, u8)>, PdqError> {
     if src.width < MIN_HASHABLE_SIDE || src.height < MIN_HASHABLE_SIDE {
         return Ok(None);
@@ -404,7 +410,7 @@ fn dct_and_quality(
     if shortcut_64 && src.width == 64 && src.height == 64 {
         downscale::copy_64x64(src, &mut block);
     } else {
-        downscale::downsample(src, &mut block)?;
+        downscale::downsample(src, &mut block, cancel)?;
     }
     let quality = dct::quality(&block);
     Ok(Some((dct::dct64_to_16(&block), quality)))
@@ -421,8 +427,19 @@ pub fn pdq_from_rgb(
     rgb: &[u8],
     convention: PdqConvention,
 ) -> Result<PdqResult, PdqError> {
+    pdq_from_rgb_cancellable(width, height, rgb, convention, None)
+}
+
+/// [`pdq_from_rgb`] that stops with [`PdqError::Cancelled`] soon after `cancel` is set.
+pub(crate) fn pdq_from_rgb_cancellable(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    convention: PdqConvention,
+    cancel: Option<&AtomicBool>,
+) -> Result<PdqResult, PdqError> {
     let src = luma_source(width, height, rgb, convention)?;
-    Ok(match dct_and_quality(&src, true)? {
+    Ok(match dct_and_quality(&src, true, cancel)? {
         None => PdqResult { hash: PdqHash::default(), quality: 0, convention },
         Some((b, quality)) => PdqResult { hash: PdqHash(dct::to_bits(&b)), quality, convention },
     })
@@ -438,10 +455,22 @@ pub fn pdq_dihedral_from_rgb(
     rgb: &[u8],
     convention: PdqConvention,
 ) -> Result<PdqDihedral, PdqError> {
+    pdq_dihedral_from_rgb_cancellable(width, height, rgb, convention, None)
+}
+
+/// [`pdq_dihedral_from_rgb`] that stops with [`PdqError::Cancelled`] soon after `cancel` is
+/// set.
+pub(crate) fn pdq_dihedral_from_rgb_cancellable(
+    width: u32,
+    height: u32,
+    rgb: &[u8],
+    convention: PdqConvention,
+    cancel: Option<&AtomicBool>,
+) -> Result<PdqDihedral, PdqError> {
     let src = luma_source(width, height, rgb, convention)?;
     let mut hashes = [PdqHash::default(); 8];
     let mut quality = 0;
-    if let Some((b, q)) = dct_and_quality(&src, false)? {
+    if let Some((b, q)) = dct_and_quality(&src, false, cancel)? {
         quality = q;
         for (hash, block) in hashes.iter_mut().zip(dct::dihedral_blocks(&b)) {
             *hash = PdqHash(dct::to_bits(&block));
@@ -460,6 +489,35 @@ pub fn pdqf_from_rgb(
     convention: PdqConvention,
 ) -> Result<Pdqf, PdqError> {
     let src = luma_source(width, height, rgb, convention)?;
-    let (coefficients, quality) = dct_and_quality(&src, true)?.unwrap_or(([[0.0; 16]; 16], 0));
+    let (coefficients, quality) =
+        dct_and_quality(&src, true, None)?.unwrap_or(([[0.0; 16]; 16], 0));
     Ok(Pdqf { coefficients, quality, convention })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_set_cancel_flag_stops_hashing() {
+        let (set, clear) = (AtomicBool::new(true), AtomicBool::new(false));
+        let rgb: Vec<u8> = (0..200 * 150 * 3).map(|i| (i * 13 % 253) as u8).collect();
+        let full = PdqConvention::FullResolution;
+        assert_eq!(
+            pdq_from_rgb_cancellable(200, 150, &rgb, full, Some(&set)),
+            Err(PdqError::Cancelled)
+        );
+        assert_eq!(
+            pdq_dihedral_from_rgb_cancellable(200, 150, &rgb, full, Some(&set)),
+            Err(PdqError::Cancelled)
+        );
+        assert_eq!(
+            pdq_from_rgb_cancellable(200, 150, &rgb, full, Some(&clear)),
+            pdq_from_rgb(200, 150, &rgb, full)
+        );
+        assert_eq!(
+            pdq_dihedral_from_rgb_cancellable(200, 150, &rgb, full, Some(&clear)),
+            pdq_dihedral_from_rgb(200, 150, &rgb, full)
+        );
+    }
 }

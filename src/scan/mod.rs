@@ -367,6 +367,7 @@ pub fn make_header(
         format!("max_height={}", l.max_height),
         format!("max_pixels={}", l.max_pixels),
         format!("max_alloc_bytes={}", l.max_alloc_bytes),
+        format!("decode_memory_budget={}", a.decode_memory_budget.capacity()),
         format!("jpeg_scale={:?}", a.decode.jpeg_scale),
         format!("decode_policy={}", crate::decode::CONVERSION_POLICY),
     ];
@@ -461,6 +462,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
 
     let mut analyze = options.analyze.clone();
     analyze.dihedral = options.dihedral;
+    analyze.cancel = options.cancel.clone().or(analyze.cancel);
     let context = Context { references, options, analyze, stop: AtomicBool::new(false) };
 
     let mut spool = if options.cluster { Some(Spool::new(options, roots)?) } else { None };
@@ -774,7 +776,7 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
         head: Vec::new(),
     };
     let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
-    if reader.cancelled {
+    if reader.cancelled || analysis.as_ref().is_ok_and(|a| a.cancelled()) {
         return Outcome::Cancelled;
     }
     let analysis = match analysis {

@@ -13,6 +13,10 @@
 //! follows Pillow's order exactly. Integer results do not depend on the CPU path, so the
 //! passes are also compiled for AVX2 and picked at run time.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use super::ImageHashError;
+
 /// Bits of fraction in the fixed-point weights: 32 bits minus 8 for the pixel value minus
 /// 2 for overshoot and sign, as Pillow defines `PRECISION_BITS`.
 const PRECISION_BITS: u32 = 32 - 8 - 2;
@@ -276,20 +280,35 @@ struct StreamedResize {
     tmp: Vec<u8>,
 }
 
+/// Source rows streamed between two looks at the cancel flag.
+const ROWS_PER_CANCEL_CHECK: usize = 64;
+
 /// The row loop of [`stream_rgb_resizes`]: each source row is converted to grey once, in a
-/// row buffer, and fed to every resize's horizontal pass that reads it.
+/// row buffer, and fed to every resize's horizontal pass that reads it. Returns false when
+/// it stopped because `cancel` was set.
 #[inline(always)]
-fn stream_rows_generic(rgb: &[u8], width: usize, plans: &mut [StreamedResize]) {
+fn stream_rows_generic(
+    rgb: &[u8],
+    width: usize,
+    plans: &mut [StreamedResize],
+    cancel: Option<&AtomicBool>,
+) -> bool {
     let first = plans.iter().map(|p| p.rows.start).min().unwrap_or(0);
     let end = plans.iter().map(|p| p.rows.end).max().unwrap_or(0);
     let mut luma_row = vec![0u8; width];
     for y in first..end {
+        if (y - first).is_multiple_of(ROWS_PER_CANCEL_CHECK)
+            && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return false;
+        }
         rgb_row_to_luma(&rgb[y * width * 3..][..width * 3], &mut luma_row);
         for plan in plans.iter_mut().filter(|p| p.rows.contains(&y)) {
             let out = &mut plan.tmp[(y - plan.rows.start) * plan.out_width..][..plan.out_width];
             horizontal_row(&luma_row, &plan.horizontal, 0, out);
         }
     }
+    true
 }
 
 dispatch_avx2! {
@@ -298,18 +317,21 @@ dispatch_avx2! {
         rgb: &[u8],
         width: usize,
         plans: &mut [StreamedResize],
-    ) -> ()
+        cancel: Option<&AtomicBool>,
+    ) -> bool
 }
 
 /// Pillow's `convert('L').resize(size, LANCZOS)` of packed RGB8 for several sizes at once,
 /// without materialising the greyscale image: one pass over the source rows feeds every
 /// horizontal pass. Returns `None` (the caller then converts and resizes separately) when a
-/// size needs Pillow 13's vertical-first order or no horizontal pass.
+/// size needs Pillow 13's vertical-first order or no horizontal pass, and
+/// `Some(Err(Cancelled))` when `cancel` was set before the pass ended.
 pub(crate) fn stream_rgb_resizes(
     rgb: &[u8],
     (width, height): (usize, usize),
     sizes: &[(usize, usize)],
-) -> Option<Vec<Vec<u8>>> {
+    cancel: Option<&AtomicBool>,
+) -> Option<Result<Vec<Vec<u8>>, ImageHashError>> {
     debug_assert_eq!(rgb.len(), width * height * 3);
     let mut plans = Vec::with_capacity(sizes.len());
     for &(out_width, out_height) in sizes {
@@ -329,23 +351,18 @@ pub(crate) fn stream_rgb_resizes(
             out_height,
         });
     }
-    stream_rows(rgb, width, &mut plans);
-    Some(
-        plans
-            .into_iter()
-            .map(|p| match &p.vertical {
-                Some(v) => vertical_pass(
-                    &p.tmp,
-                    p.out_width,
-                    0..p.out_width,
-                    v,
-                    p.rows.start,
-                    p.out_height,
-                ),
-                None => p.tmp,
-            })
-            .collect(),
-    )
+    if !stream_rows(rgb, width, &mut plans, cancel) {
+        return Some(Err(ImageHashError::Cancelled));
+    }
+    Some(Ok(plans
+        .into_iter()
+        .map(|p| match &p.vertical {
+            Some(v) => {
+                vertical_pass(&p.tmp, p.out_width, 0..p.out_width, v, p.rows.start, p.out_height)
+            }
+            None => p.tmp,
+        })
+        .collect()))
 }
 
 /// Resizes a `width` x `height` single-channel 8-bit image to `out_width` x `out_height`
@@ -487,16 +504,17 @@ mod tests {
         for (w, h) in [(301, 203), (40, 33), (60, 40), (1000, 3)] {
             let rgb = noise(w * h * 3, (w * h) as u32);
             let luma = rgb_to_luma(&rgb);
-            let streamed = stream_rgb_resizes(&rgb, (w, h), &sizes).expect("horizontal-first");
+            let streamed =
+                stream_rgb_resizes(&rgb, (w, h), &sizes, None).expect("horizontal-first").unwrap();
             for (&(ow, oh), got) in sizes.iter().zip(&streamed) {
                 assert_eq!(got, &resize_lanczos(&luma, w, h, ow, oh), "{w}x{h} -> {ow}x{oh}");
             }
         }
         // Tall images need the vertical-first order, which the streaming path declines.
         let rgb = noise(20 * 300 * 3, 3);
-        assert!(stream_rgb_resizes(&rgb, (20, 300), &[(32, 32)]).is_none());
+        assert!(stream_rgb_resizes(&rgb, (20, 300), &[(32, 32)], None).is_none());
         // So do sizes without a horizontal pass.
-        assert!(stream_rgb_resizes(&rgb, (20, 300), &[(20, 400)]).is_none());
+        assert!(stream_rgb_resizes(&rgb, (20, 300), &[(20, 400)], None).is_none());
     }
 
     #[test]

@@ -9,7 +9,13 @@
 //! subtracting the leaving one, divided by the count of samples in the window. Only values that
 //! the decimation reads are divided out in the last two passes.
 
+use std::sync::atomic::{AtomicBool, Ordering};
+
 use super::PdqError;
+
+/// Source rows filtered between two looks at the cancel flag (a 16000-px-wide image:
+/// well under a millisecond of work).
+const ROWS_PER_CANCEL_CHECK: usize = 64;
 
 /// C++ `static const float luma_from_R_coeff = 0.299;`: the double literal rounded to float.
 const LUMA_R: f32 = 0.299_f64 as f32;
@@ -415,30 +421,49 @@ impl Downsampler {
 /// while every lane still performs the identical IEEE-754 float32 operations in the identical
 /// order, so the result is bit-identical. FMA is not enabled, and Rust never contracts a
 /// multiply and an add into one on its own.
-pub(crate) fn downsample(src: &LumaSource<'_>, out: &mut [[f32; 64]; 64]) -> Result<(), PdqError> {
+///
+/// Fails with [`PdqError::Cancelled`] once `cancel` is seen set (every 64 source rows).
+pub(crate) fn downsample(
+    src: &LumaSource<'_>,
+    out: &mut [[f32; 64]; 64],
+    cancel: Option<&AtomicBool>,
+) -> Result<(), PdqError> {
     #[cfg(target_arch = "x86_64")]
     if std::arch::is_x86_feature_detected!("avx2") {
         // SAFETY: `downsample_avx2` only requires AVX2, which the CPU was just checked to have.
-        return unsafe { downsample_avx2(src, out) };
+        return unsafe { downsample_avx2(src, out, cancel) };
     }
-    downsample_portable(src, out)
+    downsample_portable(src, out, cancel)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn downsample_avx2(src: &LumaSource<'_>, out: &mut [[f32; 64]; 64]) -> Result<(), PdqError> {
-    downsample_portable(src, out)
+fn downsample_avx2(
+    src: &LumaSource<'_>,
+    out: &mut [[f32; 64]; 64],
+    cancel: Option<&AtomicBool>,
+) -> Result<(), PdqError> {
+    downsample_portable(src, out, cancel)
 }
 
 /// The pipeline itself, for any instruction set (everything it calls is inlined into it, so
 /// the AVX2 copy is AVX2 throughout).
 #[inline(always)]
-fn downsample_portable(src: &LumaSource<'_>, out: &mut [[f32; 64]; 64]) -> Result<(), PdqError> {
+fn downsample_portable(
+    src: &LumaSource<'_>,
+    out: &mut [[f32; 64]; 64],
+    cancel: Option<&AtomicBool>,
+) -> Result<(), PdqError> {
     let (width, height) = (src.width, src.height);
     let mut stage = Downsampler::new(width, height)?;
     let mut luma = zeroed(width.saturating_mul(BATCH))?;
     let mut y = 0;
     while y < height {
+        if y.is_multiple_of(ROWS_PER_CANCEL_CHECK)
+            && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
+        {
+            return Err(PdqError::Cancelled);
+        }
         let rows = BATCH.min(height - y);
         for r in 0..rows {
             src.fill_row(y + r, &mut luma[r * width..][..width]);
@@ -551,9 +576,9 @@ mod tests {
             }
             let expected = reference_downsample(&luma, w, h);
             let mut dispatched = [[0.0f32; 64]; 64];
-            downsample(&src, &mut dispatched).unwrap();
+            downsample(&src, &mut dispatched, None).unwrap();
             let mut portable = [[0.0f32; 64]; 64];
-            downsample_portable(&src, &mut portable).unwrap();
+            downsample_portable(&src, &mut portable, None).unwrap();
             for got in [dispatched, portable] {
                 for i in 0..64 {
                     for j in 0..64 {
