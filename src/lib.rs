@@ -17,6 +17,9 @@
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
 //! stdout.
 
+#![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod analyze;
 pub mod decode;
 pub mod digest;
