@@ -20,6 +20,39 @@
 //! radius, large set); larger radii use the scan. The 64-bit hashes have no index: at
 //! radius 8 a 4 x 16-bit index would still visit ~84,000 candidates per needle at 10^7,
 //! no faster than the scan (measured).
+//!
+//! ```
+//! use mediahash::refset::build::{BuildOptions, Builder};
+//! use mediahash::refset::read::RefSet;
+//! use mediahash::refset::search::DEFAULT_PDQ_RADIUS;
+//! use mediahash::refset::{Disposition, HashValue, Record, SourceInfo};
+//!
+//! let stored = [0x5a_u8; 32];
+//! let mut builder = Builder::new(BuildOptions::default())?;
+//! let source = builder.add_source(SourceInfo {
+//!     name: "known.pdq".into(),
+//!     format: "pdq".into(),
+//!     sha256: String::new(),
+//!     disposition: Disposition::Alert,
+//!     set_name: "known".into(),
+//!     records: 0,
+//!     bad_records: 0,
+//!     source_version: None,
+//! })?;
+//! let hashes = vec![HashValue::Pdq { hash: stored, quality: Some(100) }];
+//! builder.add(source, Record { hashes, meta: Default::default() })?;
+//! let set = RefSet::from_bytes(builder.finish_to_vec()?.0)?;
+//!
+//! // The same image re-encoded: a few bits differ.
+//! let mut query = stored;
+//! query[0] ^= 0b0000_0111;
+//! let hits = set.search_pdq(&query, DEFAULT_PDQ_RADIUS, &[]);
+//! assert_eq!(hits.len(), 1);
+//! assert_eq!((hits[0].distance, hits[0].quality), (3, Some(100)));
+//! assert_eq!(set.memberships(hits[0].entry)?[0].set.name, "known");
+//! assert!(set.lookup_pdq(&query)?.is_empty()); // exact lookup needs distance 0
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use super::format::{MIH_SLOTS, le_u64, mih_slot};
 use super::read::{
