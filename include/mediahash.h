@@ -454,12 +454,33 @@ enum mh_entry_kind
   : uint32_t
 #endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
  {
+    /**
+     * A regular file.
+     */
     MH_ENTRY_KIND_FILE = 1,
+    /**
+     * A directory.
+     */
     MH_ENTRY_KIND_DIRECTORY = 2,
+    /**
+     * A symbolic link (followed or not: the kind is the entry's own, from `lstat`).
+     */
     MH_ENTRY_KIND_SYMLINK = 3,
+    /**
+     * A named pipe (never opened).
+     */
     MH_ENTRY_KIND_FIFO = 4,
+    /**
+     * A Unix domain socket.
+     */
     MH_ENTRY_KIND_SOCKET = 5,
+    /**
+     * A block device node (not read).
+     */
     MH_ENTRY_KIND_BLOCK_DEVICE = 6,
+    /**
+     * A character device node (not read).
+     */
     MH_ENTRY_KIND_CHAR_DEVICE = 7,
     /**
      * `lstat` failed or gave a type without a name here.
@@ -787,9 +808,14 @@ typedef struct mh_scan_options {
      */
     uint32_t threads;
     /**
-     * PDQ match radius (0-256, default 31) and pHash match radius (0-64, default 8).
+     * PDQ match radius: largest Hamming distance, in bits of 256, reported as a match
+     * (0-256, default 31).
      */
     uint32_t pdq_radius;
+    /**
+     * pHash match radius: largest Hamming distance, in bits of 64, reported as a match
+     * (0-64, default 8).
+     */
     uint32_t phash_radius;
     /**
      * Regular files larger than this are recorded as skipped, not read; 0 = no limit.
@@ -813,9 +839,13 @@ typedef struct mh_scan_entry {
      */
     const char *path;
     /**
-     * The exact path bytes (not NUL-terminated).
+     * The exact path bytes (not NUL-terminated): use these, not `path`, to reopen or
+     * compare names that are not valid UTF-8.
      */
     const uint8_t *path_bytes;
+    /**
+     * Number of bytes at `path_bytes`.
+     */
     size_t path_bytes_len;
     /**
      * An `mh_entry_kind`.
@@ -837,13 +867,38 @@ typedef struct mh_scan_entry {
      * `MH_VALID_*` bits for the fields below (`MH_VALID_IMAGEHASH`: `phash` only).
      */
     uint32_t valid;
+    /**
+     * MD5 of the bytes read (`MH_VALID_MD5`).
+     */
     uint8_t md5[16];
+    /**
+     * SHA-1 of the bytes read (`MH_VALID_SHA1`).
+     */
     uint8_t sha1[20];
+    /**
+     * SHA-256 of the bytes read (`MH_VALID_SHA256`).
+     */
     uint8_t sha256[32];
+    /**
+     * Image width in pixels as stored (`MH_VALID_IMAGE`).
+     */
     uint32_t width;
+    /**
+     * Image height in pixels as stored (`MH_VALID_IMAGE`).
+     */
     uint32_t height;
+    /**
+     * PDQ hash, 256 bits as 32 bytes in the order of its 64-digit hex form (`MH_VALID_PDQ`).
+     */
     uint8_t pdq[32];
+    /**
+     * PDQ quality 0-100 (`MH_VALID_PDQ`); below 50 the hash is never used for matching.
+     */
     uint32_t pdq_quality;
+    /**
+     * pHash as Python `imagehash` computes it; its 16-digit hex form is this number in
+     * hex, most significant digit first (`MH_VALID_IMAGEHASH`).
+     */
     uint64_t phash;
     /**
      * The image format name ("jpeg", "png"...) when the content is an image, or NULL.
@@ -880,23 +935,53 @@ typedef int32_t (*mh_scan_callback)(void *userdata, const struct mh_scan_entry *
  * Totals of a finished scan.
  */
 typedef struct mh_scan_summary {
+    /**
+     * Entries passed to the callback; the eight counts below add up to it.
+     */
     uint64_t entries;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_ALERT`.
+     */
     uint64_t alert;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_IGNORE`.
+     */
     uint64_t ignore;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_UNKNOWN_IMAGE`.
+     */
     uint64_t unknown_image;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_OTHER`.
+     */
     uint64_t other;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_DIRECTORY`.
+     */
     uint64_t directory;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_SKIPPED`.
+     */
     uint64_t skipped;
+    /**
+     * Entries with disposition `MH_ENTRY_DISPOSITION_ERROR`: not fully examined.
+     */
     uint64_t error;
     /**
-     * Regular files read to the end, and their bytes.
+     * Regular files read to the end.
      */
     uint64_t files_read;
+    /**
+     * Bytes read from the evidence, all files together.
+     */
     uint64_t bytes_read;
     /**
      * Files opened without `O_NOATIME` (their access time may have changed).
      */
     uint64_t files_without_noatime;
+    /**
+     * Wall-clock duration of the scan in milliseconds.
+     */
     uint64_t duration_ms;
     /**
      * What `mh scan` would exit with: 0 clean, 1 alerts, 2 errors.

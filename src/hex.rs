@@ -1,4 +1,20 @@
 //! Lower-case hexadecimal, the one text form every hash in mediahash uses.
+//!
+//! Output is always lower case; input of either case is accepted, so hashes pasted from other
+//! tools decode unchanged.
+//!
+//! ```
+//! use mediahash::hex::{self, HexError};
+//!
+//! let text = hex::encode(&[0xde, 0xad, 0xbe, 0xef]);
+//! assert_eq!(text, "deadbeef");
+//! assert_eq!(hex::decode_fixed::<4>("DEADbeef")?, [0xde, 0xad, 0xbe, 0xef]);
+//! assert_eq!(
+//!     hex::decode_fixed::<4>("deadbee"),
+//!     Err(HexError::Length { expected: 8, found: 7 })
+//! );
+//! # Ok::<(), HexError>(())
+//! ```
 
 use thiserror::Error;
 
@@ -7,15 +23,26 @@ use thiserror::Error;
 pub enum HexError {
     /// The string has the wrong number of characters for the hash kind.
     #[error("expected {expected} hex characters, found {found}")]
-    Length { expected: usize, found: usize },
+    Length {
+        /// Characters required: twice the byte length of the hash (for [`decode_vec`], the
+        /// next even number).
+        expected: usize,
+        /// Characters given ([`decode_vec`] counts bytes; the same for ASCII input).
+        found: usize,
+    },
     /// A character outside `0-9a-fA-F`.
     #[error("invalid hex character {character:?} at position {position}")]
-    Character { character: char, position: usize },
+    Character {
+        /// The first offending character.
+        character: char,
+        /// Its 0-based position, counted in characters.
+        position: usize,
+    },
 }
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
 
-/// Encodes bytes as lower-case hex.
+/// Encodes bytes as lower-case hex, two characters per byte, most significant nibble first.
 pub fn encode(bytes: &[u8]) -> String {
     let mut out = String::with_capacity(bytes.len() * 2);
     for &b in bytes {
@@ -35,6 +62,10 @@ fn nibble(c: u8) -> Option<u8> {
 }
 
 /// Decodes exactly `N` bytes from `2*N` hex characters (either case accepted).
+///
+/// # Errors
+/// [`HexError::Length`] if `text` is not exactly `2*N` characters (no whitespace or `0x`
+/// prefix is stripped), [`HexError::Character`] for the first non-hex character.
 pub fn decode_fixed<const N: usize>(text: &str) -> Result<[u8; N], HexError> {
     let raw = text.as_bytes();
     if raw.len() != 2 * N {
@@ -49,7 +80,11 @@ pub fn decode_fixed<const N: usize>(text: &str) -> Result<[u8; N], HexError> {
     Ok(out)
 }
 
-/// Decodes any even-length hex string.
+/// Decodes any even-length hex string (either case) into its bytes; `""` gives an empty vector.
+///
+/// # Errors
+/// [`HexError::Length`] for an odd length, [`HexError::Character`] for the first non-hex
+/// character.
 pub fn decode_vec(text: &str) -> Result<Vec<u8>, HexError> {
     let raw = text.as_bytes();
     if !raw.len().is_multiple_of(2) {

@@ -16,6 +16,9 @@
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
 //! stdout.
 
+#![warn(missing_docs)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
 pub mod analyze;
 pub mod decode;
 pub mod digest;
@@ -30,3 +33,8 @@ pub mod scan;
 
 /// The crate version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// The README's Rust snippets, compiled by `cargo test --doc` so they cannot go stale.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+struct ReadmeDoctests;

@@ -40,8 +40,11 @@ pub struct mh_scan_options {
     /// Hashing threads for this scan (started by `mh_scan`, joined before it returns);
     /// 0 = one per available CPU.
     pub threads: u32,
-    /// PDQ match radius (0-256, default 31) and pHash match radius (0-64, default 8).
+    /// PDQ match radius: largest Hamming distance, in bits of 256, reported as a match
+    /// (0-256, default 31).
     pub pdq_radius: u32,
+    /// pHash match radius: largest Hamming distance, in bits of 64, reported as a match
+    /// (0-64, default 8).
     pub phash_radius: u32,
     /// Regular files larger than this are recorded as skipped, not read; 0 = no limit.
     pub max_file_size: u64,
@@ -74,12 +77,19 @@ pub enum mh_entry_disposition {
 #[repr(u32)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum mh_entry_kind {
+    /// A regular file.
     File = 1,
+    /// A directory.
     Directory = 2,
+    /// A symbolic link (followed or not: the kind is the entry's own, from `lstat`).
     Symlink = 3,
+    /// A named pipe (never opened).
     Fifo = 4,
+    /// A Unix domain socket.
     Socket = 5,
+    /// A block device node (not read).
     BlockDevice = 6,
+    /// A character device node (not read).
     CharDevice = 7,
     /// `lstat` failed or gave a type without a name here.
     Unknown = 8,
@@ -93,8 +103,10 @@ pub struct mh_scan_entry {
     /// The path (root as given joined with the names below it), UTF-8 (invalid sequences
     /// replaced), NUL-terminated.
     pub path: *const c_char,
-    /// The exact path bytes (not NUL-terminated).
+    /// The exact path bytes (not NUL-terminated): use these, not `path`, to reopen or
+    /// compare names that are not valid UTF-8.
     pub path_bytes: *const u8,
+    /// Number of bytes at `path_bytes`.
     pub path_bytes_len: usize,
     /// An `mh_entry_kind`.
     pub kind: u32,
@@ -106,13 +118,22 @@ pub struct mh_scan_entry {
     pub size: i64,
     /// `MH_VALID_*` bits for the fields below (`MH_VALID_IMAGEHASH`: `phash` only).
     pub valid: u32,
+    /// MD5 of the bytes read (`MH_VALID_MD5`).
     pub md5: [u8; 16],
+    /// SHA-1 of the bytes read (`MH_VALID_SHA1`).
     pub sha1: [u8; 20],
+    /// SHA-256 of the bytes read (`MH_VALID_SHA256`).
     pub sha256: [u8; 32],
+    /// Image width in pixels as stored (`MH_VALID_IMAGE`).
     pub width: u32,
+    /// Image height in pixels as stored (`MH_VALID_IMAGE`).
     pub height: u32,
+    /// PDQ hash, 256 bits as 32 bytes in the order of its 64-digit hex form (`MH_VALID_PDQ`).
     pub pdq: [u8; 32],
+    /// PDQ quality 0-100 (`MH_VALID_PDQ`); below 50 the hash is never used for matching.
     pub pdq_quality: u32,
+    /// pHash as Python `imagehash` computes it; its 16-digit hex form is this number in
+    /// hex, most significant digit first (`MH_VALID_IMAGEHASH`).
     pub phash: u64,
     /// The image format name ("jpeg", "png"...) when the content is an image, or NULL.
     pub image_format: *const c_char,
@@ -136,19 +157,29 @@ pub struct mh_scan_entry {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_scan_summary {
+    /// Entries passed to the callback; the eight counts below add up to it.
     pub entries: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_ALERT`.
     pub alert: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_IGNORE`.
     pub ignore: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_UNKNOWN_IMAGE`.
     pub unknown_image: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_OTHER`.
     pub other: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_DIRECTORY`.
     pub directory: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_SKIPPED`.
     pub skipped: u64,
+    /// Entries with disposition `MH_ENTRY_DISPOSITION_ERROR`: not fully examined.
     pub error: u64,
-    /// Regular files read to the end, and their bytes.
+    /// Regular files read to the end.
     pub files_read: u64,
+    /// Bytes read from the evidence, all files together.
     pub bytes_read: u64,
     /// Files opened without `O_NOATIME` (their access time may have changed).
     pub files_without_noatime: u64,
+    /// Wall-clock duration of the scan in milliseconds.
     pub duration_ms: u64,
     /// What `mh scan` would exit with: 0 clean, 1 alerts, 2 errors.
     pub exit_status: i32,

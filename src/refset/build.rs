@@ -76,13 +76,16 @@ pub struct SourceId(pub u32);
 /// A bad record as reported.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ReportedBadRecord {
+    /// The source it came from (index into [`BuildReport::sources`]).
     pub source: SourceId,
+    /// Where in that source, and why it was refused.
     pub record: BadRecord,
 }
 
 /// Per-kind figures.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindStats {
+    /// The hash kind these figures are for.
     pub kind: HashKind,
     /// Values received (duplicates included).
     pub input_values: u64,
@@ -97,12 +100,15 @@ pub struct KindStats {
 pub struct BuildReport {
     /// The file written (`None` for [`Builder::finish_to_vec`]).
     pub output: Option<PathBuf>,
+    /// Size of the set in bytes.
     pub bytes_written: u64,
     /// BLAKE3 of the file as stored in its trailer, hex.
     pub checksum: String,
+    /// Build time recorded in the provenance, seconds since the Unix epoch.
     pub build_time_unix: u64,
     /// Sources with their accepted and bad record counts.
     pub sources: Vec<SourceInfo>,
+    /// The sets written, each with its disposition and sources, in order of first use.
     pub sets: Vec<SetInfo>,
     /// Records accepted.
     pub records_added: u64,
@@ -110,6 +116,7 @@ pub struct BuildReport {
     pub records_stored: u64,
     /// Values with more than one record.
     pub multi_member_entries: u64,
+    /// Figures for every hash kind (zeros for kinds with no values), MD5 first.
     pub kinds: Vec<KindStats>,
     /// Bad records, in the order reported, up to `max_bad_records_kept`.
     pub bad_records: Vec<ReportedBadRecord>,
@@ -117,35 +124,64 @@ pub struct BuildReport {
     pub bad_records_not_listed: u64,
 }
 
-/// Why a build failed.
+/// Why a build failed. No output file is left behind in any case (the destination is only
+/// replaced by a complete set).
 #[derive(Debug, Error)]
 pub enum BuildError {
+    /// A temporary file, the output or its directory could not be written: usually a full
+    /// disk or a missing or read-only directory (see [`BuildOptions::temp_dir`]).
     #[error("reference set build: cannot {action} {path}: {source}")]
     Io {
+        /// What was being done ("write", "sync", "create a run in", ...).
         action: &'static str,
+        /// The file or directory concerned.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
+    /// A [`SourceId`] this builder did not hand out: a bug in the caller.
     #[error("reference set build: source id {source_id} was not returned by add_source")]
-    UnknownSource { source_id: u32 },
+    UnknownSource {
+        /// The id given.
+        source_id: u32,
+    },
+    /// Two sources name the same set with different dispositions.
     #[error(
         "set {set_name:?} is already {existing} but source {source_name:?} asks for \
          {requested}: give one of them another set name"
     )]
     DispositionConflict {
+        /// The set name both use.
         set_name: String,
+        /// The source added second.
         source_name: String,
+        /// The set's disposition ("alert" or "ignore").
         existing: &'static str,
+        /// The disposition the second source asked for.
         requested: &'static str,
     },
+    /// A record the importer could not use, with [`BuildOptions::strict`] set.
     #[error(
         "bad record in {source_name} at line/record {line}: {reason} (strict mode: fix the \
          source or build without strict mode to count and skip bad records)"
     )]
-    BadRecord { source_name: String, line: u64, reason: String },
+    BadRecord {
+        /// The source's name.
+        source_name: String,
+        /// 1-based line number, or record index for structured formats.
+        line: u64,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// A count or size beyond what the format can address (u32 record and entry ids).
     #[error("reference set too large: {what} exceeds {limit}; split the sources into several sets")]
-    TooLarge { what: &'static str, limit: u64 },
+    TooLarge {
+        /// What overflowed ("the number of records", ...).
+        what: &'static str,
+        /// The format's limit.
+        limit: u64,
+    },
 }
 
 fn io_err<'a>(action: &'static str, path: &'a Path) -> impl FnOnce(io::Error) -> BuildError + 'a {
@@ -436,6 +472,45 @@ struct KindOutput {
 // ---------------------------------------------------------------------------------------
 
 /// Streams records into a `.mhset` file.
+///
+/// Call [`Builder::add_source`] for each source file, [`Builder::add`] (or
+/// [`Builder::record_bad`]) for each of its records, then [`Builder::finish`] to write the
+/// set, or [`Builder::finish_to_vec`] to keep it in memory. The importers
+/// ([`crate::import`]) drive a builder from source files; here records are made by hand:
+///
+/// ```
+/// use mediahash::refset::build::{BuildOptions, Builder};
+/// use mediahash::refset::read::RefSet;
+/// use mediahash::refset::{Disposition, EntryMeta, HashValue, Record, SourceInfo};
+///
+/// let mut builder = Builder::new(BuildOptions { build_time: Some(0), ..Default::default() })?;
+/// let source = builder.add_source(SourceInfo {
+///     name: "known.txt".into(),
+///     format: "md5sum".into(),
+///     sha256: String::new(),
+///     disposition: Disposition::Alert,
+///     set_name: "case-42".into(),
+///     records: 0,
+///     bad_records: 0,
+///     source_version: None,
+/// })?;
+/// let md5 = mediahash::digest::digest_bytes(b"abc", Default::default()).md5;
+/// builder.add(source, Record {
+///     hashes: vec![HashValue::Md5(md5)],
+///     meta: EntryMeta { category: Some("1".into()), ..Default::default() },
+/// })?;
+/// let (bytes, report) = builder.finish_to_vec()?;
+/// assert_eq!(report.records_added, 1);
+///
+/// let set = RefSet::from_bytes(bytes)?;
+/// let found = set.lookup(&HashValue::Md5(md5))?;
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].set_name(), "case-42");
+/// assert_eq!(found[0].disposition(), Disposition::Alert);
+/// assert_eq!(found[0].membership.meta.category, Some("1"));
+/// assert!(set.lookup(&HashValue::Md5([0; 16]))?.is_empty());
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub struct Builder {
     opts: BuildOptions,
     temp_dir: PathBuf,
@@ -498,6 +573,11 @@ macro_rules! each_buf {
 }
 
 impl Builder {
+    /// An empty builder. Creates its staging files in [`BuildOptions::temp_dir`] (unnamed
+    /// where the platform allows, so nothing is left behind if the process dies).
+    ///
+    /// # Errors
+    /// [`BuildError::Io`] when the temporary directory cannot be written.
     pub fn new(opts: BuildOptions) -> Result<Self, BuildError> {
         let temp_dir = opts.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
         let mut record_offsets = Staging::new(&temp_dir)?;

@@ -165,17 +165,27 @@ pub fn expected_item_len(kind: u32) -> Option<u32> {
     }
 }
 
-/// One section table entry.
+/// One section table entry (32 bytes on disk).
+///
+/// As read, the fields are untrusted: the reader checks `offset` (aligned, inside the file
+/// before the trailer), `length == item_len * count` and `item_len` against
+/// [`expected_item_len`] before any use.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SectionEntry {
+    /// Section kind ([`kind`]); readers skip kinds they do not know.
     pub kind: u32,
+    /// Bytes per item (1 for byte streams such as JSON and record data).
     pub item_len: u32,
+    /// Byte offset of the section from the start of the file, a multiple of [`SECTION_ALIGN`].
     pub offset: u64,
+    /// Section length in bytes, padding excluded.
     pub length: u64,
+    /// Number of items (for byte streams, equal to `length`).
     pub count: u64,
 }
 
 impl SectionEntry {
+    /// The 32-byte little-endian table entry.
     pub fn to_bytes(&self) -> [u8; SECTION_ENTRY_LEN] {
         let mut b = [0u8; SECTION_ENTRY_LEN];
         b[0..4].copy_from_slice(&self.kind.to_le_bytes());
@@ -186,6 +196,8 @@ impl SectionEntry {
         b
     }
 
+    /// Parses a table entry; infallible (any bytes are some entry), validation is the
+    /// reader's.
     pub fn from_bytes(b: &[u8; SECTION_ENTRY_LEN]) -> Self {
         SectionEntry {
             kind: le_u32(&b[0..4]),
@@ -202,17 +214,23 @@ impl SectionEntry {
     }
 }
 
-/// The fixed header fields.
+/// The fixed header fields (the [`MAGIC`] and reserved bytes are implied).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Header {
+    /// Format version ([`FORMAT_VERSION`]); readers refuse newer versions.
     pub version: u32,
+    /// Length of the whole file in bytes, trailer included (catches truncation early).
     pub file_len: u64,
+    /// Byte offset of the section table ([`HEADER_LEN`] in files this crate writes).
     pub table_offset: u64,
+    /// Number of section table entries, at most [`MAX_SECTIONS`].
     pub section_count: u32,
+    /// Length of one table entry ([`SECTION_ENTRY_LEN`]).
     pub entry_len: u32,
 }
 
 impl Header {
+    /// The 64-byte header: magic, the fields little-endian, reserved bytes zero.
     pub fn to_bytes(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..12].copy_from_slice(&MAGIC);
@@ -277,18 +295,33 @@ pub fn mih_slot(hash: &[u8], s: usize) -> u16 {
 // ---------------------------------------------------------------------------------------
 
 /// Field-presence bits of an encoded record, in encoding order.
+///
+/// The two flag pairs carry a value without any payload: `*_KNOWN` says the source stated
+/// it, `*_TRUE` gives it (set without its `*_KNOWN` bit, the record is refused).
 pub mod field {
+    /// `category` present (string).
     pub const CATEGORY: u64 = 1 << 0;
+    /// `profile` present (string).
     pub const PROFILE: u64 = 1 << 1;
+    /// `victim_identified` stated by the source.
     pub const VICTIM_KNOWN: u64 = 1 << 2;
+    /// `victim_identified` is true (only with [`VICTIM_KNOWN`]).
     pub const VICTIM_TRUE: u64 = 1 << 3;
+    /// `offender_identified` stated by the source.
     pub const OFFENDER_KNOWN: u64 = 1 << 4;
+    /// `offender_identified` is true (only with [`OFFENDER_KNOWN`]).
     pub const OFFENDER_TRUE: u64 = 1 << 5;
+    /// `series` present (string).
     pub const SERIES: u64 = 1 << 6;
+    /// `source_id` present (string).
     pub const SOURCE_ID: u64 = 1 << 7;
+    /// `file_name` present (bytes).
     pub const FILE_NAME: u64 = 1 << 8;
+    /// `file_size` present (varint).
     pub const FILE_SIZE: u64 = 1 << 9;
+    /// `note` present (string).
     pub const NOTE: u64 = 1 << 10;
+    /// Every defined bit; a record with any other bit set is refused as damaged.
     pub const ALL: u64 = (1 << 11) - 1;
 }
 
@@ -371,15 +404,23 @@ pub fn encode_record(out: &mut Vec<u8>, source: u32, meta: &super::EntryMeta) {
 /// An entry's metadata, borrowed from the file.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct MetaRef<'a> {
+    /// Category as the source states it (VICS: 0-4 in the Default profile).
     pub category: Option<&'a str>,
+    /// The categorisation profile the category belongs to (VICS 2.0: "Default", "US"...).
     pub profile: Option<&'a str>,
+    /// Whether the source says the victim is identified; `None` when it does not say.
     pub victim_identified: Option<bool>,
+    /// Whether the source says the offender is identified; `None` when it does not say.
     pub offender_identified: Option<bool>,
+    /// The series the source files the entry under.
     pub series: Option<&'a str>,
+    /// The record's identifier in its source (VICS MediaID, NSRL row, line number...).
     pub source_id: Option<&'a str>,
     /// File name as stored (bytes: NSRL names are not always UTF-8).
     pub file_name: Option<&'a [u8]>,
+    /// File size in bytes as the source states it (not checked against anything).
     pub file_size: Option<u64>,
+    /// Free text (product name, comment).
     pub note: Option<&'a str>,
 }
 

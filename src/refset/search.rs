@@ -20,6 +20,39 @@
 //! radius, large set); larger radii use the scan. The 64-bit hashes have no index: at
 //! radius 8 a 4 x 16-bit index would still visit ~84,000 candidates per needle at 10^7,
 //! no faster than the scan (measured).
+//!
+//! ```
+//! use mediahash::refset::build::{BuildOptions, Builder};
+//! use mediahash::refset::read::RefSet;
+//! use mediahash::refset::search::DEFAULT_PDQ_RADIUS;
+//! use mediahash::refset::{Disposition, HashValue, Record, SourceInfo};
+//!
+//! let stored = [0x5a_u8; 32];
+//! let mut builder = Builder::new(BuildOptions::default())?;
+//! let source = builder.add_source(SourceInfo {
+//!     name: "known.pdq".into(),
+//!     format: "pdq".into(),
+//!     sha256: String::new(),
+//!     disposition: Disposition::Alert,
+//!     set_name: "known".into(),
+//!     records: 0,
+//!     bad_records: 0,
+//!     source_version: None,
+//! })?;
+//! let hashes = vec![HashValue::Pdq { hash: stored, quality: Some(100) }];
+//! builder.add(source, Record { hashes, meta: Default::default() })?;
+//! let set = RefSet::from_bytes(builder.finish_to_vec()?.0)?;
+//!
+//! // The same image re-encoded: a few bits differ.
+//! let mut query = stored;
+//! query[0] ^= 0b0000_0111;
+//! let hits = set.search_pdq(&query, DEFAULT_PDQ_RADIUS, &[]);
+//! assert_eq!(hits.len(), 1);
+//! assert_eq!((hits[0].distance, hits[0].quality), (3, Some(100)));
+//! assert_eq!(set.memberships(hits[0].entry)?[0].set.name, "known");
+//! assert!(set.lookup_pdq(&query)?.is_empty()); // exact lookup needs distance 0
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use super::format::{MIH_SLOTS, le_u64, mih_slot};
 use super::read::{
@@ -39,26 +72,34 @@ pub const DEFAULT_U64_RADIUS: u32 = 8;
 /// Where a value was found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Hit {
+    /// The hash kind searched.
     pub kind: HashKind,
     /// Position in the kind's sorted section.
     pub index: u64,
+    /// The value's memberships, for [`RefSet::matches`] or [`RefSet::memberships`].
     pub entry: EntryId,
 }
 
 /// One membership of a found value: which set, with what disposition and metadata.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Found<'a> {
+    /// The hash kind of the value looked up.
     pub kind: HashKind,
+    /// Position of the value in the kind's sorted section (the same for every membership).
     pub index: u64,
+    /// The value's entry (a single record or a list of records).
     pub entry: EntryId,
+    /// The set, source and metadata of this one membership, borrowed from the set.
     pub membership: Membership<'a>,
 }
 
 impl Found<'_> {
+    /// The name of the set this membership belongs to (what reports show as the match).
     pub fn set_name(&self) -> &str {
         &self.membership.set.name
     }
 
+    /// What the set says to do with a match: alert or ignore.
     pub fn disposition(&self) -> super::Disposition {
         self.membership.set.disposition
     }
@@ -77,14 +118,15 @@ pub enum PdqStrategy {
 }
 
 /// A stored PDQ hash within the radius of a needle.
-
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PdqMatch {
     /// Position in the sorted PDQ section (unique per stored hash).
     pub index: u64,
     /// Memberships: [`RefSet::memberships`].
     pub entry: EntryId,
+    /// The stored hash as 32 bytes (as [`crate::perceptual::pdq::PdqHash`] holds it).
     pub hash: [u8; 32],
+    /// The stored hash's quality (0-100) when its source gave one.
     pub quality: Option<u8>,
     /// Smallest distance over the needles.
     pub distance: u32,
@@ -96,11 +138,18 @@ pub struct PdqMatch {
 /// A stored 64-bit hash within the radius of a needle.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct U64Match {
+    /// PHash, DHash or AHash.
     pub kind: HashKind,
+    /// Position in the kind's sorted section (unique per stored hash).
     pub index: u64,
+    /// Memberships: [`RefSet::memberships`].
     pub entry: EntryId,
+    /// The stored hash.
     pub value: u64,
+    /// Smallest Hamming distance (bits out of 64) over the needles.
     pub distance: u32,
+    /// The needle at that distance (lowest on ties): 0 is the query, i is
+    /// `extra_queries[i - 1]`.
     pub needle: usize,
 }
 
@@ -168,14 +217,17 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         self.lookup_hit(self.find_value(value))
     }
 
+    /// Exact MD5 lookup, as [`RefSet::lookup`].
     pub fn lookup_md5(&self, digest: &[u8; 16]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Md5, digest))
     }
 
+    /// Exact SHA-1 lookup, as [`RefSet::lookup`].
     pub fn lookup_sha1(&self, digest: &[u8; 20]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Sha1, digest))
     }
 
+    /// Exact SHA-256 lookup, as [`RefSet::lookup`].
     pub fn lookup_sha256(&self, digest: &[u8; 32]) -> Result<Vec<Found<'_>>, RefsetError> {
         self.lookup_hit(self.find(HashKind::Sha256, digest))
     }

@@ -1,4 +1,6 @@
-//! CASE/UCO JSON-LD report (see `shared/design/formats.md` §5.2).
+//! CASE/UCO JSON-LD report: the Cyber-investigation Analysis Standard Expression
+//! (<https://caseontology.org/>) over the Unified Cyber Ontology
+//! (<https://unifiedcyberontology.org/>, <https://github.com/ucoProject/UCO>).
 //!
 //! One `@graph`, streamed: each directory entry is a `uco-observable:File` with a
 //! `FileFacet` (name, path, size, times; `isDirectory` for directories) and, when the file
@@ -76,6 +78,8 @@ fn hash_node(owner: &[u8], method: &str, value: &str) -> Value {
 }
 
 impl<W: Write> CaseWriter<W> {
+    /// A writer over `out` (buffer it: one small write per node). The JSON-LD document is
+    /// complete, with its closing brackets, only once [`ReportWriter::footer`] has run.
     pub fn new(out: W) -> Self {
         Self {
             out,
@@ -86,6 +90,7 @@ impl<W: Write> CaseWriter<W> {
         }
     }
 
+    /// The underlying output.
     pub fn into_inner(self) -> W {
         self.out
     }

@@ -59,10 +59,17 @@ pub struct CsvWriter<W: Write> {
 }
 
 impl<W: Write> CsvWriter<W> {
+    /// A writer over `out`. Rows are buffered internally, so `out` need not be; the column
+    /// row is written by [`ReportWriter::header`], and the report header and footer
+    /// themselves are not written (see the module notes).
     pub fn new(out: W) -> Self {
         Self { out: ::csv::WriterBuilder::new().has_headers(false).from_writer(out) }
     }
 
+    /// Flushes the buffered rows and returns the underlying output.
+    ///
+    /// # Errors
+    /// The I/O error of that final flush: rows may then be missing from the output.
     pub fn into_inner(self) -> io::Result<W> {
         self.out.into_inner().map_err(|e| e.into_error())
     }

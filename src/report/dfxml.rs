@@ -1,6 +1,7 @@
-//! Digital Forensics XML (DFXML) report.
+//! Digital Forensics XML (DFXML) report, following the DFXML 1.2.0 schema
+//! (<https://github.com/dfxml-working-group/dfxml_schema>, `dfxml.xsd`).
 //!
-//! Layout (see `shared/design/formats.md` §5.1): `<dfxml version="1.2.0">` with
+//! Layout: `<dfxml version="1.2.0">` with
 //! `<metadata>` (`dc:type` "Hash List"), `<creator>` (program, version,
 //! execution_environment: host, command_line, start_time), `<source>` (one
 //! `image_filename` per evidence root), then one `<fileobject>` per directory entry, with
@@ -99,10 +100,13 @@ fn is_xsd_date_time(s: &str) -> bool {
 }
 
 impl<W: Write> DfxmlWriter<W> {
+    /// A writer over `out` (buffer it: several small writes per entry). The document is
+    /// well-formed, with its closing `</dfxml>`, only once [`ReportWriter::footer`] has run.
     pub fn new(out: W) -> Self {
         Self { out }
     }
 
+    /// The underlying output.
     pub fn into_inner(self) -> W {
         self.out
     }

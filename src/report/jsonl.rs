@@ -6,6 +6,32 @@
 //! RFC 3339, paths as lossy UTF-8 plus hex when not UTF-8); [`JsonlReader`] reads a report
 //! back into typed records (for tools that post-process reports, and for the scan's
 //! clustering spool).
+//!
+//! ```
+//! use mediahash::report::jsonl::{JsonlReader, JsonlWriter, ReportItem};
+//! use mediahash::report::{
+//!     EntryDisposition, EntryKind, EntryRecord, Footer, Header, ReportWriter,
+//! };
+//!
+//! let mut entry = EntryRecord::at(b"/evidence/a\xffb.jpg".to_vec()); // not UTF-8
+//! entry.kind = EntryKind::File;
+//! entry.conclude(EntryDisposition::Other, None);
+//! entry.size = Some(3);
+//! entry.sha256 = Some([0xab; 32]);
+//!
+//! let mut writer = JsonlWriter::new(Vec::new());
+//! writer.header(&Header { tool: "mediahash".into(), ..Header::default() })?;
+//! writer.entry(&entry)?;
+//! writer.footer(&Footer { completed: true, ..Footer::default() })?;
+//! let text = writer.into_inner();
+//! assert!(String::from_utf8_lossy(&text).contains(r#""path_bytes_hex":"2f65"#));
+//!
+//! let items: Vec<ReportItem> = JsonlReader::new(&text[..]).collect::<Result<_, _>>()?;
+//! assert_eq!(items.len(), 3);
+//! // The exact path bytes come back from their hex form.
+//! assert_eq!(items[1], ReportItem::Entry(Box::new(entry)));
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use std::io::{self, BufRead, Write};
 
@@ -33,7 +59,7 @@ struct Tagged<'a, T: Serialize> {
 }
 
 impl<W: Write> JsonlWriter<W> {
-    /// A writer over `out` (buffer it: one small write per record).
+    /// A writer over `out` (buffer it: one small write per record). The footer flushes.
     pub fn new(out: W) -> Self {
         Self { out }
     }
@@ -67,97 +93,97 @@ impl<W: Write> ReportWriter for JsonlWriter<W> {
 /// The JSON form of an [`EntryRecord`]. Field order is the report's.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct EntryLine {
-    /// Lossy UTF-8 path.
+    /// The path as lossy UTF-8 (invalid sequences become U+FFFD).
     pub path: String,
     /// The path's bytes in hex, only when they are not valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub path_bytes_hex: Option<String>,
-    /// [`EntryKind`].
+    /// The type of the entry itself ([`EntryKind`]).
     pub kind: EntryKind,
-    /// [`EntryDisposition`].
+    /// What the scan concluded ([`EntryDisposition`]).
     pub disposition: EntryDisposition,
-    /// [`Reason::message`].
+    /// Why the entry was skipped or is an error, in words ([`Reason::message`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
-    /// [`Reason::code`].
+    /// The same as a stable code for programs ([`Reason::code`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason_code: Option<ReasonCode>,
-    /// Size in bytes.
+    /// Size in bytes as `lstat` (or `stat`, for a followed link) gave it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub size: Option<u64>,
-    /// Mode bits.
+    /// Unix mode bits (type and permissions), as a decimal number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mode: Option<u32>,
-    /// Owner.
+    /// Owner user id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub uid: Option<u32>,
-    /// Group.
+    /// Owner group id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub gid: Option<u32>,
-    /// Inode.
+    /// Inode number.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub inode: Option<u64>,
-    /// Link count.
+    /// Hard link count.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub nlink: Option<u64>,
-    /// RFC 3339.
+    /// Modification time before the read, RFC 3339 UTC (nanoseconds when non-zero).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub mtime: Option<String>,
-    /// RFC 3339.
+    /// Access time before the read, RFC 3339 UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub atime: Option<String>,
-    /// RFC 3339.
+    /// Inode change time before the read, RFC 3339 UTC.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ctime: Option<String>,
-    /// Lossy UTF-8 link target.
+    /// A symbolic link's target as lossy UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_target: Option<String>,
     /// The link target's bytes in hex, only when they are not valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub link_target_hex: Option<String>,
-    /// Opened with `O_NOATIME`.
+    /// Whether the file was opened with `O_NOATIME` (false: its access time may have changed).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub noatime: Option<bool>,
-    /// Bytes read.
+    /// Bytes actually read (differs from `size` when the file changed while read).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub bytes_read: Option<u64>,
-    /// Hex.
+    /// MD5 of the bytes read, 32 lower-case hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub md5: Option<String>,
-    /// Hex.
+    /// SHA-1 of the bytes read, 40 lower-case hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha1: Option<String>,
-    /// Hex.
+    /// SHA-256 of the bytes read, 64 lower-case hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sha256: Option<String>,
-    /// [`ImageFormat::as_str`].
+    /// Image format sniffed from content ([`ImageFormat::as_str`]: `jpeg`, `png`, ...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_format: Option<String>,
-    /// Pixels.
+    /// Image width as stored, in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub width: Option<u32>,
-    /// Pixels.
+    /// Image height as stored, in pixels.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub height: Option<u32>,
-    /// 64 hex digits.
+    /// PDQ hash of the image, 64 hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq: Option<String>,
-    /// 0-100.
+    /// PDQ quality 0-100; below 50 the hash is recorded but never matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq_quality: Option<u8>,
     /// The 8 dihedral hashes, by orientation name, in `orig, rot90, ...` order.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdq_dihedral: Option<Vec<String>>,
-    /// 16 hex digits.
+    /// pHash as Python `imagehash` computes it, 16 hex digits.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub phash: Option<String>,
-    /// Decoder message.
+    /// Why the content looked like an image but produced no perceptual hash.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_error: Option<String>,
-    /// The matches.
+    /// Every membership found, alerts first ([`Match::sort_key`]).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub matches: Vec<Match>,
-    /// Cluster id.
+    /// With `--cluster`: the number of this unknown image's cluster of near duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<u64>,
 }
@@ -243,6 +269,14 @@ pub enum ReadError {
 
 impl EntryLine {
     /// The typed record this line describes (`line` numbers the errors).
+    ///
+    /// Exact bytes come from `path_bytes_hex` / `link_target_hex` when present. A `reason`
+    /// without a `reason_code` (a hand-edited or older report) gets [`ReasonCode::Internal`].
+    ///
+    /// # Errors
+    /// [`ReadError::Field`] naming the first field whose text does not parse (bad hex,
+    /// a time not in the form [`Timestamp::to_rfc3339`] writes, an unknown image format,
+    /// not exactly 8 dihedral hashes).
     pub fn to_record(&self, line: u64) -> Result<EntryRecord, ReadError> {
         fn field<T>(
             line: u64,

@@ -67,6 +67,7 @@ pub enum EntryDisposition {
 }
 
 impl EntryDisposition {
+    /// Every disposition, in declaration order (the order of the footer's counts).
     pub const ALL: [EntryDisposition; 7] = [
         EntryDisposition::Alert,
         EntryDisposition::Ignore,
@@ -77,6 +78,7 @@ impl EntryDisposition {
         EntryDisposition::Error,
     ];
 
+    /// The kebab-case name reports use (`alert`, `unknown-image`, ...); also the serde form.
     pub fn as_str(self) -> &'static str {
         match self {
             EntryDisposition::Alert => "alert",
@@ -103,12 +105,19 @@ impl fmt::Display for EntryDisposition {
 )]
 #[serde(rename_all = "kebab-case")]
 pub enum EntryKind {
+    /// A regular file.
     File,
+    /// A directory.
     Directory,
+    /// A symbolic link (followed or not).
     Symlink,
+    /// A named pipe (FIFO).
     Fifo,
+    /// A Unix domain socket.
     Socket,
+    /// A block device node.
     BlockDevice,
+    /// A character device node.
     CharDevice,
     /// `lstat` failed or returned a type this platform does not name.
     #[default]
@@ -116,6 +125,7 @@ pub enum EntryKind {
 }
 
 impl EntryKind {
+    /// The kebab-case name reports use (`file`, `block-device`, ...); also the serde form.
     pub fn as_str(self) -> &'static str {
         match self {
             EntryKind::File => "file",
@@ -486,22 +496,34 @@ pub struct ReferenceProvenance {
 /// The options in force, as recorded in the header.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OptionsRecord {
+    /// Largest PDQ Hamming distance (bits out of 256) reported as a perceptual match.
     pub pdq_radius: u32,
+    /// Largest pHash Hamming distance (bits out of 64) reported as a perceptual match.
     pub phash_radius: u32,
+    /// PDQ quality (0-100) below which a file's PDQ is recorded but never matched.
     pub pdq_quality_threshold: u8,
     /// "full" (hash the image at full resolution) or "512" (the reference CLI's downscale).
     pub pdq_convention: String,
+    /// Whether the 8 rotations and flips of each image's PDQ were matched too.
     pub dihedral: bool,
+    /// Whether symbolic links were followed (otherwise they are recorded and skipped).
     pub follow_symlinks: bool,
     /// Symbolic-link targets read even on writable mounts (see `ScanOptions::link_targets`).
     pub link_targets: bool,
+    /// Whether directories on another file system than their evidence root were skipped.
     pub one_file_system: bool,
+    /// Size limit in bytes above which regular files were skipped unread; absent: no limit.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_file_size: Option<u64>,
+    /// Size limit in bytes above which an image is digested but not decoded (no
+    /// perceptual hash; the entry says why).
     pub max_image_file_bytes: u64,
+    /// The `--exclude` glob patterns, as given.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
+    /// Whether unknown images were grouped into clusters of near duplicates.
     pub cluster: bool,
+    /// Hashing threads actually used (never 0: "automatic" is resolved before recording).
     pub threads: usize,
     /// Decoder limits and any other analysis settings, as `key=value` text.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -511,16 +533,22 @@ pub struct OptionsRecord {
 /// First record of a report.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Header {
+    /// Always `mediahash`.
     pub tool: String,
+    /// The mediahash version that wrote the report ([`crate::VERSION`]).
     pub version: String,
     /// The full command line, one element per argument (lossy UTF-8).
     pub command_line: Vec<String>,
     /// UTC, RFC 3339.
     pub start_time: String,
+    /// The examining machine's host name, when the system gives one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub host: Option<String>,
+    /// The evidence roots scanned, sorted, as given (lossy UTF-8).
     pub evidence_roots: Vec<String>,
+    /// The reference sets matched against; [`Match::reference`] indexes this list.
     pub reference_sets: Vec<ReferenceProvenance>,
+    /// The options in force.
     pub options: OptionsRecord,
     /// Whether libjpeg-turbo's SIMD decoder was built in (same pixels either way; without
     /// it JPEG decoding is about 1.5x slower: install nasm and rebuild).
@@ -531,22 +559,32 @@ pub struct Header {
 /// Counts by disposition; they add up to `entries`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Counts {
+    /// Entry records written.
     pub entries: u64,
+    /// Entries with [`EntryDisposition::Alert`].
     pub alert: u64,
+    /// Entries with [`EntryDisposition::Ignore`].
     pub ignore: u64,
+    /// Entries with [`EntryDisposition::UnknownImage`].
     pub unknown_image: u64,
+    /// Entries with [`EntryDisposition::Other`].
     pub other: u64,
+    /// Entries with [`EntryDisposition::Directory`].
     pub directory: u64,
+    /// Entries with [`EntryDisposition::Skipped`].
     pub skipped: u64,
+    /// Entries with [`EntryDisposition::Error`].
     pub error: u64,
 }
 
 impl Counts {
+    /// Counts one more entry with this disposition (keeps the counts consistent).
     pub fn add(&mut self, disposition: EntryDisposition) {
         self.entries += 1;
         *self.slot(disposition) += 1;
     }
 
+    /// The count for one disposition.
     pub fn get(&self, disposition: EntryDisposition) -> u64 {
         match disposition {
             EntryDisposition::Alert => self.alert,
@@ -596,19 +634,26 @@ pub struct Footer {
     /// False when the scan was interrupted: the entries are then a complete, sorted prefix
     /// of what a full scan would have reported.
     pub completed: bool,
+    /// Why the scan stopped early, in words; absent when it completed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stopped_reason: Option<String>,
+    /// Entries by disposition; they add up ([`Counts::is_consistent`]).
     pub counts: Counts,
     /// Regular files read to the end.
     pub files_read: u64,
+    /// Bytes read from evidence, all files together.
     pub bytes_read: u64,
     /// Files opened without `O_NOATIME` (their access time may have changed).
     pub files_without_noatime: u64,
+    /// With `--cluster`: clusters found (groups of two or more near-duplicate unknown images).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clusters: Option<u64>,
+    /// With `--cluster`: unknown images that belong to some cluster.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clustered_images: Option<u64>,
+    /// UTC, RFC 3339, to the millisecond.
     pub end_time: String,
+    /// Wall-clock duration of the scan in milliseconds.
     pub duration_ms: u64,
     /// The exit status `mh scan` returns for this report (0 clean, 1 alerts, 2 errors or
     /// incomplete).
@@ -630,8 +675,14 @@ impl Footer {
 }
 
 /// Receives a report as it is produced: one header, entries in order, one footer.
+///
+/// The scan calls the methods in that order exactly once each (`entry` once per record) and
+/// stops at the first error, which it returns as a report error: a writer need not guard
+/// against misuse, and must not swallow I/O errors (a lost record would go unnoticed).
 pub trait ReportWriter {
+    /// Writes the header (the first record).
     fn header(&mut self, header: &Header) -> io::Result<()>;
+    /// Writes one entry record.
     fn entry(&mut self, entry: &EntryRecord) -> io::Result<()>;
     /// Writes the footer and flushes.
     fn footer(&mut self, footer: &Footer) -> io::Result<()>;
@@ -664,6 +715,7 @@ pub enum ReportFormat {
 }
 
 impl ReportFormat {
+    /// The format's canonical name as `--format` takes it (`jsonl`, `csv`, `dfxml`, `case`).
     pub fn as_str(self) -> &'static str {
         match self {
             ReportFormat::Jsonl => "jsonl",
@@ -688,6 +740,7 @@ impl ReportFormat {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("unknown report format {name:?}: use jsonl, csv, dfxml or case")]
 pub struct UnknownFormat {
+    /// The name given.
     pub name: String,
 }
 

@@ -20,17 +20,42 @@ use crate::refset::{Disposition, HashKind, HashValue};
 use crate::report::{Match, ReferenceProvenance};
 use sha2::{Digest, Sha256};
 
-/// Why a reference set could not be loaded.
+/// Why a reference set could not be loaded. Each variant names the file as given; the
+/// boxed source error says what is wrong and what to do.
 #[derive(Debug, Error)]
 pub enum LoadError {
+    /// The source file could not be imported (unknown format, unreadable, malformed).
     #[error("reference set {path}: {source}")]
-    Import { path: String, source: Box<ImportError> },
+    Import {
+        /// The reference set path as given.
+        path: String,
+        /// The importer's error.
+        source: Box<ImportError>,
+    },
+    /// The in-memory set could not be built (temporary directory not writable, too large).
     #[error("reference set {path}: {source}")]
-    Build { path: String, source: Box<BuildError> },
+    Build {
+        /// The reference set path as given.
+        path: String,
+        /// The builder's error.
+        source: Box<BuildError>,
+    },
+    /// The `.mhset` is not a valid set: damaged, truncated, or from a newer mediahash.
     #[error("reference set {path}: {source}")]
-    Open { path: String, source: Box<RefsetError> },
+    Open {
+        /// The reference set path as given.
+        path: String,
+        /// The reader's error.
+        source: Box<RefsetError>,
+    },
+    /// The file could not be read to compute its SHA-256 for the report header.
     #[error("cannot read reference set {path}: {source}; check the path and permissions")]
-    Io { path: String, source: std::io::Error },
+    Io {
+        /// The reference set path as given.
+        path: String,
+        /// The operating system's error.
+        source: std::io::Error,
+    },
 }
 
 fn to_match(m: &Membership<'_>, hash: HashKind, distance: Option<u32>) -> Match {
@@ -147,6 +172,36 @@ fn loaded(
 /// Imports a hash-set source file into an in-memory reference set; every entry gets
 /// `disposition` and the set is named after the file. Large sources spill sorted runs to
 /// `temp_dir` (default: the system temporary directory), never next to the evidence.
+///
+/// The format is detected from the content ([`crate::import::detect_format`]). The same
+/// source always gives the same set (the build time is fixed). Bad lines are counted in
+/// the provenance (`sources[].bad_records`), not fatal: check them before relying on the set.
+///
+/// ```
+/// use mediahash::refset::{Disposition, HashValue};
+/// use mediahash::scan::reference::load_source;
+///
+/// let dir = tempfile::tempdir()?;
+/// let list = dir.path().join("known.md5");
+/// // GNU md5sum output: the MD5 of "abc", two spaces, a file name.
+/// std::fs::write(&list, "900150983cd24fb0d6963f7d28e17f72  abc.txt\n")?;
+///
+/// let loaded = load_source(&list, Disposition::Alert, None)?;
+/// assert_eq!(loaded.provenance.kind, "md5sum");
+/// assert_eq!(loaded.provenance.disposition, Some(Disposition::Alert));
+///
+/// let md5 = mediahash::digest::digest_bytes(b"abc", Default::default()).md5;
+/// let matches = loaded.index.lookup(&HashValue::Md5(md5))?;
+/// assert_eq!(matches.len(), 1);
+/// assert_eq!(matches[0].disposition, Disposition::Alert);
+/// assert_eq!(matches[0].set, "known.md5"); // named after the file
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+///
+/// # Errors
+/// [`LoadError::Import`] when the file cannot be read or its format is not recognised,
+/// [`LoadError::Build`] when the temporary directory cannot be written,
+/// [`LoadError::Open`] only on a bug (the built set fails its own checks).
 pub fn load_source(
     path: &Path,
     disposition: Disposition,
