@@ -901,7 +901,7 @@ fn cluster_groups_near_duplicate_unknown_images() {
         ScanOptions { cluster: true, spool_dir: Some(root.clone()), ..Default::default() };
     let err = scan(std::slice::from_ref(&root), &[], &spool_inside, &mut Captured::default())
         .unwrap_err();
-    assert!(matches!(err, ScanError::ReportInsideEvidence { .. }), "{err}");
+    assert!(matches!(err, ScanError::WorkDirInsideEvidence { .. }), "{err}");
 }
 
 // ---------------------------------------------------------------- formats
