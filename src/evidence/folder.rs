@@ -601,7 +601,11 @@ impl FolderSource<'_> {
                 ));
             }
             let fd = Arc::new(fd);
-            frame.fd = Some(fd.clone());
+            // Keep the ones the walk comes back to next; the rest close as the chain
+            // moves on (one descriptor at a time above them).
+            if i + MAX_OPEN_DIRS > top {
+                frame.fd = Some(fd.clone());
+            }
             cur = Some(fd);
         }
         self.bound_open_dirs();
