@@ -2030,3 +2030,33 @@ fn report_and_work_dir_never_beside_an_evidence_file() {
     assert!(err.to_string().contains("TMPDIR"), "{err}");
     ensure_work_dir_outside_evidence(&dir.path().join("ev1"), &roots).unwrap();
 }
+
+#[test]
+fn deep_tree_behind_a_followed_link_is_walked_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ev");
+    let mut p = root.join("real");
+    let mut files = Vec::new();
+    for level in 1..=150 {
+        p.push("d");
+        fs::create_dir_all(&p).unwrap();
+        if level % 10 == 0 {
+            fs::write(p.join("e"), level.to_string()).unwrap();
+            files.push((level, p.join("e")));
+        }
+    }
+    symlink("real", root.join("link")).unwrap();
+    let options = ScanOptions { follow_symlinks: true, ..Default::default() };
+    let report = run(std::slice::from_ref(&root), &[], &options);
+    for (level, real) in &files {
+        let rel = real.strip_prefix(root.join("real")).unwrap();
+        let linked = report.get(&root.join("link").join(rel));
+        assert_eq!(
+            md5_hex(linked),
+            Some(mediahash::hex::encode(&md5_of(level.to_string().as_bytes())))
+        );
+        assert_eq!(report.get(real).md5, linked.md5);
+    }
+    assert_eq!(report.footer().counts.error, 0);
+    assert_eq!(report.footer().counts.directory, 1 + 2 * 151);
+}

@@ -327,7 +327,7 @@ fn error(mut record: EntryRecord, code: ReasonCode, message: impl Into<String>) 
 }
 
 /// Why an entry of a type that is never read was skipped.
-pub fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
+fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
     match kind {
         EntryKind::Fifo => (
             ReasonCode::Fifo,
