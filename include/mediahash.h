@@ -916,10 +916,13 @@ typedef struct mh_scan_entry {
      * NULL): the report's `reason_code`. 1-99 are skips (1 excluded, 2 symbolic link not
      * followed, 3 dangling link, 4 link loop, 5 link leaving the evidence, 6 FIFO, 7 socket,
      * 8 block device, 9 character device, 10 unknown type, 11 over the size limit, 12 other
-     * file system, 13 directory loop, 14 duplicate of an entry under another root); 101 and
-     * up are errors (101 stat, 102 read link, 103 list directory, 104 listing incomplete,
-     * 105 open, 106 replaced before opening, 107 read, 108 changed while read, 109 image not
-     * decoded, 110 reference set failed, 111 internal error).
+     * file system, 13 directory loop, 14 an evidence root given twice or inside another
+     * root, whose entries are reported under that root); 101 and up are errors (101 stat,
+     * 102 read link, 103 list directory, 104 listing incomplete, 105 open, 106 replaced
+     * before opening, 107 read, 108 changed while read, 109 image not decoded, 110
+     * reference set failed, 111 internal error, 112 not read because its access time would
+     * change: `O_NOATIME` refused, as for a user who does not own the file, on a mount that
+     * records access times).
      */
     uint32_t reason_code;
 } mh_scan_entry;

@@ -907,7 +907,7 @@ fn cluster_groups_near_duplicate_unknown_images() {
         ScanOptions { cluster: true, spool_dir: Some(root.clone()), ..Default::default() };
     let err = scan(std::slice::from_ref(&root), &[], &spool_inside, &mut Captured::default())
         .unwrap_err();
-    assert!(matches!(err, ScanError::ReportInsideEvidence { .. }), "{err}");
+    assert!(matches!(err, ScanError::WorkDirInsideEvidence { .. }), "{err}");
 }
 
 // ---------------------------------------------------------------- formats
@@ -1718,4 +1718,351 @@ fn source_files_and_mhset_sets_match_through_refset() {
     fs::write(dir.path().join("bad.mhset"), bytes).unwrap();
     let err = open_mhset(&dir.path().join("bad.mhset")).unwrap_err();
     assert!(err.to_string().contains("bad.mhset"), "{err}");
+}
+
+// ---------------------------------------------------------------- issue 11: soundness
+
+fn md5_hex(e: &EntryRecord) -> Option<String> {
+    e.md5.map(|d| mediahash::hex::encode(&d))
+}
+
+fn reason_code(e: &EntryRecord) -> Option<mediahash::report::ReasonCode> {
+    e.reason.as_ref().map(|r| r.code)
+}
+
+#[test]
+fn followed_links_stay_inside_the_evidence_root() {
+    use mediahash::report::ReasonCode;
+    let dir = tempfile::tempdir().unwrap();
+    // The examiner's own machine: never to be read as evidence.
+    let host = dir.path().join("host");
+    fs::create_dir(&host).unwrap();
+    fs::write(host.join("secret.txt"), b"examiner's own file").unwrap();
+    let root = dir.path().join("ev");
+    fs::create_dir_all(root.join("usr/share/doc")).unwrap();
+    fs::create_dir_all(root.join("a/b")).unwrap();
+    fs::write(root.join("usr/share/doc/inside.txt"), b"on the seized disk").unwrap();
+    // Absolute links: paths on the seized disk, looked up inside the root.
+    symlink(&host, root.join("to-host")).unwrap();
+    symlink("/usr/share/doc", root.join("doc")).unwrap();
+    symlink("/etc/passwd", root.join("passwd")).unwrap();
+    symlink("/n2", root.join("n1")).unwrap();
+    symlink("usr/share/doc/inside.txt", root.join("n2")).unwrap();
+    // `..` chains.
+    symlink("../../..", root.join("a/b/up3")).unwrap();
+    symlink("../../../host/secret.txt", root.join("a/b/secret")).unwrap();
+    symlink("../../usr/./share/../share/doc", root.join("a/b/doc-rel")).unwrap();
+    // Loops, relative and absolute.
+    symlink("loop-b", root.join("loop-a")).unwrap();
+    symlink("/loop-a", root.join("loop-b")).unwrap();
+
+    let options = ScanOptions { follow_symlinks: true, ..Default::default() };
+    let report = run(std::slice::from_ref(&root), &[], &options);
+    let host_md5 = mediahash::hex::encode(&md5_of(b"examiner's own file"));
+    for e in &report.entries {
+        assert!(!e.path_text().contains("secret.txt"), "host entry reported: {}", e.path_text());
+        assert_ne!(md5_hex(e).as_deref(), Some(host_md5.as_str()), "host file read: {e:?}");
+    }
+
+    let to_host = report.get(&root.join("to-host"));
+    assert_eq!(to_host.disposition, EntryDisposition::Skipped);
+    assert_eq!(reason_code(to_host), Some(ReasonCode::DanglingSymlink));
+    assert!(to_host.reason_message().unwrap().contains("inside the evidence root"), "{to_host:?}");
+    let passwd = report.get(&root.join("passwd"));
+    assert_eq!(passwd.disposition, EntryDisposition::Skipped);
+    assert!(passwd.md5.is_none());
+    assert!(passwd.reason_message().unwrap().contains("/etc does not exist"), "{passwd:?}");
+
+    // `/usr/share/doc` is the evidence's own /usr/share/doc: followed there.
+    let inside_md5 = mediahash::hex::encode(&md5_of(b"on the seized disk"));
+    assert_eq!(report.get(&root.join("doc")).disposition, EntryDisposition::Directory);
+    let via_abs = report.get(&root.join("doc/inside.txt"));
+    assert_eq!(md5_hex(via_abs).as_deref(), Some(inside_md5.as_str()));
+    let via_rel = report.get(&root.join("a/b/doc-rel/inside.txt"));
+    assert_eq!(md5_hex(via_rel).as_deref(), Some(inside_md5.as_str()));
+    // A link to an absolute link to a relative link.
+    let nested = report.get(&root.join("n1"));
+    assert_eq!(nested.kind, EntryKind::Symlink);
+    assert_eq!(md5_hex(nested).as_deref(), Some(inside_md5.as_str()));
+
+    for (link, target) in [("a/b/up3", "../../.."), ("a/b/secret", "../../../host/secret.txt")] {
+        let e = report.get(&root.join(link));
+        assert_eq!(e.disposition, EntryDisposition::Skipped, "{link}");
+        assert_eq!(reason_code(e), Some(ReasonCode::SymlinkOutsideEvidence), "{link}");
+        let why = e.reason_message().unwrap();
+        assert!(why.contains(target) && why.contains("above the evidence root"), "{why}");
+    }
+    for link in ["loop-a", "loop-b"] {
+        let e = report.get(&root.join(link));
+        assert_eq!(reason_code(e), Some(ReasonCode::SymlinkLoop), "{link}: {e:?}");
+    }
+    assert!(report.footer().counts.is_consistent());
+}
+
+/// Creates `levels` nested directories `d` under `root` with `openat`/`mkdirat` (the path
+/// outgrows PATH_MAX), a file `e` holding the level number every `every` levels, and
+/// `bottom.txt` at the bottom. Returns the bottom's path.
+fn deep_tree(root: &Path, levels: usize, every: usize) -> PathBuf {
+    use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
+    fs::create_dir(root).unwrap();
+    let c = |s: &str| CString::new(s).unwrap();
+    let write_at = |dir: &OwnedFd, name: &str, bytes: &[u8]| {
+        // SAFETY: dir is open; the name is NUL-terminated.
+        let fd = unsafe {
+            libc::openat(dir.as_raw_fd(), c(name).as_ptr(), libc::O_WRONLY | libc::O_CREAT, 0o644)
+        };
+        assert!(fd >= 0, "{}", io::Error::last_os_error());
+        // SAFETY: fd was just opened and is owned here.
+        let mut file = fs::File::from(unsafe { OwnedFd::from_raw_fd(fd) });
+        io::Write::write_all(&mut file, bytes).unwrap();
+    };
+    let mut dir: OwnedFd = fs::File::open(root).unwrap().into();
+    let mut path = root.to_path_buf();
+    for level in 1..=levels {
+        // SAFETY: dir is open; the names are NUL-terminated.
+        unsafe {
+            assert_eq!(libc::mkdirat(dir.as_raw_fd(), c("d").as_ptr(), 0o755), 0);
+            let fd = libc::openat(dir.as_raw_fd(), c("d").as_ptr(), libc::O_DIRECTORY);
+            assert!(fd >= 0, "{}", io::Error::last_os_error());
+            dir = OwnedFd::from_raw_fd(fd);
+        }
+        path.push("d");
+        if level % every == 0 {
+            write_at(&dir, "e", level.to_string().as_bytes());
+        }
+    }
+    write_at(&dir, "bottom.txt", b"deep");
+    path.join("bottom.txt")
+}
+
+#[test]
+fn tree_deeper_than_path_max_is_walked_to_the_bottom() {
+    const LEVELS: usize = 3000;
+    const EVERY: usize = 10;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("deep");
+    let bottom = deep_tree(&root, LEVELS, EVERY);
+    assert!(bottom.as_os_str().len() > libc::PATH_MAX as usize);
+
+    // The most descriptors open at once while files are opened (bounded, not one per level).
+    let most_fds = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut options = ScanOptions { threads: 2, ..Default::default() };
+    let counter = most_fds.clone();
+    options.hooks.after_open = Some(Arc::new(move |_path: &Path| {
+        let open = fs::read_dir("/proc/self/fd").map(|d| d.count()).unwrap_or(0);
+        counter.fetch_max(open, Ordering::Relaxed);
+    }));
+    let report = run(std::slice::from_ref(&root), &[], &options);
+    let files = LEVELS / EVERY + 1;
+    assert_eq!(report.entries.len(), 1 + LEVELS + files, "{:?}", report.footer());
+    assert_eq!(report.footer().counts.directory, 1 + LEVELS as u64);
+    assert_eq!(
+        report.footer().counts.error,
+        0,
+        "{:?}",
+        report.entries.iter().find(|e| e.reason.is_some())
+    );
+    let deepest = report.get(&bottom);
+    assert_eq!(deepest.disposition, EntryDisposition::Other);
+    assert_eq!(md5_hex(deepest), Some(mediahash::hex::encode(&md5_of(b"deep"))));
+    // Each level's file, read on the way back up (its directory reopened by name).
+    let mut level_path = root.clone();
+    for level in 1..=LEVELS {
+        level_path.push("d");
+        if level % EVERY == 0 {
+            let e = report.get(&level_path.join("e"));
+            assert_eq!(
+                md5_hex(e),
+                Some(mediahash::hex::encode(&md5_of(level.to_string().as_bytes())))
+            );
+        }
+    }
+    assert_eq!(report.footer().exit_status, 0);
+    let most = most_fds.load(Ordering::Relaxed);
+    assert!(most > 0 && most < 1000, "{most} descriptors open at once");
+    remove_deep_tree(&root);
+}
+
+/// Removes a [`deep_tree`] one level at a time with short paths (`remove_dir_all` takes
+/// seconds on 3,000 levels).
+fn remove_deep_tree(root: &Path) {
+    let (d, t) = (root.join("d"), root.join("t"));
+    while fs::symlink_metadata(&d).is_ok() {
+        fs::rename(&d, &t).unwrap();
+        if fs::symlink_metadata(t.join("d")).is_ok() {
+            fs::rename(t.join("d"), &d).unwrap();
+        }
+        fs::remove_dir_all(&t).unwrap();
+    }
+}
+
+fn refuse_noatime(options: &mut ScanOptions, mount_keeps_atime: bool) {
+    options.hooks.fail = Some(Arc::new(|point, _path| {
+        (point == HookPoint::NoAtime).then(|| io::Error::from_raw_os_error(libc::EPERM))
+    }));
+    options.hooks.mount_keeps_atime = Some(mount_keeps_atime);
+}
+
+fn small_tree(dir: &Path) -> PathBuf {
+    let root = dir.join("ev");
+    fs::create_dir_all(root.join("sub")).unwrap();
+    fs::write(root.join("sub/f.txt"), b"f").unwrap();
+    fs::write(root.join("g.txt"), b"g").unwrap();
+    root
+}
+
+#[test]
+fn refused_noatime_reads_nothing_unless_allowed_and_then_counts_and_fails() {
+    use mediahash::report::ReasonCode;
+    use mediahash::scan::{AtimeProtection, atime_preflight};
+    let dir = tempfile::tempdir().unwrap();
+    let root = small_tree(dir.path());
+    let mut options = ScanOptions::default();
+    refuse_noatime(&mut options, false);
+
+    let checks = atime_preflight(std::slice::from_ref(&root), &options);
+    assert_eq!(checks.len(), 1);
+    assert!(matches!(checks[0].protection, AtimeProtection::Refused), "{checks:?}");
+
+    // Not allowed: nothing is listed or read, and the root says why.
+    let report = run(std::slice::from_ref(&root), &[], &options);
+    assert_eq!(report.entries.len(), 1);
+    let e = report.get(&root);
+    assert_eq!(e.disposition, EntryDisposition::Error);
+    assert_eq!(reason_code(e), Some(ReasonCode::AtimeWouldChange));
+    assert!(e.reason_message().unwrap().contains("--allow-atime-changes"));
+    assert_eq!(report.footer().exit_status, 2);
+
+    // Allowed: read, every directory and file counted, exit status 2 all the same.
+    options.allow_atime_changes = true;
+    let report = run(std::slice::from_ref(&root), &[], &options);
+    assert_eq!(report.entries.len(), 4);
+    assert_eq!(report.footer().counts.error, 0);
+    assert_eq!(report.footer().files_without_noatime, 2);
+    assert_eq!(report.footer().dirs_without_noatime, 2);
+    assert_eq!(report.get(&root.join("sub")).noatime, Some(false));
+    assert_eq!(report.get(&root.join("g.txt")).noatime, Some(false));
+    assert_eq!(report.footer().exit_status, 2);
+
+    // A read-only or noatime mount keeps the times whatever O_NOATIME does.
+    let mut on_ro_mount = ScanOptions::default();
+    refuse_noatime(&mut on_ro_mount, true);
+    let checks = atime_preflight(std::slice::from_ref(&root), &on_ro_mount);
+    assert!(matches!(checks[0].protection, AtimeProtection::Mount), "{checks:?}");
+    let report = run(std::slice::from_ref(&root), &[], &on_ro_mount);
+    assert_eq!(report.footer().files_without_noatime + report.footer().dirs_without_noatime, 0);
+    assert_eq!(report.get(&root.join("g.txt")).noatime, Some(true));
+    assert_eq!(report.footer().exit_status, 0);
+
+    // Unhooked (root here has CAP_FOWNER): granted, or the mount protects.
+    let checks = atime_preflight(std::slice::from_ref(&root), &ScanOptions::default());
+    assert!(
+        matches!(checks[0].protection, AtimeProtection::NoAtime | AtimeProtection::Mount),
+        "{checks:?}"
+    );
+}
+
+#[test]
+fn scan_leaves_directory_and_file_access_times_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = small_tree(dir.path());
+    let paths = all_paths(&root);
+    for p in &paths {
+        age_times(p);
+    }
+    let before = times(&paths);
+    let report = run(std::slice::from_ref(&root), &[], &ScanOptions::default());
+    assert_eq!(report.entries.len(), 4);
+    assert_eq!(times(&paths), before);
+}
+
+#[test]
+fn overlapping_roots_report_each_entry_once() {
+    use mediahash::report::ReasonCode;
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ev");
+    fs::create_dir_all(root.join("sub")).unwrap();
+    fs::write(root.join("sub/a.png"), png_bytes(&synth_named("shapes-640x480"))).unwrap();
+    fs::write(root.join("top.txt"), b"top").unwrap();
+    symlink(&root, dir.path().join("zz-alias")).unwrap();
+    let roots = vec![
+        root.join("sub/a.png"),
+        root.clone(),
+        root.join("sub"),
+        root.join("sub/../sub/a.png"),
+        dir.path().join("zz-alias"),
+        root.join("sub/.."),
+    ];
+    let report = run(&roots, &[], &ScanOptions::default());
+    let png_md5 = md5_of(&fs::read(root.join("sub/a.png")).unwrap());
+    let hashed: Vec<_> = report.entries.iter().filter(|e| e.md5 == Some(png_md5)).collect();
+    assert_eq!(hashed.len(), 1, "{hashed:?}");
+    assert_eq!(hashed[0].path, root.join("sub/a.png").as_os_str().as_bytes());
+    // root + sub + a.png + top.txt walked once; five roots reported as covered.
+    let covered: Vec<_> =
+        report.entries.iter().filter(|e| reason_code(e) == Some(ReasonCode::Duplicate)).collect();
+    assert_eq!(covered.len(), 5, "{covered:#?}");
+    for e in &covered {
+        assert_eq!(e.disposition, EntryDisposition::Skipped);
+        let why = e.reason_message().unwrap();
+        assert!(why.contains(&format!("evidence root {}", root.display())), "{why}");
+    }
+    let alias = report.get(&dir.path().join("zz-alias"));
+    assert!(alias.reason_message().unwrap().contains("the same place"), "{alias:?}");
+    assert_eq!(report.entries.len(), 4 + 5);
+    let c = report.footer().counts;
+    assert!(c.is_consistent());
+    assert_eq!((c.entries, c.directory, c.unknown_image, c.other, c.skipped), (9, 2, 1, 1, 5));
+}
+
+#[test]
+fn report_and_work_dir_never_beside_an_evidence_file() {
+    use mediahash::scan::ensure_work_dir_outside_evidence;
+    let dir = tempfile::tempdir().unwrap();
+    let sub = dir.path().join("ev1/sub");
+    fs::create_dir_all(&sub).unwrap();
+    fs::write(sub.join("a.png"), b"evidence").unwrap();
+    let roots = vec![sub.join("a.png")];
+    for report in [sub.join("r.jsonl"), sub.join("new/r.jsonl"), sub.join("a.png")] {
+        let err = ensure_outside_evidence(&report, &roots).unwrap_err();
+        assert!(matches!(err, ScanError::ReportInsideEvidence { root_is_file: true, .. }), "{err}");
+        let text = err.to_string();
+        assert!(text.contains("the folder of evidence file"), "{text}");
+        assert!(text.contains(&sub.join("a.png").display().to_string()), "{text}");
+    }
+    ensure_outside_evidence(&dir.path().join("ev1/r.jsonl"), &roots).unwrap();
+    let err = ensure_work_dir_outside_evidence(&sub, &roots).unwrap_err();
+    assert!(matches!(err, ScanError::WorkDirInsideEvidence { .. }), "{err}");
+    assert!(err.to_string().contains("TMPDIR"), "{err}");
+    ensure_work_dir_outside_evidence(&dir.path().join("ev1"), &roots).unwrap();
+}
+
+#[test]
+fn deep_tree_behind_a_followed_link_is_walked_and_reopened() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("ev");
+    let mut p = root.join("real");
+    let mut files = Vec::new();
+    for level in 1..=150 {
+        p.push("d");
+        fs::create_dir_all(&p).unwrap();
+        if level % 10 == 0 {
+            fs::write(p.join("e"), level.to_string()).unwrap();
+            files.push((level, p.join("e")));
+        }
+    }
+    symlink("real", root.join("link")).unwrap();
+    let options = ScanOptions { follow_symlinks: true, ..Default::default() };
+    let report = run(std::slice::from_ref(&root), &[], &options);
+    for (level, real) in &files {
+        let rel = real.strip_prefix(root.join("real")).unwrap();
+        let linked = report.get(&root.join("link").join(rel));
+        assert_eq!(
+            md5_hex(linked),
+            Some(mediahash::hex::encode(&md5_of(level.to_string().as_bytes())))
+        );
+        assert_eq!(report.get(real).md5, linked.md5);
+    }
+    assert_eq!(report.footer().counts.error, 0);
+    assert_eq!(report.footer().counts.directory, 1 + 2 * 151);
 }

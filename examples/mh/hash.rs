@@ -1,14 +1,19 @@
-//! `mh hash`: one JSON object per file, sorted by path.
+//! `mh hash`: one JSON object per file, sorted by path. Walks with the library's folder
+//! source (the scan's walk: `O_NOATIME`, descriptors, no link followed below a named
+//! path); every entry that is not hashed gets a line saying what it is and why.
 
 use std::io::{self, BufWriter, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use clap::Args;
 use mediahash::analyze::{self, Analysis, AnalyzeOptions};
 use mediahash::decode::JpegScale;
+use mediahash::evidence::{self, ContentItem, Item, SourceOptions};
 use mediahash::perceptual::pdq::{DIHEDRAL_NAMES, PdqConvention};
+use mediahash::report::{EntryDisposition, EntryRecord, Reason, ReasonCode};
 use serde::Serialize;
 use serde::ser::{SerializeMap, Serializer};
 
@@ -30,7 +35,13 @@ pub struct HashArgs {
     /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_parser = crate::parse_threads)]
     threads: Option<usize>,
-    /// Files or directories (walked recursively; symlinks are not followed).
+    /// Read files and directories even where that changes their access times (you do not
+    /// own them, so O_NOATIME is refused, on a mount that records access times). Without
+    /// it they get an error line and are not read.
+    #[arg(long)]
+    allow_atime_changes: bool,
+    /// Files or directories (walked recursively; links below them are not followed, a link
+    /// named here is).
     #[arg(required = true)]
     paths: Vec<PathBuf>,
 }
@@ -63,11 +74,22 @@ impl Serialize for Dihedral {
     }
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, Default)]
 struct Line {
     path: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     path_bytes_hex: Option<String>,
+    /// What the entry is, on lines of entries not hashed (`fifo`, `symlink`, ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    /// Why an entry was not read (it is not a regular file): the reason in words.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    skipped: Option<String>,
+    /// The stable reason code of `skipped` or of an unreadable entry's `error`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    reason_code: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    link_target: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     size: Option<u64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -76,7 +98,9 @@ struct Line {
     sha1: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     sha256: Option<String>,
-    image: Option<ImageOut>,
+    /// `null` for content that is not an image; absent on lines of entries not read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<Option<ImageOut>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq: Option<PdqOut>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -104,35 +128,45 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         options.decode.jpeg_scale = JpegScale::FAST_DEFAULT;
     }
 
-    let mut files = Vec::new();
-    let mut walk_errors = Vec::new();
-    for root in &args.paths {
-        collect(root, &mut files, &mut walk_errors);
+    let source =
+        SourceOptions { allow_atime_changes: args.allow_atime_changes, ..SourceOptions::default() };
+    let mut files: Vec<ContentItem> = Vec::new();
+    let mut decided: Vec<(Vec<u8>, Line)> = Vec::new();
+    for item in evidence::open_roots(&args.paths, &source) {
+        match item {
+            Item::Content(file) => files.push(file),
+            Item::Decided(record) => {
+                decided.extend(decided_line(&record).map(|l| (record.path.clone(), l)))
+            }
+        }
     }
-    files.sort();
-    files.dedup_by(|a, b| a.0 == b.0);
     // Largest files first, each taken by the next idle worker: a big file met late cannot
     // leave one thread hashing it alone at the end (greedy longest-first scheduling). The
     // output is sorted by path below, so the order of work does not show.
-    files.sort_by(|a, b| b.1.cmp(&a.1).then_with(|| a.0.cmp(&b.0)));
+    files.sort_by(|a, b| {
+        b.expected_len.cmp(&a.expected_len).then_with(|| a.record.path.cmp(&b.record.path))
+    });
+    let files: Vec<Mutex<Option<ContentItem>>> =
+        files.into_iter().map(|f| Mutex::new(Some(f))).collect();
 
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
     let next = AtomicUsize::new(0);
-    let per_worker: Vec<Vec<Line>> = pool.broadcast(|_| {
+    let per_worker: Vec<Vec<(Vec<u8>, Line)>> = pool.broadcast(|_| {
         let mut done = Vec::new();
-        while let Some((path, _)) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-            done.push(match analyze::analyze_file(path, &options) {
-                Ok(a) => line_for(path, &a),
-                Err(e) => error_line(path, e.to_string()),
-            });
+        while let Some(slot) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+            let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else { continue };
+            let path = file.record.path.clone();
+            done.push((path.clone(), hash_item(file, &options)));
         }
         done
     });
-    let mut lines: Vec<Line> = per_worker.into_iter().flatten().collect();
-    lines.extend(walk_errors.into_iter().map(|(p, e)| error_line(&p, e)));
-    lines.sort_by(|a, b| a.path.cmp(&b.path).then(a.path_bytes_hex.cmp(&b.path_bytes_hex)));
+    let mut keyed: Vec<(Vec<u8>, Line)> = per_worker.into_iter().flatten().collect();
+    keyed.extend(decided);
+    keyed.sort_by(|a, b| a.0.cmp(&b.0));
+    let lines: Vec<Line> = keyed.into_iter().map(|(_, l)| l).collect();
 
-    let unread = lines.iter().filter(|l| l.md5.is_none()).count();
+    let skipped = lines.iter().filter(|l| l.skipped.is_some()).count();
+    let unread = lines.iter().filter(|l| l.md5.is_none() && l.skipped.is_none()).count();
     let image_errors = lines.iter().filter(|l| l.md5.is_some() && l.error.is_some()).count();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -141,70 +175,83 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    if unread > 0 || image_errors > 0 {
+    if unread > 0 || image_errors > 0 || skipped > 0 {
         eprintln!(
-            "mh hash: {} files, {unread} could not be read, {image_errors} images could not be decoded",
+            "mh hash: {} entries, {unread} could not be read, {skipped} skipped (their lines say \
+             why), {image_errors} images could not be decoded",
             lines.len()
         );
     }
     Ok(if unread > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
-/// Recursively lists regular files (with their sizes) under `root` without following
-/// symlinks.
-fn collect(root: &Path, files: &mut Vec<(PathBuf, u64)>, errors: &mut Vec<(PathBuf, String)>) {
-    let meta = match std::fs::symlink_metadata(root) {
-        Ok(m) => m,
-        Err(e) => return errors.push((root.to_path_buf(), e.to_string())),
+fn path_fields(path: &[u8]) -> (String, Option<String>) {
+    match std::str::from_utf8(path) {
+        Ok(s) => (s.to_string(), None),
+        Err(_) => (String::from_utf8_lossy(path).into_owned(), Some(mediahash::hex::encode(path))),
+    }
+}
+
+/// The line of an entry decided without reading: none for a directory listed, else what
+/// it is and why it was not read.
+fn decided_line(record: &EntryRecord) -> Option<Line> {
+    let reason = record.reason.as_ref();
+    let (path, path_bytes_hex) = path_fields(&record.path);
+    let mut line = Line {
+        path,
+        path_bytes_hex,
+        kind: Some(record.kind.as_str()),
+        reason_code: reason.map(|r| r.code.as_str()),
+        link_target: record.link_target.as_ref().map(|t| String::from_utf8_lossy(t).into_owned()),
+        ..Line::default()
     };
-    if meta.is_dir() {
-        match std::fs::read_dir(root) {
-            Ok(entries) => {
-                for entry in entries {
-                    match entry {
-                        Ok(entry) => collect(&entry.path(), files, errors),
-                        Err(e) => errors.push((root.to_path_buf(), e.to_string())),
-                    }
-                }
-            }
-            Err(e) => errors.push((root.to_path_buf(), e.to_string())),
-        }
-    } else if meta.is_file() {
-        files.push((root.to_path_buf(), meta.len()));
+    let message = reason.map(|r| r.message.clone());
+    match record.disposition {
+        EntryDisposition::Directory => return None,
+        EntryDisposition::Skipped => line.skipped = message,
+        _ => line.error = Some(message.unwrap_or_else(|| "not read".to_string())),
     }
+    Some(line)
 }
 
-fn path_fields(path: &Path) -> (String, Option<String>) {
-    use std::os::unix::ffi::OsStrExt;
-    match path.to_str() {
-        Some(s) => (s.to_string(), None),
-        None => (
-            path.to_string_lossy().into_owned(),
-            Some(mediahash::hex::encode(path.as_os_str().as_bytes())),
-        ),
-    }
-}
-
-fn error_line(path: &Path, error: String) -> Line {
-    let (path, path_bytes_hex) = path_fields(path);
+fn error_line(record: &EntryRecord, reason: &Reason) -> Line {
+    let (path, path_bytes_hex) = path_fields(&record.path);
     Line {
         path,
         path_bytes_hex,
-        size: None,
-        md5: None,
-        sha1: None,
-        sha256: None,
-        image: None,
-        pdq: None,
-        pdq_dihedral: None,
-        phash: None,
-        dhash: None,
-        ahash: None,
-        error: Some(error),
+        size: record.size,
+        reason_code: Some(reason.code.as_str()),
+        error: Some(reason.message.clone()),
+        ..Line::default()
     }
 }
 
-fn line_for(path: &Path, a: &Analysis) -> Line {
+/// Opens, reads and hashes one file.
+fn hash_item(file: ContentItem, options: &AnalyzeOptions) -> Line {
+    let ContentItem { record, content, .. } = file;
+    let mut opened = match content.open() {
+        Ok(opened) => opened,
+        Err(reason) => return error_line(&record, &reason),
+    };
+    let analysis = match analyze::analyze_reader(&mut opened.reader, options) {
+        Ok(a) => a,
+        Err(e) => {
+            return error_line(&record, &Reason::new(ReasonCode::ReadFailed, e.to_string()));
+        }
+    };
+    if let Some(changed) = opened.reader.changed_while_read(analysis.size) {
+        return error_line(&record, &changed);
+    }
+    let mut line = line_for(&record.path, &analysis);
+    if opened.noatime == Some(false) {
+        line.error = Some(
+            "read without O_NOATIME (--allow-atime-changes): its access time changed".to_string(),
+        );
+    }
+    line
+}
+
+fn line_for(path: &[u8], a: &Analysis) -> Line {
     let (path, path_bytes_hex) = path_fields(path);
     Line {
         path,
@@ -213,11 +260,11 @@ fn line_for(path: &Path, a: &Analysis) -> Line {
         md5: Some(a.digests.md5_hex()),
         sha1: Some(a.digests.sha1_hex()),
         sha256: Some(a.digests.sha256_hex()),
-        image: a.image.as_ref().map(|i| ImageOut {
+        image: Some(a.image.as_ref().map(|i| ImageOut {
             format: i.format.as_str(),
             width: i.width,
             height: i.height,
-        }),
+        })),
         pdq: a.pdq.as_ref().map(|p| PdqOut {
             hash: p.hash.to_hex(),
             quality: p.quality,
@@ -231,5 +278,6 @@ fn line_for(path: &Path, a: &Analysis) -> Line {
         dhash: a.imagehashes.as_ref().map(|h| h.dhash.to_hex()),
         ahash: a.imagehashes.as_ref().map(|h| h.ahash.to_hex()),
         error: a.image_error.as_ref().map(|e| e.to_string()),
+        ..Line::default()
     }
 }

@@ -1,9 +1,10 @@
 //! `mh scan`: a thin front over `mediahash::scan`.
 //!
 //! Exit status: 0 no alert and no error; 1 alerts found; 2 some entry could not be examined
-//! (unreadable entries, images that could not be decoded, an interrupted scan), which wins
-//! over alerts; 3 the scan could not run or its report could not be written (e.g. a hash set
-//! that cannot be loaded); 64 usage error.
+//! (unreadable entries, images that could not be decoded, an interrupted scan, access times of
+//! evidence changed with `--allow-atime-changes`), which wins over alerts; 3 the scan could not
+//! run or its report could not be written (e.g. a hash set that cannot be loaded); 64 usage
+//! error, or refused before starting because reading would change the evidence's access times.
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, BufWriter, IsTerminal};
@@ -29,8 +30,9 @@ use crate::status::{FAILURE, UNREAD, USAGE};
 /// Scan evidence read-only; report known (alert / ignore), unknown images, and failures.
 #[derive(Args, Debug)]
 #[command(after_help = "Exit status: 0 clean; 1 alerts found; 2 some entry could not be \
-    examined, or interrupted (wins over 1; the footer counts both); 3 the scan could not run \
-    or write its report; 64 usage error.")]
+    examined, interrupted, or access times changed (wins over 1; the footer counts both); 3 the \
+    scan could not run or write its report; 64 usage error, or refused because reading would \
+    change access times (mount the evidence read-only, or --allow-atime-changes).")]
 pub struct ScanArgs {
     /// A compiled reference set (.mhset); repeatable.
     #[arg(long, value_name = "SET.mhset")]
@@ -73,6 +75,13 @@ pub struct ScanArgs {
     /// Read symbolic-link targets even on a writable mount (updates the links' access times).
     #[arg(long)]
     link_targets: bool,
+    /// Read evidence even where that changes its access times: where O_NOATIME is refused
+    /// (you do not own the files and lack CAP_FOWNER) on a mount that records access times.
+    /// Without it the scan refuses to start when that is the case for an evidence root, and
+    /// leaves such entries unread (errors). With it they are read, counted in the footer,
+    /// and the exit status is 2.
+    #[arg(long)]
+    allow_atime_changes: bool,
     /// Do not enter other file systems mounted below an evidence root.
     #[arg(long)]
     one_file_system: bool,
@@ -173,9 +182,10 @@ fn scan_error_status(error: &ScanError) -> u8 {
         // The evidence itself could not be read.
         ScanError::Root { .. } => UNREAD,
         // Refused before anything ran: the command line must change.
-        ScanError::NoRoots | ScanError::ReportInsideEvidence { .. } | ScanError::Exclude(_) => {
-            USAGE
-        }
+        ScanError::NoRoots
+        | ScanError::ReportInsideEvidence { .. }
+        | ScanError::WorkDirInsideEvidence { .. }
+        | ScanError::Exclude(_) => USAGE,
         _ => FAILURE,
     }
 }
@@ -217,16 +227,24 @@ fn scan(mut args: ScanArgs) -> u8 {
         None
     };
 
-    // Scratch space (sets built in memory may spill sorted runs; clustering spools): beside
-    // the report, else the system temporary directory; never under evidence.
+    // Nothing is written inside the evidence: the report first (the rule in the words of
+    // --report), then the scratch space (sets built in memory may spill sorted runs;
+    // clustering spools), beside the report, else the system temporary directory.
+    if let Some(report) = &args.report
+        && let Err(e) = lib::ensure_outside_evidence(report, &args.roots)
+    {
+        return fatal(scan_error_status(&e), e);
+    }
     let work_dir = match args.report.as_ref().and_then(|r| r.parent()) {
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         Some(_) => PathBuf::from("."),
         None => std::env::temp_dir(),
     };
-    if let Err(e) = lib::ensure_outside_evidence(&work_dir.join("scratch"), &args.roots) {
-        let message = format!("{e} (scratch directory {})", work_dir.display());
-        return fatal(scan_error_status(&e), message);
+    if let Err(e) = lib::ensure_work_dir_outside_evidence(&work_dir, &args.roots) {
+        return fatal(scan_error_status(&e), e);
+    }
+    if let Some(code) = atime_preflight(&args) {
+        return code;
     }
     let mut references: Vec<LoadedReference> = Vec::new();
     for path in &args.refset {
@@ -287,6 +305,7 @@ fn scan(mut args: ScanArgs) -> u8 {
         command_line: std::env::args_os().map(|a| a.to_string_lossy().into_owned()).collect(),
         spool_dir: Some(work_dir.clone()),
         analyze,
+        allow_atime_changes: args.allow_atime_changes,
         ..ScanOptions::default()
     };
 
@@ -298,9 +317,6 @@ fn scan(mut args: ScanArgs) -> u8 {
     let stdout = io::stdout();
     let mut writer: WithSidecar<'_> = match &args.report {
         Some(path) => {
-            if let Err(e) = lib::ensure_outside_evidence(path, &args.roots) {
-                return fatal(scan_error_status(&e), e);
-            }
             let file = match create_new(path) {
                 Ok(f) => f,
                 Err((status, e)) => return fatal(status, e),
@@ -360,6 +376,13 @@ fn scan(mut args: ScanArgs) -> u8 {
                     " — INTERRUPTED, report incomplete".to_string()
                 }
             );
+            if f.files_without_noatime + f.dirs_without_noatime > 0 {
+                eprintln!(
+                    "mh scan: WARNING: access times of the evidence changed: {} files and {} \
+                     directories were read without O_NOATIME (--allow-atime-changes); exit status 2",
+                    f.files_without_noatime, f.dirs_without_noatime
+                );
+            }
             if let Some(n) = f.clusters {
                 eprintln!("mh scan: {n} clusters of near-duplicate unknown images");
             }
@@ -482,6 +505,38 @@ fn notable_line(entry: &EntryRecord) -> String {
         line.push_str(&format!("; also: {reason}"));
     }
     line
+}
+
+/// Warns, before anything is read, about evidence roots whose access times reading would
+/// change; returns the exit status (64) when the scan must not start.
+fn atime_preflight(args: &ScanArgs) -> Option<u8> {
+    let checks = lib::atime_preflight(&args.roots, &ScanOptions::default());
+    let refused: Vec<String> = checks
+        .iter()
+        .filter(|c| matches!(c.protection, lib::AtimeProtection::Refused))
+        .map(|c| c.root.display().to_string())
+        .collect();
+    if refused.is_empty() {
+        return None;
+    }
+    eprintln!(
+        "mh scan: WARNING: reading {} would CHANGE THE ACCESS TIMES of the evidence: O_NOATIME \
+         is refused (you do not own it and lack CAP_FOWNER) and its file system is mounted \
+         read-write without noatime.",
+        refused.join(", ")
+    );
+    if !args.allow_atime_changes {
+        eprintln!(
+            "mh scan: not started. Mount the evidence read-only (mount -o ro,noatime ...), run \
+             as its owner or root, or accept the change with --allow-atime-changes."
+        );
+        return Some(USAGE);
+    }
+    eprintln!(
+        "mh scan: --allow-atime-changes: scanning anyway; the footer counts what was read \
+         without O_NOATIME and the exit status will be 2."
+    );
+    None
 }
 
 /// Relays SIGINT / SIGTERM to the scan and, on a terminal, draws progress from the scan's

@@ -4,19 +4,47 @@
 //! hands regular files out as [`Item::Content`] whose [`Content`] opens them read-only with
 //! `O_NOATIME` on a hashing thread.
 //!
+//! * **Depth.** Every lookup is relative to an open directory descriptor (`fstatat`,
+//!   `openat`), so a tree deeper than `PATH_MAX` is walked to the bottom; record paths are
+//!   the root as given joined with the names, as bytes, whatever their length. At most
+//!   [`MAX_OPEN_DIRS`] directories on the current path stay open; the others are closed and
+//!   reopened by name from their nearest open ancestor (checked to be the same directory)
+//!   when the walk comes back to them.
+//! * **Access times.** Directories and files are opened with `O_NOATIME`. Where it is
+//!   refused (not the owner, no `CAP_FOWNER`) and the mount is neither read-only nor
+//!   `noatime`, the entry is not read (an error with [`ReasonCode::AtimeWouldChange`])
+//!   unless [`SourceOptions::allow_atime_changes`]; then it is read and its record says
+//!   `noatime: false`.
+//! * **Symbolic links** (with [`SourceOptions::follow_symlinks`]) are resolved by the source
+//!   itself, component by component, inside their evidence root: an absolute target is a
+//!   path on the evidence's file system (the root plus the target, as a mounted image sees
+//!   it), `..` never climbs above the root (such a link is skipped with
+//!   [`ReasonCode::SymlinkOutsideEvidence`]), nested links are resolved the same way up to
+//!   [`MAX_LINK_HOPS`] links. Nothing outside the root is ever looked up or read.
+//!
 //! Memory: the names of each directory on the current path (not of the whole tree).
 
-use std::ffi::{OsStr, OsString};
+use std::collections::{HashMap, VecDeque};
+use std::ffi::{CString, OsStr, OsString};
 use std::fmt;
-use std::fs::{self, File, Metadata};
+use std::fs::File;
 use std::io::{self, Read};
+use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
+use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use super::sys::{self, AtimePolicy, OpenError, Stat};
 use super::{Content, ContentItem, ContentReader, Item, OpenedContent, SourceOptions};
-use crate::report::{
-    EntryDisposition, EntryKind, EntryRecord, Reason, ReasonCode, Timestamp, os_str_bytes,
-};
+use crate::report::{EntryDisposition, EntryKind, EntryRecord, Reason, ReasonCode};
+
+/// Directories on the current path kept open at once (besides the root); deeper walks
+/// close the shallowest and reopen it when needed.
+pub const MAX_OPEN_DIRS: usize = 64;
+/// Symbolic links followed while resolving one link (as the kernel's `ELOOP` limit).
+pub const MAX_LINK_HOPS: usize = 40;
+/// Paths at least this long are opened through their directory's descriptor, not by path.
+const PATH_OPEN_LIMIT: usize = libc::PATH_MAX as usize - 1;
 
 /// Where a [`TestHooks::fail`] hook can inject an error (testing hostile conditions).
 #[doc(hidden)]
@@ -30,6 +58,9 @@ pub enum HookPoint {
     Open,
     /// Each read call on a file.
     Read,
+    /// Opening a file or directory with `O_NOATIME`: any error returned makes it act as
+    /// refused (`EPERM`), as for a user who does not own the entry.
+    NoAtime,
 }
 
 type FailHook = Arc<dyn Fn(HookPoint, &Path) -> Option<io::Error> + Send + Sync>;
@@ -44,6 +75,8 @@ pub struct TestHooks {
     pub fail: Option<FailHook>,
     /// Called after a file is opened and before it is read.
     pub after_open: Option<PathHook>,
+    /// Overrides the mount check (read-only or `noatime`: `true`).
+    pub mount_keeps_atime: Option<bool>,
 }
 
 impl fmt::Debug for TestHooks {
@@ -51,6 +84,7 @@ impl fmt::Debug for TestHooks {
         f.debug_struct("TestHooks")
             .field("fail", &self.fail.is_some())
             .field("after_open", &self.after_open.is_some())
+            .field("mount_keeps_atime", &self.mount_keeps_atime)
             .finish()
     }
 }
@@ -59,30 +93,81 @@ impl TestHooks {
     fn failure(&self, point: HookPoint, path: &Path) -> Option<io::Error> {
         self.fail.as_ref().and_then(|f| f(point, path))
     }
+
+    fn atime_policy(&self, allow_changes: bool, path: &Path) -> AtimePolicy {
+        AtimePolicy {
+            allow_changes,
+            simulate_refusal: self.failure(HookPoint::NoAtime, path).is_some(),
+            mount_override: self.mount_keeps_atime,
+        }
+    }
 }
 
-/// A regular file to open and read, with what `lstat`/`stat` said when it was listed.
+fn path_of(bytes: &[u8]) -> &Path {
+    Path::new(OsStr::from_bytes(bytes))
+}
+
+/// The message of an entry not read because its access time would change.
+fn atime_reason(what: &str) -> Reason {
+    Reason::new(
+        ReasonCode::AtimeWouldChange,
+        format!(
+            "{what}: O_NOATIME was refused (you do not own it and lack CAP_FOWNER) and the \
+             mount records access times, so reading would change the evidence; mount it \
+             read-only (or noatime), run as its owner or root, or accept the change with \
+             --allow-atime-changes"
+        ),
+    )
+}
+
+/// How a file's bytes are reached.
+enum Location {
+    /// By path (short paths outside followed links); `follow` allows a final link (a root).
+    Path { path: PathBuf, follow: bool },
+    /// By name in an open directory (deep paths, and anything reached through a link).
+    At { dir: Arc<OwnedFd>, name: CString },
+}
+
+/// A regular file to open and read, with what `fstatat` said when it was listed.
 struct FileContent {
+    /// The record's path (hooks and messages).
     path: PathBuf,
-    /// Allow a final symbolic-link component when opening (a followed link).
-    follow: bool,
+    location: Location,
     dev: u64,
     ino: u64,
     size: u64,
     mtime: (i64, i64),
+    allow_atime_changes: bool,
     hooks: TestHooks,
 }
 
 impl Content for FileContent {
     fn open(self: Box<Self>) -> Result<OpenedContent, Reason> {
+        let policy = self.hooks.atime_policy(self.allow_atime_changes, &self.path);
+        // O_NONBLOCK: a FIFO swapped in after listing must not block the open.
         let opened = match self.hooks.failure(HookPoint::Open, &self.path) {
-            Some(e) => Err(e),
-            None => crate::analyze::open_evidence_with(&self.path, self.follow),
+            Some(e) => Err(OpenError::Io(e)),
+            None => match &self.location {
+                Location::Path { path, follow } => {
+                    sys::c_name(path.as_os_str()).map_err(OpenError::Io).and_then(|c| {
+                        let nofollow = if *follow { 0 } else { libc::O_NOFOLLOW };
+                        sys::open_at(None, &c, nofollow | libc::O_NONBLOCK, policy)
+                    })
+                }
+                Location::At { dir, name } => sys::open_at(
+                    Some(dir.as_fd()),
+                    name,
+                    libc::O_NOFOLLOW | libc::O_NONBLOCK,
+                    policy,
+                ),
+            },
         };
-        let (file, noatime) =
-            opened.map_err(|e| Reason::new(ReasonCode::OpenFailed, format!("cannot open: {e}")))?;
-        match file.metadata() {
-            Ok(meta) if same_file(&meta, self.dev, self.ino) => {}
+        let (fd, noatime) = opened.map_err(|e| match e {
+            OpenError::AtimeWouldChange => atime_reason("not read"),
+            OpenError::Io(e) => Reason::new(ReasonCode::OpenFailed, format!("cannot open: {e}")),
+        })?;
+        match sys::stat_fd(fd.as_fd()) {
+            Ok(st) if st.kind() == EntryKind::File && st.dev == self.dev && st.ino == self.ino => {}
             Ok(_) => {
                 return Err(Reason::new(
                     ReasonCode::Replaced,
@@ -101,7 +186,7 @@ impl Content for FileContent {
             hook(&self.path);
         }
         Ok(OpenedContent {
-            reader: Box::new(FileReader { file, content: *self }),
+            reader: Box::new(FileReader { file: File::from(fd), content: *self }),
             noatime: Some(noatime),
         })
     }
@@ -124,10 +209,9 @@ impl Read for FileReader {
 
 impl ContentReader for FileReader {
     fn changed_while_read(&mut self, bytes_read: u64) -> Option<Reason> {
-        let meta = self.file.metadata().ok()?;
+        let st = sys::stat_fd(self.file.as_fd()).ok()?;
         let expected = self.content.size;
-        if meta.len() == expected && bytes_read == expected && mtime_of(&meta) == self.content.mtime
-        {
+        if st.size == expected && bytes_read == expected && st.mtime == self.content.mtime {
             return None;
         }
         Some(Reason::new(
@@ -135,38 +219,33 @@ impl ContentReader for FileReader {
             format!(
                 "file changed while being read: {expected} bytes when listed, {bytes_read} bytes \
                  read, {} bytes after reading; the digests are of the bytes read",
-                meta.len()
+                st.size
             ),
         ))
     }
 }
 
-#[cfg(unix)]
-fn same_file(meta: &Metadata, dev: u64, ino: u64) -> bool {
-    use std::os::unix::fs::MetadataExt;
-    meta.is_file() && meta.dev() == dev && meta.ino() == ino
+/// How a closed directory on the current path is opened again.
+enum Reopen {
+    /// The evidence root (never closed).
+    Root,
+    /// By name in its parent frame's directory.
+    Name(CString),
+    /// Entered through a followed link: by its real path from the root.
+    FromRoot(Vec<CString>),
 }
 
-#[cfg(not(unix))]
-fn same_file(meta: &Metadata, _dev: u64, _ino: u64) -> bool {
-    meta.is_file()
-}
-
-#[cfg(unix)]
-fn mtime_of(meta: &Metadata) -> (i64, i64) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.mtime(), meta.mtime_nsec())
-}
-
-#[cfg(not(unix))]
-fn mtime_of(_meta: &Metadata) -> (i64, i64) {
-    (0, 0)
-}
-
+/// A directory on the current path.
 struct Frame {
-    dir: PathBuf,
-    /// Root-relative path of this directory, `/`-separated bytes (empty for a root).
-    relative: Vec<u8>,
+    /// Open for lookups; `None` when closed to bound descriptors.
+    fd: Option<Arc<OwnedFd>>,
+    reopen: Reopen,
+    /// Length of its record path in [`FolderSource::path`].
+    path_len: usize,
+    /// Length of its root-relative path in [`FolderSource::relative`].
+    relative_len: usize,
+    /// This directory or one above it was entered through a followed link.
+    through_link: bool,
     names: Vec<OsString>,
     next: usize,
     dev: u64,
@@ -176,20 +255,30 @@ struct Frame {
 
 /// Walks one evidence root (see the module docs); an iterator of [`Item`]s.
 pub struct FolderSource<'a> {
-    root: Option<PathBuf>,
+    /// The root as given, until it is visited.
+    pending: Option<PathBuf>,
+    /// The root as given (messages).
+    root: PathBuf,
     stack: Vec<Frame>,
+    /// Record path of the entry being visited: the root as given, then names.
+    path: Vec<u8>,
+    /// Root-relative path of the entry being visited (`--exclude`).
+    relative: Vec<u8>,
     options: &'a SourceOptions,
     /// Per device: whether reading a link leaves its access time alone (read-only or
     /// noatime mount).
-    quiet_readlink: std::collections::HashMap<u64, bool>,
+    quiet_readlink: HashMap<u64, bool>,
 }
 
 impl<'a> FolderSource<'a> {
     /// A walk of `root` (a directory, a file, or a link to one: a root is always followed).
     pub fn new(root: PathBuf, options: &'a SourceOptions) -> Self {
         FolderSource {
-            root: Some(root),
+            pending: Some(root.clone()),
+            root,
             stack: Vec::new(),
+            path: Vec::new(),
+            relative: Vec::new(),
             options,
             quiet_readlink: Default::default(),
         }
@@ -201,91 +290,29 @@ impl Iterator for FolderSource<'_> {
 
     fn next(&mut self) -> Option<Item> {
         loop {
-            if let Some(frame) = self.stack.last_mut() {
-                if frame.next < frame.names.len() {
-                    let name = std::mem::take(&mut frame.names[frame.next]);
-                    frame.next += 1;
-                    let path = frame.dir.join(&name);
-                    let mut relative = frame.relative.clone();
-                    if !relative.is_empty() {
-                        relative.push(b'/');
-                    }
-                    relative.extend_from_slice(os_bytes(&name));
-                    let root_dev = frame.root_dev;
-                    return Some(self.visit(path, &name, relative, Some(root_dev)));
-                }
+            let Some(top) = self.stack.last_mut() else {
+                let root = self.pending.take()?;
+                return Some(self.visit_root(root));
+            };
+            if top.next >= top.names.len() {
                 self.stack.pop();
                 continue;
             }
-            let root = self.root.take()?;
-            let name = root.file_name().map(OsStr::to_os_string).unwrap_or_default();
-            return Some(self.visit(root, &name, Vec::new(), None));
+            let name = std::mem::take(&mut top.names[top.next]);
+            top.next += 1;
+            let (path_len, relative_len) = (top.path_len, top.relative_len);
+            self.path.truncate(path_len);
+            if !self.path.ends_with(b"/") {
+                self.path.push(b'/');
+            }
+            self.path.extend_from_slice(name.as_bytes());
+            self.relative.truncate(relative_len);
+            if !self.relative.is_empty() {
+                self.relative.push(b'/');
+            }
+            self.relative.extend_from_slice(name.as_bytes());
+            return Some(self.visit_child(&name));
         }
-    }
-}
-
-fn os_bytes(s: &OsStr) -> &[u8] {
-    os_str_bytes(s)
-}
-
-fn kind_of(meta: &Metadata) -> EntryKind {
-    let ft = meta.file_type();
-    if ft.is_symlink() {
-        return EntryKind::Symlink;
-    }
-    if ft.is_dir() {
-        return EntryKind::Directory;
-    }
-    if ft.is_file() {
-        return EntryKind::File;
-    }
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::FileTypeExt;
-        if ft.is_fifo() {
-            return EntryKind::Fifo;
-        }
-        if ft.is_socket() {
-            return EntryKind::Socket;
-        }
-        if ft.is_block_device() {
-            return EntryKind::BlockDevice;
-        }
-        if ft.is_char_device() {
-            return EntryKind::CharDevice;
-        }
-    }
-    EntryKind::Unknown
-}
-
-/// (dev, ino, mtime secs, mtime nanos) of a metadata record.
-#[cfg(unix)]
-fn identity(meta: &Metadata) -> (u64, u64, (i64, i64)) {
-    use std::os::unix::fs::MetadataExt;
-    (meta.dev(), meta.ino(), (meta.mtime(), meta.mtime_nsec()))
-}
-
-#[cfg(not(unix))]
-fn identity(_meta: &Metadata) -> (u64, u64, (i64, i64)) {
-    (0, 0, (0, 0))
-}
-
-/// Copies the stat fields into the record.
-pub(crate) fn fill_stat(record: &mut EntryRecord, meta: &Metadata) {
-    record.size = Some(meta.len());
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::MetadataExt;
-        record.mode = Some(meta.mode());
-        record.uid = Some(meta.uid());
-        record.gid = Some(meta.gid());
-        record.inode = Some(meta.ino());
-        record.nlink = Some(meta.nlink());
-        let time =
-            |secs: i64, nanos: i64| Timestamp { secs, nanos: u32::try_from(nanos).unwrap_or(0) };
-        record.mtime = Some(time(meta.mtime(), meta.mtime_nsec()));
-        record.atime = Some(time(meta.atime(), meta.atime_nsec()));
-        record.ctime = Some(time(meta.ctime(), meta.ctime_nsec()));
     }
 }
 
@@ -299,6 +326,7 @@ fn error(mut record: EntryRecord, code: ReasonCode, message: impl Into<String>) 
     Item::Decided(record)
 }
 
+/// Why an entry of a type that is never read was skipped.
 fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
     match kind {
         EntryKind::Fifo => (
@@ -314,123 +342,219 @@ fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
     }
 }
 
+/// A followed link's target, resolved inside the evidence root.
+enum Resolved {
+    /// The real path from the root (no links in it) and what is there.
+    Found {
+        components: Vec<CString>,
+        stat: Stat,
+    },
+    /// `..` would climb above the root.
+    Outside,
+    Dangling(String),
+    Loop,
+    Failed(io::Error),
+}
+
+fn split_components(target: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    target.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".")
+}
+
+/// Opens the directory at `components` below `root`, each step with `O_NOFOLLOW` (for
+/// lookups only: opening reads nothing, so no access time changes). `None`: the root.
+fn open_chain(root: BorrowedFd<'_>, components: &[CString]) -> io::Result<Option<OwnedFd>> {
+    let mut cur: Option<OwnedFd> = None;
+    for c in components {
+        let at = cur.as_ref().map_or(root, |f| f.as_fd());
+        cur = Some(open_lookup(at, c)?);
+    }
+    Ok(cur)
+}
+
+/// A directory opened for lookups in it (never listed through this descriptor).
+fn open_lookup(dir: BorrowedFd<'_>, name: &CString) -> io::Result<OwnedFd> {
+    let lookup = AtimePolicy { allow_changes: true, simulate_refusal: false, mount_override: None };
+    sys::open_at(Some(dir), name, libc::O_DIRECTORY | libc::O_NOFOLLOW, lookup)
+        .map(|(fd, _)| fd)
+        .map_err(|e| match e {
+            OpenError::Io(e) => e,
+            OpenError::AtimeWouldChange => io::Error::from_raw_os_error(libc::EPERM),
+        })
+}
+
+/// Resolves `target` (a link in the directory at `dir` below `root`) inside the root.
+fn resolve(root: BorrowedFd<'_>, dir: Vec<CString>, target: &[u8]) -> Resolved {
+    let mut stack = if target.starts_with(b"/") { Vec::new() } else { dir };
+    let mut queue: VecDeque<Vec<u8>> = split_components(target).map(<[u8]>::to_vec).collect();
+    let mut cur = match open_chain(root, &stack) {
+        Ok(fd) => fd,
+        Err(e) => return Resolved::Failed(e),
+    };
+    let mut hops = 1;
+    let mut last: Option<Stat> = None;
+    while let Some(component) = queue.pop_front() {
+        if component == b".." {
+            if stack.pop().is_none() {
+                return Resolved::Outside;
+            }
+            cur = match open_chain(root, &stack) {
+                Ok(fd) => fd,
+                Err(e) => return Resolved::Failed(e),
+            };
+            last = None;
+            continue;
+        }
+        let Ok(name) = CString::new(component) else {
+            return Resolved::Dangling("a target component contains a NUL byte".into());
+        };
+        let at = cur.as_ref().map_or(root, |f| f.as_fd());
+        let st = match sys::stat_at(Some(at), &name, false) {
+            Ok(st) => st,
+            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+                return Resolved::Dangling(format!(
+                    "{} does not exist",
+                    show_components(&stack, Some(&name))
+                ));
+            }
+            Err(e) => return Resolved::Failed(e),
+        };
+        if st.kind() == EntryKind::Symlink {
+            hops += 1;
+            if hops > MAX_LINK_HOPS {
+                return Resolved::Loop;
+            }
+            let next = match sys::read_link_at(Some(at), &name) {
+                Ok(t) => t,
+                Err(e) => return Resolved::Failed(e),
+            };
+            if next.starts_with(b"/") {
+                stack.clear();
+                cur = None;
+            }
+            for c in split_components(&next).rev() {
+                queue.push_front(c.to_vec());
+            }
+            continue;
+        }
+        if !queue.is_empty() {
+            if st.kind() != EntryKind::Directory {
+                return Resolved::Dangling(format!(
+                    "{} is not a directory",
+                    show_components(&stack, Some(&name))
+                ));
+            }
+            cur = match open_lookup(at, &name) {
+                Ok(fd) => Some(fd),
+                Err(e) => return Resolved::Failed(e),
+            };
+        }
+        stack.push(name);
+        last = Some(st);
+    }
+    let stat = match last {
+        Some(st) => st,
+        None => match sys::stat_fd(cur.as_ref().map_or(root, |f| f.as_fd())) {
+            Ok(st) => st,
+            Err(e) => return Resolved::Failed(e),
+        },
+    };
+    Resolved::Found { components: stack, stat }
+}
+
+/// `/a/b/name` (root-relative, as the evidence sees it).
+fn show_components(stack: &[CString], name: Option<&CString>) -> String {
+    let mut out = String::new();
+    for c in stack.iter().chain(name) {
+        out.push('/');
+        out.push_str(&String::from_utf8_lossy(c.as_bytes()));
+    }
+    if out.is_empty() {
+        out.push('/');
+    }
+    out
+}
+
 impl FolderSource<'_> {
     fn hook(&self, point: HookPoint, path: &Path) -> Option<io::Error> {
         self.options.hooks.failure(point, path)
     }
 
-    /// One directory entry (or root, when `root_dev` is `None`).
-    fn visit(
-        &mut self,
-        path: PathBuf,
-        name: &OsStr,
-        relative: Vec<u8>,
-        root_dev: Option<u64>,
-    ) -> Item {
-        let mut record = EntryRecord::at(os_bytes(path.as_os_str()));
-        let is_root = root_dev.is_none();
+    fn policy(&self, path: &Path) -> AtimePolicy {
+        self.options.hooks.atime_policy(self.options.allow_atime_changes, path)
+    }
 
-        let lstat = match self.hook(HookPoint::Stat, &path) {
-            Some(e) => Err(e),
-            None => fs::symlink_metadata(&path),
+    /// The root: followed if it is a link (the examiner named it).
+    fn visit_root(&mut self, root: PathBuf) -> Item {
+        self.path = root.as_os_str().as_bytes().to_vec();
+        self.relative.clear();
+        let mut record = EntryRecord::at(self.path.clone());
+        let c_root = match sys::c_name(root.as_os_str()) {
+            Ok(c) => c,
+            Err(e) => return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}")),
         };
-        let meta = match lstat {
-            Ok(m) => m,
+        let lstat = match self.hook(HookPoint::Stat, &root) {
+            Some(e) => Err(e),
+            None => sys::stat_at(None, &c_root, false),
+        };
+        let mut st = match lstat {
+            Ok(st) => st,
             Err(e) => {
                 record.kind = EntryKind::Unknown;
                 return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}"));
             }
         };
-        let kind = kind_of(&meta);
-        record.kind = kind;
-        fill_stat(&mut record, &meta);
-
-        if !is_root && let Some(glob) = self.options.exclude.matching(&relative, os_bytes(name)) {
-            return skipped(
-                record,
-                ReasonCode::Excluded,
-                format!("excluded by --exclude {:?}", glob.as_str()),
-            );
+        record.kind = st.kind();
+        st.fill(&mut record);
+        if st.kind() == EntryKind::Symlink {
+            match sys::read_link_at(None, &c_root) {
+                Ok(target) => record.link_target = Some(target),
+                Err(e) => {
+                    return error(
+                        record,
+                        ReasonCode::ReadLinkFailed,
+                        format!("cannot read symbolic link: {e}"),
+                    );
+                }
+            }
+            st = match sys::stat_at(None, &c_root, true) {
+                Ok(t) => t,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return skipped(
+                        record,
+                        ReasonCode::DanglingSymlink,
+                        "dangling symbolic link: the target does not exist",
+                    );
+                }
+                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                    return skipped(
+                        record,
+                        ReasonCode::SymlinkLoop,
+                        "symbolic link loop: too many levels of symbolic links",
+                    );
+                }
+                Err(e) => {
+                    return error(
+                        record,
+                        ReasonCode::StatFailed,
+                        format!("cannot stat symbolic link target: {e}"),
+                    );
+                }
+            };
+            st.fill(&mut record);
         }
-
-        match kind {
-            EntryKind::Symlink => {
-                let follow = is_root || self.options.follow_symlinks;
-                // Linux updates a link's access time when its target is read (readlink has
-                // no O_NOATIME), so read it only where that cannot happen, when following
-                // (path resolution touches it anyway) or when asked to.
-                let (dev, _, _) = identity(&meta);
-                if follow || self.options.link_targets || self.readlink_is_quiet(dev, &path) {
-                    match fs::read_link(&path) {
-                        Ok(target) => {
-                            record.link_target = Some(os_bytes(target.as_os_str()).to_vec())
-                        }
-                        Err(e) => {
-                            return error(
-                                record,
-                                ReasonCode::ReadLinkFailed,
-                                format!("cannot read symbolic link: {e}"),
-                            );
-                        }
-                    }
-                }
-                // A root given as a symbolic link is followed: the examiner named it.
-                if !follow {
-                    let why = if record.link_target.is_some() {
-                        "symbolic link: not followed (use --follow-symlinks)"
-                    } else {
-                        "symbolic link: not followed (use --follow-symlinks); target not read, \
-                         since on this writable mount that would update the link's access time \
-                         (mount the evidence read-only, or use --link-targets)"
-                    };
-                    return skipped(record, ReasonCode::SymlinkNotFollowed, why);
-                }
-                let target = match fs::metadata(&path) {
-                    Ok(t) => t,
-                    Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                        return skipped(
-                            record,
-                            ReasonCode::DanglingSymlink,
-                            "dangling symbolic link: the target does not exist",
-                        );
-                    }
-                    Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
-                        return skipped(
-                            record,
-                            ReasonCode::SymlinkLoop,
-                            "symbolic link loop: too many levels of symbolic links",
-                        );
-                    }
-                    Err(e) => {
-                        return error(
-                            record,
-                            ReasonCode::StatFailed,
-                            format!("cannot stat symbolic link target: {e}"),
-                        );
-                    }
-                };
-                // From here on the entry is described by its target.
-                fill_stat(&mut record, &target);
-                let target_kind = kind_of(&target);
-                match target_kind {
-                    EntryKind::Directory => {
-                        self.enter_directory(path, record, &target, relative, root_dev, true)
-                    }
-                    EntryKind::File => self.content(path, record, &target, true),
-                    other => {
-                        let (code, why) = special_reason(other);
-                        skipped(
-                            record,
-                            code,
-                            format!("symbolic link to a {}: {why}", other.as_str()),
-                        )
-                    }
-                }
-            }
+        match st.kind() {
             EntryKind::Directory => {
-                self.enter_directory(path, record, &meta, relative, root_dev, false)
+                let policy = self.policy(&root);
+                let opened = match self.hook(HookPoint::ListDir, &root) {
+                    Some(e) => Err(OpenError::Io(e)),
+                    None => sys::open_at(None, &c_root, libc::O_DIRECTORY, policy),
+                };
+                self.enter(record, &st, opened, Reopen::Root, false, None)
             }
-            EntryKind::File => self.content(path, record, &meta, false),
+            EntryKind::File => {
+                let location = Location::Path { path: root, follow: true };
+                self.content(record, &st, location)
+            }
             other => {
                 let (code, why) = special_reason(other);
                 skipped(record, code, why)
@@ -438,13 +562,312 @@ impl FolderSource<'_> {
         }
     }
 
-    fn readlink_is_quiet(&mut self, dev: u64, link: &Path) -> bool {
-        let dir = link.parent().unwrap_or(link).to_path_buf();
-        *self.quiet_readlink.entry(dev).or_insert_with(|| mount_keeps_atime(&dir))
+    /// The directory descriptor of the top frame, reopened if it was closed.
+    fn top_dir(&mut self) -> io::Result<Arc<OwnedFd>> {
+        let top = self.stack.len() - 1;
+        if let Some(fd) = &self.stack[top].fd {
+            return Ok(fd.clone());
+        }
+        // Reopen from the nearest open ancestor (the root frame is always open), or from
+        // the root for a frame entered through a link.
+        let mut start = top;
+        while self.stack[start].fd.is_none()
+            && !matches!(self.stack[start].reopen, Reopen::FromRoot(_))
+        {
+            start -= 1;
+        }
+        let root_fd = self.stack[0].fd.clone().expect("the root frame stays open");
+        let mut cur: Option<Arc<OwnedFd>> = self.stack[start].fd.clone();
+        for i in start..=top {
+            if i == start && cur.is_some() {
+                continue;
+            }
+            let fd = match &self.stack[i].reopen {
+                Reopen::Root => unreachable!("the root frame stays open"),
+                Reopen::FromRoot(components) => match open_chain(root_fd.as_fd(), components)? {
+                    Some(fd) => fd,
+                    None => root_fd.as_fd().try_clone_to_owned()?,
+                },
+                Reopen::Name(name) => {
+                    let parent = cur.as_ref().expect("parent opened first");
+                    open_lookup(parent.as_fd(), name)?
+                }
+            };
+            let st = sys::stat_fd(fd.as_fd())?;
+            let frame = &mut self.stack[i];
+            if st.dev != frame.dev || st.ino != frame.ino {
+                return Err(io::Error::other(
+                    "its directory was replaced while the walk was below it",
+                ));
+            }
+            let fd = Arc::new(fd);
+            // Keep the ones the walk comes back to next; the rest close as the chain
+            // moves on (one descriptor at a time above them).
+            if i + MAX_OPEN_DIRS > top {
+                frame.fd = Some(fd.clone());
+            }
+            cur = Some(fd);
+        }
+        self.bound_open_dirs();
+        Ok(cur.expect("top reopened"))
     }
 
-    fn content(&self, path: PathBuf, record: EntryRecord, meta: &Metadata, follow: bool) -> Item {
-        let size = meta.len();
+    /// Closes the shallowest open directories (never the root) beyond [`MAX_OPEN_DIRS`].
+    fn bound_open_dirs(&mut self) {
+        let mut open = self.stack.iter().skip(1).filter(|f| f.fd.is_some()).count();
+        for frame in self.stack.iter_mut().skip(1) {
+            if open <= MAX_OPEN_DIRS {
+                break;
+            }
+            if frame.fd.take().is_some() {
+                open -= 1;
+            }
+        }
+    }
+
+    /// The real path (from the root, no links) of the top frame's directory.
+    fn top_components(&self) -> Vec<CString> {
+        let mut reversed = Vec::new();
+        for frame in self.stack.iter().rev() {
+            match &frame.reopen {
+                Reopen::Root => break,
+                Reopen::Name(name) => reversed.push(name.clone()),
+                Reopen::FromRoot(components) => {
+                    let mut out = components.clone();
+                    out.extend(reversed.into_iter().rev());
+                    return out;
+                }
+            }
+        }
+        reversed.reverse();
+        reversed
+    }
+
+    /// One entry of the top frame's directory; `self.path` and `self.relative` are its.
+    fn visit_child(&mut self, name: &OsStr) -> Item {
+        let mut record = EntryRecord::at(self.path.clone());
+        let path = path_of(&self.path).to_path_buf();
+        let dir = match self.top_dir() {
+            Ok(dir) => dir,
+            Err(e) => {
+                record.kind = EntryKind::Unknown;
+                return error(
+                    record,
+                    ReasonCode::StatFailed,
+                    format!("cannot stat: reopening its directory failed: {e}"),
+                );
+            }
+        };
+        let c_name = match sys::c_name(name) {
+            Ok(c) => c,
+            Err(e) => return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}")),
+        };
+        let lstat = match self.hook(HookPoint::Stat, &path) {
+            Some(e) => Err(e),
+            None => sys::stat_at(Some(dir.as_fd()), &c_name, false),
+        };
+        let st = match lstat {
+            Ok(st) => st,
+            Err(e) => {
+                record.kind = EntryKind::Unknown;
+                return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}"));
+            }
+        };
+        let kind = st.kind();
+        record.kind = kind;
+        st.fill(&mut record);
+
+        if let Some(glob) = self.options.exclude.matching(&self.relative, name.as_bytes()) {
+            return skipped(
+                record,
+                ReasonCode::Excluded,
+                format!("excluded by --exclude {:?}", glob.as_str()),
+            );
+        }
+        let top = self.stack.last().expect("a child has a parent frame");
+        let (root_dev, through_link) = (top.root_dev, top.through_link);
+        match kind {
+            EntryKind::Symlink => self.symlink(record, &st, &dir, c_name, &path),
+            EntryKind::Directory => {
+                let opened = match self.hook(HookPoint::ListDir, &path) {
+                    Some(e) => Err(OpenError::Io(e)),
+                    None => sys::open_at(
+                        Some(dir.as_fd()),
+                        &c_name,
+                        libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                        self.policy(&path),
+                    ),
+                };
+                self.enter(record, &st, opened, Reopen::Name(c_name), through_link, Some(root_dev))
+            }
+            EntryKind::File => {
+                let location = if through_link || self.path.len() >= PATH_OPEN_LIMIT {
+                    Location::At { dir, name: c_name }
+                } else {
+                    Location::Path { path, follow: false }
+                };
+                self.content(record, &st, location)
+            }
+            other => {
+                let (code, why) = special_reason(other);
+                skipped(record, code, why)
+            }
+        }
+    }
+
+    fn symlink(
+        &mut self,
+        mut record: EntryRecord,
+        st: &Stat,
+        dir: &Arc<OwnedFd>,
+        name: CString,
+        path: &Path,
+    ) -> Item {
+        let follow = self.options.follow_symlinks;
+        // Linux updates a link's access time when its target is read (readlink has no
+        // O_NOATIME), so read it only where that cannot happen, when following (resolving
+        // reads it anyway) or when asked to.
+        if follow || self.options.link_targets || self.readlink_is_quiet(st.dev, dir) {
+            match sys::read_link_at(Some(dir.as_fd()), &name) {
+                Ok(target) => record.link_target = Some(target),
+                Err(e) => {
+                    return error(
+                        record,
+                        ReasonCode::ReadLinkFailed,
+                        format!("cannot read symbolic link: {e}"),
+                    );
+                }
+            }
+        }
+        if !follow {
+            let why = if record.link_target.is_some() {
+                "symbolic link: not followed (use --follow-symlinks)"
+            } else {
+                "symbolic link: not followed (use --follow-symlinks); target not read, \
+                 since on this writable mount that would update the link's access time \
+                 (mount the evidence read-only, or use --link-targets)"
+            };
+            return skipped(record, ReasonCode::SymlinkNotFollowed, why);
+        }
+        let target = record.link_target.clone().unwrap_or_default();
+        let shown = String::from_utf8_lossy(&target).into_owned();
+        let root_fd = self.stack[0].fd.clone().expect("the root frame stays open");
+        let components = match resolve(root_fd.as_fd(), self.top_components(), &target) {
+            Resolved::Found { components, stat } => {
+                // From here on the entry is described by its target.
+                stat.fill(&mut record);
+                (components, stat)
+            }
+            Resolved::Outside => {
+                return skipped(
+                    record,
+                    ReasonCode::SymlinkOutsideEvidence,
+                    format!(
+                        "symbolic link to {shown:?}: resolves above the evidence root {}; not \
+                         followed (nothing outside the evidence is read)",
+                        self.root.display()
+                    ),
+                );
+            }
+            Resolved::Dangling(what) => {
+                let absolute = if target.starts_with(b"/") {
+                    " (an absolute target is a path on the evidence's own file system, looked \
+                     up inside the evidence root, never on this machine)"
+                } else {
+                    ""
+                };
+                return skipped(
+                    record,
+                    ReasonCode::DanglingSymlink,
+                    format!(
+                        "dangling symbolic link to {shown:?}: {what} inside the evidence root {}{absolute}",
+                        self.root.display()
+                    ),
+                );
+            }
+            Resolved::Loop => {
+                return skipped(
+                    record,
+                    ReasonCode::SymlinkLoop,
+                    format!(
+                        "symbolic link loop: more than {MAX_LINK_HOPS} links while resolving {shown:?}"
+                    ),
+                );
+            }
+            Resolved::Failed(e) => {
+                return error(
+                    record,
+                    ReasonCode::StatFailed,
+                    format!("cannot stat symbolic link target {shown:?}: {e}"),
+                );
+            }
+        };
+        let (components, target_st) = components;
+        let root_dev = self.stack.last().map_or(target_st.dev, |f| f.root_dev);
+        match target_st.kind() {
+            EntryKind::Directory => {
+                let policy = self.policy(path);
+                let opened = match self.hook(HookPoint::ListDir, path) {
+                    Some(e) => Err(OpenError::Io(e)),
+                    None => self.open_resolved_dir(&root_fd, &components, policy),
+                };
+                self.enter(
+                    record,
+                    &target_st,
+                    opened,
+                    Reopen::FromRoot(components),
+                    true,
+                    Some(root_dev),
+                )
+            }
+            EntryKind::File => {
+                let (last, parents) = components.split_last().expect("a file has a name");
+                let parent = match open_chain(root_fd.as_fd(), parents) {
+                    Ok(Some(fd)) => Arc::new(fd),
+                    Ok(None) => root_fd.clone(),
+                    Err(e) => {
+                        return error(
+                            record,
+                            ReasonCode::OpenFailed,
+                            format!("cannot open the directory of {shown:?}: {e}"),
+                        );
+                    }
+                };
+                self.content(record, &target_st, Location::At { dir: parent, name: last.clone() })
+            }
+            other => {
+                let (code, why) = special_reason(other);
+                skipped(record, code, format!("symbolic link to a {}: {why}", other.as_str()))
+            }
+        }
+    }
+
+    /// Opens a directory found by [`resolve`] for listing.
+    fn open_resolved_dir(
+        &self,
+        root_fd: &Arc<OwnedFd>,
+        components: &[CString],
+        policy: AtimePolicy,
+    ) -> Result<(OwnedFd, bool), OpenError> {
+        let Some((last, parents)) = components.split_last() else {
+            let dot = CString::new(".").expect("no NUL");
+            return sys::open_at(Some(root_fd.as_fd()), &dot, libc::O_DIRECTORY, policy);
+        };
+        let parent = open_chain(root_fd.as_fd(), parents).map_err(OpenError::Io)?;
+        let at = parent.as_ref().map_or(root_fd.as_fd(), |f| f.as_fd());
+        sys::open_at(Some(at), last, libc::O_DIRECTORY | libc::O_NOFOLLOW, policy)
+    }
+
+    fn readlink_is_quiet(&mut self, dev: u64, dir: &Arc<OwnedFd>) -> bool {
+        let forced = self.options.hooks.mount_keeps_atime;
+        *self
+            .quiet_readlink
+            .entry(dev)
+            .or_insert_with(|| forced.unwrap_or_else(|| sys::mount_keeps_atime(dir.as_fd())))
+    }
+
+    fn content(&self, record: EntryRecord, st: &Stat, location: Location) -> Item {
+        let size = st.size;
         if let Some(max) = self.options.max_file_size
             && size > max
         {
@@ -454,25 +877,32 @@ impl FolderSource<'_> {
                 format!("{size} bytes: larger than --max-file-size {max}"),
             );
         }
-        let (dev, ino, mtime) = identity(meta);
-        let hooks = self.options.hooks.clone();
-        let content = FileContent { path, follow, dev, ino, size, mtime, hooks };
+        let content = FileContent {
+            path: path_of(&record.path).to_path_buf(),
+            location,
+            dev: st.dev,
+            ino: st.ino,
+            size,
+            mtime: st.mtime,
+            allow_atime_changes: self.options.allow_atime_changes,
+            hooks: self.options.hooks.clone(),
+        };
         Item::Content(ContentItem { record, expected_len: Some(size), content: Box::new(content) })
     }
 
-    fn enter_directory(
+    /// A directory: checked, opened and listed; pushed as the new top frame.
+    fn enter(
         &mut self,
-        path: PathBuf,
         mut record: EntryRecord,
-        meta: &Metadata,
-        relative: Vec<u8>,
+        st: &Stat,
+        opened: Result<(OwnedFd, bool), OpenError>,
+        reopen: Reopen,
+        through_link: bool,
         root_dev: Option<u64>,
-        via_symlink: bool,
     ) -> Item {
-        let (dev, ino, _) = identity(meta);
         if self.options.one_file_system
             && let Some(root_dev) = root_dev
-            && dev != root_dev
+            && st.dev != root_dev
         {
             return skipped(
                 record,
@@ -480,19 +910,49 @@ impl FolderSource<'_> {
                 "mount point of another file system: not entered (--one-file-system)",
             );
         }
-        if cfg!(unix) && self.stack.iter().any(|f| f.dev == dev && f.ino == ino) {
+        if self.stack.iter().any(|f| f.dev == st.dev && f.ino == st.ino) {
             return skipped(
                 record,
                 ReasonCode::DirectoryLoop,
                 format!(
-                    "directory loop: same directory (device {dev}, inode {ino}) as one above it on this path; not entered again"
+                    "directory loop: same directory (device {}, inode {}) as one above it on this path; not entered again",
+                    st.dev, st.ino
                 ),
             );
         }
-        let listing = match self.hook(HookPoint::ListDir, &path) {
-            Some(e) => Err(e),
-            None => list_dir(&path, !via_symlink),
+        let (fd, noatime) = match opened {
+            Ok(opened) => opened,
+            Err(OpenError::AtimeWouldChange) => {
+                record
+                    .conclude(EntryDisposition::Error, Some(atime_reason("directory not listed")));
+                return Item::Decided(record);
+            }
+            Err(OpenError::Io(e)) => {
+                return error(
+                    record,
+                    ReasonCode::ListFailed,
+                    format!("cannot read directory: {e}"),
+                );
+            }
         };
+        match sys::stat_fd(fd.as_fd()) {
+            Ok(now) if now.dev == st.dev && now.ino == st.ino => {}
+            Ok(_) => {
+                return error(
+                    record,
+                    ReasonCode::Replaced,
+                    "the directory was replaced between listing and opening; not entered",
+                );
+            }
+            Err(e) => {
+                return error(
+                    record,
+                    ReasonCode::ListFailed,
+                    format!("cannot stat the opened directory: {e}"),
+                );
+            }
+        }
+        let listing = fd.try_clone().and_then(sys::list);
         let (mut names, partial) = match listing {
             Ok(listing) => listing,
             Err(e) => {
@@ -503,7 +963,11 @@ impl FolderSource<'_> {
                 );
             }
         };
-        names.sort_unstable_by(|a, b| os_bytes(a).cmp(os_bytes(b)));
+        names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        // Directories say so only when listing them may have changed their access time.
+        if !noatime {
+            record.noatime = Some(false);
+        }
         record.conclude(EntryDisposition::Directory, None);
         if let Some(e) = partial {
             record.conclude(
@@ -518,110 +982,90 @@ impl FolderSource<'_> {
             );
         }
         self.stack.push(Frame {
-            dir: path,
-            relative,
+            fd: Some(Arc::new(fd)),
+            reopen,
+            path_len: self.path.len(),
+            relative_len: self.relative.len(),
+            through_link,
             names,
             next: 0,
-            dev,
-            ino,
-            root_dev: root_dev.unwrap_or(dev),
+            dev: st.dev,
+            ino: st.ino,
+            root_dev: root_dev.unwrap_or(st.dev),
         });
+        self.bound_open_dirs();
         Item::Decided(record)
     }
 }
 
-/// Whether the file system holding `dir` is mounted read-only or `noatime`, so reads there
-/// cannot change access times.
-#[cfg(target_os = "linux")]
-fn mount_keeps_atime(dir: &Path) -> bool {
-    use std::os::unix::ffi::OsStrExt;
-    let Ok(c_path) = std::ffi::CString::new(dir.as_os_str().as_bytes()) else { return false };
-    let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: c_path is NUL-terminated; info is writable storage for one statvfs.
-    let rc = unsafe { libc::statvfs(c_path.as_ptr(), info.as_mut_ptr()) };
-    if rc != 0 {
-        return false;
+/// The record of an evidence root that is not walked because root `by` covers it: `same`
+/// when both name the same place, else it lies inside `by`. Its entries are reported
+/// under `by`, once.
+pub fn covered_root(root: &Path, by: &Path, same: bool) -> Item {
+    let mut record = EntryRecord::at(root.as_os_str().as_bytes().to_vec());
+    record.kind = EntryKind::Unknown;
+    if let Ok(c) = sys::c_name(root.as_os_str())
+        && let Ok(st) = sys::stat_at(None, &c, false)
+    {
+        record.kind = st.kind();
+        st.fill(&mut record);
     }
-    // SAFETY: statvfs returned 0, so it filled the struct.
-    let flags = unsafe { info.assume_init() }.f_flag;
-    flags & (libc::ST_RDONLY | libc::ST_NOATIME) != 0
+    let why = if same {
+        format!(
+            "evidence root given twice: the same place as evidence root {}, which is scanned; \
+             its entries are reported there, once",
+            by.display()
+        )
+    } else {
+        format!(
+            "evidence root inside evidence root {}, which is scanned; its entries are \
+             reported there, once",
+            by.display()
+        )
+    };
+    skipped(record, ReasonCode::Duplicate, why)
 }
 
-#[cfg(not(target_os = "linux"))]
-fn mount_keeps_atime(_dir: &Path) -> bool {
-    false
+/// How an evidence root stands for access times, before a scan (see
+/// [`atime_protection`]).
+#[derive(Debug)]
+pub enum AtimeProtection {
+    /// The root's file system is mounted read-only or `noatime`: nothing read there can
+    /// change an access time.
+    Mount,
+    /// `O_NOATIME` was granted on the root (you own it or have `CAP_FOWNER`). Entries owned
+    /// by others may still refuse it; each such entry is reported.
+    NoAtime,
+    /// `O_NOATIME` was refused on the root itself and the mount records access times:
+    /// reading it would change the evidence.
+    Refused,
+    /// The root could not be opened to check (the scan reports why).
+    Unknown(io::Error),
 }
 
-/// The names in a directory (without `.` and `..`), and the error that cut the listing
-/// short, if any. On Linux the directory is opened with `O_NOATIME` when permitted, so
-/// listing it does not update its access time.
-#[cfg(target_os = "linux")]
-fn list_dir(path: &Path, nofollow: bool) -> io::Result<(Vec<OsString>, Option<io::Error>)> {
-    use std::ffi::{CStr, CString};
-    use std::os::unix::ffi::{OsStrExt, OsStringExt};
-
-    let c_path = CString::new(path.as_os_str().as_bytes())
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))?;
-    let base = libc::O_RDONLY
-        | libc::O_DIRECTORY
-        | libc::O_CLOEXEC
-        | if nofollow { libc::O_NOFOLLOW } else { 0 };
-    // SAFETY: c_path is a valid NUL-terminated string that outlives the call.
-    let mut fd = unsafe { libc::open(c_path.as_ptr(), base | libc::O_NOATIME) };
-    if fd < 0 && io::Error::last_os_error().raw_os_error() == Some(libc::EPERM) {
-        // O_NOATIME needs ownership or CAP_FOWNER; fall back to a plain open.
-        // SAFETY: as above.
-        fd = unsafe { libc::open(c_path.as_ptr(), base) };
-    }
-    if fd < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: fd is an open directory descriptor we own; on success fdopendir takes it over.
-    let dir = unsafe { libc::fdopendir(fd) };
-    if dir.is_null() {
-        let e = io::Error::last_os_error();
-        // SAFETY: fdopendir failed, so fd is still ours to close, exactly once.
-        unsafe { libc::close(fd) };
-        return Err(e);
-    }
-    let mut names = Vec::new();
-    let mut failure = None;
-    loop {
-        // readdir signals errors only through errno, so clear it first.
-        // SAFETY: __errno_location returns this thread's errno slot, always valid.
-        unsafe { *libc::__errno_location() = 0 };
-        // SAFETY: dir is a valid DIR* until closedir below; it is used by this thread only.
-        let entry = unsafe { libc::readdir(dir) };
-        if entry.is_null() {
-            let e = io::Error::last_os_error();
-            if e.raw_os_error().unwrap_or(0) != 0 {
-                failure = Some(e);
-            }
-            break;
+/// Checks whether reading `root` can leave access times alone: opens it (a directory or a
+/// file, following a link) with `O_NOATIME` and reads the mount's flags. Reads nothing.
+pub fn atime_protection(root: &Path, hooks: &TestHooks) -> AtimeProtection {
+    let c_root = match sys::c_name(root.as_os_str()) {
+        Ok(c) => c,
+        Err(e) => return AtimeProtection::Unknown(e),
+    };
+    // Refused O_NOATIME: ask the open to fail rather than fall back, to tell the cases
+    // apart; opening (without reading) changes no access time.
+    let strict = AtimePolicy {
+        allow_changes: false,
+        simulate_refusal: hooks.failure(HookPoint::NoAtime, root).is_some(),
+        mount_override: hooks.mount_keeps_atime,
+    };
+    match sys::open_at(None, &c_root, libc::O_NONBLOCK, strict) {
+        Ok((fd, _)) => {
+            let mount =
+                hooks.mount_keeps_atime.unwrap_or_else(|| sys::mount_keeps_atime(fd.as_fd()));
+            if mount { AtimeProtection::Mount } else { AtimeProtection::NoAtime }
         }
-        // SAFETY: a non-null dirent from readdir has a NUL-terminated d_name valid until the
-        // next readdir/closedir on this DIR*; we copy it out immediately.
-        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
-        if name == b"." || name == b".." {
-            continue;
-        }
-        names.push(OsString::from_vec(name.to_vec()));
+        Err(OpenError::AtimeWouldChange) => AtimeProtection::Refused,
+        Err(OpenError::Io(e)) => AtimeProtection::Unknown(e),
     }
-    // SAFETY: dir came from fdopendir and is closed exactly once (this also closes fd).
-    unsafe { libc::closedir(dir) };
-    Ok((names, failure))
-}
-
-#[cfg(not(target_os = "linux"))]
-fn list_dir(path: &Path, _nofollow: bool) -> io::Result<(Vec<OsString>, Option<io::Error>)> {
-    let mut names = Vec::new();
-    for entry in fs::read_dir(path)? {
-        match entry {
-            Ok(e) => names.push(e.file_name()),
-            Err(e) => return Ok((names, Some(e))),
-        }
-    }
-    Ok((names, None))
 }
 
 #[cfg(test)]
@@ -629,17 +1073,32 @@ mod tests {
     use super::*;
 
     #[test]
-    fn lists_without_dot_entries_and_reports_missing() {
+    fn resolve_stays_inside_the_root() {
         let dir = tempfile::tempdir().unwrap();
-        fs::write(dir.path().join("b"), b"x").unwrap();
-        fs::create_dir(dir.path().join("a")).unwrap();
-        let (mut names, err) = list_dir(dir.path(), true).unwrap();
-        names.sort();
-        assert_eq!(names, vec![OsString::from("a"), OsString::from("b")]);
-        assert!(err.is_none());
-        let missing = list_dir(&dir.path().join("nope"), true).unwrap_err();
-        assert_eq!(missing.kind(), io::ErrorKind::NotFound);
-        let not_dir = list_dir(&dir.path().join("b"), true).unwrap_err();
-        assert_eq!(not_dir.raw_os_error(), Some(libc::ENOTDIR));
+        let root = dir.path().join("root");
+        std::fs::create_dir_all(root.join("a/b")).unwrap();
+        std::fs::write(root.join("a/b/f"), b"x").unwrap();
+        let root_fd = File::open(&root).unwrap();
+        let fd = root_fd.as_fd();
+        let c = |s: &str| CString::new(s).unwrap();
+        let found = |r: Resolved| match r {
+            Resolved::Found { components, .. } => {
+                components.iter().map(|c| c.to_str().unwrap().to_string()).collect::<Vec<_>>()
+            }
+            Resolved::Outside => vec!["<outside>".into()],
+            Resolved::Dangling(w) => vec![format!("<dangling {w}>")],
+            Resolved::Loop => vec!["<loop>".into()],
+            Resolved::Failed(e) => vec![format!("<failed {e}>")],
+        };
+        assert_eq!(found(resolve(fd, vec![c("a")], b"b/f")), ["a", "b", "f"]);
+        assert_eq!(found(resolve(fd, vec![c("a"), c("b")], b"/a/b/f")), ["a", "b", "f"]);
+        assert_eq!(found(resolve(fd, vec![c("a"), c("b")], b"../../a/./b//f")), ["a", "b", "f"]);
+        assert_eq!(found(resolve(fd, vec![c("a")], b"..")), Vec::<String>::new());
+        assert_eq!(found(resolve(fd, vec![c("a")], b"../..")), ["<outside>"]);
+        assert_eq!(found(resolve(fd, vec![], b"/etc/passwd")), ["<dangling /etc does not exist>"]);
+        assert_eq!(
+            found(resolve(fd, vec![], b"a/b/f/x")),
+            ["<dangling /a/b/f is not a directory>"]
+        );
     }
 }

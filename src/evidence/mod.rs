@@ -16,10 +16,13 @@
 
 pub mod folder;
 pub mod glob;
+mod sys;
 
 use std::io::Read;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
+#[cfg(doc)]
+use crate::report::ReasonCode;
 use crate::report::{EntryRecord, Reason};
 
 /// One entry met by a source.
@@ -77,6 +80,10 @@ pub struct SourceOptions {
     pub one_file_system: bool,
     /// Regular files larger than this are skipped (recorded, not read).
     pub max_file_size: Option<u64>,
+    /// Read entries even where `O_NOATIME` is refused (you do not own them) on a mount
+    /// that records access times: their access times then change, and their records say
+    /// `noatime: false`. Off: such entries are not read (an error with their reason).
+    pub allow_atime_changes: bool,
     /// Entries to skip (see [`glob`]).
     pub exclude: glob::ExcludeSet,
     /// Test hooks (simulated failures).
@@ -91,4 +98,83 @@ pub fn open_root<'a>(
     options: &'a SourceOptions,
 ) -> Box<dyn Iterator<Item = Item> + 'a> {
     Box::new(folder::FolderSource::new(root.to_path_buf(), options))
+}
+
+/// An evidence root as the scan takes it.
+struct PlannedRoot {
+    /// As given.
+    path: PathBuf,
+    /// The root that covers it (the same place, or a directory above it), if any: it is
+    /// then reported there and not walked again.
+    covered_by: Option<(PathBuf, bool)>,
+}
+
+/// The roots in sorted order, each with the root that covers it, if any. Roots are
+/// compared with links and `..` resolved; of roots naming the same place the first is
+/// walked, and a root inside another is reported there (unless it is on another file
+/// system and `--one-file-system` keeps the walk out of it).
+fn plan_roots(roots: &[PathBuf], one_file_system: bool) -> Vec<PlannedRoot> {
+    let mut sorted = roots.to_vec();
+    sorted.sort();
+    sorted.dedup();
+    let resolved: Vec<Option<(PathBuf, u64)>> = sorted
+        .iter()
+        .map(|r| {
+            let canonical = r.canonicalize().ok()?;
+            let dev = device_of(&canonical)?;
+            Some((canonical, dev))
+        })
+        .collect();
+    let mut plan = Vec::with_capacity(sorted.len());
+    for (i, path) in sorted.iter().enumerate() {
+        let covered_by = resolved[i].as_ref().and_then(|(mine, my_dev)| {
+            resolved
+                .iter()
+                .enumerate()
+                .filter_map(|(j, other)| {
+                    let (theirs, their_dev) = other.as_ref()?;
+                    let same = theirs == mine;
+                    let covers = (same && j < i)
+                        || (!same
+                            && mine.starts_with(theirs)
+                            && !(one_file_system && my_dev != their_dev));
+                    covers.then_some((theirs.components().count(), j, same))
+                })
+                .min()
+                .map(|(_, j, same)| (sorted[j].clone(), same))
+        });
+        plan.push(PlannedRoot { path: path.clone(), covered_by });
+    }
+    plan
+}
+
+#[cfg(unix)]
+fn device_of(path: &Path) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata(path).ok().map(|m| m.dev())
+}
+
+#[cfg(not(unix))]
+fn device_of(_path: &Path) -> Option<u64> {
+    Some(0)
+}
+
+/// The items of every root: roots in sorted order (as [`Path`]'s `Ord`, exact duplicates
+/// once), each through its source ([`open_root`]); a root covered by another (the same
+/// place, or inside it) is one skipped record with [`ReasonCode::Duplicate`] naming the
+/// root its entries are reported under.
+pub fn open_roots<'a>(
+    roots: &[PathBuf],
+    options: &'a SourceOptions,
+) -> impl Iterator<Item = Item> + 'a {
+    plan_roots(roots, options.one_file_system).into_iter().flat_map(
+        move |root| -> Box<dyn Iterator<Item = Item> + 'a> {
+            match root.covered_by {
+                None => open_root(&root.path, options),
+                Some((by, same)) => {
+                    Box::new(std::iter::once(folder::covered_root(&root.path, &by, same)))
+                }
+            }
+        },
+    )
 }

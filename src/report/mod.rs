@@ -273,6 +273,10 @@ pub enum ReasonCode {
     ReferenceFailed = 110,
     /// A bug in mediahash: please report it.
     Internal = 111,
+    /// Not read: `O_NOATIME` was refused (not the owner) on a mount that records access
+    /// times, so reading would have changed the evidence (allow with
+    /// `--allow-atime-changes`).
+    AtimeWouldChange = 112,
 }
 
 impl ReasonCode {
@@ -304,6 +308,7 @@ impl ReasonCode {
             ReasonCode::ImageNotDecoded => "image-not-decoded",
             ReasonCode::ReferenceFailed => "reference-failed",
             ReasonCode::Internal => "internal",
+            ReasonCode::AtimeWouldChange => "atime-would-change",
         }
     }
 }
@@ -643,8 +648,12 @@ pub struct Footer {
     pub files_read: u64,
     /// Bytes read from evidence, all files together.
     pub bytes_read: u64,
-    /// Files opened without `O_NOATIME` (their access time may have changed).
+    /// Files read without `O_NOATIME` on a mount that records access times (their access
+    /// time may have changed; only with `--allow-atime-changes`).
     pub files_without_noatime: u64,
+    /// Directories listed without `O_NOATIME` on a mount that records access times.
+    #[serde(default)]
+    pub dirs_without_noatime: u64,
     /// With `--cluster`: clusters found (groups of two or more near-duplicate unknown images).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub clusters: Option<u64>,

@@ -13,20 +13,24 @@
 //!
 //! # Guarantees
 //!
-//! * **Read-only.** Files are opened read-only with `O_NOATIME` where the OS permits it
-//!   ([`crate::analyze::open_evidence_with`]) and `O_NOFOLLOW` unless a followed link is being
-//!   opened; directories are listed through descriptors opened with `O_NOATIME` too. FIFOs,
+//! * **Read-only.** Files and directories are opened read-only with `O_NOATIME` and
+//!   `O_NOFOLLOW`, relative to their directory's descriptor (see [`crate::evidence::folder`]).
+//!   Where `O_NOATIME` is refused on a mount that records access times, nothing is read
+//!   unless [`ScanOptions::allow_atime_changes`] (check first with [`atime_preflight`]).
+//!   Followed links are resolved inside their evidence root, never onto the host. FIFOs,
 //!   sockets and devices are never opened. The library writes nothing but the report it is
 //!   handed (and, with clustering, a spool file in [`ScanOptions::spool_dir`]); callers should
-//!   check the report path with [`ensure_outside_evidence`].
+//!   check the report path with [`ensure_outside_evidence`] (nothing is written inside an
+//!   evidence root or in the folder of an evidence file).
 //! * **Complete.** Every directory entry met appears exactly once, as one of the dispositions
 //!   of [`EntryDisposition`]. Directories have a row of their own (disposition `directory`,
 //!   or `error` when they cannot be listed) followed by their contents. The footer's counts
 //!   add up to the number of entries.
 //! * **Deterministic.** Entries are ordered depth-first with each directory's names sorted by
 //!   bytes: that is path order compared component by component (as [`std::path::Path`]'s
-//!   `Ord` does), so `a` < `a/z` < `a.txt`. Evidence roots are sorted and deduplicated the
-//!   same way. Entry records carry no volatile facts, so 1 and N threads give byte-identical
+//!   `Ord` does), so `a` < `a/z` < `a.txt`. Evidence roots are sorted the same way; a root
+//!   naming the same place as another, or lying inside another, is not walked again: it has
+//!   one record (skipped, [`ReasonCode::Duplicate`]) naming the root it is reported under. Entry records carry no volatile facts, so 1 and N threads give byte-identical
 //!   entries.
 //! * **Bounded memory.** The walker holds the sorted names of the directories on the current
 //!   path; at most [`ScanOptions::window`] entries are between the walker and the report
@@ -50,8 +54,11 @@
 //!
 //! # Exit status (`mh scan`, [`Footer::exit_status`])
 //!
-//! 0: no alert and no error; 1: alerts found, no error; 2: errors occurred or the scan was
-//! interrupted (errors win: some content was not examined). Never 0 after a read error.
+//! 0: no alert and no error; 1: alerts found, no error; 2: errors occurred, the scan was
+//! interrupted, or access times of evidence changed (files or directories read without
+//! `O_NOATIME` on a mount that records access times, with
+//! [`ScanOptions::allow_atime_changes`]). Errors win: some content was not examined, or
+//! the evidence changed. Never 0 after a read error.
 
 mod cluster;
 pub mod reference;
@@ -172,6 +179,12 @@ pub struct ScanOptions {
     /// Directory for the clustering spool file (default: the system temporary directory).
     /// Must not be inside an evidence root.
     pub spool_dir: Option<PathBuf>,
+    /// Read entries whose access time would change (`O_NOATIME` refused because you do not
+    /// own them, on a mount that records access times). Off: they are not read and are
+    /// errors with [`ReasonCode::AtimeWouldChange`]. On: they are read, counted in the
+    /// footer's `files_without_noatime` / `dirs_without_noatime`, and the exit status is 2.
+    /// Check before scanning with [`atime_preflight`].
+    pub allow_atime_changes: bool,
     /// Test hooks (simulated failures); not part of the stable API.
     #[doc(hidden)]
     pub hooks: TestHooks,
@@ -197,6 +210,7 @@ impl Default for ScanOptions {
             progress: None,
             command_line: Vec::new(),
             spool_dir: None,
+            allow_atime_changes: false,
             hooks: TestHooks::default(),
         }
     }
@@ -211,11 +225,27 @@ pub enum ScanError {
     Root { path: PathBuf, source: io::Error },
     #[error("no evidence root given: name at least one directory or file to scan")]
     NoRoots,
-    #[error(
-        "the report path {report} is inside evidence root {root}: nothing may be written under \
-         evidence; write the report elsewhere"
-    )]
-    ReportInsideEvidence { report: PathBuf, root: PathBuf },
+    #[error("{}", inside_evidence("the report", report, root, *root_is_file, "write the report elsewhere"))]
+    ReportInsideEvidence {
+        /// The report path as given.
+        report: PathBuf,
+        /// The evidence root it falls in, as given.
+        root: PathBuf,
+        /// The root is a file: its whole folder counts as evidence.
+        root_is_file: bool,
+    },
+    #[error("{}", inside_evidence(
+        "the temporary directory", dir, root, *root_is_file,
+        "point TMPDIR (or the report, beside which temporary files go) outside the evidence"
+    ))]
+    WorkDirInsideEvidence {
+        /// The directory for temporary files (spool, sorted runs).
+        dir: PathBuf,
+        /// The evidence root it falls in, as given.
+        root: PathBuf,
+        /// The root is a file: its whole folder counts as evidence.
+        root_is_file: bool,
+    },
     #[error("cannot check the report path {path}: {source}")]
     ReportPath { path: PathBuf, source: io::Error },
     #[error(transparent)]
@@ -243,21 +273,94 @@ impl ScanSummary {
     }
 }
 
-/// Refuses a report path inside any evidence root (after resolving symbolic links and `..`
-/// in the existing part of both paths).
+/// The message of a write refused because it would land in the evidence.
+fn inside_evidence(what: &str, path: &Path, root: &Path, root_is_file: bool, fix: &str) -> String {
+    if root_is_file {
+        let folder = root.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+        format!(
+            "{what} {} would be written in {}, the folder of evidence file {}: nothing may be \
+             written in or below a folder that holds evidence; {fix}",
+            path.display(),
+            folder.display(),
+            root.display()
+        )
+    } else {
+        format!(
+            "{what} {} is inside evidence root {}: nothing may be written inside the evidence; \
+             {fix}",
+            path.display(),
+            root.display()
+        )
+    }
+}
+
+/// The evidence root `resolved` falls in: under a directory root, or in or below the
+/// folder of a file root. Both are compared with links and `..` resolved.
+fn evidence_root_holding(resolved: &Path, roots: &[PathBuf]) -> Option<(PathBuf, bool)> {
+    for root in roots {
+        let Ok(root_resolved) = root.canonicalize() else { continue };
+        let is_file = !root_resolved.is_dir();
+        let area =
+            if is_file { root_resolved.parent().unwrap_or(&root_resolved) } else { &root_resolved };
+        if resolved.starts_with(area) {
+            return Some((root.clone(), is_file));
+        }
+    }
+    None
+}
+
+/// Refuses a report path inside any evidence root, or in or below the folder of an
+/// evidence root that is a file (after resolving symbolic links and `..` in the existing
+/// part of both paths).
 pub fn ensure_outside_evidence(report: &Path, roots: &[PathBuf]) -> Result<(), ScanError> {
     let resolved = resolve_existing_prefix(report)
         .map_err(|source| ScanError::ReportPath { path: report.to_path_buf(), source })?;
-    for root in roots {
-        let Ok(root_resolved) = root.canonicalize() else { continue };
-        if resolved.starts_with(&root_resolved) {
-            return Err(ScanError::ReportInsideEvidence {
-                report: report.to_path_buf(),
-                root: root.clone(),
-            });
-        }
+    match evidence_root_holding(&resolved, roots) {
+        Some((root, root_is_file)) => Err(ScanError::ReportInsideEvidence {
+            report: report.to_path_buf(),
+            root,
+            root_is_file,
+        }),
+        None => Ok(()),
     }
-    Ok(())
+}
+
+/// Refuses a directory for temporary files (the clustering spool, sorted runs of hash sets
+/// built in memory) inside the evidence, by the rule of [`ensure_outside_evidence`].
+pub fn ensure_work_dir_outside_evidence(dir: &Path, roots: &[PathBuf]) -> Result<(), ScanError> {
+    let resolved = resolve_existing_prefix(dir)
+        .map_err(|source| ScanError::ReportPath { path: dir.to_path_buf(), source })?;
+    match evidence_root_holding(&resolved, roots) {
+        Some((root, root_is_file)) => {
+            Err(ScanError::WorkDirInsideEvidence { dir: dir.to_path_buf(), root, root_is_file })
+        }
+        None => Ok(()),
+    }
+}
+
+pub use crate::evidence::folder::AtimeProtection;
+
+/// How one evidence root stands for access times, checked before a scan.
+#[derive(Debug)]
+pub struct AtimeCheck {
+    /// The root as given.
+    pub root: PathBuf,
+    /// What protects its access times, if anything.
+    pub protection: AtimeProtection,
+}
+
+/// Checks, before a scan, whether reading each root can leave access times alone: a
+/// read-only or `noatime` mount, or `O_NOATIME` granted (tried on the root itself; nothing
+/// is read). A root with [`AtimeProtection::Refused`] would have its access times changed:
+/// without [`ScanOptions::allow_atime_changes`] its entries are not read (errors).
+pub fn atime_preflight(roots: &[PathBuf], options: &ScanOptions) -> Vec<AtimeCheck> {
+    sorted_roots(roots)
+        .into_iter()
+        .map(|root| {
+            let protection = crate::evidence::folder::atime_protection(&root, &options.hooks);
+            AtimeCheck { root, protection }
+        })
+        .collect()
 }
 
 /// Canonicalises the longest existing ancestor of `path` and appends the rest.
@@ -322,9 +425,9 @@ fn sorted_roots(roots: &[PathBuf]) -> Vec<PathBuf> {
     roots
 }
 
-/// The items of every root, roots in sorted order, each root through its source.
+/// The items of every root (see [`crate::evidence::open_roots`]).
 fn items<'a>(roots: &[PathBuf], options: &'a SourceOptions) -> impl Iterator<Item = Item> + 'a {
-    sorted_roots(roots).into_iter().flat_map(move |root| crate::evidence::open_root(&root, options))
+    crate::evidence::open_roots(roots, options)
 }
 
 fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
@@ -334,6 +437,7 @@ fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
         max_file_size: options.max_file_size,
         exclude: ExcludeSet::new(&options.exclude)?,
         link_targets: options.link_targets,
+        allow_atime_changes: options.allow_atime_changes,
         hooks: options.hooks.clone(),
     })
 }
@@ -471,6 +575,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
         files_read: 0,
         bytes_read: 0,
         files_without_noatime: 0,
+        dirs_without_noatime: 0,
         progress: options.progress.clone(),
         truncated: false,
         failure: None,
@@ -571,6 +676,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
         files_read: emitter.files_read,
         bytes_read: emitter.bytes_read,
         files_without_noatime: emitter.files_without_noatime,
+        dirs_without_noatime: emitter.dirs_without_noatime,
         ..Default::default()
     };
 
@@ -584,6 +690,10 @@ pub fn scan<W: ReportWriter + ?Sized>(
     footer.end_time = rfc3339_system_time(SystemTime::now());
     footer.duration_ms = started.elapsed().as_millis() as u64;
     footer.exit_status = Footer::compute_exit_status(footer.completed, &footer.counts);
+    if footer.files_without_noatime + footer.dirs_without_noatime > 0 {
+        // Access times of the evidence changed (allowed, but not clean): as an error.
+        footer.exit_status = 2;
+    }
     writer.footer(&footer).map_err(report_err)?;
     Ok(ScanSummary { footer })
 }
@@ -594,6 +704,7 @@ struct Emitter {
     files_read: u64,
     bytes_read: u64,
     files_without_noatime: u64,
+    dirs_without_noatime: u64,
     progress: Option<Arc<ScanProgress>>,
     /// A cancelled entry reached the head: nothing after it is emitted.
     truncated: bool,
@@ -641,7 +752,14 @@ impl Emitter {
             }
         }
         if record.noatime == Some(false) {
-            self.files_without_noatime += 1;
+            // Directories carry `noatime` only when listed without it.
+            let listed = disposition == EntryDisposition::Directory
+                || record.reason.as_ref().is_some_and(|r| r.code == ReasonCode::ListIncomplete);
+            if listed {
+                self.dirs_without_noatime += 1;
+            } else {
+                self.files_without_noatime += 1;
+            }
         }
         if disposition == EntryDisposition::UnknownImage
             && record.pdq_quality.is_some_and(|q| q >= PDQ_QUALITY_THRESHOLD)
@@ -679,7 +797,7 @@ impl Spool {
     fn new(options: &ScanOptions, roots: &[PathBuf]) -> Result<Spool, ScanError> {
         let dir = options.spool_dir.clone().unwrap_or_else(std::env::temp_dir);
         // The spool is a write: never under evidence.
-        ensure_outside_evidence(&dir.join("spool"), roots)?;
+        ensure_work_dir_outside_evidence(&dir, roots)?;
         let file = tempfile::tempfile_in(&dir)
             .map_err(|source| ScanError::Spool { dir: dir.clone(), source })?;
         Ok(Spool { file: io::BufWriter::new(file), dir })

@@ -1,0 +1,293 @@
+//! The `*at` system calls the folder source walks with: every lookup is relative to an open
+//! directory descriptor, so the depth of a tree is not limited by `PATH_MAX` and a name is
+//! resolved in the directory that was listed (not again from the top).
+//!
+//! Unix only. `O_NOATIME` exists on Linux; elsewhere it is never had, so only a read-only
+//! or `noatime` mount keeps access times.
+
+use std::ffi::{CStr, CString, OsStr, OsString};
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+
+use crate::report::{EntryKind, EntryRecord, Timestamp};
+
+#[cfg(target_os = "linux")]
+const O_NOATIME: libc::c_int = libc::O_NOATIME;
+#[cfg(not(target_os = "linux"))]
+const O_NOATIME: libc::c_int = 0;
+
+/// What `fstatat` said about an entry.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Stat {
+    pub dev: u64,
+    pub ino: u64,
+    pub mode: u32,
+    pub size: u64,
+    pub uid: u32,
+    pub gid: u32,
+    pub nlink: u64,
+    pub atime: (i64, i64),
+    pub mtime: (i64, i64),
+    pub ctime: (i64, i64),
+}
+
+impl Stat {
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    fn from_raw(st: &libc::stat) -> Stat {
+        Stat {
+            dev: st.st_dev as u64,
+            ino: st.st_ino as u64,
+            mode: st.st_mode as u32,
+            size: st.st_size as u64,
+            uid: st.st_uid as u32,
+            gid: st.st_gid as u32,
+            nlink: st.st_nlink as u64,
+            atime: (st.st_atime as i64, st.st_atime_nsec as i64),
+            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+        }
+    }
+
+    /// The entry's type.
+    pub fn kind(&self) -> EntryKind {
+        #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some platforms
+        match self.mode & (libc::S_IFMT as u32) {
+            m if m == libc::S_IFLNK as u32 => EntryKind::Symlink,
+            m if m == libc::S_IFDIR as u32 => EntryKind::Directory,
+            m if m == libc::S_IFREG as u32 => EntryKind::File,
+            m if m == libc::S_IFIFO as u32 => EntryKind::Fifo,
+            m if m == libc::S_IFSOCK as u32 => EntryKind::Socket,
+            m if m == libc::S_IFBLK as u32 => EntryKind::BlockDevice,
+            m if m == libc::S_IFCHR as u32 => EntryKind::CharDevice,
+            _ => EntryKind::Unknown,
+        }
+    }
+
+    /// Copies the fields into a record.
+    pub fn fill(&self, record: &mut EntryRecord) {
+        let time = |(secs, nanos): (i64, i64)| Timestamp {
+            secs,
+            nanos: u32::try_from(nanos).unwrap_or(0),
+        };
+        record.size = Some(self.size);
+        record.mode = Some(self.mode);
+        record.uid = Some(self.uid);
+        record.gid = Some(self.gid);
+        record.inode = Some(self.ino);
+        record.nlink = Some(self.nlink);
+        record.mtime = Some(time(self.mtime));
+        record.atime = Some(time(self.atime));
+        record.ctime = Some(time(self.ctime));
+    }
+}
+
+/// A name as a C string (names from a listing never hold NUL; paths given by callers may).
+pub(crate) fn c_name(name: &OsStr) -> io::Result<CString> {
+    CString::new(name.as_bytes())
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
+}
+
+fn dir_raw(dir: Option<BorrowedFd<'_>>) -> libc::c_int {
+    dir.map_or(libc::AT_FDCWD, |d| d.as_raw_fd())
+}
+
+/// `fstatat(dir, name)`; `follow` resolves a final symbolic link.
+pub(crate) fn stat_at(dir: Option<BorrowedFd<'_>>, name: &CStr, follow: bool) -> io::Result<Stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    let flags = if follow { 0 } else { libc::AT_SYMLINK_NOFOLLOW };
+    // SAFETY: name is NUL-terminated; st is writable storage for one stat; the descriptor
+    // (or AT_FDCWD) is valid for the call.
+    let rc = unsafe { libc::fstatat(dir_raw(dir), name.as_ptr(), st.as_mut_ptr(), flags) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstatat returned 0, so it filled the struct.
+    Ok(Stat::from_raw(unsafe { st.assume_init_ref() }))
+}
+
+/// `fstat` of an open descriptor.
+pub(crate) fn stat_fd(fd: BorrowedFd<'_>) -> io::Result<Stat> {
+    let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
+    // SAFETY: fd is open for the call; st is writable storage for one stat.
+    let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: fstat returned 0, so it filled the struct.
+    Ok(Stat::from_raw(unsafe { st.assume_init_ref() }))
+}
+
+/// `readlinkat(dir, name)`: the link's target bytes, whatever their length.
+pub(crate) fn read_link_at(dir: Option<BorrowedFd<'_>>, name: &CStr) -> io::Result<Vec<u8>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        // SAFETY: name is NUL-terminated; buf is writable for buf.len() bytes.
+        let n = unsafe {
+            libc::readlinkat(dir_raw(dir), name.as_ptr(), buf.as_mut_ptr().cast(), buf.len())
+        };
+        if n < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        let n = n as usize;
+        if n < buf.len() {
+            buf.truncate(n);
+            return Ok(buf);
+        }
+        if buf.len() >= 1 << 20 {
+            return Err(io::Error::new(io::ErrorKind::InvalidData, "link target over 1 MiB"));
+        }
+        let bigger = buf.len() * 4;
+        buf.resize(bigger, 0);
+    }
+}
+
+/// How an open asks for `O_NOATIME`.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct AtimePolicy {
+    /// Open without `O_NOATIME` when it is refused and the mount does not keep times.
+    pub allow_changes: bool,
+    /// Act as if `O_NOATIME` were refused (test hook).
+    pub simulate_refusal: bool,
+    /// Take the mount as read-only/`noatime` (`true`) or not, instead of asking (test hook).
+    pub mount_override: Option<bool>,
+}
+
+/// Why an evidence open failed.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// `O_NOATIME` was refused (not the owner, no `CAP_FOWNER`), the mount records access
+    /// times, and changes were not allowed: closed again before anything was read.
+    AtimeWouldChange,
+    /// The open itself failed.
+    Io(io::Error),
+}
+
+/// Opens `name` in `dir` read-only with `flags` added, asking for `O_NOATIME` first.
+/// Returns the descriptor and whether reading it leaves access times alone (`O_NOATIME`,
+/// or a read-only or `noatime` mount).
+pub(crate) fn open_at(
+    dir: Option<BorrowedFd<'_>>,
+    name: &CStr,
+    flags: libc::c_int,
+    policy: AtimePolicy,
+) -> Result<(OwnedFd, bool), OpenError> {
+    let base = libc::O_RDONLY | libc::O_CLOEXEC | flags;
+    let raw = |flags: libc::c_int| -> io::Result<OwnedFd> {
+        // SAFETY: name is NUL-terminated; the descriptor (or AT_FDCWD) is valid for the call.
+        let fd = unsafe { libc::openat(dir_raw(dir), name.as_ptr(), flags) };
+        if fd < 0 {
+            return Err(io::Error::last_os_error());
+        }
+        // SAFETY: openat returned a new descriptor that nothing else owns.
+        Ok(unsafe { OwnedFd::from_raw_fd(fd) })
+    };
+    if O_NOATIME != 0 && !policy.simulate_refusal {
+        match raw(base | O_NOATIME) {
+            Ok(fd) => return Ok((fd, true)),
+            // EPERM: not the owner and no CAP_FOWNER; anything else is the open's failure.
+            Err(e) if e.raw_os_error() == Some(libc::EPERM) => {}
+            Err(e) => return Err(OpenError::Io(e)),
+        }
+    }
+    // Opening reads nothing, so it changes no access time; the mount decides whether the
+    // reads that follow would.
+    let fd = raw(base).map_err(OpenError::Io)?;
+    let mount_keeps = policy.mount_override.unwrap_or_else(|| mount_keeps_atime(fd.as_fd()));
+    if mount_keeps {
+        Ok((fd, true))
+    } else if policy.allow_changes {
+        Ok((fd, false))
+    } else {
+        Err(OpenError::AtimeWouldChange)
+    }
+}
+
+/// Whether the file system holding `fd` is mounted read-only or `noatime`, so reads there
+/// cannot change access times.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+pub(crate) fn mount_keeps_atime(fd: BorrowedFd<'_>) -> bool {
+    let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: fd is open; info is writable storage for one statvfs.
+    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), info.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: fstatvfs returned 0, so it filled the struct.
+    let flags = unsafe { info.assume_init_ref() }.f_flag;
+    flags & (libc::ST_RDONLY | libc::ST_NOATIME) != 0
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+pub(crate) fn mount_keeps_atime(fd: BorrowedFd<'_>) -> bool {
+    let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: fd is open; info is writable storage for one statvfs.
+    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), info.as_mut_ptr()) };
+    if rc != 0 {
+        return false;
+    }
+    // SAFETY: fstatvfs returned 0, so it filled the struct.
+    let flags = unsafe { info.assume_init_ref() }.f_flag;
+    flags & libc::ST_RDONLY != 0
+}
+
+/// The names in the directory open as `fd` (without `.` and `..`), and the error that cut
+/// the listing short, if any. `fd` is consumed (the listing reads its position).
+pub(crate) fn list(fd: OwnedFd) -> io::Result<(Vec<OsString>, Option<io::Error>)> {
+    use std::os::fd::IntoRawFd;
+    let raw = fd.into_raw_fd();
+    // SAFETY: raw is an open directory descriptor we own; on success fdopendir takes it over.
+    let dir = unsafe { libc::fdopendir(raw) };
+    if dir.is_null() {
+        let e = io::Error::last_os_error();
+        // SAFETY: fdopendir failed, so raw is still ours to close, exactly once.
+        unsafe { libc::close(raw) };
+        return Err(e);
+    }
+    let mut names = Vec::new();
+    let mut failure = None;
+    loop {
+        // readdir signals errors only through errno, so clear it first.
+        set_errno(0);
+        // SAFETY: dir is a valid DIR* until closedir below; it is used by this thread only.
+        let entry = unsafe { libc::readdir(dir) };
+        if entry.is_null() {
+            let e = io::Error::last_os_error();
+            if e.raw_os_error().unwrap_or(0) != 0 {
+                failure = Some(e);
+            }
+            break;
+        }
+        // SAFETY: a non-null dirent from readdir has a NUL-terminated d_name valid until the
+        // next readdir/closedir on this DIR*; we copy it out immediately.
+        let name = unsafe { CStr::from_ptr((*entry).d_name.as_ptr()) }.to_bytes();
+        if name == b"." || name == b".." {
+            continue;
+        }
+        names.push(OsString::from_vec(name.to_vec()));
+    }
+    // SAFETY: dir came from fdopendir and is closed exactly once (this also closes raw).
+    unsafe { libc::closedir(dir) };
+    Ok((names, failure))
+}
+
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn set_errno(value: libc::c_int) {
+    // SAFETY: __errno_location returns this thread's errno slot, always valid.
+    unsafe { *libc::__errno_location() = value };
+}
+
+#[cfg(any(target_os = "macos", target_os = "ios", target_os = "freebsd"))]
+fn set_errno(value: libc::c_int) {
+    // SAFETY: __error returns this thread's errno slot, always valid.
+    unsafe { *libc::__error() = value };
+}
+
+#[cfg(not(any(
+    target_os = "linux",
+    target_os = "android",
+    target_os = "macos",
+    target_os = "ios",
+    target_os = "freebsd"
+)))]
+fn set_errno(_value: libc::c_int) {}
