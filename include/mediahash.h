@@ -156,6 +156,14 @@
 #define MH_SCAN_DIHEDRAL (1 << 2)
 
 /**
+ * Read files and directories even where that changes their access times (`O_NOATIME`
+ * refused because the caller does not own them, on a mount that records access times).
+ * Without it such entries are errors with reason code 112 and are not read; with it they
+ * are read, counted, and the scan's exit status is 2.
+ */
+#define MH_SCAN_ALLOW_ATIME_CHANGES (1 << 3)
+
+/**
  * Major version of the library this header was generated from (as in Cargo.toml).
  */
 #define MH_VERSION_MAJOR 0

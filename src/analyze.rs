@@ -72,12 +72,15 @@ impl Default for AnalyzeOptions {
 /// The decoded image's description.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImageSummary {
+    /// The format sniffed from the content.
     pub format: ImageFormat,
-    /// Dimensions stored in the file.
+    /// Width stored in the file, in pixels.
     pub width: u32,
+    /// Height stored in the file, in pixels.
     pub height: u32,
-    /// Dimensions the hashes were computed on (smaller only in the fast JPEG mode).
+    /// Width the hashes were computed on (smaller only in the fast JPEG mode).
     pub decoded_width: u32,
+    /// Height the hashes were computed on (smaller only in the fast JPEG mode).
     pub decoded_height: u32,
     /// 1 for an exact decode, 2/4/8 for a DCT-domain reduced JPEG decode.
     pub scale_denom: u8,
@@ -122,12 +125,15 @@ impl From<DecodeError> for ImageError {
 pub struct Analysis {
     /// Bytes actually read (may differ from the size `stat` gave if the file changed).
     pub size: u64,
+    /// MD5, SHA-1 and SHA-256 of the bytes read.
     pub digests: Digests,
     /// `None` for content that is not an image (or could not be decoded: see `image_error`).
     pub image: Option<ImageSummary>,
+    /// PDQ hash and quality of the image.
     pub pdq: Option<PdqResult>,
     /// orig, rot90, rot180, rot270, flipx, flipy, flipplus1, flipminus1 (see [`pdq::DIHEDRAL_NAMES`]).
     pub pdq_dihedral: Option<[PdqHash; 8]>,
+    /// pHash, dHash and aHash as Python `imagehash` computes them.
     pub imagehashes: Option<ImageHashes>,
     /// Set when the content looked like an image but decoding or hashing failed.
     pub image_error: Option<ImageError>,

@@ -13,7 +13,9 @@ use thiserror::Error;
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 #[error("invalid --exclude pattern {pattern:?}: {problem}; fix the pattern (see `mh scan --help`)")]
 pub struct GlobError {
+    /// The pattern as given.
     pub pattern: String,
+    /// What is wrong with it.
     pub problem: &'static str,
 }
 
@@ -35,6 +37,11 @@ pub struct Glob {
 }
 
 impl Glob {
+    /// Compiles a pattern (syntax in the module docs).
+    ///
+    /// # Errors
+    /// [`GlobError`] for an empty pattern, a lone trailing backslash, an unclosed `[` class
+    /// or a reversed range.
     pub fn new(pattern: &str) -> Result<Glob, GlobError> {
         let err = |problem| GlobError { pattern: pattern.to_string(), problem };
         if pattern.is_empty() {
@@ -105,6 +112,7 @@ impl Glob {
         Ok(Glob { text: pattern.to_string(), tokens, anchored: trimmed.contains('/') })
     }
 
+    /// The pattern as given.
     pub fn as_str(&self) -> &str {
         &self.text
     }
@@ -153,6 +161,10 @@ pub struct ExcludeSet {
 }
 
 impl ExcludeSet {
+    /// Compiles every pattern.
+    ///
+    /// # Errors
+    /// The first pattern's [`GlobError`].
     pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<ExcludeSet, GlobError> {
         let globs = patterns.iter().map(|p| Glob::new(p.as_ref())).collect::<Result<_, _>>()?;
         Ok(ExcludeSet { globs })
@@ -163,6 +175,7 @@ impl ExcludeSet {
         self.globs.iter().find(|g| g.matches(relative_path, name))
     }
 
+    /// True when there is no pattern.
     pub fn is_empty(&self) -> bool {
         self.globs.is_empty()
     }

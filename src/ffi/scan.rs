@@ -29,7 +29,15 @@ pub const MH_SCAN_FOLLOW_SYMLINKS: u32 = 1 << 0;
 pub const MH_SCAN_ONE_FILE_SYSTEM: u32 = 1 << 1;
 /// Also match the 8 rotations and flips of each image's PDQ hash.
 pub const MH_SCAN_DIHEDRAL: u32 = 1 << 2;
-const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS | MH_SCAN_ONE_FILE_SYSTEM | MH_SCAN_DIHEDRAL;
+/// Read files and directories even where that changes their access times (`O_NOATIME`
+/// refused because the caller does not own them, on a mount that records access times).
+/// Without it such entries are errors with reason code 112 and are not read; with it they
+/// are read, counted, and the scan's exit status is 2.
+pub const MH_SCAN_ALLOW_ATIME_CHANGES: u32 = 1 << 3;
+const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
+    | MH_SCAN_ONE_FILE_SYSTEM
+    | MH_SCAN_DIHEDRAL
+    | MH_SCAN_ALLOW_ATIME_CHANGES;
 
 /// How to scan. Initialise with `mh_scan_options_default`, then change fields.
 #[repr(C)]
@@ -258,6 +266,7 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
         follow_symlinks: o.flags & MH_SCAN_FOLLOW_SYMLINKS != 0,
         one_file_system: o.flags & MH_SCAN_ONE_FILE_SYSTEM != 0,
         dihedral: o.flags & MH_SCAN_DIHEDRAL != 0,
+        allow_atime_changes: o.flags & MH_SCAN_ALLOW_ATIME_CHANGES != 0,
         max_file_size: (o.max_file_size != 0).then_some(o.max_file_size),
         pdq_radius: o.pdq_radius,
         phash_radius: o.phash_radius,

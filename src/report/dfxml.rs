@@ -350,7 +350,7 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         let c = &f.counts;
         write!(
             self.out,
-            r#"  <mh:scan_end completed="{}" end_time="{}" duration_ms="{}" exit_status="{}" entries="{}" alert="{}" ignore="{}" unknown_image="{}" other="{}" directory="{}" skipped="{}" error="{}" files_read="{}" bytes_read="{}" files_without_noatime="{}""#,
+            r#"  <mh:scan_end completed="{}" end_time="{}" duration_ms="{}" exit_status="{}" entries="{}" alert="{}" ignore="{}" unknown_image="{}" other="{}" directory="{}" skipped="{}" error="{}" files_read="{}" bytes_read="{}" files_without_noatime="{}" dirs_without_noatime="{}""#,
             f.completed,
             f.end_time,
             f.duration_ms,
@@ -365,7 +365,8 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             c.error,
             f.files_read,
             f.bytes_read,
-            f.files_without_noatime
+            f.files_without_noatime,
+            f.dirs_without_noatime
         )?;
         if let Some(n) = f.clusters {
             write!(self.out, r#" clusters="{n}""#)?;

@@ -116,7 +116,9 @@ pub trait ReferenceIndex: Send + Sync {
 
 /// A loaded reference set and its provenance for the report header.
 pub struct LoadedReference {
+    /// Path, SHA-256 and sources, as the report header records them.
     pub provenance: ReferenceProvenance,
+    /// The set itself, as the scan queries it.
     pub index: Box<dyn ReferenceIndex>,
 }
 
@@ -137,7 +139,9 @@ pub struct ScanProgress {
     pub files: AtomicU64,
     /// Bytes read so far, updated during reads.
     pub bytes: AtomicU64,
+    /// Entries written with disposition `alert`.
     pub alerts: AtomicU64,
+    /// Entries written with disposition `error`.
     pub errors: AtomicU64,
 }
 
@@ -146,6 +150,8 @@ pub struct ScanProgress {
 pub struct ScanOptions {
     /// Hashing threads (a pool of the scan's own); 0 = available parallelism.
     pub threads: usize,
+    /// Follow symbolic links below the roots (always resolved inside their evidence root; a
+    /// link leaving it is recorded as skipped). A root given as a link is always followed.
     pub follow_symlinks: bool,
     /// Read symbolic-link targets even on a writable mount without `noatime`, where Linux
     /// then updates the link's access time. (On read-only or `noatime` mounts, and when
@@ -155,9 +161,12 @@ pub struct ScanOptions {
     pub one_file_system: bool,
     /// Regular files larger than this are skipped (recorded, not read).
     pub max_file_size: Option<u64>,
-    /// Glob patterns (see [`glob`]) of entries to skip (recorded, not read or entered).
+    /// Glob patterns (see [`crate::evidence::glob`]) of entries to skip (recorded, not read
+    /// or entered).
     pub exclude: Vec<String>,
+    /// PDQ match radius: Hamming distance out of 256, inclusive (default 31).
     pub pdq_radius: u32,
+    /// pHash match radius: Hamming distance out of 64, inclusive (default 8).
     pub phash_radius: u32,
     /// Perceptual matches kept per file, reference set and hash kind: the nearest stored
     /// hashes (each may belong to several sets or records).
@@ -173,6 +182,7 @@ pub struct ScanOptions {
     pub window: usize,
     /// Set to stop the scan; the report is then marked incomplete.
     pub cancel: Option<Arc<AtomicBool>>,
+    /// Counters the scan updates as it goes, for a progress display.
     pub progress: Option<Arc<ScanProgress>>,
     /// The command line to record in the header (the library cannot know it).
     pub command_line: Vec<String>,
@@ -219,12 +229,20 @@ impl Default for ScanOptions {
 /// Why a scan could not run or finish.
 #[derive(Debug, Error)]
 pub enum ScanError {
+    /// An evidence root cannot be examined at all (missing, unreadable).
     #[error(
         "evidence root {path} cannot be examined: {source}; check the path and that it is mounted"
     )]
-    Root { path: PathBuf, source: io::Error },
+    Root {
+        /// The root as given.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// No evidence root was given.
     #[error("no evidence root given: name at least one directory or file to scan")]
     NoRoots,
+    /// The report would be written inside the evidence.
     #[error("{}", inside_evidence("the report", report, root, *root_is_file, "write the report elsewhere"))]
     ReportInsideEvidence {
         /// The report path as given.
@@ -234,6 +252,7 @@ pub enum ScanError {
         /// The root is a file: its whole folder counts as evidence.
         root_is_file: bool,
     },
+    /// Temporary files (spool, sorted runs) would be written inside the evidence.
     #[error("{}", inside_evidence(
         "the temporary directory", dir, root, *root_is_file,
         "point TMPDIR (or the report, beside which temporary files go) outside the evidence"
@@ -246,23 +265,47 @@ pub enum ScanError {
         /// The root is a file: its whole folder counts as evidence.
         root_is_file: bool,
     },
+    /// The report path could not be resolved to check it against the evidence.
     #[error("cannot check the report path {path}: {source}")]
-    ReportPath { path: PathBuf, source: io::Error },
+    ReportPath {
+        /// The report path as given.
+        path: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
+    /// An `--exclude` pattern is invalid.
     #[error(transparent)]
     Exclude(#[from] GlobError),
+    /// The hashing threads could not be started.
     #[error("cannot start {threads} hashing threads: {message}; try a smaller --threads")]
-    ThreadPool { threads: usize, message: String },
+    ThreadPool {
+        /// Threads asked for.
+        threads: usize,
+        /// The thread pool's error.
+        message: String,
+    },
+    /// Writing the report failed (the scan stops: a report must be complete or marked not).
     #[error(
         "writing the report failed: {source}; check free space and permissions on the report's disk"
     )]
-    Report { source: io::Error },
+    Report {
+        /// The writer's error.
+        source: io::Error,
+    },
+    /// The clustering spool file failed.
     #[error("the clustering spool file in {dir} failed: {source}; choose another spool directory")]
-    Spool { dir: PathBuf, source: io::Error },
+    Spool {
+        /// The spool directory.
+        dir: PathBuf,
+        /// Why.
+        source: io::Error,
+    },
 }
 
 /// What a finished (or interrupted) scan reports back; the same as its footer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ScanSummary {
+    /// The footer written to the report.
     pub footer: Footer,
 }
 
@@ -393,11 +436,18 @@ fn resolve_existing_prefix(path: &Path) -> io::Result<PathBuf> {
 /// options (exclusions, symlinks, size limit) and `cancel`; reads no file content.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct PreCount {
+    /// Entries the scan would report.
     pub entries: u64,
+    /// Items with content it would read.
     pub files: u64,
+    /// Bytes it would read (as listed).
     pub bytes: u64,
 }
 
+/// Walks `roots` as [`scan`] would, without reading content, and counts what it would read.
+///
+/// # Errors
+/// [`ScanError::Exclude`] for an invalid exclusion pattern.
 pub fn precount(roots: &[PathBuf], options: &ScanOptions) -> Result<PreCount, ScanError> {
     let source_options = source_options(options)?;
     let mut count = PreCount::default();
