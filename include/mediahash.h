@@ -63,7 +63,9 @@
 #define MH_PERCEPTUAL_PDQ (1 << 0)
 
 /**
- * Also compute the 8 dihedral PDQ variants (rotations and flips). Implies PDQ.
+ * Also compute the 8 dihedral PDQ variants (rotations and flips). Implies PDQ. `pdq` is
+ * then the first variant, which for an image of exactly 64x64 pixels may differ slightly
+ * from the plain PDQ hash (Meta's C++ reference computes the two differently there).
  */
 #define MH_PERCEPTUAL_PDQ_DIHEDRAL (1 << 1)
 
@@ -291,13 +293,37 @@ enum mh_image_format
      * Not an image (no known signature at the start of the content).
      */
     MH_IMAGE_FORMAT_NONE = 0,
+    /**
+     * JPEG (decoded by libjpeg-turbo, as the PDQ reference pipeline does).
+     */
     MH_IMAGE_FORMAT_JPEG = 1,
+    /**
+     * PNG (an APNG's default image).
+     */
     MH_IMAGE_FORMAT_PNG = 2,
+    /**
+     * GIF (the first frame).
+     */
     MH_IMAGE_FORMAT_GIF = 3,
+    /**
+     * Windows/OS2 bitmap.
+     */
     MH_IMAGE_FORMAT_BMP = 4,
+    /**
+     * TIFF, classic or BigTIFF (the first page).
+     */
     MH_IMAGE_FORMAT_TIFF = 5,
+    /**
+     * WebP, lossy or lossless (the first frame).
+     */
     MH_IMAGE_FORMAT_WEBP = 6,
+    /**
+     * Windows icon (the largest entry).
+     */
     MH_IMAGE_FORMAT_ICO = 7,
+    /**
+     * Netpbm: PBM, PGM, PPM (PAM is recognised but not decoded).
+     */
     MH_IMAGE_FORMAT_PNM = 8,
 };
 #ifndef __cplusplus
@@ -592,20 +618,42 @@ typedef struct mh_hash_result {
      * Bytes read (for a file that changed while being read, what was actually hashed).
      */
     uint64_t size;
+    /**
+     * MD5 digest (`MH_VALID_MD5`).
+     */
     uint8_t md5[16];
+    /**
+     * SHA-1 digest (`MH_VALID_SHA1`).
+     */
     uint8_t sha1[20];
+    /**
+     * SHA-256 digest (`MH_VALID_SHA256`).
+     */
     uint8_t sha256[32];
+    /**
+     * BLAKE3 digest (`MH_VALID_BLAKE3`).
+     */
     uint8_t blake3[32];
     /**
-     * Dimensions stored in the image.
+     * Width stored in the image, in pixels (`MH_VALID_IMAGE`).
      */
     uint32_t width;
+    /**
+     * Height stored in the image, in pixels.
+     */
     uint32_t height;
     /**
-     * Dimensions the hashes were computed on (smaller only with `jpeg_fast_min_side`).
+     * Width the hashes were computed on (smaller than `width` only with
+     * `jpeg_fast_min_side`).
      */
     uint32_t decoded_width;
+    /**
+     * Height the hashes were computed on.
+     */
     uint32_t decoded_height;
+    /**
+     * PDQ hash, 256 bits (`MH_VALID_PDQ`); match at Hamming distance <= 31.
+     */
     uint8_t pdq[32];
     /**
      * PDQ quality 0-100; below 50 the hash is unreliable for matching.
@@ -620,8 +668,17 @@ typedef struct mh_hash_result {
      * flipplus1, flipminus1 (`pdq_dihedral[0]` equals `pdq`).
      */
     uint8_t pdq_dihedral[8][32];
+    /**
+     * Python `imagehash.phash` (`MH_VALID_IMAGEHASH`).
+     */
     uint64_t phash;
+    /**
+     * Python `imagehash.dhash` (horizontal).
+     */
     uint64_t dhash;
+    /**
+     * Python `imagehash.average_hash`.
+     */
     uint64_t ahash;
     /**
      * `MH_STATUS_OK`, or why content that looked like an image has no perceptual hashes:
@@ -658,21 +715,45 @@ typedef struct mh_refset_info {
      */
     uint64_t records;
     /**
-     * Distinct values per kind.
+     * Distinct MD5 values (0 when the set holds none).
      */
     uint64_t md5_count;
+    /**
+     * Distinct SHA-1 values.
+     */
     uint64_t sha1_count;
+    /**
+     * Distinct SHA-256 values.
+     */
     uint64_t sha256_count;
+    /**
+     * Distinct PDQ hashes.
+     */
     uint64_t pdq_count;
+    /**
+     * Distinct pHash values.
+     */
     uint64_t phash_count;
+    /**
+     * Distinct dHash values.
+     */
     uint64_t dhash_count;
+    /**
+     * Distinct aHash values.
+     */
     uint64_t ahash_count;
+    /**
+     * Distinct PhotoDNA values.
+     */
     uint64_t photodna_count;
     /**
-     * Number of sets (`mh_refset_set_get`) and of imported source files
-     * (`mh_refset_source_get`).
+     * Number of sets: valid indexes for `mh_refset_set_get` are 0 to `set_count - 1`.
      */
     size_t set_count;
+    /**
+     * Number of imported source files: valid indexes for `mh_refset_source_get` are 0 to
+     * `source_count - 1`.
+     */
     size_t source_count;
     /**
      * The tool that built the set, e.g. "mediahash 0.1.0". NUL-terminated UTF-8.
@@ -684,6 +765,9 @@ typedef struct mh_refset_info {
  * One set of a reference set. Strings borrowed from the `mh_refset`.
  */
 typedef struct mh_set_info {
+    /**
+     * The set's name, as shown in matches (`mh_match.set_name`). NUL-terminated UTF-8.
+     */
     const char *name;
     /**
      * An `mh_disposition`.
@@ -711,15 +795,21 @@ typedef struct mh_source_info {
      * SHA-256 of the source file, lower-case hex.
      */
     const char *sha256;
+    /**
+     * The set its records belong to.
+     */
     const char *set_name;
     /**
      * An `mh_disposition`.
      */
     uint32_t disposition;
     /**
-     * Records accepted and refused.
+     * Records accepted.
      */
     uint64_t records;
+    /**
+     * Records refused when the set was built (bad lines; `mh refset build` reports them).
+     */
     uint64_t bad_records;
     /**
      * The version or release the source states, or NULL.
@@ -760,6 +850,9 @@ typedef struct mh_match {
      * 64-bit kinds, big-endian, 144 PhotoDNA).
      */
     const uint8_t *value;
+    /**
+     * Length of `value` in bytes.
+     */
     size_t value_len;
     /**
      * The stored value of a 64-bit kind as an integer (0 for other kinds).
@@ -770,35 +863,55 @@ typedef struct mh_match {
      */
     int32_t pdq_quality;
     /**
-     * 1 = yes, 0 = no, -1 = not stated by the source.
+     * Whether the victim is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
      */
     int32_t victim_identified;
+    /**
+     * Whether the offender is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
+     */
     int32_t offender_identified;
     /**
      * File size stated by the source, or -1.
      */
     int64_t file_size;
+    /**
+     * The set the record belongs to (never NULL).
+     */
     const char *set_name;
     /**
      * The source file the record came from.
      */
     const char *source_name;
     /**
-     * Category and its profile as the source states them (VICS: "1".."4", "Default"...).
+     * Category as the source states it (VICS Default profile: "0".."4"; other profiles
+     * their own codes).
      */
     const char *category;
+    /**
+     * The categorisation profile the category belongs to (VICS 2.0: "Default", "US",
+     * "UK", ...).
+     */
     const char *profile;
+    /**
+     * The series the material belongs to (VICS).
+     */
     const char *series;
     /**
      * The record's identifier in its source (VICS MediaID, NSRL row...).
      */
     const char *source_id;
+    /**
+     * Free text from the source (product name, comment).
+     */
     const char *note;
     /**
      * The file name stated by the source: raw bytes (not always UTF-8), `file_name_len`
      * long and also NUL-terminated; NULL when absent.
      */
     const uint8_t *file_name;
+    /**
+     * Length of `file_name` in bytes, without the NUL.
+     */
     size_t file_name_len;
 } mh_match;
 
@@ -1109,7 +1222,7 @@ void mh_refset_free(struct mh_refset *set);
  *
  * # Safety
  *
- * `set` must be NULL or a live handle from `mh_refset_open`.
+ * `set` must be NULL or a live handle (from `mh_refset_open` or `mh_refset_open_mapped`).
  */
 mh_status mh_refset_verify(const struct mh_refset *set);
 

@@ -24,7 +24,9 @@ const DIGEST_ALL: u32 = MH_DIGEST_DEFAULT | MH_DIGEST_BLAKE3;
 
 /// Decode images and compute PDQ (hash and quality) (`mh_hash_options.perceptual`).
 pub const MH_PERCEPTUAL_PDQ: u32 = 1 << 0;
-/// Also compute the 8 dihedral PDQ variants (rotations and flips). Implies PDQ.
+/// Also compute the 8 dihedral PDQ variants (rotations and flips). Implies PDQ. `pdq` is
+/// then the first variant, which for an image of exactly 64x64 pixels may differ slightly
+/// from the plain PDQ hash (Meta's C++ reference computes the two differently there).
 pub const MH_PERCEPTUAL_PDQ_DIHEDRAL: u32 = 1 << 1;
 /// Also compute pHash, dHash and aHash exactly as Python `imagehash` does. Implies PDQ.
 pub const MH_PERCEPTUAL_IMAGEHASH: u32 = 1 << 2;
@@ -61,13 +63,21 @@ pub const MH_JPEG_FAST_MIN_SIDE_DEFAULT: u32 = 256;
 pub enum mh_image_format {
     /// Not an image (no known signature at the start of the content).
     None = 0,
+    /// JPEG (decoded by libjpeg-turbo, as the PDQ reference pipeline does).
     Jpeg = 1,
+    /// PNG (an APNG's default image).
     Png = 2,
+    /// GIF (the first frame).
     Gif = 3,
+    /// Windows/OS2 bitmap.
     Bmp = 4,
+    /// TIFF, classic or BigTIFF (the first page).
     Tiff = 5,
+    /// WebP, lossy or lossless (the first frame).
     Webp = 6,
+    /// Windows icon (the largest entry).
     Ico = 7,
+    /// Netpbm: PBM, PGM, PPM (PAM is recognised but not decoded).
     Pnm = 8,
 }
 
@@ -128,16 +138,24 @@ pub struct mh_hash_result {
     pub image_format: u32,
     /// Bytes read (for a file that changed while being read, what was actually hashed).
     pub size: u64,
+    /// MD5 digest (`MH_VALID_MD5`).
     pub md5: [u8; 16],
+    /// SHA-1 digest (`MH_VALID_SHA1`).
     pub sha1: [u8; 20],
+    /// SHA-256 digest (`MH_VALID_SHA256`).
     pub sha256: [u8; 32],
+    /// BLAKE3 digest (`MH_VALID_BLAKE3`).
     pub blake3: [u8; 32],
-    /// Dimensions stored in the image.
+    /// Width stored in the image, in pixels (`MH_VALID_IMAGE`).
     pub width: u32,
+    /// Height stored in the image, in pixels.
     pub height: u32,
-    /// Dimensions the hashes were computed on (smaller only with `jpeg_fast_min_side`).
+    /// Width the hashes were computed on (smaller than `width` only with
+    /// `jpeg_fast_min_side`).
     pub decoded_width: u32,
+    /// Height the hashes were computed on.
     pub decoded_height: u32,
+    /// PDQ hash, 256 bits (`MH_VALID_PDQ`); match at Hamming distance <= 31.
     pub pdq: [u8; 32],
     /// PDQ quality 0-100; below 50 the hash is unreliable for matching.
     pub pdq_quality: u32,
@@ -146,8 +164,11 @@ pub struct mh_hash_result {
     /// The 8 dihedral PDQ hashes, in the order orig, rot90, rot180, rot270, flipx, flipy,
     /// flipplus1, flipminus1 (`pdq_dihedral[0]` equals `pdq`).
     pub pdq_dihedral: [[u8; 32]; 8],
+    /// Python `imagehash.phash` (`MH_VALID_IMAGEHASH`).
     pub phash: u64,
+    /// Python `imagehash.dhash` (horizontal).
     pub dhash: u64,
+    /// Python `imagehash.average_hash`.
     pub ahash: u64,
     /// `MH_STATUS_OK`, or why content that looked like an image has no perceptual hashes:
     /// `MH_STATUS_IMAGE_DECODE_FAILED`, `MH_STATUS_IMAGE_TOO_LARGE` or

@@ -110,18 +110,26 @@ pub struct mh_refset_info {
     pub build_time_unix: u64,
     /// Distinct (source, metadata) records.
     pub records: u64,
-    /// Distinct values per kind.
+    /// Distinct MD5 values (0 when the set holds none).
     pub md5_count: u64,
+    /// Distinct SHA-1 values.
     pub sha1_count: u64,
+    /// Distinct SHA-256 values.
     pub sha256_count: u64,
+    /// Distinct PDQ hashes.
     pub pdq_count: u64,
+    /// Distinct pHash values.
     pub phash_count: u64,
+    /// Distinct dHash values.
     pub dhash_count: u64,
+    /// Distinct aHash values.
     pub ahash_count: u64,
+    /// Distinct PhotoDNA values.
     pub photodna_count: u64,
-    /// Number of sets (`mh_refset_set_get`) and of imported source files
-    /// (`mh_refset_source_get`).
+    /// Number of sets: valid indexes for `mh_refset_set_get` are 0 to `set_count - 1`.
     pub set_count: usize,
+    /// Number of imported source files: valid indexes for `mh_refset_source_get` are 0 to
+    /// `source_count - 1`.
     pub source_count: usize,
     /// The tool that built the set, e.g. "mediahash 0.1.0". NUL-terminated UTF-8.
     pub tool: *const c_char,
@@ -131,6 +139,7 @@ pub struct mh_refset_info {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_set_info {
+    /// The set's name, as shown in matches (`mh_match.set_name`). NUL-terminated UTF-8.
     pub name: *const c_char,
     /// An `mh_disposition`.
     pub disposition: u32,
@@ -148,11 +157,13 @@ pub struct mh_source_info {
     pub format: *const c_char,
     /// SHA-256 of the source file, lower-case hex.
     pub sha256: *const c_char,
+    /// The set its records belong to.
     pub set_name: *const c_char,
     /// An `mh_disposition`.
     pub disposition: u32,
-    /// Records accepted and refused.
+    /// Records accepted.
     pub records: u64,
+    /// Records refused when the set was built (bad lines; `mh refset build` reports them).
     pub bad_records: u64,
     /// The version or release the source states, or NULL.
     pub source_version: *const c_char,
@@ -179,29 +190,38 @@ pub struct mh_match {
     /// The stored value (`value_len` bytes: 16 MD5, 20 SHA-1, 32 SHA-256 or PDQ, 8 for the
     /// 64-bit kinds, big-endian, 144 PhotoDNA).
     pub value: *const u8,
+    /// Length of `value` in bytes.
     pub value_len: usize,
     /// The stored value of a 64-bit kind as an integer (0 for other kinds).
     pub value_u64: u64,
     /// The stored PDQ quality, or -1 when unknown or not PDQ.
     pub pdq_quality: i32,
-    /// 1 = yes, 0 = no, -1 = not stated by the source.
+    /// Whether the victim is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
     pub victim_identified: i32,
+    /// Whether the offender is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
     pub offender_identified: i32,
     /// File size stated by the source, or -1.
     pub file_size: i64,
+    /// The set the record belongs to (never NULL).
     pub set_name: *const c_char,
     /// The source file the record came from.
     pub source_name: *const c_char,
-    /// Category and its profile as the source states them (VICS: "1".."4", "Default"...).
+    /// Category as the source states it (VICS Default profile: "0".."4"; other profiles
+    /// their own codes).
     pub category: *const c_char,
+    /// The categorisation profile the category belongs to (VICS 2.0: "Default", "US",
+    /// "UK", ...).
     pub profile: *const c_char,
+    /// The series the material belongs to (VICS).
     pub series: *const c_char,
     /// The record's identifier in its source (VICS MediaID, NSRL row...).
     pub source_id: *const c_char,
+    /// Free text from the source (product name, comment).
     pub note: *const c_char,
     /// The file name stated by the source: raw bytes (not always UTF-8), `file_name_len`
     /// long and also NUL-terminated; NULL when absent.
     pub file_name: *const u8,
+    /// Length of `file_name` in bytes, without the NUL.
     pub file_name_len: usize,
 }
 
@@ -566,7 +586,7 @@ pub unsafe extern "C" fn mh_refset_free(set: *mut mh_refset) {
 ///
 /// # Safety
 ///
-/// `set` must be NULL or a live handle from `mh_refset_open`.
+/// `set` must be NULL or a live handle (from `mh_refset_open` or `mh_refset_open_mapped`).
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn mh_refset_verify(set: *const mh_refset) -> mh_status {
     ffi_boundary(|| {

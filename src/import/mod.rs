@@ -66,6 +66,7 @@ pub enum Format {
 }
 
 impl Format {
+    /// Every format, in the order detection messages and `--format` help list them.
     pub const ALL: [Format; 12] = [
         Format::VicsJson,
         Format::NsrlRdsV3,
@@ -104,7 +105,9 @@ impl Format {
         Format::ALL.iter().map(|f| f.as_str()).collect::<Vec<_>>().join(", ")
     }
 
-    /// Whether the format can be read from any byte stream (not only a seekable file).
+    /// Whether the format can be read from any byte stream by [`import_reader`]. NSRL RDSv3
+    /// cannot (SQLite needs a file); neither can a zipped `NSRLFile.txt`, which only the
+    /// content tells apart from a plain one, so `true` here is not a promise for it.
     pub fn is_streamable(self) -> bool {
         !matches!(self, Format::NsrlRdsV3)
     }
@@ -148,52 +151,121 @@ impl FromStr for Format {
 /// [`ImportSummary`] unless [`ImportOptions::strict`] is set.
 #[derive(Debug, Error)]
 #[non_exhaustive]
+///
+/// In every variant, `path` is the source as the caller named it (the path, or the `name`
+/// given to [`import_reader`]).
 pub enum ImportError {
+    /// The source could not be opened or read (a read error ends the import: a partly read
+    /// source would give a set that silently lacks records).
     #[error("cannot read {path}: {source}; check the path and permissions")]
     Io {
+        /// The source.
         path: String,
+        /// The operating system's error.
         #[source]
         source: io::Error,
     },
+    /// Detection recognised none of the formats; the caller should name the format.
     #[error(
         "{path} is in none of the known formats: {tried} ({reason}); if you know the format, \
          name it with --format"
     )]
-    UnknownFormat { path: String, tried: String, reason: String },
+    UnknownFormat {
+        /// The source.
+        path: String,
+        /// The format names tried, comma-separated ([`Format::all_names`]).
+        tried: String,
+        /// What the content looked like instead (empty, binary, UTF-16, no hash line...).
+        reason: String,
+    },
+    /// A format name (`--format`, [`Format::from_str`]) matches no format or alias.
     #[error("unknown format name {given:?}; use one of: {known}")]
-    UnknownFormatName { given: String, known: String },
+    UnknownFormatName {
+        /// The name as given.
+        given: String,
+        /// The accepted names, comma-separated.
+        known: String,
+    },
+    /// VICS JSON that is not valid JSON (often a truncated download). Records before the
+    /// error were already delivered to the sink.
     #[error(
         "{path}: not valid JSON at line {line}, column {column}: {message}; the file may be \
          truncated or not a VICS JSON file"
     )]
-    Json { path: String, line: usize, column: usize, message: String },
+    Json {
+        /// The source.
+        path: String,
+        /// 1-based line of the error.
+        line: usize,
+        /// 1-based column of the error.
+        column: usize,
+        /// The JSON parser's message.
+        message: String,
+    },
+    /// SQLite could not open or read the NSRL RDSv3 database (damaged, or truncated after
+    /// its header). Records before the error were already delivered to the sink.
     #[error(
         "{path}: SQLite error while {action}: {source}; check that this is an undamaged NSRL \
          RDSv3 database"
     )]
     Sqlite {
+        /// The source.
         path: String,
+        /// What was being done, e.g. "opening the database read-only".
         action: &'static str,
+        /// SQLite's error.
         #[source]
         source: rusqlite::Error,
     },
+    /// The source is not in the layout of the format it was detected as or named (an NSRL
+    /// database without its `FILE` table or columns, a hashdeep file without its header, a
+    /// VICS document without `value`). If the format was named, check the name.
     #[error("{path}: not the expected layout for {format}: {what}")]
-    WrongSchema { path: String, format: &'static str, what: String },
+    WrongSchema {
+        /// The source.
+        path: String,
+        /// The format's name ([`Format::as_str`]).
+        format: &'static str,
+        /// What is missing or unexpected.
+        what: String,
+    },
+    /// The first bad record, when [`ImportOptions::strict`] is set.
     #[error(
         "{path}: line {line}: {reason}; strict mode stops at the first bad record (run without \
          --strict to skip and count bad records)"
     )]
-    Strict { path: String, line: u64, reason: String },
+    Strict {
+        /// The source.
+        path: String,
+        /// 1-based line (or record index, for structured formats).
+        line: u64,
+        /// Why the record is bad.
+        reason: String,
+    },
+    /// [`import_reader`] was given a format that needs a seekable file (NSRL RDSv3 SQLite, a
+    /// zipped `NSRLFile.txt`); use [`import_path`].
     #[error("{path}: the reader cannot seek, but {format} needs a file; import it by path")]
-    NeedsPath { path: String, format: &'static str },
+    NeedsPath {
+        /// The source.
+        path: String,
+        /// The format's name.
+        format: &'static str,
+    },
+    /// A zipped RDS 2.x `NSRLFile.txt` whose archive cannot be read (a zip without
+    /// `NSRLFile.txt` is [`ImportError::UnknownFormat`]).
     #[error("{path}: cannot read the zip archive: {source}")]
     Zip {
+        /// The source.
         path: String,
+        /// The zip reader's error.
         #[source]
         source: zip::result::ZipError,
     },
+    /// The sink returned an error (e.g. the `.mhset` builder could not write its scratch
+    /// files); made with [`ImportError::sink`].
     #[error("the record consumer stopped the import: {source}")]
     Sink {
+        /// The sink's own error.
         #[source]
         source: Box<dyn std::error::Error + Send + Sync>,
     },
@@ -231,6 +303,7 @@ impl Default for ImportOptions {
 /// What an import read: counts, the first bad records, and the source's identity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ImportSummary {
+    /// The format read (detected or given).
     pub format: Format,
     /// Format with the version the file declares, e.g. "vics-json-2.0", "nsrl-rdsv3-sqlite".
     pub format_label: String,
@@ -238,6 +311,7 @@ pub struct ImportSummary {
     pub records: u64,
     /// Records refused (all counted; the first ones in `bad_examples`).
     pub bad_records: u64,
+    /// The first [`ImportOptions::max_bad_records_kept`] bad records, with line and reason.
     pub bad_examples: Vec<BadRecord>,
     /// Records whose only hashes were those of the empty file (see
     /// [`ImportOptions::keep_empty_file_hashes`]).
@@ -271,7 +345,8 @@ impl ImportSummary {
     }
 }
 
-/// The record consumer: called once per accepted record, in source order.
+/// The record consumer: called once per accepted record, in source order. An `Err` stops
+/// the import and is returned as is (wrap foreign errors with [`ImportError::sink`]).
 pub type Sink<'a> = dyn FnMut(Record) -> Result<(), ImportError> + 'a;
 
 /// How many bytes detection looks at.
@@ -291,8 +366,13 @@ fn display(path: &Path) -> String {
 }
 
 /// Detects which hash-set format (VICS, NSRL, md5sum, ...) the file at `path` holds, from its
-/// content. Not to be confused with [`crate::decode::detect_format`], which recognises image
-/// formats.
+/// content (the first 64 KiB; the file name plays no part). Not to be confused with
+/// [`crate::decode::detect_format`], which recognises image formats.
+///
+/// # Errors
+/// [`ImportError::Io`] if the file cannot be read; [`ImportError::UnknownFormat`] (saying
+/// what the content looked like) if no format fits; [`ImportError::Zip`] for a zip that
+/// cannot be read.
 pub fn detect_source_format(path: &Path) -> Result<Format, ImportError> {
     let name = display(path);
     let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
@@ -459,7 +539,26 @@ fn starts_with(path: &Path, magic: &[u8]) -> Result<bool, ImportError> {
 }
 
 /// Imports a source from any reader (every format but NSRL RDSv3 SQLite and zipped
-/// NSRLFile.txt, which need a file: use [`import_path`]). `name` labels errors.
+/// NSRLFile.txt, which need a file: use [`import_path`]). `name` labels errors. The
+/// summary's `sha256` and `bytes` cover every byte of the reader, also those after the
+/// last record. Errors as [`import_path`], plus [`ImportError::NeedsPath`].
+///
+/// ```
+/// use mediahash::import::{import_reader, Format, ImportOptions};
+/// use mediahash::refset::{HashKind, Record};
+///
+/// let list = b"pdq f8f8f0cee0f4a84f06370a22038f63f0b36e2ed596621e1d33e6b39c4e9c9b22\n";
+/// let mut records: Vec<Record> = Vec::new();
+/// let summary = import_reader(&list[..], "signals.txt", None, &ImportOptions::default(),
+///     &mut |record| {
+///         records.push(record);
+///         Ok(())
+///     })?;
+/// assert_eq!(summary.format, Format::PdqLines);
+/// assert_eq!(records.len(), 1);
+/// assert_eq!(records[0].hashes[0].kind(), HashKind::Pdq);
+/// # Ok::<(), mediahash::import::ImportError>(())
+/// ```
 pub fn import_reader<R: Read>(
     reader: R,
     name: &str,
@@ -841,6 +940,42 @@ pub(crate) fn for_each_line<R: BufRead + ?Sized>(
 /// (default: the file name) with `disposition`, bad records are counted and listed in the
 /// builder's report, and the source's provenance (format, SHA-256, stated version) is
 /// recorded. On error the builder may hold part of this source's records: discard it.
+///
+/// The returned summary is not judged here: call [`ImportSummary::check_usable`] before
+/// building, so that the wrong file or a misdetected format is refused rather than giving
+/// a set that silently matches nothing.
+///
+/// ```
+/// use mediahash::import::{self, Format, ImportOptions};
+/// use mediahash::refset::{build::Builder, BuildOptions, Disposition, RefSet};
+///
+/// let dir = tempfile::tempdir()?;
+/// let list = dir.path().join("known.md5");
+/// // md5sum output: the MD5 of "abc", then a line that is not a hash (counted, not fatal).
+/// std::fs::write(&list, "900150983cd24fb0d6963f7d28e17f72  abc.txt\nnot a hash line\n")?;
+///
+/// let mut builder = Builder::new(BuildOptions::default())?;
+/// let summary = import::import_into(
+///     &mut builder,
+///     &list,
+///     None, // detect the format
+///     Disposition::Alert,
+///     Some("demo list"),
+///     &ImportOptions::default(),
+/// )?;
+/// assert_eq!(summary.format, Format::Md5sum);
+/// assert_eq!((summary.records, summary.bad_records), (1, 1));
+/// summary.check_usable("known.md5")?; // 1 good, 1 bad: usable
+///
+/// let (bytes, _report) = builder.finish_to_vec()?;
+/// let set = RefSet::from_bytes(bytes)?;
+/// let md5 = mediahash::digest::digest_bytes(b"abc", Default::default()).md5;
+/// let found = set.lookup_md5(&md5)?;
+/// assert_eq!(found.len(), 1);
+/// assert_eq!(found[0].set_name(), "demo list");
+/// assert_eq!(found[0].disposition(), Disposition::Alert);
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub fn import_into(
     builder: &mut crate::refset::build::Builder,
     path: &Path,

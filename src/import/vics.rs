@@ -37,13 +37,25 @@ pub struct VicsContext {
     pub version: String,
     /// 2.0 profile segment ("Default", "US", "UK", "CUSTOM"...).
     pub profile: Option<String>,
-    /// "Media" or "Cases" (after `#`).
+    /// "Media" or "Cases" (after `#`), as written; `None` when the URL has no `#`.
     pub shape: Option<String>,
+    /// The URL verbatim, kept as the source's description in the provenance.
     pub raw: String,
 }
 
 /// Parses a VICS context URL such as
 /// `http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media`.
+/// Case-insensitive in the fixed parts. The error (a message for the examiner) says why the
+/// URL is not a Project VIC data-model URL or its version is not `<major>.<minor>`.
+///
+/// ```
+/// let url = "http://github.com/VICSDATAMODEL/ProjectVic/DataModels/2.0.xml/US/$metadata#Media";
+/// let context = mediahash::import::vics::parse_context(url).unwrap();
+/// assert_eq!(context.version, "2.0");
+/// assert_eq!(context.profile.as_deref(), Some("US"));
+/// assert_eq!(context.shape.as_deref(), Some("Media"));
+/// assert!(mediahash::import::vics::parse_context("http://example.org/$metadata").is_err());
+/// ```
 pub fn parse_context(url: &str) -> Result<VicsContext, String> {
     let lower = url.to_ascii_lowercase();
     let not_vics = || {
@@ -294,7 +306,9 @@ fn opt_flag(value: &Option<Value>, field: &str) -> Result<Option<bool>, String> 
     }
 }
 
-/// PhotoDNA: 144 bytes as 192 base64 characters, or 288 hex characters.
+/// Decodes a PhotoDNA hash (144 bytes) from 192 base64 characters or 288 hex characters
+/// (surrounding white space ignored). The error says which form was expected and what was
+/// found. Boxed because 144 bytes are large to move around by value.
 pub fn parse_photodna(text: &str) -> Result<Box<[u8; 144]>, String> {
     let text = text.trim();
     let bytes = if text.len() == 288 && text.bytes().all(|b| b.is_ascii_hexdigit()) {

@@ -39,16 +39,37 @@ pub enum ImageHashError {
         "image is {width}x{height} pixels; both sides must be at least 1 (check the decoder \
          output)"
     )]
-    EmptyImage { width: u32, height: u32 },
+    EmptyImage {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// The pixel buffer does not hold `width * height * channels` bytes.
     #[error(
         "pixel buffer for a {width}x{height} image with {channels} channel(s) must be \
          {expected} bytes, got {actual}; pass the decoder's tightly packed buffer unchanged"
     )]
-    BufferLength { width: u32, height: u32, channels: u8, expected: usize, actual: usize },
+    BufferLength {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Bytes per pixel (3 for RGB8, 1 for greyscale).
+        channels: u8,
+        /// `width * height * channels`.
+        expected: usize,
+        /// The length of the buffer given.
+        actual: usize,
+    },
     /// `width * height * channels` does not fit in memory addresses on this platform.
     #[error("a {width}x{height} image is too large to address on this platform")]
-    TooLarge { width: u32, height: u32 },
+    TooLarge {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+    },
     /// The caller's cancel flag was set while hashing (only when hashing runs under a cancel
     /// flag, as in [`crate::analyze`] with `AnalyzeOptions::cancel`): no hash.
     #[error("pHash/dHash/aHash computation stopped: cancelled by the caller")]
@@ -140,10 +161,12 @@ impl Luma8 {
         Ok(Luma8 { width, height, pixels: resample::rgb_to_luma(rgb) })
     }
 
+    /// Width in pixels (at least 1).
     pub fn width(&self) -> u32 {
         self.width
     }
 
+    /// Height in pixels (at least 1).
     pub fn height(&self) -> u32 {
         self.height
     }
@@ -153,6 +176,7 @@ impl Luma8 {
         &self.pixels
     }
 
+    /// The row-major pixels, `width * height` bytes, without a copy.
     pub fn into_pixels(self) -> Vec<u8> {
         self.pixels
     }
@@ -186,7 +210,28 @@ impl Luma8 {
 const HASH_SIZE: usize = 8;
 
 /// `imagehash.phash(image)`: DCT of the 32x32 Lanczos thumbnail, top-left 8x8 (DC included)
-/// compared with their median.
+/// compared with their median. Any size of image, up- or downscaled to 32x32.
+///
+/// ```
+/// use mediahash::perceptual::imagehash::{phash, Luma8};
+///
+/// // A 64x48 pattern, the same pattern at twice the size, and a different pattern.
+/// let pattern = |w: u32, h: u32, f: f64| -> Luma8 {
+///     let px = (0..w * h).map(|i| {
+///         let (x, y) = (f64::from(i % w) / f64::from(w), f64::from(i / w) / f64::from(h));
+///         (127.5 + 127.0 * (f * x * 3.0 + 2.0 * y).sin() * (5.0 * y - f * x).cos()) as u8
+///     });
+///     Luma8::new(w, h, px.collect()).unwrap()
+/// };
+/// let small = phash(&pattern(64, 48, 1.0));
+/// let large = phash(&pattern(128, 96, 1.0));
+/// let other = phash(&pattern(64, 48, 2.5));
+/// assert_eq!(small.to_hex().len(), 16);
+/// // Resizing moves few bits (none here); a different picture many (36 here).
+/// assert!(small.distance(&large) <= 4, "{small} vs {large}");
+/// assert!(small.distance(&other) >= 16, "{small} vs {other}");
+/// # Ok::<(), mediahash::perceptual::imagehash::ImageHashError>(())
+/// ```
 pub fn phash(image: &Luma8) -> Hash64 {
     let side = dct::N as u32;
     phash_of_thumbnail(&image.resized(side, side))
@@ -246,7 +291,20 @@ pub struct ImageHashes {
 }
 
 /// pHash, dHash and aHash of a tightly packed RGB8 image (`rgb.len() == width * height * 3`),
-/// as `imagehash` computes them on the same pixels.
+/// as `imagehash` computes them on the same pixels. Errors: an empty image or a buffer of
+/// the wrong length ([`ImageHashError`]).
+///
+/// ```
+/// use mediahash::perceptual::imagehash::{imagehashes_from_rgb, phash, Luma8};
+///
+/// let (w, h) = (40u32, 30u32);
+/// let rgb: Vec<u8> = (0..w * h).flat_map(|i| [(i % w * 6) as u8, (i / w * 8) as u8, 90]).collect();
+/// let hashes = imagehashes_from_rgb(w, h, &rgb)?;
+/// // The same as converting to greyscale first, as imagehash does.
+/// assert_eq!(hashes.phash, phash(&Luma8::from_rgb(w, h, &rgb)?));
+/// assert!(imagehashes_from_rgb(w, h, &rgb[1..]).is_err());
+/// # Ok::<(), mediahash::perceptual::imagehash::ImageHashError>(())
+/// ```
 pub fn imagehashes_from_rgb(
     width: u32,
     height: u32,

@@ -421,6 +421,30 @@ fn dct_and_quality(
 ///
 /// Images with a side under 5 pixels (after the convention's resize) give the all-zero hash
 /// with quality 0. A side of 0 is an error, as is a buffer of the wrong length.
+///
+/// ```
+/// use mediahash::perceptual::pdq::{pdq_from_rgb, PdqConvention, QUALITY_THRESHOLD};
+///
+/// // A 256x192 colour gradient under a wave, and the same picture at half size.
+/// let image = |w: u32, h: u32| -> Vec<u8> {
+///     (0..w * h)
+///         .flat_map(|i| {
+///             let (x, y) = (f64::from(i % w) / f64::from(w), f64::from(i / w) / f64::from(h));
+///             let wave = 70.0 * (13.0 * x + 7.0 * y).sin() * (11.0 * y - 5.0 * x).cos();
+///             [80.0 + 100.0 * x + wave, 80.0 + 100.0 * y + wave, 128.0 + wave].map(|c| c as u8)
+///         })
+///         .collect()
+/// };
+/// let full = pdq_from_rgb(256, 192, &image(256, 192), PdqConvention::FullResolution)?;
+/// let half = pdq_from_rgb(128, 96, &image(128, 96), PdqConvention::FullResolution)?;
+/// assert_eq!(full.hash.to_hex().len(), 64);
+/// assert!(full.quality >= QUALITY_THRESHOLD, "quality {}", full.quality);
+/// // The resized copy matches: distance (20 here) within the usual threshold of 31.
+/// assert!(full.hash.distance(&half.hash) <= 31, "{} vs {}", full.hash, half.hash);
+/// // A buffer that is not width * height * 3 bytes is refused.
+/// assert!(pdq_from_rgb(160, 120, &[0; 10], PdqConvention::FullResolution).is_err());
+/// # Ok::<(), mediahash::perceptual::pdq::PdqError>(())
+/// ```
 pub fn pdq_from_rgb(
     width: u32,
     height: u32,
@@ -449,6 +473,27 @@ pub(crate) fn pdq_from_rgb_cancellable(
 /// rules as [`pdq_from_rgb`]. `hashes[0]` equals its hash, except possibly for an image of
 /// exactly 64x64 pixels, where the C++ plain hash skips the box filter and the C++ dihedral
 /// function does not (both are reproduced; the filter's running sum can round differently).
+///
+/// ```
+/// use mediahash::perceptual::pdq::{
+///     pdq_dihedral_from_rgb, pdq_from_rgb, Dihedral, PdqConvention,
+/// };
+///
+/// let (w, h) = (96u32, 72u32);
+/// let pixel = |x: u32, y: u32| {
+///     let v = ((x * x + 3 * y * y + 5 * x * y) % 251) as u8;
+///     [v, v / 2, 255 - v]
+/// };
+/// let image: Vec<u8> = (0..w * h).flat_map(|i| pixel(i % w, i / w)).collect();
+/// // The same picture mirrored left-to-right.
+/// let mirrored: Vec<u8> = (0..w * h).flat_map(|i| pixel(w - 1 - i % w, i / w)).collect();
+///
+/// let variants = pdq_dihedral_from_rgb(w, h, &image, PdqConvention::FullResolution)?;
+/// let query = pdq_from_rgb(w, h, &mirrored, PdqConvention::FullResolution)?.hash;
+/// let flipy = variants.hashes[Dihedral::FlipY as usize];
+/// assert!(query.distance(&flipy) <= 31, "{query} vs {flipy}");
+/// # Ok::<(), mediahash::perceptual::pdq::PdqError>(())
+/// ```
 pub fn pdq_dihedral_from_rgb(
     width: u32,
     height: u32,

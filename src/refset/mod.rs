@@ -43,6 +43,7 @@ pub enum Disposition {
 }
 
 impl Disposition {
+    /// The name used in reports, the provenance and `mh` options: `"alert"` or `"ignore"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Disposition::Alert => "alert",
@@ -55,17 +56,27 @@ impl Disposition {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum HashKind {
+    /// MD5 digest, 16 bytes.
     Md5,
+    /// SHA-1 digest, 20 bytes.
     Sha1,
+    /// SHA-256 digest, 32 bytes.
     Sha256,
+    /// Meta's PDQ perceptual hash, 256 bits (searched by Hamming radius).
     Pdq,
+    /// `imagehash` pHash, 64 bits (searched by Hamming radius).
     PHash,
+    /// `imagehash` dHash (horizontal), 64 bits.
     DHash,
+    /// `imagehash` average hash, 64 bits.
     AHash,
+    /// Microsoft PhotoDNA, 144 bytes, as VICS sets carry it; exact lookup only (mediahash
+    /// does not compute PhotoDNA, so a scan never matches on it by itself).
     PhotoDna,
 }
 
 impl HashKind {
+    /// Every kind, in the order of the set's sections and of reports.
     pub const ALL: [HashKind; 8] = [
         HashKind::Md5,
         HashKind::Sha1,
@@ -88,6 +99,7 @@ impl HashKind {
         }
     }
 
+    /// The name used in reports and the provenance (`"md5"`, ..., `"photodna"`).
     pub fn as_str(self) -> &'static str {
         match self {
             HashKind::Md5 => "md5",
@@ -107,21 +119,31 @@ impl HashKind {
 /// 64-bit hashes as the `u64` whose hex form (MSB first) imagehash prints.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum HashValue {
+    /// MD5 digest bytes.
     Md5([u8; 16]),
+    /// SHA-1 digest bytes.
     Sha1([u8; 20]),
+    /// SHA-256 digest bytes.
     Sha256([u8; 32]),
     /// PDQ with its quality when the source gave one.
     Pdq {
+        /// The hash, as [`crate::perceptual::pdq::PdqHash`] holds it.
         hash: [u8; 32],
+        /// 0-100, if the source stated it (PDQ CSV does; signal lines do not).
         quality: Option<u8>,
     },
+    /// pHash, as [`crate::perceptual::imagehash::Hash64`] holds it.
     PHash(u64),
+    /// dHash, as [`crate::perceptual::imagehash::Hash64`] holds it.
     DHash(u64),
+    /// Average hash, as [`crate::perceptual::imagehash::Hash64`] holds it.
     AHash(u64),
+    /// PhotoDNA bytes (boxed: 144 bytes would make every value that large).
     PhotoDna(Box<[u8; 144]>),
 }
 
 impl HashValue {
+    /// Which kind of hash this is (the section it goes to).
     pub fn kind(&self) -> HashKind {
         match self {
             HashValue::Md5(_) => HashKind::Md5,
@@ -158,13 +180,17 @@ pub struct EntryMeta {
     pub category: Option<String>,
     /// The categorisation profile the category belongs to (VICS 2.0: "Default", "US", "UK", ...).
     pub profile: Option<String>,
+    /// VICS `VictimIdentified`: whether the victim shown is known to be identified.
     pub victim_identified: Option<bool>,
+    /// VICS `OffenderIdentified`: whether the offender shown is known to be identified.
     pub offender_identified: Option<bool>,
+    /// VICS `Series`: the series name the material belongs to.
     pub series: Option<String>,
     /// The record's identifier in its source (VICS MediaID, NSRL row, line number...).
     pub source_id: Option<String>,
     /// File name as bytes (NSRL names are not always UTF-8).
     pub file_name: Option<Vec<u8>>,
+    /// File size in bytes, as the source states it (not checked against anything).
     pub file_size: Option<u64>,
     /// Free text (product name, comment).
     pub note: Option<String>,
@@ -174,7 +200,9 @@ pub struct EntryMeta {
 /// A VICS Media entry carries MD5, SHA-1 and PhotoDNA together; a list line one hash.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Record {
+    /// The file's hashes; at least one for the builder to accept the record.
     pub hashes: Vec<HashValue>,
+    /// What the source says about the file.
     pub meta: EntryMeta,
 }
 
@@ -183,6 +211,7 @@ pub struct Record {
 pub struct BadRecord {
     /// 1-based line number, or record index for structured formats.
     pub line: u64,
+    /// Why it was refused, for the examiner (names the field and the value's problem).
     pub reason: String,
 }
 
@@ -195,6 +224,7 @@ pub struct SourceInfo {
     pub format: String,
     /// SHA-256 of the source file, hex.
     pub sha256: String,
+    /// What a match in this source means (every record of one source has the same).
     pub disposition: Disposition,
     /// Set name shown in matches (defaults to the file name).
     pub set_name: String,

@@ -47,71 +47,181 @@ use std::path::{Path, PathBuf};
 use thiserror::Error;
 
 /// Why a reference set could not be opened, verified or read.
+///
+/// Every variant's message says what the caller should do (copy the file again, rebuild it,
+/// upgrade mediahash, open it mapped). "Damaged" variants come from a file that is not what
+/// the builder wrote; a set that gives one must not be used for matching.
 #[derive(Debug, Error)]
 pub enum RefsetError {
+    /// The file could not be opened, measured, read or mapped.
     #[error("cannot read reference set {path}: {source}")]
     Io {
+        /// The file.
         path: PathBuf,
+        /// The operating system's error.
         #[source]
         source: std::io::Error,
     },
+    /// Shorter than the smallest valid set (header, section table and trailer).
     #[error(
         "not a .mhset reference set: the file is {len} bytes, shorter than the {min}-byte \
          minimum (empty or truncated: copy it again or rebuild it)"
     )]
-    TooShort { len: u64, min: u64 },
+    TooShort {
+        /// The length in bytes.
+        len: u64,
+        /// The minimum length of a `.mhset` file.
+        min: u64,
+    },
+    /// The file does not start with the `.mhset` magic bytes.
     #[error("not a .mhset reference set (wrong magic bytes){hint}")]
-    BadMagic { hint: &'static str },
+    BadMagic {
+        /// What probably happened, with a leading `": "`: line endings converted by a
+        /// text-mode transfer, a damaged header, or not a set at all.
+        hint: &'static str,
+    },
+    /// A set written by a newer mediahash, in a format version this one cannot read.
     #[error(
         "this reference set uses .mhset format version {found}, but mediahash {tool} reads \
          only version {supported}: upgrade mediahash to open it"
     )]
-    NewerVersion { found: u32, supported: u32, tool: &'static str },
+    NewerVersion {
+        /// The file's format version.
+        found: u32,
+        /// The version this library reads.
+        supported: u32,
+        /// This library's version ([`crate::VERSION`]).
+        tool: &'static str,
+    },
+    /// Format version 0, which no mediahash writes.
     #[error("invalid .mhset format version {found}: the file is damaged; rebuild it")]
-    BadVersion { found: u32 },
+    BadVersion {
+        /// The file's format version.
+        found: u32,
+    },
+    /// The length recorded in the header is not the file's length.
     #[error(
         "reference set length is wrong: the header says {expected} bytes but the file has \
          {actual} (truncated or appended to): copy it again from its source or rebuild it"
     )]
-    LengthMismatch { expected: u64, actual: u64 },
+    LengthMismatch {
+        /// Bytes the header states.
+        expected: u64,
+        /// Bytes present.
+        actual: u64,
+    },
+    /// A section-table entry points outside the file's data area.
     #[error(
         "damaged reference set: section {section} (offset {offset}, length {length}) does not \
          fit in the data area ending at {limit}; copy it again or rebuild it"
     )]
-    SectionOutOfBounds { section: String, offset: u64, length: u64, limit: u64 },
+    SectionOutOfBounds {
+        /// The section's name.
+        section: String,
+        /// Its offset in bytes from the start of the file.
+        offset: u64,
+        /// Its length in bytes.
+        length: u64,
+        /// The end of the data area (where the trailer starts).
+        limit: u64,
+    },
+    /// Any other inconsistency in the file's structure (sizes, counts, overlaps, tables).
     #[error("damaged reference set: {what}; copy it again or rebuild it")]
-    Corrupt { what: String },
+    Corrupt {
+        /// What is inconsistent.
+        what: String,
+    },
+    /// A stored reference (entry id, record, list, source) is past the end of what it refers
+    /// to; also given by [`RefSet::membership`] and [`RefSet::memberships`] for an argument
+    /// out of range.
     #[error(
         "damaged reference set: {what} {index} refers to {value}, but only {limit} exist; \
          copy it again or rebuild it"
     )]
-    ReferenceOutOfRange { what: &'static str, index: u64, value: u64, limit: u64 },
+    ReferenceOutOfRange {
+        /// What holds the reference ("entry", "record", "list", "entry id", ...).
+        what: &'static str,
+        /// Which one of them.
+        index: u64,
+        /// The value referred to.
+        value: u64,
+        /// How many exist.
+        limit: u64,
+    },
+    /// A hash section is not strictly ascending ([`RefSet::verify`] only), so binary search
+    /// could miss values.
     #[error("damaged reference set: {section} is not strictly ascending at index {index}")]
-    NotSorted { section: String, index: u64 },
+    NotSorted {
+        /// The section's name.
+        section: String,
+        /// The first value out of order.
+        index: u64,
+    },
+    /// A record's metadata cannot be decoded.
     #[error("damaged reference set: record {record}: {reason}; copy it again or rebuild it")]
-    BadRecordData { record: u64, reason: &'static str },
+    BadRecordData {
+        /// The record's number.
+        record: u64,
+        /// What is wrong with it.
+        reason: &'static str,
+    },
+    /// The provenance (the JSON naming sets and sources) cannot be parsed or is
+    /// inconsistent (a set naming a missing source, a source in two sets).
     #[error("damaged reference set: provenance is unreadable ({reason}); rebuild it")]
-    Provenance { reason: String },
+    Provenance {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The BLAKE3 checksum in the trailer does not match the content ([`RefSet::verify`]
+    /// only): the file changed after it was built.
     #[error(
         "reference set checksum mismatch (stored {stored}, computed {computed}): the file was \
          changed or damaged after it was built; copy it again or rebuild it"
     )]
-    ChecksumMismatch { stored: String, computed: String },
+    ChecksumMismatch {
+        /// The checksum in the trailer, hex.
+        stored: String,
+        /// The checksum of the content, hex.
+        computed: String,
+    },
+    /// The caller asked for something that cannot be (e.g. a 64-bit search of a kind that is
+    /// not a 64-bit hash); a bug in the caller, not a damaged file.
     #[error("invalid argument: {what}")]
-    InvalidArgument { what: String },
+    InvalidArgument {
+        /// What was wrong.
+        what: String,
+    },
+    /// [`RefSet::open`] reached the end of the file before the size it had when opened: the
+    /// file was being written, truncated or copied.
     #[error(
         "reference set {path} changed while it was being read (it ended after {read} of \
          {expected} bytes): another program is writing, truncating or copying it; wait until \
          it has finished, then open it again"
     )]
-    ChangedWhileReading { path: PathBuf, expected: u64, read: u64 },
+    ChangedWhileReading {
+        /// The file.
+        path: PathBuf,
+        /// Its size when opened.
+        expected: u64,
+        /// Bytes read before it ended.
+        read: u64,
+    },
+    /// [`RefSet::open`] refuses to copy a set larger than half the physical memory; use
+    /// [`RefSet::open_mapped`] under its contract.
     #[error(
         "reference set {path} is {len} bytes, more than the {limit} bytes a private copy may \
          use on this machine (half its physical memory): open it mapped instead (`mh scan \
          --map-refsets`, `RefSet::open_mapped`, `mh_refset_open_mapped`) and do not modify \
          or replace the file in place while it is open"
     )]
-    TooLargeToCopy { path: PathBuf, len: u64, limit: u64 },
+    TooLargeToCopy {
+        /// The file.
+        path: PathBuf,
+        /// Its size in bytes.
+        len: u64,
+        /// The most a private copy may use here, in bytes.
+        limit: u64,
+    },
 }
 
 fn corrupt(what: impl Into<String>) -> RefsetError {
@@ -122,7 +232,9 @@ fn corrupt(what: impl Into<String>) -> RefsetError {
 /// feed one set (e.g. the four NSRL RDS sets into "NSRL").
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SetInfo {
+    /// The name shown in matches (unique within the file).
     pub name: String,
+    /// What a match in this set means.
     pub disposition: Disposition,
     /// Indexes into [`Provenance::sources`].
     pub sources: Vec<u32>,
@@ -131,13 +243,17 @@ pub struct SetInfo {
 /// The provenance section (JSON): what was built, by what, from what.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Provenance {
+    /// The `.mhset` format version the builder wrote (also in the header).
     pub format_version: u32,
     /// `mediahash <version>` of the builder.
     pub tool: String,
     /// Seconds since the Unix epoch (UTC). The only field that differs between two builds
     /// of the same inputs unless `BuildOptions::build_time` fixes it.
     pub build_time_unix: u64,
+    /// The sets; a set's index here is its `set_id` in [`Membership`].
     pub sets: Vec<SetInfo>,
+    /// The imported source files, in the order they were added; a source's index here is
+    /// its `source_id` in [`Membership`].
     pub sources: Vec<SourceInfo>,
 }
 
@@ -149,16 +265,22 @@ pub struct EntryId(pub u32);
 /// Number of values of one kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct KindCount {
+    /// The kind.
     pub kind: HashKind,
+    /// Distinct values of that kind in the set.
     pub count: u64,
 }
 
 /// Summary of a reference set for `mh refset info` and reports.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RefSetInfo {
+    /// The `.mhset` format version of the file.
     pub format_version: u32,
+    /// The file's length in bytes.
     pub file_len: u64,
+    /// `mediahash <version>` of the builder.
     pub tool: String,
+    /// Build time, seconds since the Unix epoch (UTC).
     pub build_time_unix: u64,
     /// Distinct (source, metadata) records.
     pub records: u64,
@@ -166,18 +288,26 @@ pub struct RefSetInfo {
     pub multi_member_entries: u64,
     /// Distinct values per kind, for the kinds present.
     pub counts: Vec<KindCount>,
+    /// As [`Provenance::sets`].
     pub sets: Vec<SetInfo>,
+    /// As [`Provenance::sources`].
     pub sources: Vec<SourceInfo>,
 }
 
 /// One membership of an entry: a record (source + metadata) and the set it belongs to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Membership<'a> {
+    /// The record's number, 0-based, below [`RefSet::record_count`].
     pub record: u32,
+    /// Index of the set in [`Provenance::sets`].
     pub set_id: u32,
+    /// The set: its name and disposition.
     pub set: &'a SetInfo,
+    /// Index of the source in [`Provenance::sources`].
     pub source_id: u32,
+    /// The source file the record came from.
     pub source: &'a SourceInfo,
+    /// What the source said about the file (category, file name...), borrowed from the set.
     pub meta: MetaRef<'a>,
 }
 
@@ -229,6 +359,41 @@ impl RefSet<memmap2::Mmap> {
     /// of the file (about 0.5 s of CPU per GB from the page cache) and memory equal to its size;
     /// a set larger than half the machine's physical memory is refused with
     /// [`RefsetError::TooLargeToCopy`], whose message points to [`RefSet::open_mapped`].
+    ///
+    /// ```
+    /// use mediahash::refset::{
+    ///     build::Builder, BuildOptions, Disposition, EntryMeta, HashValue, Record, RefSet,
+    ///     SourceInfo,
+    /// };
+    ///
+    /// // Build a one-record set to a file (normally `import::import_into` feeds the builder).
+    /// let dir = tempfile::tempdir()?;
+    /// let path = dir.path().join("demo.mhset");
+    /// let mut builder = Builder::new(BuildOptions::default())?;
+    /// let source = builder.add_source(SourceInfo {
+    ///     name: "by hand".into(),
+    ///     format: "hash-list".into(),
+    ///     sha256: String::new(),
+    ///     disposition: Disposition::Ignore,
+    ///     set_name: "harmless".into(),
+    ///     records: 0,
+    ///     bad_records: 0,
+    ///     source_version: None,
+    /// })?;
+    /// let md5 = mediahash::digest::digest_bytes(b"hello\n", Default::default()).md5;
+    /// let meta = EntryMeta { note: Some("greeting".into()), ..EntryMeta::default() };
+    /// builder.add(source, Record { hashes: vec![HashValue::Md5(md5)], meta })?;
+    /// builder.finish(&path)?;
+    ///
+    /// let set = RefSet::open(&path)?;
+    /// set.verify()?; // the O(n) checksum and structure check, once per file
+    /// let found = set.lookup_md5(&md5)?;
+    /// assert_eq!(found.len(), 1);
+    /// assert_eq!(found[0].set_name(), "harmless");
+    /// assert_eq!(found[0].membership.meta.note, Some("greeting"));
+    /// assert!(set.lookup_md5(&[0; 16])?.is_empty());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, RefsetError> {
         let path = path.as_ref();
         let copy = read_private(path, physical_memory().map(|m| m / 2))?;
@@ -326,7 +491,10 @@ fn physical_memory() -> Option<u64> {
 }
 
 impl<B: AsRef<[u8]>> RefSet<B> {
-    /// Validates the structure (O(sections), not O(entries)) and returns the reader.
+    /// Validates the structure (O(sections), not O(entries)) and returns the reader. The
+    /// checksum is not checked here: call [`RefSet::verify`] before trusting a set from
+    /// outside (a damaged set cannot make the reader panic, but could answer wrongly).
+    /// Errors name what is wrong with the bytes ([`RefsetError`]).
     pub fn from_bytes(bytes: B) -> Result<Self, RefsetError> {
         let data = bytes.as_ref();
         let len = data.len() as u64;
@@ -589,7 +757,7 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         self.kind_sections(kind).map_or(0, |k| k.count)
     }
 
-    /// Counts, sets and provenance.
+    /// Counts, sets and provenance, owned (for `mh refset info` and report headers).
     pub fn info(&self) -> RefSetInfo {
         RefSetInfo {
             format_version: self.header.version,

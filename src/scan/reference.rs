@@ -173,7 +173,7 @@ fn loaded(
 /// `disposition` and the set is named after the file. Large sources spill sorted runs to
 /// `temp_dir` (default: the system temporary directory), never next to the evidence.
 ///
-/// The format is detected from the content ([`crate::import::detect_format`]). The same
+/// The format is detected from the content ([`crate::import::detect_source_format`]). The same
 /// source always gives the same set (the build time is fixed). Bad lines are counted in
 /// the provenance (`sources[].bad_records`), not fatal: check them before relying on the set.
 ///
