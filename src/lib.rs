@@ -10,12 +10,17 @@
 //!   pHash/dHash/aHash exactly as Python `imagehash` computes them.
 //! * [`analyze`]: one file or buffer through digests, decoding and perceptual hashes.
 //! * [`refset`] and [`import`]: the `.mhset` reference-set format and its importers.
-//! * [`scan`] and [`report`]: the examiner's read-only scan and its reports.
+//! * [`evidence`]: sources of evidence items (a folder tree today), each item a location,
+//!   metadata and a way to read its bytes.
+//! * [`scan`] and [`report`]: the examiner's read-only scan (one pipeline for every source)
+//!   and its typed records and report writers.
 //! * [`ffi`]: the C ABI (`include/mediahash.h`).
 //!
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
-//! stdout.
+//! stdout. `docs/architecture.md` describes the modules and how data flows between them.
 
+// Warnings here are errors in CI (`cargo clippy -- -D warnings`, `cargo doc` with
+// `RUSTDOCFLAGS=-D warnings`).
 #![warn(missing_docs)]
 #![warn(clippy::undocumented_unsafe_blocks)]
 
