@@ -58,7 +58,7 @@ fn warn_if_jpeg_simd_missing() {
     println!(
         "cargo:warning=jpeg-simd: libjpeg-turbo was built without its SIMD code (same pixels, \
          JPEG decoding about 1.5x slower): {hint}. Build with --no-default-features --features \
-         avx512 to silence this."
+         avx512,cli to silence this."
     );
 }
 
