@@ -16,6 +16,7 @@
 
 pub mod folder;
 pub mod glob;
+pub mod image;
 mod sys;
 
 use std::io::Read;

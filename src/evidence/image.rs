@@ -1,0 +1,98 @@
+//! Disk images as random-access byte stores: the seam between image containers (raw, split
+//! raw, EWF) and what reads through them (partition tables, file systems, carving).
+//!
+//! A container implements [`DiskImage`]: the media's length and positioned reads. Readers
+//! above never see segments, chunks or compression; a container reports a chunk it cannot
+//! read (bad checksum, truncated segment) as an [`std::io::Error`] whose message names the
+//! media byte range, so the item that needed those bytes becomes an error record and the
+//! scan goes on.
+
+use std::io;
+
+/// Read-only random access to the media inside a disk image (what the acquired disk held).
+///
+/// Implementations must be safe to call from several threads at once (positioned reads, no
+/// shared cursor) and must never write to the image files.
+pub trait DiskImage: Send + Sync {
+    /// Length of the media in bytes.
+    fn len(&self) -> u64;
+
+    /// True when the media is empty.
+    fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Reads up to `buf.len()` bytes at media offset `offset`; fewer only at the end of the
+    /// media (0 at or past it).
+    ///
+    /// # Errors
+    /// An I/O error, or damage in the container (the message names the byte range).
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize>;
+
+    /// Fills `buf` from `offset`.
+    ///
+    /// # Errors
+    /// As [`DiskImage::read_at`], and [`io::ErrorKind::UnexpectedEof`] when the media ends
+    /// first.
+    fn read_exact_at(&self, mut offset: u64, mut buf: &mut [u8]) -> io::Result<()> {
+        while !buf.is_empty() {
+            match self.read_at(offset, buf) {
+                Ok(0) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::UnexpectedEof,
+                        format!("the media ends before byte {}", offset + buf.len() as u64),
+                    ));
+                }
+                Ok(n) => {
+                    offset += n as u64;
+                    buf = &mut buf[n..];
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
+    }
+
+    /// A short description of the container for reports (`raw`, `raw (3 segments)`,
+    /// `ewf-e01`...).
+    fn container(&self) -> String;
+}
+
+/// A media held in memory (tests, small images).
+impl DiskImage for Vec<u8> {
+    fn len(&self) -> u64 {
+        self.as_slice().len() as u64
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let Ok(start) = usize::try_from(offset) else { return Ok(0) };
+        let Some(rest) = self.get(start..) else { return Ok(0) };
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        Ok(n)
+    }
+
+    fn container(&self) -> String {
+        "memory".to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn memory_image_reads_and_ends() {
+        let media: Vec<u8> = (0..100u8).collect();
+        let mut buf = [0u8; 10];
+        assert_eq!(media.read_at(95, &mut buf).unwrap(), 5);
+        assert_eq!(&buf[..5], &[95, 96, 97, 98, 99]);
+        assert_eq!(media.read_at(100, &mut buf).unwrap(), 0);
+        assert_eq!(media.read_at(u64::MAX, &mut buf).unwrap(), 0);
+        media.read_exact_at(10, &mut buf).unwrap();
+        assert_eq!(buf[0], 10);
+        let err = media.read_exact_at(95, &mut buf).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::UnexpectedEof);
+    }
+}
