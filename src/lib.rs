@@ -35,6 +35,7 @@ pub mod perceptual;
 pub mod refset;
 pub mod report;
 pub mod scan;
+mod sysinfo;
 
 /// The crate version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -218,24 +218,9 @@ const FALLBACK_BUDGET_BYTES: u64 = 2 << 30;
 pub fn default_budget_bytes() -> u64 {
     static BYTES: OnceLock<u64> = OnceLock::new();
     *BYTES.get_or_init(|| {
-        let limits = [physical_memory(), cgroup_limit()];
+        let limits = [crate::sysinfo::physical_memory(), cgroup_limit()];
         limits.into_iter().flatten().min().map_or(FALLBACK_BUDGET_BYTES, |total| total / 4)
     })
-}
-
-#[cfg(unix)]
-fn physical_memory() -> Option<u64> {
-    // SAFETY: sysconf has no preconditions; it returns -1 for an unknown name.
-    let (pages, page_size) =
-        unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
-    let pages = u64::try_from(pages).ok().filter(|&p| p > 0)?;
-    let page_size = u64::try_from(page_size).ok().filter(|&p| p > 0)?;
-    pages.checked_mul(page_size)
-}
-
-#[cfg(not(unix))]
-fn physical_memory() -> Option<u64> {
-    None
 }
 
 fn cgroup_limit() -> Option<u64> {

@@ -396,7 +396,7 @@ impl RefSet<memmap2::Mmap> {
     /// ```
     pub fn open(path: impl AsRef<Path>) -> Result<Self, RefsetError> {
         let path = path.as_ref();
-        let copy = read_private(path, physical_memory().map(|m| m / 2))?;
+        let copy = read_private(path, crate::sysinfo::physical_memory().map(|m| m / 2))?;
         Self::from_bytes(copy)
     }
 
@@ -471,23 +471,6 @@ fn copy_private(
         }
     }
     copy.make_read_only().map_err(io_err)
-}
-
-/// Installed physical memory in bytes, when the platform says.
-fn physical_memory() -> Option<u64> {
-    #[cfg(unix)]
-    {
-        // SAFETY: sysconf only reads system configuration; it has no preconditions.
-        let (pages, page_size) =
-            unsafe { (libc::sysconf(libc::_SC_PHYS_PAGES), libc::sysconf(libc::_SC_PAGESIZE)) };
-        let pages = u64::try_from(pages).ok().filter(|&p| p > 0)?;
-        let page_size = u64::try_from(page_size).ok().filter(|&p| p > 0)?;
-        pages.checked_mul(page_size)
-    }
-    #[cfg(not(unix))]
-    {
-        None
-    }
 }
 
 impl<B: AsRef<[u8]>> RefSet<B> {
@@ -1222,12 +1205,5 @@ mod tests {
         assert_eq!(&copy[..], b"abcd");
         let empty = copy_private(&b""[..], 0, Path::new("s"), None).unwrap();
         assert!(empty.is_empty());
-    }
-
-    #[test]
-    fn physical_memory_is_known_on_unix() {
-        if cfg!(unix) {
-            assert!(physical_memory().is_some_and(|m| m >= 1 << 24));
-        }
     }
 }
