@@ -296,7 +296,7 @@ fn read_gpt(image: &dyn DiskImage, sector_size: u32) -> io::Result<Option<Volume
     let entries_lba = u64le(&header, 72);
     let count = u32le(&header, 80);
     let entry_size = u32le(&header, 84);
-    if !(128..=4096).contains(&entry_size) || entry_size % 8 != 0 {
+    if !(128..=4096).contains(&entry_size) || !entry_size.is_multiple_of(8) {
         problems.push(format!("GPT entry size {entry_size} is invalid: no entries read"));
         return Ok(Some(VolumeTable {
             scheme: Scheme::Gpt,
