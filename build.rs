@@ -13,7 +13,8 @@ fn main() {
 
 /// The commands tests/disk.rs builds and checks disk images with (Debian packages
 /// sleuthkit, dosfstools, mtools, fdisk, gdisk).
-const DISK_TOOLS: [&str; 8] = ["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk"];
+const DISK_TOOLS: [&str; 8] =
+    ["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk"];
 
 /// Sets cfg `mediahash_disk_tools` when every command of [`DISK_TOOLS`] is on `PATH` (or
 /// `MEDIAHASH_REQUIRE_TESTDATA=1`, as in CI, where a missing tool must fail the tests): the

@@ -100,7 +100,11 @@ fn build(dir: &Path, fat: u32, table: Table) -> PathBuf {
     put("f6", b"", "::/empty.txt");
     put("f7", &pattern(5000, 4), "::/Trash/deleted long name.bin");
     put("f8", b"gone\n", "::/GONE.TXT");
-    put("f9", &picture()[..1000], "::/Pictures/deleted picture.png");
+    put(
+        "f9",
+        &synth::png_rgb8(90, 70, &synth::photo_like(90, 70, 9)),
+        "::/Pictures/deleted picture.png",
+    );
     put("f10", &pattern(100, 5), "::/keep.bin");
     run("mdel", &["-i", fs_text, "::/Trash/deleted long name.bin"]);
     run("mdel", &["-i", fs_text, "::/GONE.TXT"]);
@@ -210,13 +214,14 @@ fn check_against_tsk(fat: u32, table: Table) {
     let loc = volume.location.as_ref().unwrap();
     assert_eq!(loc.partition_offset, Some(START * 512));
     assert_eq!(loc.fs_type.as_deref(), Some(format!("fat{fat}").as_str()));
-    assert_eq!(loc.scheme.as_deref(), Some(if matches!(table, Table::Mbr) { "mbr" } else { "gpt" }));
+    assert_eq!(
+        loc.scheme.as_deref(),
+        Some(if matches!(table, Table::Mbr) { "mbr" } else { "gpt" })
+    );
 
     // Every TSK entry is found with the same entry number, deletion flag and content.
-    let by_number: BTreeMap<u64, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> = mh
-        .iter()
-        .filter_map(|e| Some((e.0.location.as_ref()?.entry_number?, e)))
-        .collect();
+    let by_number: BTreeMap<u64, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> =
+        mh.iter().filter_map(|e| Some((e.0.location.as_ref()?.entry_number?, e))).collect();
     let mut recovered_deleted = 0;
     for (path, inode, deleted, is_dir) in &tsk.entries {
         let (record, bytes) = by_number
@@ -235,7 +240,11 @@ fn check_against_tsk(fat: u32, table: Table) {
         }
         let ours = match bytes {
             Some(Ok(b)) => b,
-            other => panic!("{path}: TSK recovers {} bytes, mh gives {other:?} {:?}", theirs.len(), record.reason),
+            other => panic!(
+                "{path}: TSK recovers {} bytes, mh gives {other:?} {:?}",
+                theirs.len(),
+                record.reason
+            ),
         };
         assert_eq!(sha1_hex(ours), sha1_hex(theirs), "{path}: content differs from icat");
         if !*deleted {
@@ -246,7 +255,10 @@ fn check_against_tsk(fat: u32, table: Table) {
         let runs: u64 = loc.byte_runs.iter().map(|r| r.len).sum();
         assert_eq!(runs, ours.len() as u64, "{path}: byte runs cover the content");
     }
-    assert_eq!(recovered_deleted, 3, "fat{fat}: the three deleted files are recovered by TSK and mh");
+    assert_eq!(
+        recovered_deleted, 3,
+        "fat{fat}: the three deleted files are recovered by TSK and mh"
+    );
     // And nothing mh lists under the file system is unknown to TSK.
     let file_records = mh.iter().filter(|e| fs_path(&e.0, &image).is_some()).count();
     assert_eq!(file_records, tsk.entries.len(), "mh lists the same number of entries as TSK");
@@ -450,4 +462,87 @@ fn hostile_truncated_image() {
     let err = bytes.as_ref().unwrap().as_ref().unwrap_err();
     assert!(err.to_string().contains("past the end of the image"), "{err}");
     assert_eq!(record.size, Some(70_000));
+}
+
+/// `mh scan IMAGE` end to end: counts add up, the picture inside the file system is hashed
+/// with the PDQ of the same picture in a folder, records are byte-identical for 1 and 2
+/// threads, and `--no-disk-images` hashes the image as one file.
+#[cfg(feature = "cli")]
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs sleuthkit dosfstools mtools fdisk gdisk")]
+fn mh_scan_reads_a_disk_image() {
+    let evidence = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let image = build(evidence.path(), 32, Table::Mbr);
+    std::fs::write(folder.path().join("same.png"), picture()).unwrap();
+    let scan = |root: &Path, name: &str, extra: &[&str]| -> Vec<String> {
+        let report = reports.path().join(name);
+        let out = Command::new(env!("CARGO_BIN_EXE_mh"))
+            .arg("scan")
+            .args(extra)
+            .arg("--report")
+            .arg(&report)
+            .arg(root)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(report).unwrap().lines().map(str::to_string).collect()
+    };
+    let one = scan(&image, "t1.jsonl", &["--threads", "1"]);
+    let two = scan(&image, "t2.jsonl", &["--threads", "2"]);
+    let entries = |lines: &[String]| -> Vec<String> {
+        lines.iter().filter(|l| l.starts_with(r#"{"record":"entry""#)).cloned().collect()
+    };
+    assert_eq!(entries(&one), entries(&two), "records differ between 1 and 2 threads");
+    let parsed: Vec<serde_json::Value> =
+        one.iter().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let footer = parsed.last().unwrap();
+    assert_eq!(footer["record"], "footer");
+    let counts = &footer["counts"];
+    let n = entries(&one).len() as u64;
+    assert_eq!(counts["entries"].as_u64(), Some(n));
+    let sum: u64 = ["alert", "ignore", "unknown_image", "other", "directory", "skipped", "error"]
+        .iter()
+        .map(|k| counts[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, n, "counts add up: {counts}");
+    // Image, volume, 4 directories, 7 allocated files, 3 deleted files.
+    assert_eq!(n, 2 + 4 + 7 + 3);
+    assert_eq!(counts["skipped"].as_u64(), Some(1), "the image itself");
+    let photo = parsed
+        .iter()
+        .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with("/p1/Pictures/holiday photo.png")))
+        .expect("picture record");
+    assert_eq!(photo["disposition"], "unknown-image");
+    assert_eq!(photo["location"]["deleted"], false);
+    assert_eq!(photo["location"]["fs_type"], "fat32");
+    let plain = scan(folder.path(), "folder.jsonl", &[]);
+    let same: serde_json::Value = plain
+        .iter()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with("same.png")))
+        .unwrap();
+    assert!(photo["pdq"].is_string());
+    assert_eq!(photo["pdq"], same["pdq"], "PDQ inside the image equals the folder's");
+    assert_eq!(photo["sha1"], same["sha1"]);
+    let deleted = parsed
+        .iter()
+        .find(|l| {
+            l["path"].as_str().is_some_and(|p| p.ends_with("/p1/Pictures/deleted picture.png"))
+        })
+        .expect("deleted picture record");
+    assert_eq!(
+        deleted["disposition"], "unknown-image",
+        "a deleted picture is recovered and hashed"
+    );
+    assert_eq!(deleted["location"]["deleted"], true);
+    assert!(deleted["pdq"].is_string());
+
+    let whole = scan(&image, "whole.jsonl", &["--no-disk-images"]);
+    let whole = entries(&whole);
+    assert_eq!(whole.len(), 1);
+    let record: serde_json::Value = serde_json::from_str(&whole[0]).unwrap();
+    assert_eq!(record["disposition"], "other");
+    assert!(record.get("location").is_none());
 }
