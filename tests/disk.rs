@@ -546,3 +546,46 @@ fn mh_scan_reads_a_disk_image() {
     assert_eq!(record["disposition"], "other");
     assert!(record.get("location").is_none());
 }
+
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs sleuthkit dosfstools mtools fdisk gdisk")]
+fn split_raw_reads_like_the_whole_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build(dir.path(), 16, Table::Gpt);
+    let bytes = std::fs::read(&image).unwrap();
+    // Odd-sized pieces, so clusters and files straddle piece boundaries.
+    for (i, piece) in bytes.chunks(7_777_777).enumerate() {
+        std::fs::write(dir.path().join(format!("split.{:03}", i + 1)), piece).unwrap();
+    }
+    let whole = mh(&image);
+    let split = mh(&dir.path().join("split.001"));
+    assert_eq!(whole.len(), split.len());
+    assert_eq!(split[0].0.location.as_ref().unwrap().container, "raw (6 segments)");
+    for (a, b) in whole.iter().zip(&split) {
+        let tail = |r: &EntryRecord, root: &Path| {
+            r.path_text().strip_prefix(&*root.to_string_lossy()).unwrap().to_string()
+        };
+        assert_eq!(tail(&a.0, &image), tail(&b.0, &dir.path().join("split.001")));
+        let content = |e: &(EntryRecord, Option<std::io::Result<Vec<u8>>>)| {
+            e.1.as_ref().map(|r| r.as_ref().map(|b| sha1_hex(b)).unwrap())
+        };
+        assert_eq!(content(a), content(b), "{}", a.0.path_text());
+    }
+}
+
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs sleuthkit dosfstools mtools fdisk gdisk")]
+fn gpt_entry_array_crc_mismatch_is_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = build(dir.path(), 12, Table::Gpt);
+    // Change the first entry's name (LBA 2, offset 56): the array CRC no longer matches.
+    let f = std::fs::OpenOptions::new().write(true).open(&image).unwrap();
+    f.write_all_at(b"X\0", 2 * 512 + 56).unwrap();
+    let items = mh(&image);
+    let top = &items[0].0;
+    assert_eq!(code(top), Some(ReasonCode::PartitionTableDamaged));
+    assert!(top.reason_message().unwrap().contains("entry array CRC32 mismatch"), "{top:?}");
+    // The partition is still read.
+    assert_eq!(items[1].0.disposition, EntryDisposition::Directory);
+    assert!(items.iter().any(|e| e.0.path_text().ends_with("/p1/big.bin")));
+}
