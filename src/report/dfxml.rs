@@ -19,6 +19,11 @@
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
 //! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
 //!
+//! Entries inside a disk image (see [`crate::evidence::disk`]) also get `partition` (after
+//! `filename`), fiwalk's `alloc`/`unalloc` flag and `inode` (The Sleuth Kit's entry
+//! number) after `filesize`, and `byte_runs` (`byte_run file_offset img_offset len`)
+//! before the hash digests.
+//!
 //! Times are `xs:dateTime` (UTC). A time that `xs:dateTime` cannot hold (year 0000: the
 //! report clamps times before year 1 to it) is not written as the DFXML element but, as
 //! recorded, in the `mh:` element of the same name (`mh:start_time` in `mh:scan`).
