@@ -8,6 +8,27 @@ fn main() {
     build_jpeg_shim();
     warn_if_jpeg_simd_missing();
     detect_shared_testdata();
+    detect_disk_tools();
+}
+
+/// The commands tests/disk.rs builds and checks disk images with (Debian packages
+/// sleuthkit, dosfstools, mtools, fdisk, gdisk).
+const DISK_TOOLS: [&str; 8] =
+    ["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk"];
+
+/// Sets cfg `mediahash_disk_tools` when every command of [`DISK_TOOLS`] is on `PATH` (or
+/// `MEDIAHASH_REQUIRE_TESTDATA=1`, as in CI, where a missing tool must fail the tests): the
+/// disk-image oracle tests carry `#[cfg_attr(not(mediahash_disk_tools), ignore = "...")]`.
+/// After installing the tools, `touch build.rs` (a new program on PATH re-runs nothing).
+fn detect_disk_tools() {
+    println!("cargo::rustc-check-cfg=cfg(mediahash_disk_tools)");
+    println!("cargo:rerun-if-env-changed=PATH");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = |tool: &str| std::env::split_paths(&path).any(|d| d.join(tool).is_file());
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    if required || DISK_TOOLS.iter().all(|t| found(t)) {
+        println!("cargo:rustc-cfg=mediahash_disk_tools");
+    }
 }
 
 /// The shim exists so libjpeg's `error_exit` can `longjmp` back to C instead of unwinding

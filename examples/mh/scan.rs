@@ -85,6 +85,10 @@ pub struct ScanArgs {
     /// Do not enter other file systems mounted below an evidence root.
     #[arg(long)]
     one_file_system: bool,
+    /// Hash an evidence root that is a disk image (raw or split raw with MBR/GPT or a FAT
+    /// file system, detected by content) as one file instead of reading its files.
+    #[arg(long)]
+    no_disk_images: bool,
     /// Skip (and record) regular files larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
@@ -306,6 +310,7 @@ fn scan(mut args: ScanArgs) -> u8 {
         spool_dir: Some(work_dir.clone()),
         analyze,
         allow_atime_changes: args.allow_atime_changes,
+        no_disk_images: args.no_disk_images,
         ..ScanOptions::default()
     };
 

@@ -12,12 +12,18 @@
 //! the item. [`crate::scan`] takes items from any source through one pipeline (read once,
 //! digest, decode, match, record, write).
 //!
-//! Sources: [`folder`] (a directory tree or single file on a mounted file system).
+//! Sources: [`folder`] (a directory tree or single file on a mounted file system) and
+//! [`disk`] (a root that is a regular file whose content is a disk image: [`raw`] or split
+//! raw containers, [`volume`] tables, [`fat`] file systems).
 
+pub mod disk;
+pub mod fat;
 pub mod folder;
 pub mod glob;
 pub mod image;
+pub mod raw;
 mod sys;
+pub mod volume;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -85,6 +91,9 @@ pub struct SourceOptions {
     /// that records access times: their access times then change, and their records say
     /// `noatime: false`. Off: such entries are not read (an error with their reason).
     pub allow_atime_changes: bool,
+    /// Do not read roots that are disk images through their volumes and file systems:
+    /// hash them as one file like any other (see [`disk`]).
+    pub no_disk_images: bool,
     /// Entries to skip (see [`glob`]).
     pub exclude: glob::ExcludeSet,
     /// Test hooks (simulated failures).
@@ -92,12 +101,16 @@ pub struct SourceOptions {
     pub hooks: folder::TestHooks,
 }
 
-/// The source for one evidence root. Every root is a folder source today (a directory
-/// tree, or a single file); content-detected disk images and archives will be chosen here.
+/// The source for one evidence root: a regular file whose content is a disk image (see
+/// [`disk`]; not with [`SourceOptions::no_disk_images`]) is read through its volumes and
+/// file systems; everything else is a folder source (a directory tree, or a single file).
 pub fn open_root<'a>(
     root: &Path,
     options: &'a SourceOptions,
 ) -> Box<dyn Iterator<Item = Item> + 'a> {
+    if let Some(image) = disk::detect(root, options) {
+        return Box::new(disk::items(root, image).into_iter());
+    }
     Box::new(folder::FolderSource::new(root.to_path_buf(), options))
 }
 

@@ -9,7 +9,10 @@
 //! `uco-core:Annotation`, tagged `mediahash:<disposition>`, whose statement gives the
 //! disposition, reason, PDQ (with quality) and pHash, and the matches: PDQ and pHash are
 //! outside UCO's `HashNameVocab`, and `case_validate` then reports the graph as not
-//! conforming (Info level), so they are not `uco-types:Hash` nodes.
+//! conforming (Info level), so they are not `uco-types:Hash` nodes. An entry inside a disk
+//! image has its location (image, partition, file system, entry number, deleted flag, byte
+//! runs) in that statement too, as words: UCO volume and partition observables are not
+//! written yet.
 //!
 //! Provenance: the tool (`uco-tool:Tool`), each reference set file with its SHA-256, and a
 //! `case-investigation:InvestigativeAction` (start and end time, command line, counts)
@@ -265,6 +268,27 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
 /// The human-readable verdict for an entry's annotation.
 fn statement(e: &EntryRecord) -> String {
     let mut s = format!("disposition: {}", e.disposition.as_str());
+    if let Some(l) = &e.location {
+        // Disk-image location as words for now (UCO's Volume/Partition facets: later).
+        s.push_str(&format!("; in disk image {} ({})", l.image, l.container));
+        if let Some(p) = l.partition {
+            s.push_str(&format!(", partition {p} at byte {}", l.partition_offset.unwrap_or(0)));
+        }
+        if let Some(fs) = &l.fs_type {
+            s.push_str(&format!(", {fs}"));
+        }
+        if let Some(n) = l.entry_number {
+            s.push_str(&format!(", entry {n}"));
+        }
+        if l.deleted == Some(true) {
+            s.push_str(", deleted");
+        }
+        let runs: Vec<String> =
+            l.byte_runs.iter().map(|r| format!("{}+{}", r.img_offset, r.len)).collect();
+        if !runs.is_empty() {
+            s.push_str(&format!(", byte runs {}", runs.join(" ")));
+        }
+    }
     if let Some(r) = &e.reason {
         s.push_str(&format!("; reason: {} ({})", r.message, r.code));
     }

@@ -11,7 +11,7 @@ use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 39] = [
+pub const COLUMNS: [&str; 48] = [
     "path",
     "path_bytes_hex",
     "kind",
@@ -51,6 +51,15 @@ pub const COLUMNS: [&str; 39] = [
     "match_victim_identified",
     "matches_json",
     "cluster",
+    "image",
+    "partition",
+    "partition_offset",
+    "partition_type",
+    "fs_type",
+    "entry_number",
+    "deleted",
+    "byte_runs",
+    "container",
 ];
 
 /// Writes one CSV row per entry.
@@ -83,6 +92,7 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
     // The same text forms as JSON Lines (hex, RFC 3339, lossy path plus hex).
     let line = EntryLine::from(e);
     let best = e.matches.first();
+    let loc = e.location.as_ref();
     let matches_json = if e.matches.is_empty() {
         String::new()
     } else {
@@ -128,6 +138,23 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         best.and_then(|m| m.victim_identified).map(|v| v.to_string()).unwrap_or_default(),
         matches_json,
         opt(&e.cluster),
+        loc.map(|l| l.image.clone()).unwrap_or_default(),
+        opt(&loc.and_then(|l| l.partition)),
+        opt(&loc.and_then(|l| l.partition_offset)),
+        opt(&loc.and_then(|l| l.partition_type.clone())),
+        opt(&loc.and_then(|l| l.fs_type.clone())),
+        opt(&loc.and_then(|l| l.entry_number)),
+        opt(&loc.and_then(|l| l.deleted)),
+        // `offset+len` pairs separated by spaces, in file order.
+        loc.map(|l| {
+            l.byte_runs
+                .iter()
+                .map(|r| format!("{}+{}", r.img_offset, r.len))
+                .collect::<Vec<_>>()
+                .join(" ")
+        })
+        .unwrap_or_default(),
+        loc.map(|l| l.container.clone()).unwrap_or_default(),
     ])
 }
 

@@ -19,6 +19,11 @@
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
 //! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
 //!
+//! Entries inside a disk image (see [`crate::evidence::disk`]) also get `partition` (after
+//! `filename`), fiwalk's `alloc`/`unalloc` flag and `inode` (The Sleuth Kit's entry
+//! number) after `filesize`, and `byte_runs` (`byte_run file_offset img_offset len`)
+//! before the hash digests.
+//!
 //! Times are `xs:dateTime` (UTC). A time that `xs:dateTime` cannot hold (year 0000: the
 //! report clamps times before year 1 to it) is not written as the DFXML element but, as
 //! recorded, in the `mh:` element of the same name (`mh:start_time` in `mh:scan`).
@@ -213,6 +218,10 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         writeln!(o, "  <fileobject>")?;
         let (path_text, path_lossy) = xml_text(&line.path);
         writeln!(o, "    <filename>{path_text}</filename>")?;
+        let loc = e.location.as_ref();
+        if let Some(p) = loc.and_then(|l| l.partition) {
+            writeln!(o, "    <partition>{p}</partition>")?;
+        }
         if e.disposition == EntryDisposition::Error {
             let reason = e.reason_message().unwrap_or("error");
             writeln!(o, "    <error>{}</error>", esc(reason))?;
@@ -220,6 +229,15 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         writeln!(o, "    <name_type>{}</name_type>", e.kind.dfxml_name_type())?;
         if let Some(size) = e.size {
             writeln!(o, "    <filesize>{size}</filesize>")?;
+        }
+        // fiwalk's allocation flags, for entries inside a file system of a disk image.
+        match loc.and_then(|l| l.deleted) {
+            Some(true) => writeln!(o, "    <unalloc>1</unalloc>")?,
+            Some(false) => writeln!(o, "    <alloc>1</alloc>")?,
+            None => {}
+        }
+        if let Some(n) = loc.and_then(|l| l.entry_number) {
+            writeln!(o, "    <inode>{n}</inode>")?;
         }
         let numbers = [("inode", e.inode), ("mode", e.mode.map(u64::from))];
         for (name, value) in numbers {
@@ -243,6 +261,19 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         }
         if let Some(target) = &line.link_target {
             writeln!(o, "    <link_target>{}</link_target>", esc(target))?;
+        }
+        if let Some(l) = loc.filter(|l| !l.byte_runs.is_empty()) {
+            writeln!(o, "    <byte_runs>")?;
+            let mut file_offset = 0u64;
+            for r in &l.byte_runs {
+                writeln!(
+                    o,
+                    r#"      <byte_run file_offset="{file_offset}" img_offset="{}" len="{}"/>"#,
+                    r.img_offset, r.len
+                )?;
+                file_offset += r.len;
+            }
+            writeln!(o, "    </byte_runs>")?;
         }
         for (name, value) in [("md5", &line.md5), ("sha1", &line.sha1), ("sha256", &line.sha256)] {
             if let Some(v) = value {

@@ -186,6 +186,9 @@ pub struct EntryLine {
     /// With `--cluster`: the number of this unknown image's cluster of near duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<u64>,
+    /// Where an entry inside a disk image lies ([`super::Location`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<super::Location>,
 }
 
 impl From<&EntryRecord> for EntryLine {
@@ -232,6 +235,7 @@ impl From<&EntryRecord> for EntryLine {
             image_error: r.image_error.clone(),
             matches: r.matches.clone(),
             cluster: r.cluster,
+            location: r.location.clone(),
         }
     }
 }
@@ -358,6 +362,7 @@ impl EntryLine {
             image_error: self.image_error.clone(),
             matches: self.matches.clone(),
             cluster: self.cluster,
+            location: self.location.clone(),
         })
     }
 }

@@ -251,6 +251,9 @@ pub enum ReasonCode {
     DirectoryLoop = 13,
     /// Already reported under another evidence root (overlapping roots).
     Duplicate = 14,
+    /// A disk image read through its volumes and file systems: their records follow; the
+    /// image file itself is not hashed as one file.
+    DiskImage = 15,
     /// `lstat`/`stat` failed.
     StatFailed = 101,
     /// The link's target could not be read.
@@ -277,6 +280,23 @@ pub enum ReasonCode {
     /// times, so reading would have changed the evidence (allow with
     /// `--allow-atime-changes`).
     AtimeWouldChange = 112,
+    /// A volume of a disk image whose file system is not one mediahash reads (or is
+    /// damaged beyond its boot sector): its files are not listed.
+    UnknownFileSystem = 113,
+    /// A partition that reaches past the end of the media (truncated image or damaged
+    /// table): only the part on the media is read.
+    PartitionPastEnd = 114,
+    /// A disk image's partition table is damaged (CRC mismatch, EBR loop...): the volumes
+    /// found are listed, others may be missing.
+    PartitionTableDamaged = 115,
+    /// A file-system structure is damaged (cluster chain loop, directory pointing to
+    /// itself, chain shorter than the size): what could be read is reported.
+    FileSystemDamaged = 116,
+    /// A deleted file whose content cannot be recovered from the file system (no start
+    /// cluster, or its start cluster now belongs to another file).
+    NotRecoverable = 117,
+    /// A disk image that could not be opened or read.
+    ImageUnreadable = 118,
 }
 
 impl ReasonCode {
@@ -297,6 +317,7 @@ impl ReasonCode {
             ReasonCode::OtherFileSystem => "other-file-system",
             ReasonCode::DirectoryLoop => "directory-loop",
             ReasonCode::Duplicate => "duplicate",
+            ReasonCode::DiskImage => "disk-image",
             ReasonCode::StatFailed => "stat-failed",
             ReasonCode::ReadLinkFailed => "read-link-failed",
             ReasonCode::ListFailed => "list-failed",
@@ -309,6 +330,12 @@ impl ReasonCode {
             ReasonCode::ReferenceFailed => "reference-failed",
             ReasonCode::Internal => "internal",
             ReasonCode::AtimeWouldChange => "atime-would-change",
+            ReasonCode::UnknownFileSystem => "unknown-file-system",
+            ReasonCode::PartitionPastEnd => "partition-past-end",
+            ReasonCode::PartitionTableDamaged => "partition-table-damaged",
+            ReasonCode::FileSystemDamaged => "file-system-damaged",
+            ReasonCode::NotRecoverable => "not-recoverable",
+            ReasonCode::ImageUnreadable => "image-unreadable",
         }
     }
 }
@@ -429,6 +456,57 @@ pub struct EntryRecord {
     /// Cluster of near-duplicate unknown images (`--cluster`), numbered from 1 in order of
     /// each cluster's first path.
     pub cluster: Option<u64>,
+    /// Where an entry inside a disk image lies (image, partition, file system, entry
+    /// number, deleted flag, byte runs); `None` for entries on a mounted file system.
+    pub location: Option<Location>,
+}
+
+/// One contiguous stretch of an entry's content on the media.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ByteRun {
+    /// Offset of the first byte in the media (the disk image's content).
+    pub img_offset: u64,
+    /// Length in bytes.
+    pub len: u64,
+}
+
+/// Where an entry inside a disk image lies: enough for another examiner to find it again
+/// with another tool (e.g. `icat -o PARTITION_OFFSET/SECTOR IMAGE ENTRY_NUMBER`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Location {
+    /// The image file (the first piece of a split set), as given, lossy UTF-8.
+    pub image: String,
+    /// The container (`raw`, `raw (3 segments)`).
+    pub container: String,
+    /// Partitioning scheme (`mbr`, `gpt`, `none`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub scheme: Option<String>,
+    /// Partition number (MBR 1-4 primary, 5.. logical; GPT entry index + 1; 0 for a media
+    /// without a partition table).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition: Option<u32>,
+    /// Byte offset of the partition on the media.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_offset: Option<u64>,
+    /// Length of the partition in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_length: Option<u64>,
+    /// Partition type (MBR `0x0c`, GPT type GUID).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub partition_type: Option<String>,
+    /// File system type (`fat12`, `fat16`, `fat32`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_type: Option<String>,
+    /// The entry's number in its file system, as The Sleuth Kit numbers it (`icat`'s
+    /// inode address).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entry_number: Option<u64>,
+    /// The entry is marked deleted (its own directory entry or an ancestor's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deleted: Option<bool>,
+    /// Where the content was read from, in file order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub byte_runs: Vec<ByteRun>,
 }
 
 impl EntryRecord {

@@ -195,6 +195,8 @@ pub struct ScanOptions {
     /// footer's `files_without_noatime` / `dirs_without_noatime`, and the exit status is 2.
     /// Check before scanning with [`atime_preflight`].
     pub allow_atime_changes: bool,
+    /// Hash roots that are disk images as one file instead of reading their file systems.
+    pub no_disk_images: bool,
     /// Test hooks (simulated failures); not part of the stable API.
     #[doc(hidden)]
     pub hooks: TestHooks,
@@ -221,6 +223,7 @@ impl Default for ScanOptions {
             command_line: Vec::new(),
             spool_dir: None,
             allow_atime_changes: false,
+            no_disk_images: false,
             hooks: TestHooks::default(),
         }
     }
@@ -488,6 +491,7 @@ fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
         exclude: ExcludeSet::new(&options.exclude)?,
         link_targets: options.link_targets,
         allow_atime_changes: options.allow_atime_changes,
+        no_disk_images: options.no_disk_images,
         hooks: options.hooks.clone(),
     })
 }

@@ -1,0 +1,293 @@
+//! The disk-image source: an evidence root that is a regular file whose *content* is a
+//! disk image (a partition table with plausible entries, or a FAT boot sector at offset
+//! 0; never the file name) is read through its volumes and file systems instead of being
+//! hashed as one file.
+//!
+//! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
+//! the file system):
+//!
+//! 1. the image file itself: kind `file`, **skipped** with [`ReasonCode::DiskImage`] (it
+//!    is not hashed whole; what it holds follows), or an **error** with
+//!    [`ReasonCode::PartitionTableDamaged`] when the table is damaged (CRC mismatch, EBR
+//!    loop), with every problem in the message;
+//! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
+//!    disposition `directory` when its file system was read; an error with
+//!    [`ReasonCode::UnknownFileSystem`] when it is not FAT12/16/32,
+//!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
+//!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
+//!    directory could not be walked whole;
+//! 3. per file-system entry `IMAGE/pN/dir/name`, depth-first, names sorted by bytes in
+//!    each directory (a deleted entry may share its name with a live one: the entry
+//!    number tells them apart): directories as `directory`; files as content read through
+//!    the image (allocated: the FAT chain; deleted: recovered as The Sleuth Kit does, see
+//!    [`super::fat`]); a deleted file whose content cannot be recovered (start cluster in
+//!    use again, or absent) is an error with [`ReasonCode::NotRecoverable`]; an allocated
+//!    file whose chain loops or is too short is an error with
+//!    [`ReasonCode::FileSystemDamaged`] (never hashed short).
+//!
+//! Every record carries a [`Location`]: image, container, scheme, partition number, offset,
+//! length and type, file-system type, entry number (`icat`'s), deleted flag, byte runs.
+//! FAT times are local times without a zone and are not reported yet.
+//!
+//! Memory: the records of one image are built when the root is opened (one small record
+//! per file-system entry); contents are read later, on hashing threads.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::fat::{FatError, FatFs, Recovery};
+use super::image::DiskImage;
+use super::raw::RawImage;
+use super::volume::{self, Scheme, Volume};
+use super::{Content, ContentItem, ContentReader, Item, OpenedContent, SourceOptions};
+use crate::report::{
+    ByteRun, EntryDisposition, EntryKind, EntryRecord, Location, Reason, ReasonCode, os_str_bytes,
+};
+
+/// Opens `root` as a disk image when it is a regular file whose content is one (see the
+/// module docs); `None` otherwise (the folder source then takes it).
+pub fn detect(root: &Path, options: &SourceOptions) -> Option<RawImage> {
+    if options.no_disk_images || !std::fs::metadata(root).is_ok_and(|m| m.is_file()) {
+        return None;
+    }
+    let image = RawImage::open(root, options.allow_atime_changes).ok()?;
+    if is_disk_image(&image) { Some(image) } else { None }
+}
+
+/// Whether the media holds a partition table with plausible entries or starts with a FAT
+/// boot sector.
+pub fn is_disk_image(image: &dyn DiskImage) -> bool {
+    if volume::has_partition_table(image) {
+        return true;
+    }
+    let mut sector = vec![0u8; 512];
+    image.read_exact_at(0, &mut sector).is_ok() && super::fat::is_fat_boot_sector(&sector)
+}
+
+/// The items of the disk image at `root` (opened by [`detect`]), in report order.
+pub fn items(root: &Path, image: RawImage) -> Vec<Item> {
+    let noatime = image.noatime();
+    let image: Arc<dyn DiskImage> = Arc::new(image);
+    let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
+    let base = Location {
+        image: String::from_utf8_lossy(&root_bytes).into_owned(),
+        container: image.container(),
+        ..Location::default()
+    };
+    let mut out = Vec::new();
+    let mut record = EntryRecord::at(root_bytes.clone());
+    record.kind = EntryKind::File;
+    record.size = Some(image.len());
+    record.noatime = Some(noatime);
+    let table = match volume::read_volumes(&*image) {
+        Ok(t) => t,
+        Err(e) => {
+            record.location = Some(base);
+            record.conclude(
+                EntryDisposition::Error,
+                Some(Reason::new(
+                    ReasonCode::ImageUnreadable,
+                    format!("cannot read the disk image's partition table: {e}"),
+                )),
+            );
+            return vec![Item::Decided(record)];
+        }
+    };
+    let base = Location { scheme: Some(table.scheme.as_str().to_string()), ..base };
+    record.location = Some(base.clone());
+    if table.problems.is_empty() {
+        let what = match table.scheme {
+            Scheme::None => "no partition table: one volume".to_string(),
+            s => format!("{} partition table, {} volume(s)", s.as_str(), table.volumes.len()),
+        };
+        record.conclude(
+            EntryDisposition::Skipped,
+            Some(Reason::new(
+                ReasonCode::DiskImage,
+                format!(
+                    "read as a disk image ({}, {what}); its volumes and files follow as \
+                     their own records, the image file is not hashed as one file",
+                    image.container()
+                ),
+            )),
+        );
+    } else {
+        record.conclude(
+            EntryDisposition::Error,
+            Some(Reason::new(
+                ReasonCode::PartitionTableDamaged,
+                format!(
+                    "the {} partition table is damaged: {}; the volumes found follow, others \
+                     may be missing (check with another tool, e.g. mmls)",
+                    table.scheme.as_str(),
+                    table.problems.join("; ")
+                ),
+            )),
+        );
+    }
+    out.push(Item::Decided(record));
+    for v in &table.volumes {
+        volume_items(&image, &root_bytes, &base, v, noatime, &mut out);
+    }
+    out
+}
+
+fn volume_items(
+    image: &Arc<dyn DiskImage>,
+    root: &[u8],
+    base: &Location,
+    v: &Volume,
+    noatime: bool,
+    out: &mut Vec<Item>,
+) {
+    let mut prefix = root.to_vec();
+    prefix.extend_from_slice(format!("/p{}", v.number).as_bytes());
+    let mut loc = Location {
+        partition: Some(v.number),
+        partition_offset: Some(v.offset),
+        partition_length: Some(v.length),
+        partition_type: (!v.type_id.is_empty()).then(|| v.type_id.clone()),
+        ..base.clone()
+    };
+    let mut record = EntryRecord::at(prefix.clone());
+    record.kind = EntryKind::Directory;
+    record.size = Some(v.length);
+    let on_media = image.len().saturating_sub(v.offset).min(v.length);
+    let mut fs = match FatFs::open(&**image, v.offset, on_media) {
+        Ok(fs) => fs,
+        Err(e) => {
+            record.location = Some(loc);
+            let reason = match (&e, &v.problem) {
+                (_, Some(p)) => Reason::new(ReasonCode::PartitionPastEnd, format!("{p}; {e}")),
+                (FatError::NotFat { .. }, None) => Reason::new(
+                    ReasonCode::UnknownFileSystem,
+                    format!(
+                        "partition {} (type {}): no file system mediahash reads (FAT12/16/32 \
+                         today; NTFS, exFAT, ext4 not yet): {e}; its files are not listed",
+                        v.number,
+                        if v.type_id.is_empty() { "none" } else { &v.type_id }
+                    ),
+                ),
+                (FatError::FatTooLarge { .. }, None) => {
+                    Reason::new(ReasonCode::FileSystemDamaged, e.to_string())
+                }
+                (FatError::Io { .. }, None) => Reason::new(
+                    ReasonCode::ImageUnreadable,
+                    format!("{e}; its files are not listed"),
+                ),
+            };
+            record.conclude(EntryDisposition::Error, Some(reason));
+            out.push(Item::Decided(record));
+            return;
+        }
+    };
+    loc.fs_type = Some(fs.kind.as_str().to_string());
+    let mut entries = fs.entries();
+    // Depth-first, each directory's names sorted by bytes (stable: on-disk order for equal
+    // names).
+    entries.sort_by(|a, b| a.path.split(|&c| c == b'/').cmp(b.path.split(|&c| c == b'/')));
+    record.location = Some(loc.clone());
+    match (&v.problem, fs.problems.is_empty()) {
+        (Some(p), _) => record.conclude(
+            EntryDisposition::Error,
+            Some(Reason::new(ReasonCode::PartitionPastEnd, p.clone())),
+        ),
+        (None, false) => record.conclude(
+            EntryDisposition::Error,
+            Some(Reason::new(ReasonCode::FileSystemDamaged, fs.problems.join("; "))),
+        ),
+        (None, true) => record.conclude(EntryDisposition::Directory, None),
+    }
+    out.push(Item::Decided(record));
+    for e in entries {
+        let mut path = prefix.clone();
+        path.push(b'/');
+        path.extend_from_slice(&e.path);
+        let mut record = EntryRecord::at(path);
+        record.kind = if e.is_dir { EntryKind::Directory } else { EntryKind::File };
+        record.size = Some(e.size);
+        let covered: u64 = e.runs.iter().map(|r| r.1).sum();
+        record.location = Some(Location {
+            entry_number: Some(e.entry_number),
+            deleted: Some(e.deleted),
+            byte_runs: e
+                .runs
+                .iter()
+                .map(|&(img_offset, len)| ByteRun { img_offset, len })
+                .collect(),
+            ..loc.clone()
+        });
+        let fail = |mut record: EntryRecord, code, message: String| {
+            record.conclude(EntryDisposition::Error, Some(Reason::new(code, message)));
+            Item::Decided(record)
+        };
+        if e.is_dir {
+            out.push(match e.problem {
+                Some(p) => fail(record, ReasonCode::FileSystemDamaged, p),
+                None => {
+                    record.conclude(EntryDisposition::Directory, None);
+                    Item::Decided(record)
+                }
+            });
+            continue;
+        }
+        let item = match (e.recovery, e.problem) {
+            (_, Some(p)) => fail(
+                record,
+                ReasonCode::FileSystemDamaged,
+                format!("{p}; not read (a hash of part of the file would mislead)"),
+            ),
+            (Recovery::StartAllocated, None) => fail(
+                record,
+                ReasonCode::NotRecoverable,
+                format!(
+                    "deleted file whose start cluster {} is in use again: its bytes now belong \
+                     to another file (The Sleuth Kit's icat shows that cluster); not read",
+                    e.start_cluster
+                ),
+            ),
+            (Recovery::None, None) if e.size > 0 => fail(
+                record,
+                ReasonCode::NotRecoverable,
+                format!(
+                    "deleted file of {} bytes with no valid start cluster ({}): content not \
+                     recoverable from the file system",
+                    e.size, e.start_cluster
+                ),
+            ),
+            (Recovery::Recovered, None) if covered < e.size => fail(
+                record,
+                ReasonCode::NotRecoverable,
+                format!(
+                    "deleted file of {} bytes: only {covered} bytes of unallocated clusters \
+                     follow its start cluster {}; not read",
+                    e.size, e.start_cluster
+                ),
+            ),
+            _ => Item::Content(ContentItem {
+                record,
+                expected_len: Some(e.size),
+                content: Box::new(RunContent { image: image.clone(), runs: e.runs, noatime }),
+            }),
+        };
+        out.push(item);
+    }
+}
+
+/// A file's content: its byte runs on the media.
+struct RunContent {
+    image: Arc<dyn DiskImage>,
+    runs: Vec<(u64, u64)>,
+    noatime: bool,
+}
+
+impl Content for RunContent {
+    fn open(self: Box<Self>) -> Result<OpenedContent, Reason> {
+        Ok(OpenedContent {
+            reader: Box::new(super::fat::RunReader::new(self.image, self.runs)),
+            noatime: Some(self.noatime),
+        })
+    }
+}
+
+impl ContentReader for super::fat::RunReader<Arc<dyn DiskImage>> {}
