@@ -723,7 +723,15 @@ impl<'a> NtfsFs<'a> {
         for (n, rec) in records.iter().enumerate() {
             let n = n as u64;
             let Some(rec) = rec else { continue };
-            if rec.base != 0 || n == ROOT || (!rec.has_attrs && rec.names.is_empty()) {
+            // Not listed: extension records (part of their base), the root itself, empty
+            // record slots, and the reserved records 12-15 (in use, nameless), which The
+            // Sleuth Kit does not list either.
+            let nameless = rec.names.is_empty();
+            if rec.base != 0
+                || n == ROOT
+                || (nameless && !rec.has_attrs)
+                || (nameless && rec.in_use && n < FIRST_USER_RECORD)
+            {
                 continue;
             }
             let resolved = resolve(records, n, &mut paths);
@@ -741,8 +749,9 @@ impl<'a> NtfsFs<'a> {
             names.sort_unstable();
             names.dedup();
             // A directory, or a file without unnamed $DATA (listed with no content; a
-            // system file of named streams only, like $Secure, is listed by its streams).
-            if rec.is_dir || (!names.contains(&"") && !(metadata && !names.is_empty())) {
+            // system file without it, like $Secure or $Extend/$Quota, only by its named
+            // $DATA streams, as The Sleuth Kit lists it).
+            if rec.is_dir || (!names.contains(&"") && !metadata) {
                 let state = match (&problem, metadata) {
                     (Some(p), _) => damaged(p),
                     (None, true) => metadata_skip(n),
