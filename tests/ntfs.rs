@@ -264,9 +264,11 @@ struct Fls {
 }
 
 fn fls(image: &Path, start: u64) -> Vec<Fls> {
-    let listing =
-        String::from_utf8(run("fls", &["-r", "-p", "-o", &start.to_string(), image.to_str().unwrap()]))
-            .unwrap();
+    let listing = String::from_utf8(run(
+        "fls",
+        &["-r", "-p", "-o", &start.to_string(), image.to_str().unwrap()],
+    ))
+    .unwrap();
     let mut out = Vec::new();
     for line in listing.lines() {
         let (meta, path) = line.split_once('\t').unwrap();
@@ -318,10 +320,8 @@ fn check_against_tsk(image: &Path, start: u64, crafted_deletions: &[&str]) -> (M
     let volume = &items[1].0;
     assert_eq!(volume.disposition, EntryDisposition::Directory, "{:?}", volume.reason);
     assert_eq!(volume.location.as_ref().unwrap().fs_type.as_deref(), Some("ntfs"));
-    let ours: BTreeMap<String, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> = items
-        .iter()
-        .filter_map(|e| Some((fs_path(&e.0, image, start)?, e)))
-        .collect();
+    let ours: BTreeMap<String, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> =
+        items.iter().filter_map(|e| Some((fs_path(&e.0, image, start)?, e))).collect();
     let mut expected = BTreeSet::new();
     let mut recovered = 0;
     for t in &tsk {
@@ -432,12 +432,16 @@ fn build_plain(dir: &Path, table: Table) -> (PathBuf, u64) {
 fn check_plain(table: Table) {
     let dir = tempfile::tempdir().unwrap();
     let (image, start) = build_plain(dir.path(), table);
-    let (items, recovered) = check_against_tsk(&image, start, &["deleted.bin", "deleted small.txt"]);
+    let (items, recovered) =
+        check_against_tsk(&image, start, &["deleted.bin", "deleted small.txt"]);
     assert_eq!(recovered, 2, "both deleted files recovered by TSK and mh");
     let frag = find(&items, "/fragmented.bin");
     assert!(frag.0.location.as_ref().unwrap().byte_runs.len() >= 2, "a multi-run file");
     assert_eq!(frag.1.as_ref().unwrap().as_ref().unwrap(), &pattern(100_000, 3));
-    assert_eq!(find(&items, "/holiday photo.png").1.as_ref().unwrap().as_ref().unwrap(), &picture());
+    assert_eq!(
+        find(&items, "/holiday photo.png").1.as_ref().unwrap().as_ref().unwrap(),
+        &picture()
+    );
     let ads = find(&items, "/holiday photo.png:Zone.Identifier");
     assert!(ads.0.location.as_ref().unwrap().fs_address.as_ref().unwrap().contains("-128-"));
     let deleted = find(&items, "/deleted.bin");
@@ -491,7 +495,12 @@ fn build_mounted(dir: &Path, table: Table) -> (PathBuf, u64) {
     std::fs::create_dir(&mnt).unwrap();
     run(
         "ntfs-3g",
-        &["-o", "streams_interface=windows,compression", fs.to_str().unwrap(), mnt.to_str().unwrap()],
+        &[
+            "-o",
+            "streams_interface=windows,compression",
+            fs.to_str().unwrap(),
+            mnt.to_str().unwrap(),
+        ],
     );
     {
         let _mount = Mount(mnt.clone());
@@ -503,8 +512,9 @@ fn build_mounted(dir: &Path, table: Table) -> (PathBuf, u64) {
         std::fs::write(m("Pictures/holiday photo.png"), picture()).unwrap();
         std::fs::write(m("Pictures/holiday photo.png:Zone.Identifier"), b"ZoneId=3\r\n").unwrap();
         std::fs::write(m("Docs/Deep Folder/report.bin"), pattern(20_000, 7)).unwrap();
-        let text: Vec<u8> =
-            (0..20_000).flat_map(|i| format!("line {i} of a compressible text\n").into_bytes()).collect();
+        let text: Vec<u8> = (0..20_000)
+            .flat_map(|i| format!("line {i} of a compressible text\n").into_bytes())
+            .collect();
         std::fs::write(m("Packed/compressible.txt"), &text).unwrap();
         std::fs::write(m("Packed/random.bin"), pattern(150_000, 8)).unwrap();
         let sparse = std::fs::File::create(m("sparse.bin")).unwrap();
@@ -530,8 +540,9 @@ fn ntfs_directories_compression_sparse_deleted_in_gpt_match_the_sleuth_kit() {
     let (items, recovered) = check_against_tsk(&image, start, &[]);
     assert!(recovered >= 2, "deleted files recovered: {recovered}");
     let packed = find(&items, "/Packed/compressible.txt");
-    let text: Vec<u8> =
-        (0..20_000).flat_map(|i| format!("line {i} of a compressible text\n").into_bytes()).collect();
+    let text: Vec<u8> = (0..20_000)
+        .flat_map(|i| format!("line {i} of a compressible text\n").into_bytes())
+        .collect();
     assert_eq!(packed.1.as_ref().unwrap().as_ref().unwrap(), &text);
     let runs: u64 = packed.0.location.as_ref().unwrap().byte_runs.iter().map(|r| r.len).sum();
     assert!(runs < text.len() as u64 / 2, "stored compressed: {runs} bytes on disk");
@@ -540,4 +551,174 @@ fn ntfs_directories_compression_sparse_deleted_in_gpt_match_the_sleuth_kit() {
     assert_eq!(bytes.len(), 3 << 20);
     assert_eq!(&bytes[1 << 20..(1 << 20) + 10_000], &pattern(10_000, 9)[..]);
     assert!(find(&items, "/Docs/Deep Folder").0.kind == EntryKind::Directory);
+}
+
+/// Offset (in a fixed-up record) of the runlist of the record's unnamed `$DATA`.
+fn runlist(rec: &[u8]) -> usize {
+    let a = attribute(rec, 0x80);
+    assert_eq!(rec[a + 8], 1, "non-resident");
+    a + usize::from(u16::from_le_bytes([rec[a + 32], rec[a + 33]]))
+}
+
+fn entry_number(items: &Mh, suffix: &str) -> u64 {
+    find(items, suffix).0.location.as_ref().unwrap().entry_number.unwrap()
+}
+
+fn assert_damaged(items: &Mh, suffix: &str, words: &str) {
+    let r = &find(items, suffix).0;
+    assert_eq!(r.disposition, EntryDisposition::Error, "{suffix}: {r:?}");
+    assert_eq!(code(r), Some(ReasonCode::FileSystemDamaged), "{suffix}");
+    let message = r.reason_message().unwrap();
+    assert!(message.contains(words), "{suffix}: {message}");
+}
+
+/// The other files of the volume still read right.
+fn others_fine(items: &Mh) {
+    let png = find(items, "/holiday photo.png");
+    assert_eq!(png.1.as_ref().unwrap().as_ref().unwrap(), &picture());
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn hostile_overlapping_and_absurd_data_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, start) = build_plain(dir.path(), Table::None);
+    let items = mh(&image);
+    let g = geo(&image, start);
+    // fragmented.bin: its second run made to start where its first starts (delta 0).
+    edit_record(&image, &g, entry_number(&items, "/fragmented.bin"), |rec| {
+        let r = runlist(rec);
+        let h = rec[r];
+        let second = r + 1 + usize::from(h & 15) + usize::from(h >> 4);
+        let h2 = rec[second];
+        assert!(h2 >> 4 > 0, "the second run has an offset");
+        let off = second + 1 + usize::from(h2 & 15);
+        rec[off..off + usize::from(h2 >> 4)].fill(0);
+    });
+    // big.bin: its first run made absurdly long.
+    edit_record(&image, &g, entry_number(&items, "/big.bin"), |rec| {
+        let r = runlist(rec);
+        let ls = usize::from(rec[r] & 15);
+        rec[r + 1..r + 1 + ls].fill(0x7F);
+    });
+    let start_time = std::time::Instant::now();
+    let items = mh(&image);
+    assert!(start_time.elapsed().as_secs() < 10);
+    assert_damaged(&items, "/fragmented.bin", "overlap");
+    assert_damaged(&items, "/big.bin", "clusters");
+    others_fine(&items);
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn hostile_bad_fixup_and_attribute_past_the_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, start) = build_plain(dir.path(), Table::None);
+    let items = mh(&image);
+    let g = geo(&image, start);
+    // tiny.txt: the end of its second sector no longer carries the update sequence number.
+    let at = record_offset(&image, &g, entry_number(&items, "/tiny.txt"));
+    let f = std::fs::OpenOptions::new().write(true).open(&image).unwrap();
+    f.write_all_at(&[0x12, 0x34], at + 1022).unwrap();
+    // empty.txt: its $DATA attribute claims to be longer than the record.
+    edit_record(&image, &g, entry_number(&items, "/empty.txt"), |rec| {
+        let a = attribute(rec, 0x80);
+        rec[a + 4..a + 8].copy_from_slice(&0x7FF0u32.to_le_bytes());
+    });
+    let items = mh(&image);
+    assert_damaged(&items, "/tiny.txt", "update sequence mismatch");
+    assert_damaged(&items, "/tiny.txt:secret", "update sequence mismatch");
+    assert_damaged(&items, "/empty.txt", "past the record");
+    others_fine(&items);
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn hostile_absurd_mft_size() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, start) = build_plain(dir.path(), Table::None);
+    let g = geo(&image, start);
+    edit_record(&image, &g, 0, |rec| {
+        let a = attribute(rec, 0x80);
+        rec[a + 48..a + 56].copy_from_slice(&(1u64 << 50).to_le_bytes());
+    });
+    let items = mh(&image);
+    assert_eq!(items.len(), 2, "the image and its volume");
+    let volume = &items[1].0;
+    assert_eq!(code(volume), Some(ReasonCode::FileSystemDamaged), "{volume:?}");
+    assert!(volume.reason_message().unwrap().contains("master file table is damaged"));
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn hostile_truncated_image() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, _) = build_plain(dir.path(), Table::Mbr);
+    let items = mh(&image);
+    let big = find(&items, "/big.bin").0.location.as_ref().unwrap().byte_runs[0].img_offset;
+    std::fs::OpenOptions::new().write(true).open(&image).unwrap().set_len(big + 10_000).unwrap();
+    let items = mh(&image);
+    assert_eq!(code(&items[1].0), Some(ReasonCode::PartitionPastEnd));
+    let err = find(&items, "/big.bin").1.as_ref().unwrap().as_ref().unwrap_err();
+    assert!(err.to_string().contains("past the end of the image"), "{err}");
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn hostile_parent_loop() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, start) = build_mounted(dir.path(), Table::None);
+    let items = mh(&image);
+    let g = geo(&image, start);
+    let docs = entry_number(&items, "/p0/Docs");
+    let deep = entry_number(&items, "/p0/Docs/Deep Folder");
+    let mut head = [0u8; 18];
+    std::fs::File::open(&image)
+        .unwrap()
+        .read_exact_at(&mut head, record_offset(&image, &g, deep))
+        .unwrap();
+    let deep_seq = u64::from(u16::from_le_bytes([head[16], head[17]]));
+    // Docs's parent becomes its own subdirectory: Docs -> Deep Folder -> Docs.
+    edit_record(&image, &g, docs, |rec| {
+        let a = attribute(rec, 0x30);
+        let v = a + usize::from(u16::from_le_bytes([rec[a + 20], rec[a + 21]]));
+        rec[v..v + 8].copy_from_slice(&(deep | deep_seq << 48).to_le_bytes());
+    });
+    let start_time = std::time::Instant::now();
+    let items = mh(&image);
+    assert!(start_time.elapsed().as_secs() < 10);
+    let report = items.iter().find(|e| e.0.path_text().ends_with("/report.bin")).unwrap();
+    assert!(report.0.path_text().contains("/p0/$OrphanFiles/"), "{}", report.0.path_text());
+    assert_eq!(code(&report.0), Some(ReasonCode::FileSystemDamaged));
+    assert!(report.0.reason_message().unwrap().contains("loop"));
+    // The rest of the volume is unaffected.
+    assert_eq!(
+        find(&items, "/p0/Pictures/holiday photo.png").1.as_ref().unwrap().as_ref().unwrap(),
+        &picture()
+    );
+}
+
+/// Random damage to the `$MFT` (deterministic seeds): typed records, never a panic or a
+/// hang, whatever the bytes.
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn hostile_random_mft_damage_never_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, start) = build_plain(dir.path(), Table::None);
+    let g = geo(&image, start);
+    let pristine = std::fs::read(&image).unwrap();
+    let mft = (g.base + g.mft * g.cluster) as usize;
+    let start_time = std::time::Instant::now();
+    for seed in 1..=200u32 {
+        let mut bytes = pristine.clone();
+        let noise = pattern(64, seed);
+        for pair in noise.chunks_exact(4) {
+            let at = mft + usize::from(u16::from_le_bytes([pair[0], pair[1]])) % (80 * 1024);
+            bytes[at] = pair[2];
+        }
+        std::fs::write(&image, &bytes).unwrap();
+        let items = mh(&image);
+        assert!(!items.is_empty());
+    }
+    assert!(start_time.elapsed().as_secs() < 120);
 }

@@ -145,9 +145,7 @@ pub struct FileSystem {
 #[derive(Debug, thiserror::Error)]
 pub enum FsOpenError {
     /// No file system mediahash reads starts the volume.
-    #[error(
-        "no file system mediahash reads (FAT12/16/32, NTFS; exFAT and ext4 not yet): {why}"
-    )]
+    #[error("no file system mediahash reads (FAT12/16/32, NTFS; exFAT and ext4 not yet): {why}")]
     Unknown {
         /// What each reader found wrong with the boot sector.
         why: String,
@@ -179,9 +177,9 @@ pub fn open(image: &dyn DiskImage, base: u64, len: u64) -> Result<FileSystem, Fs
     if ntfs::is_ntfs_boot_sector(&boot) {
         return match NtfsFs::open(image, base, len) {
             Ok(fs) => Ok(fs.into_file_system()),
-            Err(NtfsError::Io { what, source }) => Err(FsOpenError::Io {
-                message: format!("cannot read the NTFS {what}: {source}"),
-            }),
+            Err(NtfsError::Io { what, source }) => {
+                Err(FsOpenError::Io { message: format!("cannot read the NTFS {what}: {source}") })
+            }
             Err(e) => Err(FsOpenError::Damaged { message: e.to_string() }),
         };
     }
@@ -247,10 +245,7 @@ fn fat_file_system(fs: &mut FatFs<'_>) -> FileSystem {
                         ),
                     ),
                     _ => EntryState::Read(FileData::Extents(
-                        e.runs
-                            .iter()
-                            .map(|&(offset, len)| Extent::Media { offset, len })
-                            .collect(),
+                        e.runs.iter().map(|&(offset, len)| Extent::Media { offset, len }).collect(),
                     )),
                 }
             };
@@ -337,10 +332,7 @@ impl<I: std::ops::Deref<Target = dyn DiskImage>> DataReader<I> {
                 let Some(unit) = c.units.get(*next) else {
                     return Err(io::Error::new(
                         io::ErrorKind::InvalidData,
-                        format!(
-                            "compressed stream ends after {produced} of its {} bytes",
-                            c.size
-                        ),
+                        format!("compressed stream ends after {produced} of its {} bytes", c.size),
                     ));
                 };
                 let unit_len = c.unit_len as usize;
@@ -358,8 +350,7 @@ impl<I: std::ops::Deref<Target = dyn DiskImage>> DataReader<I> {
                                 io::ErrorKind::InvalidData,
                                 format!(
                                     "compression unit {} (file bytes {}..): {e}",
-                                    *next,
-                                    *produced
+                                    *next, *produced
                                 ),
                             )
                         })?;

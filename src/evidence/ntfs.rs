@@ -434,11 +434,7 @@ fn parse_record(mut rec: Vec<u8>, total_clusters: u64) -> Option<Record> {
         };
         match (kind, &body) {
             (ATTR_STANDARD_INFORMATION, Body::Resident(v)) if v.len() >= 32 => {
-                r.times = [
-                    filetime(u64le(v, 8)),
-                    filetime(u64le(v, 24)),
-                    filetime(u64le(v, 16)),
-                ];
+                r.times = [filetime(u64le(v, 8)), filetime(u64le(v, 24)), filetime(u64le(v, 16))];
             }
             (ATTR_FILE_NAME, Body::Resident(v)) if v.len() >= 66 => {
                 let units = usize::from(v[64]);
@@ -452,7 +448,9 @@ fn parse_record(mut rec: Vec<u8>, total_clusters: u64) -> Option<Record> {
                     });
                 }
             }
-            (ATTR_DATA | ATTR_ATTRIBUTE_LIST, _) => r.attrs.push(Attr { kind, id, name, flags, body }),
+            (ATTR_DATA | ATTR_ATTRIBUTE_LIST, _) => {
+                r.attrs.push(Attr { kind, id, name, flags, body })
+            }
             _ => {}
         }
     }
@@ -477,8 +475,9 @@ impl<'a> NtfsFs<'a> {
         image
             .read_exact_at(base + geo.mft_lcn * geo.cluster, &mut rec0)
             .map_err(|source| NtfsError::Io { what: "$MFT record 0", source })?;
-        let r0 = parse_record(rec0, geo.total_clusters)
-            .ok_or_else(|| NtfsError::MftDamaged { why: "record 0 has no FILE signature".into() })?;
+        let r0 = parse_record(rec0, geo.total_clusters).ok_or_else(|| NtfsError::MftDamaged {
+            why: "record 0 has no FILE signature".into(),
+        })?;
         if let Some(p) = &r0.problem {
             return Err(NtfsError::MftDamaged { why: format!("record 0: {p}") });
         }
@@ -491,13 +490,11 @@ impl<'a> NtfsFs<'a> {
                 Body::Resident(_) => None,
             })
             .collect();
-        let first = frags
-            .iter()
-            .find(|f| f.1.start_vcn == 0)
-            .cloned()
-            .ok_or_else(|| NtfsError::MftDamaged {
+        let first = frags.iter().find(|f| f.1.start_vcn == 0).cloned().ok_or_else(|| {
+            NtfsError::MftDamaged {
                 why: "record 0 has no non-resident $DATA starting at VCN 0".into(),
-            })?;
+            }
+        })?;
         fs.mft_runs = first.1.runs.clone().map_err(|why| NtfsError::MftDamaged { why })?;
         // Further fragments of the $MFT's $DATA in extension records (a very fragmented
         // $MFT): the first fragment must map them.
@@ -818,7 +815,10 @@ impl<'a> NtfsFs<'a> {
             && let Body::Resident(v) = &a.body
         {
             let size = v.len() as u64;
-            return (size, Ok(if v.is_empty() { FileData::Empty } else { FileData::Resident(v.clone()) }));
+            return (
+                size,
+                Ok(if v.is_empty() { FileData::Empty } else { FileData::Resident(v.clone()) }),
+            );
         }
         let mut nr: Vec<&NonResident> = Vec::new();
         let mut flags = 0u16;
@@ -988,7 +988,12 @@ fn slice_runs(runs: &[Run], from: u64, count: u64) -> Vec<Run> {
 
 /// A deleted stream whose clusters are allocated again: its bytes now belong to another
 /// file.
-fn reused(data: &FileData, bitmap: Option<&[u8]>, fs: &NtfsFs<'_>, deleted: bool) -> Option<Reason> {
+fn reused(
+    data: &FileData,
+    bitmap: Option<&[u8]>,
+    fs: &NtfsFs<'_>,
+    deleted: bool,
+) -> Option<Reason> {
     if !deleted {
         return None;
     }
@@ -1173,7 +1178,9 @@ mod tests {
             ]
         );
         let mut runs = Vec::new();
-        assert!(decode_runs(&[0x21, 8, 0x00, 0x10, 0], 1000, &mut runs).unwrap_err().contains("past"));
+        assert!(
+            decode_runs(&[0x21, 8, 0x00, 0x10, 0], 1000, &mut runs).unwrap_err().contains("past")
+        );
         let mut runs = Vec::new();
         assert!(decode_runs(&[0x21, 8, 0x00], 1000, &mut runs).is_err());
         let mut runs = Vec::new();
