@@ -260,7 +260,9 @@ fn read_mbr(image: &dyn DiskImage, mbr: &[u8]) -> io::Result<VolumeTable> {
                 volumes.push(v);
                 number += 1;
             }
-            if is_extended(second.0) && second.1 != 0 {
+            // A next EBR at relative sector 0 is the first EBR again: the loop check
+            // above reports it.
+            if is_extended(second.0) && second.2 != 0 {
                 ebr_lba = base + u64::from(second.1);
             } else {
                 break;
