@@ -176,6 +176,9 @@ fn tsk(image: &Path) -> Tsk {
     Tsk { entries, content }
 }
 
+/// A record and, for content items, the bytes read.
+type Listed = (EntryRecord, Option<std::io::Result<Vec<u8>>>);
+
 /// What mediahash's disk source yields: records and, for content items, the bytes read.
 fn mh(image: &Path) -> Vec<(EntryRecord, Option<std::io::Result<Vec<u8>>>)> {
     let options = SourceOptions::default();
@@ -183,19 +186,18 @@ fn mh(image: &Path) -> Vec<(EntryRecord, Option<std::io::Result<Vec<u8>>>)> {
         .map(|item| match item {
             Item::Decided(r) => (r, None),
             Item::Content(c) => {
-                let bytes = c.content.open().map_err(|r| panic!("open failed: {r}")).and_then(
-                    |mut opened| {
+                let bytes =
+                    c.content.open().map_err(|r| panic!("open failed: {r}")).map(|mut opened| {
                         let mut buf = Vec::new();
-                        Ok(opened.reader.read_to_end(&mut buf).map(|_| buf))
-                    },
-                );
+                        opened.reader.read_to_end(&mut buf).map(|_| buf)
+                    });
                 (c.record, Some(bytes.unwrap()))
             }
         })
         .collect()
 }
 
-fn fs_path<'a>(record: &'a EntryRecord, image: &Path) -> Option<String> {
+fn fs_path(record: &EntryRecord, image: &Path) -> Option<String> {
     let prefix = format!("{}/p1/", image.display());
     record.path_text().strip_prefix(&prefix).map(str::to_string)
 }
@@ -220,7 +222,7 @@ fn check_against_tsk(fat: u32, table: Table) {
     );
 
     // Every TSK entry is found with the same entry number, deletion flag and content.
-    let by_number: BTreeMap<u64, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> =
+    let by_number: BTreeMap<u64, &Listed> =
         mh.iter().filter_map(|e| Some((e.0.location.as_ref()?.entry_number?, e))).collect();
     let mut recovered_deleted = 0;
     for (path, inode, deleted, is_dir) in &tsk.entries {

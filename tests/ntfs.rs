@@ -218,7 +218,9 @@ fn delete_record(image: &Path, g: &Geo, n: u64, clusters: &[(u64, u64)]) {
     }
 }
 
-type Mh = Vec<(EntryRecord, Option<std::io::Result<Vec<u8>>>)>;
+/// A record and, for content items, the bytes read.
+type Listed = (EntryRecord, Option<std::io::Result<Vec<u8>>>);
+type Mh = Vec<Listed>;
 
 fn mh(image: &Path) -> Mh {
     let options = SourceOptions::default();
@@ -240,7 +242,7 @@ fn mh(image: &Path) -> Mh {
         .collect()
 }
 
-fn find<'a>(items: &'a Mh, suffix: &str) -> &'a (EntryRecord, Option<std::io::Result<Vec<u8>>>) {
+fn find<'a>(items: &'a Mh, suffix: &str) -> &'a Listed {
     items
         .iter()
         .find(|e| e.0.path_text().ends_with(suffix))
@@ -320,7 +322,7 @@ fn check_against_tsk(image: &Path, start: u64, crafted_deletions: &[&str]) -> (M
     let volume = &items[1].0;
     assert_eq!(volume.disposition, EntryDisposition::Directory, "{:?}", volume.reason);
     assert_eq!(volume.location.as_ref().unwrap().fs_type.as_deref(), Some("ntfs"));
-    let ours: BTreeMap<String, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> =
+    let ours: BTreeMap<String, &Listed> =
         items.iter().filter_map(|e| Some((fs_path(&e.0, image, start)?, e))).collect();
     let mut expected = BTreeSet::new();
     let mut recovered = 0;

@@ -369,7 +369,7 @@ fn parse_record(mut rec: Vec<u8>, total_clusters: u64) -> Option<Record> {
             break;
         }
         let len = u32le(&rec, at + 4) as usize;
-        if len < 24 || at + len > used || len % 8 != 0 {
+        if len < 24 || at + len > used || !len.is_multiple_of(8) {
             r.problem.get_or_insert(format!(
                 "attribute 0x{kind:x} at byte {at} has length {len}, past the record's {used} \
                  bytes in use"
