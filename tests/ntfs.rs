@@ -724,3 +724,65 @@ fn hostile_random_mft_damage_never_panics() {
     }
     assert!(start_time.elapsed().as_secs() < 120);
 }
+
+/// `mh scan IMAGE` on NTFS end to end: records byte-identical for 1 and 2 threads, counts
+/// add up, the picture inside is hashed with the PDQ of the same picture in a folder, the
+/// stream's address is in the report.
+#[cfg(feature = "cli")]
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn mh_scan_reads_an_ntfs_image() {
+    let evidence = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let (image, _) = build_plain(evidence.path(), Table::Gpt);
+    std::fs::write(folder.path().join("same.png"), picture()).unwrap();
+    let scan = |root: &Path, name: &str, threads: &str| -> Vec<serde_json::Value> {
+        let report = reports.path().join(name);
+        let out = Command::new(env!("CARGO_BIN_EXE_mh"))
+            .args(["scan", "--threads", threads, "--report"])
+            .arg(&report)
+            .arg(root)
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        std::fs::read_to_string(report)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let entries = |lines: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        lines.iter().filter(|l| l["record"] == "entry").cloned().collect()
+    };
+    let one = scan(&image, "t1.jsonl", "1");
+    let two = scan(&image, "t2.jsonl", "2");
+    assert_eq!(entries(&one), entries(&two), "records differ between 1 and 2 threads");
+    let counts = &one.last().unwrap()["counts"];
+    let n = entries(&one).len() as u64;
+    let sum: u64 = ["alert", "ignore", "unknown_image", "other", "directory", "skipped", "error"]
+        .iter()
+        .map(|k| counts[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, n, "counts add up: {counts}");
+    assert_eq!(counts["error"].as_u64(), Some(0), "{counts}");
+    let by_suffix = |suffix: &str| {
+        one.iter()
+            .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
+            .unwrap_or_else(|| panic!("no {suffix}"))
+            .clone()
+    };
+    let photo = by_suffix("/p1/holiday photo.png");
+    assert_eq!(photo["location"]["fs_type"], "ntfs");
+    let plain = scan(folder.path(), "folder.jsonl", "1");
+    let same = plain.iter().find(|l| l["path"].as_str().is_some_and(|p| p.ends_with("same.png")));
+    assert_eq!(photo["pdq"], same.unwrap()["pdq"]);
+    assert!(photo["pdq"].is_string());
+    let ads = by_suffix("/p1/holiday photo.png:Zone.Identifier");
+    assert!(ads["location"]["fs_address"].as_str().unwrap().contains("-128-"));
+    let mft = by_suffix("/p1/$MFT");
+    assert_eq!(mft["reason_code"], "file-system-metadata");
+    let deleted = by_suffix("/p1/deleted.bin");
+    assert_eq!(deleted["location"]["deleted"], true);
+    assert!(deleted["sha1"].is_string());
+}

@@ -50,8 +50,9 @@ use super::fs::{Compressed, CompressedUnit, EntryState, Extent, FileData, FileSy
 use super::image::DiskImage;
 use crate::report::{Reason, ReasonCode, Timestamp};
 
-/// Records read at most from the `$MFT` (16 GiB of 1 KiB records).
-pub const MAX_MFT_RECORDS: u64 = 1 << 24;
+/// Records read at most from the `$MFT` (8 GiB of 1 KiB records; the parsed records are
+/// held in memory, roughly 150 bytes each plus names and resident data).
+pub const MAX_MFT_RECORDS: u64 = 1 << 23;
 /// Largest cluster read (2 MiB, the largest NTFS allows).
 pub const MAX_CLUSTER_BYTES: u64 = 2 << 20;
 /// Data runs followed at most in one stream.
@@ -292,8 +293,10 @@ pub struct NtfsFs<'a> {
     geo: Geometry,
     /// The `$MFT`'s runs (media offsets via [`Self::stream_bytes`]).
     mft_runs: Vec<Run>,
-    /// Records in the `$MFT`.
+    /// Records read from the `$MFT`.
     records: u64,
+    /// Records the `$MFT` declares, when over [`MAX_MFT_RECORDS`].
+    over_cap: Option<u64>,
 }
 
 /// Windows FILETIME (100 ns since 1601) to a timestamp.
@@ -470,7 +473,7 @@ impl<'a> NtfsFs<'a> {
             .read_exact_at(base, &mut boot)
             .map_err(|source| NtfsError::Io { what: "boot sector", source })?;
         let geo = parse_boot(&boot).map_err(|why| NtfsError::NotNtfs { why })?;
-        let mut fs = NtfsFs { image, base, geo, mft_runs: Vec::new(), records: 0 };
+        let mut fs = NtfsFs { image, base, geo, mft_runs: Vec::new(), records: 0, over_cap: None };
         let mut rec0 = vec![0u8; geo.record as usize];
         image
             .read_exact_at(base + geo.mft_lcn * geo.cluster, &mut rec0)
@@ -546,6 +549,7 @@ impl<'a> NtfsFs<'a> {
             });
         }
         fs.records = (size / geo.record).min(MAX_MFT_RECORDS);
+        fs.over_cap = (size / geo.record > MAX_MFT_RECORDS).then_some(size / geo.record);
         if fs.mft_runs.iter().any(|r| r.lcn.is_none()) {
             return Err(NtfsError::MftDamaged { why: "the $MFT has sparse runs".into() });
         }
@@ -664,7 +668,13 @@ impl<'a> NtfsFs<'a> {
 
     /// Every file, directory and stream, as the disk source takes them.
     pub fn into_file_system(self) -> FileSystem {
-        let (mut records, problems) = self.all_records();
+        let (mut records, mut problems) = self.all_records();
+        if let Some(n) = self.over_cap {
+            problems.push(format!(
+                "the $MFT holds {n} records; only the first {MAX_MFT_RECORDS} were read (files \
+                 in the others are not listed: use another tool for this volume)"
+            ));
+        }
         let bitmap = self.bitmap(&records);
         // Merge attributes from extension records named by each base's attribute list.
         for n in 0..records.len() {
@@ -933,7 +943,9 @@ impl<'a> NtfsFs<'a> {
                 };
                 units.push(if allocated == 0 {
                     CompressedUnit::Zeros
-                } else if allocated == unit_clusters {
+                } else if allocated == span {
+                    // Every cluster stored: the unit is not compressed (also a short last
+                    // unit).
                     CompressedUnit::Plain(extents(false))
                 } else {
                     CompressedUnit::Lznt1(extents(true))
