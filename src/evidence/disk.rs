@@ -1,6 +1,6 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
-//! disk image (a partition table with plausible entries, or a FAT boot sector at offset
-//! 0; never the file name) is read through its volumes and file systems instead of being
+//! disk image (a partition table with plausible entries, or a FAT or NTFS boot sector at
+//! offset 0; never the file name) is read through its volumes and file systems instead of being
 //! hashed as one file.
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
@@ -12,21 +12,25 @@
 //!    loop), with every problem in the message;
 //! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
 //!    disposition `directory` when its file system was read; an error with
-//!    [`ReasonCode::UnknownFileSystem`] when it is not FAT12/16/32,
+//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32 nor NTFS (the
+//!    file system is detected by [`fs::open`]),
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
-//!    directory could not be walked whole;
+//!    directory could not be walked whole or the NTFS `$MFT` cannot be read;
 //! 3. per file-system entry `IMAGE/pN/dir/name`, depth-first, names sorted by bytes in
 //!    each directory (a deleted entry may share its name with a live one: the entry
 //!    number tells them apart): directories as `directory`; files as content read through
-//!    the image (allocated: the FAT chain; deleted: recovered as The Sleuth Kit does, see
-//!    [`super::fat`]); a deleted file whose content cannot be recovered (start cluster in
-//!    use again, or absent) is an error with [`ReasonCode::NotRecoverable`]; an allocated
-//!    file whose chain loops or is too short is an error with
-//!    [`ReasonCode::FileSystemDamaged`] (never hashed short).
+//!    the image as the file system's reader gives it (see [`super::fat`] and
+//!    [`super::ntfs`]: allocated content, deleted content recovered as The Sleuth Kit
+//!    does); a deleted file whose content cannot be recovered (its clusters in use
+//!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
+//!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
+//!    [`ReasonCode::FileSystemDamaged`] (never hashed short); NTFS system files are
+//!    skipped with [`ReasonCode::FileSystemMetadata`].
 //!
 //! Every record carries a [`Location`]: image, container, scheme, partition number, offset,
-//! length and type, file-system type, entry number (`icat`'s), deleted flag, byte runs.
+//! length and type, file-system type, entry number (`icat`'s), NTFS address, deleted
+//! flag, byte runs.
 //! FAT times are local times without a zone and are not reported yet.
 //!
 //! Memory: the records of one image are built when the root is opened (one small record
