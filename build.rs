@@ -14,7 +14,8 @@ fn main() {
 
 /// The commands tests/ntfs.rs builds NTFS images with (Debian package ntfs-3g), besides
 /// The Sleuth Kit and the partitioners of [`DISK_TOOLS`].
-const NTFS_TOOLS: [&str; 6] = ["mkntfs", "ntfscp", "fls", "icat", "sfdisk", "sgdisk"];
+const NTFS_TOOLS: [&str; 8] =
+    ["mkntfs", "ntfscp", "ntfs-3g", "fls", "icat", "blkstat", "sfdisk", "sgdisk"];
 
 /// Sets cfg `mediahash_ntfs_tools` like [`detect_disk_tools`] does for [`NTFS_TOOLS`].
 fn detect_ntfs_tools() {

@@ -371,6 +371,24 @@ fn check_against_tsk(image: &Path, start: u64, crafted_deletions: &[&str]) -> (M
         if deleted && theirs.is_empty() {
             continue;
         }
+        if deleted && code(record) == Some(ReasonCode::NotRecoverable) {
+            // mh refuses a deleted file whose clusters are allocated again (icat shows the
+            // new owner's bytes): TSK's blkstat must agree that the cluster is allocated.
+            let message = record.reason_message().unwrap();
+            let cluster = message
+                .split("cluster ")
+                .nth(1)
+                .and_then(|t| t.split_whitespace().next())
+                .unwrap_or_else(|| panic!("{}: {message}", t.path));
+            let stat =
+                run("blkstat", &["-o", &start.to_string(), image.to_str().unwrap(), cluster]);
+            assert!(
+                String::from_utf8_lossy(&stat).lines().any(|l| l == "Allocated"),
+                "{}: {message}, but blkstat says otherwise",
+                t.path
+            );
+            continue;
+        }
         let mine = match bytes {
             Some(Ok(b)) => b,
             other => panic!(
@@ -785,4 +803,43 @@ fn mh_scan_reads_an_ntfs_image() {
     let deleted = by_suffix("/p1/deleted.bin");
     assert_eq!(deleted["location"]["deleted"], true);
     assert!(deleted["sha1"].is_string());
+}
+
+/// A file in hundreds of fragments: the volume is filled, every other small file deleted,
+/// and the file written into the holes, so its runs no longer fit one MFT record and
+/// ntfs-3g moves them (and its name) into extension records named by `$ATTRIBUTE_LIST`.
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn ntfs_attribute_list_matches_the_sleuth_kit() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = mkntfs(dir.path());
+    let mnt = dir.path().join("mnt");
+    std::fs::create_dir(&mnt).unwrap();
+    run("ntfs-3g", &[fs.to_str().unwrap(), mnt.to_str().unwrap()]);
+    {
+        let _mount = Mount(mnt.clone());
+        // SAFETY: `stat` is a plain C struct for which all-zero bytes are valid; statvfs
+        // fills it from a NUL-terminated path that lives across the call.
+        let free = unsafe {
+            use std::os::unix::ffi::OsStrExt;
+            let path = std::ffi::CString::new(mnt.as_os_str().as_bytes()).unwrap();
+            let mut st: libc::statvfs = std::mem::zeroed();
+            assert_eq!(libc::statvfs(path.as_ptr(), &mut st), 0);
+            st.f_bavail as u64 * st.f_frsize as u64
+        };
+        std::fs::write(mnt.join("filler.bin"), vec![0u8; (free - 900 * 4096) as usize]).unwrap();
+        let mut n = 0;
+        while std::fs::write(mnt.join(format!("h{n:04}")), pattern(4096, n)).is_ok() {
+            n += 1;
+        }
+        for k in (0..n).step_by(2) {
+            std::fs::remove_file(mnt.join(format!("h{k:04}"))).unwrap();
+        }
+        std::fs::write(mnt.join("fragmented.bin"), pattern(300 * 4096, 77)).unwrap();
+    }
+    let (items, _) = check_against_tsk(&fs, 0, &[]);
+    let frag = find(&items, "/p0/fragmented.bin");
+    assert_eq!(frag.1.as_ref().unwrap().as_ref().unwrap(), &pattern(300 * 4096, 77));
+    let runs = frag.0.location.as_ref().unwrap().byte_runs.len();
+    assert!(runs > 100, "{runs} runs: the file is fragmented");
 }

@@ -695,9 +695,28 @@ impl<'a> NtfsFs<'a> {
                 }
             };
             let mut extra = Vec::new();
+            let mut extra_names = Vec::new();
+            let mut named_from = Vec::new();
             let mut missing = None;
             for e in parse_attribute_list(&list) {
-                if e.record == n as u64 || e.kind != ATTR_DATA {
+                if e.record == n as u64 {
+                    continue;
+                }
+                if e.kind == ATTR_FILE_NAME {
+                    // Names in an extension record (a file with many hard links or a
+                    // large attribute list): take that record's names once.
+                    match records.get(e.record as usize).and_then(Option::as_ref) {
+                        Some(x) if x.base == n as u64 => {
+                            if !named_from.contains(&e.record) {
+                                named_from.push(e.record);
+                                extra_names.extend(x.names.iter().cloned());
+                            }
+                        }
+                        _ => missing = Some(e.record),
+                    }
+                    continue;
+                }
+                if e.kind != ATTR_DATA {
                     continue;
                 }
                 let found = records.get(e.record as usize).and_then(Option::as_ref).and_then(|x| {
@@ -712,6 +731,7 @@ impl<'a> NtfsFs<'a> {
             }
             if let Some(r) = records[n].as_mut() {
                 r.attrs.extend(extra);
+                r.names.extend(extra_names);
                 if let Some(m) = missing {
                     r.problem.get_or_insert(format!(
                         "an attribute its attribute list places in record {m} is not there"
