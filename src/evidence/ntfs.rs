@@ -61,6 +61,8 @@ pub const MAX_RUNS: usize = 1 << 20;
 pub const MAX_ATTRIBUTE_LIST: u64 = 1 << 20;
 /// Largest `$Bitmap` read (covers 8 TiB of 4 KiB clusters).
 pub const MAX_BITMAP_BYTES: u64 = 256 << 20;
+/// A stream may declare at most this many times its volume's size (or 1 GiB) in bytes.
+pub const SPARSE_FACTOR: u64 = 16;
 /// Directory depth followed at most.
 pub const MAX_DEPTH: usize = 1024;
 
@@ -221,7 +223,7 @@ fn decode_runs(bytes: &[u8], total_clusters: u64, out: &mut Vec<Run>) -> Result<
             continue;
         }
         lcn += delta;
-        if lcn < 0 || lcn as u64 + len > total_clusters {
+        if lcn < 0 || lcn + i128::from(len) > i128::from(total_clusters) {
             return Err(format!(
                 "a data run of clusters {lcn}..{} reaches past the volume's {total_clusters} \
                  clusters",
@@ -291,6 +293,8 @@ pub struct NtfsFs<'a> {
     image: &'a dyn DiskImage,
     base: u64,
     geo: Geometry,
+    /// Bytes of the volume on the media (bounds sparse streams).
+    media_len: u64,
     /// The `$MFT`'s runs (media offsets via [`Self::stream_bytes`]).
     mft_runs: Vec<Run>,
     /// Records read from the `$MFT`.
@@ -467,13 +471,20 @@ impl<'a> NtfsFs<'a> {
     /// # Errors
     /// [`NtfsError`]: not NTFS, the `$MFT` damaged, or the volume unreadable.
     pub fn open(image: &'a dyn DiskImage, base: u64, len: u64) -> Result<NtfsFs<'a>, NtfsError> {
-        let _ = len; // reads past the media end are errors of the entries that need them
         let mut boot = vec![0u8; 512];
         image
             .read_exact_at(base, &mut boot)
             .map_err(|source| NtfsError::Io { what: "boot sector", source })?;
         let geo = parse_boot(&boot).map_err(|why| NtfsError::NotNtfs { why })?;
-        let mut fs = NtfsFs { image, base, geo, mft_runs: Vec::new(), records: 0, over_cap: None };
+        let mut fs = NtfsFs {
+            image,
+            base,
+            geo,
+            media_len: len,
+            mft_runs: Vec::new(),
+            records: 0,
+            over_cap: None,
+        };
         let mut rec0 = vec![0u8; geo.record as usize];
         image
             .read_exact_at(base + geo.mft_lcn * geo.cluster, &mut rec0)
@@ -532,7 +543,7 @@ impl<'a> NtfsFs<'a> {
                     });
                 }
                 let r = f.runs.clone().map_err(|why| NtfsError::MftDamaged { why })?;
-                vcn += r.iter().map(|r| r.len).sum::<u64>();
+                vcn = vcn.saturating_add(r.iter().map(|r| r.len).sum::<u64>());
                 runs.extend(r);
             }
             fs.mft_runs = runs;
@@ -557,7 +568,7 @@ impl<'a> NtfsFs<'a> {
     }
 
     fn mft_clusters(&self) -> u64 {
-        self.mft_runs.iter().map(|r| r.len).sum()
+        self.mft_runs.iter().fold(0u64, |a, r| a.saturating_add(r.len))
     }
 
     /// Reads `buf.len()` bytes at byte `offset` of a stream given by its runs.
@@ -566,7 +577,7 @@ impl<'a> NtfsFs<'a> {
         let mut vstart = 0u64;
         let mut done = 0usize;
         for r in runs {
-            let vend = vstart + r.len * c;
+            let vend = vstart.saturating_add(r.len.saturating_mul(c));
             let want = offset + done as u64;
             if done < buf.len() && want < vend && want >= vstart {
                 let n = ((vend - want) as usize).min(buf.len() - done);
@@ -874,7 +885,7 @@ impl<'a> NtfsFs<'a> {
             }
             match &f.runs {
                 Ok(r) => {
-                    vcn += r.iter().map(|r| r.len).sum::<u64>();
+                    vcn = vcn.saturating_add(r.iter().map(|r| r.len).sum::<u64>());
                     runs.extend_from_slice(r);
                 }
                 Err(e) => return (size, damaged(format!("bad data runs: {e}"))),
@@ -928,6 +939,18 @@ impl<'a> NtfsFs<'a> {
                 )),
             );
         }
+        // A sparse stream may be larger than its volume, but not without bound: reading
+        // exabytes of zeros would never end.
+        let limit = self.media_len.max(1 << 30).saturating_mul(SPARSE_FACTOR);
+        if size > limit {
+            return (
+                size,
+                damaged(format!(
+                    "the stream declares {size} bytes, more than {SPARSE_FACTOR} times its \
+                     volume: not read"
+                )),
+            );
+        }
         let init = first.initialized.min(size);
         if flags & 0x00FF != 0 {
             if first.compression_unit == 0 || first.compression_unit > 16 {
@@ -943,6 +966,15 @@ impl<'a> NtfsFs<'a> {
             let unit_len = unit_clusters * c;
             if unit_len > 16 << 20 {
                 return (size, damaged(format!("compression units of {unit_len} bytes")));
+            }
+            if size.div_ceil(unit_len) > MAX_RUNS as u64 {
+                return (
+                    size,
+                    damaged(format!(
+                        "a compressed stream of {size} bytes: more than {MAX_RUNS} compression \
+                         units, not read"
+                    )),
+                );
             }
             let mut units = Vec::new();
             let mut at_cluster = 0u64;
@@ -1006,7 +1038,7 @@ fn slice_runs(runs: &[Run], from: u64, count: u64) -> Vec<Run> {
     let mut v = 0u64;
     let end = from + count;
     for r in runs {
-        let (s, e) = (v, v + r.len);
+        let (s, e) = (v, v.saturating_add(r.len));
         v = e;
         if e <= from || s >= end {
             continue;
@@ -1222,6 +1254,14 @@ mod tests {
         let mut runs = Vec::new();
         let absurd = [0x18, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F, 0];
         assert!(decode_runs(&absurd, 1000, &mut runs).is_err());
+        // An LCN beyond 2^64 from three huge deltas: past the volume, no overflow.
+        let mut runs = Vec::new();
+        let mut huge = Vec::new();
+        for _ in 0..3 {
+            huge.extend([0x81, 1, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x7F]);
+        }
+        huge.push(0);
+        assert!(decode_runs(&huge, u64::MAX, &mut runs).unwrap_err().contains("past"));
     }
 
     #[test]
