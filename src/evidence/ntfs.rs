@@ -21,8 +21,9 @@
 //!   name is preferred over the DOS 8.3 name; a record's first such name gives its path),
 //!   `$DATA` resident or non-resident. Data runs: signed LCN deltas; a run without offset
 //!   is sparse (zeros). Runs reaching past the volume, overlapping each other, not covering
-//!   the size, or more than [`MAX_RUNS`] are errors for that stream. Bytes past the
-//!   initialized size read as zeros (as The Sleuth Kit gives them). Compressed streams
+//!   the size, or more than [`MAX_RUNS`] are errors for that stream, as is a stream
+//!   declaring more than [`SPARSE_FACTOR`] times its volume (sparse: zeros for ever).
+//!   Bytes past the initialized size read as zeros (as The Sleuth Kit gives them). Compressed streams
 //!   (LZNT1, units of `2^n` clusters) are decompressed ([`super::fs::lznt1_decompress`]);
 //!   encrypted streams are an error record (`$EFS` keys are not available).
 //! * **Paths** come from the `$FILE_NAME` parent references (not from the `$I30` indexes):
