@@ -9,6 +9,26 @@ fn main() {
     warn_if_jpeg_simd_missing();
     detect_shared_testdata();
     detect_disk_tools();
+    detect_ntfs_tools();
+}
+
+/// The commands tests/ntfs.rs builds NTFS images with (Debian package ntfs-3g), besides
+/// The Sleuth Kit and the partitioners of [`DISK_TOOLS`].
+const NTFS_TOOLS: [&str; 8] =
+    ["mkntfs", "ntfscp", "ntfs-3g", "fls", "icat", "blkstat", "sfdisk", "sgdisk"];
+
+/// Sets cfg `mediahash_ntfs_tools` like [`detect_disk_tools`] does for [`NTFS_TOOLS`].
+fn detect_ntfs_tools() {
+    println!("cargo::rustc-check-cfg=cfg(mediahash_ntfs_tools)");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    // mkntfs lives in /sbin, which a user's PATH may lack.
+    let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
+    dirs.extend(["/sbin", "/usr/sbin"].map(PathBuf::from));
+    let found = |tool: &str| dirs.iter().any(|d| d.join(tool).is_file());
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    if required || NTFS_TOOLS.iter().all(|t| found(t)) {
+        println!("cargo:rustc-cfg=mediahash_ntfs_tools");
+    }
 }
 
 /// The commands tests/disk.rs builds and checks disk images with (Debian packages

@@ -1,6 +1,6 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
-//! disk image (a partition table with plausible entries, or a FAT boot sector at offset
-//! 0; never the file name) is read through its volumes and file systems instead of being
+//! disk image (a partition table with plausible entries, or a FAT or NTFS boot sector at
+//! offset 0; never the file name) is read through its volumes and file systems instead of being
 //! hashed as one file.
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
@@ -12,21 +12,25 @@
 //!    loop), with every problem in the message;
 //! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
 //!    disposition `directory` when its file system was read; an error with
-//!    [`ReasonCode::UnknownFileSystem`] when it is not FAT12/16/32,
+//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32 nor NTFS (the
+//!    file system is detected by [`fs::open`]),
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
-//!    directory could not be walked whole;
+//!    directory could not be walked whole or the NTFS `$MFT` cannot be read;
 //! 3. per file-system entry `IMAGE/pN/dir/name`, depth-first, names sorted by bytes in
 //!    each directory (a deleted entry may share its name with a live one: the entry
 //!    number tells them apart): directories as `directory`; files as content read through
-//!    the image (allocated: the FAT chain; deleted: recovered as The Sleuth Kit does, see
-//!    [`super::fat`]); a deleted file whose content cannot be recovered (start cluster in
-//!    use again, or absent) is an error with [`ReasonCode::NotRecoverable`]; an allocated
-//!    file whose chain loops or is too short is an error with
-//!    [`ReasonCode::FileSystemDamaged`] (never hashed short).
+//!    the image as the file system's reader gives it (see [`super::fat`] and
+//!    [`super::ntfs`]: allocated content, deleted content recovered as The Sleuth Kit
+//!    does); a deleted file whose content cannot be recovered (its clusters in use
+//!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
+//!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
+//!    [`ReasonCode::FileSystemDamaged`] (never hashed short); NTFS system files are
+//!    skipped with [`ReasonCode::FileSystemMetadata`].
 //!
 //! Every record carries a [`Location`]: image, container, scheme, partition number, offset,
-//! length and type, file-system type, entry number (`icat`'s), deleted flag, byte runs.
+//! length and type, file-system type, entry number (`icat`'s), NTFS address, deleted
+//! flag, byte runs.
 //! FAT times are local times without a zone and are not reported yet.
 //!
 //! Memory: the records of one image are built when the root is opened (one small record
@@ -35,7 +39,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use super::fat::{FatError, FatFs, Recovery};
+use super::fs::{self, DataReader, EntryState, FileData, FsOpenError};
 use super::image::DiskImage;
 use super::raw::RawImage;
 use super::volume::{self, Scheme, Volume};
@@ -55,13 +59,13 @@ pub fn detect(root: &Path, options: &SourceOptions) -> Option<RawImage> {
 }
 
 /// Whether the media holds a partition table with plausible entries or starts with a FAT
-/// boot sector.
+/// or NTFS boot sector.
 pub fn is_disk_image(image: &dyn DiskImage) -> bool {
     if volume::has_partition_table(image) {
         return true;
     }
     let mut sector = vec![0u8; 512];
-    image.read_exact_at(0, &mut sector).is_ok() && super::fat::is_fat_boot_sector(&sector)
+    image.read_exact_at(0, &mut sector).is_ok() && fs::is_boot_sector(&sector)
 }
 
 /// The items of the disk image at `root` (opened by [`detect`]), in report order.
@@ -153,25 +157,24 @@ fn volume_items(
     record.kind = EntryKind::Directory;
     record.size = Some(v.length);
     let on_media = image.len().saturating_sub(v.offset).min(v.length);
-    let mut fs = match FatFs::open(&**image, v.offset, on_media) {
+    let fs = match fs::open(&**image, v.offset, on_media) {
         Ok(fs) => fs,
         Err(e) => {
             record.location = Some(loc);
             let reason = match (&e, &v.problem) {
                 (_, Some(p)) => Reason::new(ReasonCode::PartitionPastEnd, format!("{p}; {e}")),
-                (FatError::NotFat { .. }, None) => Reason::new(
+                (FsOpenError::Unknown { .. }, None) => Reason::new(
                     ReasonCode::UnknownFileSystem,
                     format!(
-                        "partition {} (type {}): no file system mediahash reads (FAT12/16/32 \
-                         today; NTFS, exFAT, ext4 not yet): {e}; its files are not listed",
+                        "partition {} (type {}): {e}; its files are not listed",
                         v.number,
                         if v.type_id.is_empty() { "none" } else { &v.type_id }
                     ),
                 ),
-                (FatError::FatTooLarge { .. }, None) => {
+                (FsOpenError::Damaged { .. }, None) => {
                     Reason::new(ReasonCode::FileSystemDamaged, e.to_string())
                 }
-                (FatError::Io { .. }, None) => Reason::new(
+                (FsOpenError::Io { .. }, None) => Reason::new(
                     ReasonCode::ImageUnreadable,
                     format!("{e}; its files are not listed"),
                 ),
@@ -181,11 +184,16 @@ fn volume_items(
             return;
         }
     };
-    loc.fs_type = Some(fs.kind.as_str().to_string());
-    let mut entries = fs.entries();
-    // Depth-first, each directory's names sorted by bytes (stable: on-disk order for equal
-    // names).
-    entries.sort_by(|a, b| a.path.split(|&c| c == b'/').cmp(b.path.split(|&c| c == b'/')));
+    loc.fs_type = Some(fs.fs_type.clone());
+    let mut entries = fs.entries;
+    // Depth-first, each directory's names sorted by bytes (stable: the reader's order for
+    // equal names; the entry number tells them apart).
+    entries.sort_by(|a, b| {
+        a.path
+            .split(|&c| c == b'/')
+            .cmp(b.path.split(|&c| c == b'/'))
+            .then(a.entry_number.cmp(&b.entry_number))
+    });
     record.location = Some(loc.clone());
     match (&v.problem, fs.problems.is_empty()) {
         (Some(p), _) => record.conclude(
@@ -206,88 +214,55 @@ fn volume_items(
         let mut record = EntryRecord::at(path);
         record.kind = if e.is_dir { EntryKind::Directory } else { EntryKind::File };
         record.size = Some(e.size);
-        let covered: u64 = e.runs.iter().map(|r| r.1).sum();
+        [record.mtime, record.atime, record.ctime] = e.times;
+        let runs = match &e.state {
+            EntryState::Read(data) => data.media_runs(),
+            _ => Vec::new(),
+        };
         record.location = Some(Location {
             entry_number: Some(e.entry_number),
+            fs_address: e.address,
             deleted: Some(e.deleted),
-            byte_runs: e
-                .runs
-                .iter()
-                .map(|&(img_offset, len)| ByteRun { img_offset, len })
-                .collect(),
+            byte_runs: runs.iter().map(|&(img_offset, len)| ByteRun { img_offset, len }).collect(),
             ..loc.clone()
         });
-        let fail = |mut record: EntryRecord, code, message: String| {
-            record.conclude(EntryDisposition::Error, Some(Reason::new(code, message)));
-            Item::Decided(record)
-        };
-        if e.is_dir {
-            out.push(match e.problem {
-                Some(p) => fail(record, ReasonCode::FileSystemDamaged, p),
-                None => {
-                    record.conclude(EntryDisposition::Directory, None);
-                    Item::Decided(record)
-                }
-            });
-            continue;
-        }
-        let item = match (e.recovery, e.problem) {
-            (_, Some(p)) => fail(
-                record,
-                ReasonCode::FileSystemDamaged,
-                format!("{p}; not read (a hash of part of the file would mislead)"),
-            ),
-            (Recovery::StartAllocated, None) => fail(
-                record,
-                ReasonCode::NotRecoverable,
-                format!(
-                    "deleted file whose start cluster {} is in use again: its bytes now belong \
-                     to another file (The Sleuth Kit's icat shows that cluster); not read",
-                    e.start_cluster
-                ),
-            ),
-            (Recovery::None, None) if e.size > 0 => fail(
-                record,
-                ReasonCode::NotRecoverable,
-                format!(
-                    "deleted file of {} bytes with no valid start cluster ({}): content not \
-                     recoverable from the file system",
-                    e.size, e.start_cluster
-                ),
-            ),
-            (Recovery::Recovered, None) if covered < e.size => fail(
-                record,
-                ReasonCode::NotRecoverable,
-                format!(
-                    "deleted file of {} bytes: only {covered} bytes of unallocated clusters \
-                     follow its start cluster {}; not read",
-                    e.size, e.start_cluster
-                ),
-            ),
-            _ => Item::Content(ContentItem {
+        let item = match e.state {
+            EntryState::Error(reason) => {
+                record.conclude(EntryDisposition::Error, Some(reason));
+                Item::Decided(record)
+            }
+            EntryState::Skipped(reason) => {
+                record.conclude(EntryDisposition::Skipped, Some(reason));
+                Item::Decided(record)
+            }
+            EntryState::Read(_) if e.is_dir => {
+                record.conclude(EntryDisposition::Directory, None);
+                Item::Decided(record)
+            }
+            EntryState::Read(data) => Item::Content(ContentItem {
                 record,
                 expected_len: Some(e.size),
-                content: Box::new(RunContent { image: image.clone(), runs: e.runs, noatime }),
+                content: Box::new(FsContent { image: image.clone(), data, noatime }),
             }),
         };
         out.push(item);
     }
 }
 
-/// A file's content: its byte runs on the media.
-struct RunContent {
+/// A file's content, read through the image.
+struct FsContent {
     image: Arc<dyn DiskImage>,
-    runs: Vec<(u64, u64)>,
+    data: FileData,
     noatime: bool,
 }
 
-impl Content for RunContent {
+impl Content for FsContent {
     fn open(self: Box<Self>) -> Result<OpenedContent, Reason> {
         Ok(OpenedContent {
-            reader: Box::new(super::fat::RunReader::new(self.image, self.runs)),
+            reader: Box::new(DataReader::new(self.image, self.data)),
             noatime: Some(self.noatime),
         })
     }
 }
 
-impl ContentReader for super::fat::RunReader<Arc<dyn DiskImage>> {}
+impl ContentReader for DataReader<Arc<dyn DiskImage>> {}

@@ -14,13 +14,16 @@
 //!
 //! Sources: [`folder`] (a directory tree or single file on a mounted file system) and
 //! [`disk`] (a root that is a regular file whose content is a disk image: [`raw`] or split
-//! raw containers, [`volume`] tables, [`fat`] file systems).
+//! raw containers, [`volume`] tables, [`fat`] and [`ntfs`] file systems behind the [`fs`]
+//! seam).
 
 pub mod disk;
 pub mod fat;
 pub mod folder;
+pub mod fs;
 pub mod glob;
 pub mod image;
+pub mod ntfs;
 pub mod raw;
 mod sys;
 pub mod volume;

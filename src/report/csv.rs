@@ -11,7 +11,7 @@ use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 48] = [
+pub const COLUMNS: [&str; 49] = [
     "path",
     "path_bytes_hex",
     "kind",
@@ -60,6 +60,7 @@ pub const COLUMNS: [&str; 48] = [
     "deleted",
     "byte_runs",
     "container",
+    "fs_address",
 ];
 
 /// Writes one CSV row per entry.
@@ -155,6 +156,7 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         })
         .unwrap_or_default(),
         loc.map(|l| l.container.clone()).unwrap_or_default(),
+        opt(&loc.and_then(|l| l.fs_address.clone())),
     ])
 }
 

@@ -297,6 +297,9 @@ pub enum ReasonCode {
     NotRecoverable = 117,
     /// A disk image that could not be opened or read.
     ImageUnreadable = 118,
+    /// A file-system metadata file (NTFS `$MFT`, `$Bitmap`, `$LogFile`...): listed, not
+    /// hashed.
+    FileSystemMetadata = 130,
 }
 
 impl ReasonCode {
@@ -336,6 +339,7 @@ impl ReasonCode {
             ReasonCode::FileSystemDamaged => "file-system-damaged",
             ReasonCode::NotRecoverable => "not-recoverable",
             ReasonCode::ImageUnreadable => "image-unreadable",
+            ReasonCode::FileSystemMetadata => "file-system-metadata",
         }
     }
 }
@@ -494,13 +498,18 @@ pub struct Location {
     /// Partition type (MBR `0x0c`, GPT type GUID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_type: Option<String>,
-    /// File system type (`fat12`, `fat16`, `fat32`).
+    /// File system type (`fat12`, `fat16`, `fat32`, `ntfs`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_type: Option<String>,
     /// The entry's number in its file system, as The Sleuth Kit numbers it (`icat`'s
     /// inode address).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entry_number: Option<u64>,
+    /// The Sleuth Kit's full address of the content when the entry number alone does not
+    /// name it (NTFS `record-type-id`, e.g. `64-128-4` for an alternate data stream):
+    /// `icat -o SECTOR IMAGE ADDRESS` reads the same bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fs_address: Option<String>,
     /// The entry is marked deleted (its own directory entry or an ancestor's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
