@@ -290,4 +290,8 @@ impl Content for RunContent {
     }
 }
 
-impl ContentReader for super::fat::RunReader<Arc<dyn DiskImage>> {}
+impl ContentReader for super::fat::RunReader<Arc<dyn DiskImage>> {
+    fn random_access(&self) -> Option<super::archive::ArchiveBytes> {
+        Some(self.positioned())
+    }
+}

@@ -661,6 +661,42 @@ impl<I: std::ops::Deref<Target = dyn DiskImage>> RunReader<I> {
     }
 }
 
+impl RunReader<std::sync::Arc<dyn DiskImage>> {
+    /// The same bytes with positioned reads (archives found inside a disk image).
+    pub fn positioned(&self) -> std::sync::Arc<dyn DiskImage> {
+        std::sync::Arc::new(RunsImage { image: self.image.clone(), runs: self.runs.clone() })
+    }
+}
+
+/// A file's runs on a media, as a byte store of their own.
+struct RunsImage {
+    image: std::sync::Arc<dyn DiskImage>,
+    runs: Vec<(u64, u64)>,
+}
+
+impl DiskImage for RunsImage {
+    fn len(&self) -> u64 {
+        self.runs.iter().map(|r| r.1).sum()
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let mut start = 0u64;
+        for &(at, len) in &self.runs {
+            if offset < start + len {
+                let within = offset - start;
+                let want = (len - within).min(buf.len() as u64) as usize;
+                return self.image.read_at(at + within, &mut buf[..want]);
+            }
+            start += len;
+        }
+        Ok(0)
+    }
+
+    fn container(&self) -> String {
+        self.image.container()
+    }
+}
+
 impl<I: std::ops::Deref<Target = dyn DiskImage>> io::Read for RunReader<I> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
