@@ -912,7 +912,11 @@ impl MemberReader {
 
     /// The member's bytes with positioned reads, to read it as an archive: in place when
     /// stored; inflated into memory (at most `max_nested_in_memory`) when compressed.
-    fn nested_source(&mut self, head: &[u8], costly: bool) -> Result<Option<ArchiveSource>, Reason> {
+    fn nested_source(
+        &mut self,
+        head: &[u8],
+        costly: bool,
+    ) -> Result<Option<ArchiveSource>, Reason> {
         let entry = &self.content.entry;
         let budget = self.content.budget.clone();
         if entry.method == 0 {
@@ -1009,7 +1013,8 @@ impl Read for MemberReader {
                     format!("the member ends after {got} of its declared {want} bytes"),
                 ));
             }
-            let crc = std::mem::take(&mut self.crc).finalize();
+            // Finalised on a clone: readers may ask again after the end.
+            let crc = self.crc.clone().finalize();
             if crc != entry.crc {
                 let want = entry.crc;
                 return Err(self.fail(
@@ -1099,7 +1104,8 @@ mod tests {
 
     #[test]
     fn no_directory_in_random_bytes() {
-        let data: Vec<u8> = (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
+        let data: Vec<u8> =
+            (0..100_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 13) as u8).collect();
         assert!(find_directory(&data).unwrap().is_none());
         let mut fake = data.clone();
         // An end record whose directory does not start with an entry signature.

@@ -714,9 +714,10 @@ fn run_level<'s>(
     let mut slots: VecDeque<Option<Outcome>> = VecDeque::new();
     let mut base: u64 = 0;
     let mut in_flight = 0usize;
-    let place = |slots: &mut VecDeque<Option<Outcome>>, base: u64, (seq, outcome): (u64, Outcome)| {
-        slots[(seq - base) as usize] = Some(outcome);
-    };
+    let place =
+        |slots: &mut VecDeque<Option<Outcome>>, base: u64, (seq, outcome): (u64, Outcome)| {
+            slots[(seq - base) as usize] = Some(outcome);
+        };
     for work in items {
         if context.stopped() || emitter.truncated || emitter.failure.is_some() {
             break;
