@@ -359,9 +359,10 @@ fn zip_bombs_are_refused_quickly() {
         crc,
         size: 1 << 30,
     };
-    std::fs::write(dir.path().join("classic.zip"), zip_bytes(&[classic.clone()])).unwrap();
+    std::fs::write(dir.path().join("classic.zip"), zip_bytes(std::slice::from_ref(&classic)))
+        .unwrap();
     // The same data declared as 1000 bytes: inflating stops at the declared size.
-    let liar = Member { size: 1000, ..classic.clone() };
+    let liar = Member { size: 1000, ..classic };
     std::fs::write(dir.path().join("liar.zip"), zip_bytes(&[liar])).unwrap();
     // 10,000 entries of 100 MB each, all the same bytes.
     std::fs::write(dir.path().join("overlap.zip"), overlap_bomb(10_000, 100 << 20)).unwrap();

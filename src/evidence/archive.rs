@@ -553,6 +553,9 @@ pub fn expand(
     limits: &ArchiveLimits,
     max_file_size: Option<u64>,
 ) -> Option<Expansion> {
+    if limits.max_depth == 0 {
+        return None;
+    }
     let depth = record.location.as_ref().map_or(0, |l| l.archive.len()) as u32;
     let mut dir_record = EntryRecord::at([record.path.as_slice(), MEMBER_SEPARATOR].concat());
     dir_record.kind = EntryKind::Directory;
@@ -1088,6 +1091,33 @@ pub fn source_if_zip(data: ArchiveBytes, head: &[u8]) -> Option<ArchiveSource> {
     zip.then(|| ArchiveSource { data, budget: Arc::default() })
 }
 
+/// Bytes held by the caller, as content already read (for [`expand_bytes`]).
+struct HeldBytes(ArchiveBytes);
+
+impl Read for HeldBytes {
+    fn read(&mut self, _: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
+}
+
+impl ContentReader for HeldBytes {
+    fn random_access(&self) -> Option<ArchiveBytes> {
+        Some(self.0.clone())
+    }
+}
+
+/// The members of `data` if it is a ZIP archive, as the scan would list them for a file at
+/// `path` (the fuzz target and tools that hold an archive in memory use this). Contents
+/// of [`Item::Content`] items open as in a scan; archives nested in members are not
+/// expanded here.
+pub fn expand_bytes(path: &[u8], data: ArchiveBytes, limits: &ArchiveLimits) -> Option<Expansion> {
+    let mut head = [0u8; 4];
+    let n = data.read_at(0, &mut head).unwrap_or(0);
+    let mut record = EntryRecord::at(path.to_vec());
+    record.kind = EntryKind::File;
+    expand(&record, &mut HeldBytes(data), &head[..n], limits, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1111,6 +1141,51 @@ mod tests {
         // An end record whose directory does not start with an entry signature.
         fake.extend_from_slice(b"PK\x05\x06\0\0\0\0\x01\0\x01\0\x2e\0\0\0\0\0\0\0\0\0");
         assert!(find_directory(&fake).unwrap().is_none());
+    }
+
+    fn read_all(members: Expansion) -> usize {
+        let mut count = 0;
+        for item in members {
+            count += 1;
+            if let Item::Content(c) = item
+                && let Ok(mut opened) = c.content.open()
+            {
+                let mut sink = Vec::new();
+                if opened.reader.read_to_end(&mut sink).is_err() {
+                    assert!(opened.reader.failure().is_some(), "a failed read has a reason");
+                }
+            }
+        }
+        count
+    }
+
+    /// Every single-byte change and every truncation of a small archive: typed results,
+    /// never a panic (a deterministic complement to the cargo-fuzz target).
+    #[test]
+    fn mutated_archives_never_panic() {
+        use std::io::Write;
+        let mut w = zip::ZipWriter::new(io::Cursor::new(Vec::new()));
+        let opts = zip::write::SimpleFileOptions::default();
+        w.start_file("a.txt", opts.compression_method(zip::CompressionMethod::Stored)).unwrap();
+        w.write_all(b"stored member").unwrap();
+        w.start_file("d/b.bin", opts.compression_method(zip::CompressionMethod::Deflated)).unwrap();
+        w.write_all(&[7u8; 3000]).unwrap();
+        let good = w.finish().unwrap().into_inner();
+        let limits = ArchiveLimits::default();
+        let members = expand_bytes(b"x", Arc::new(good.clone()), &limits).unwrap();
+        assert_eq!(read_all(members), 3);
+        for i in 0..good.len() {
+            for value in [0u8, 0xff, good[i] ^ 1, good[i].wrapping_add(0x80)] {
+                let mut bad = good.clone();
+                bad[i] = value;
+                if let Some(members) = expand_bytes(b"x", Arc::new(bad), &limits) {
+                    read_all(members);
+                }
+            }
+            if let Some(members) = expand_bytes(b"x", Arc::new(good[..i].to_vec()), &limits) {
+                read_all(members);
+            }
+        }
     }
 
     #[test]
