@@ -630,7 +630,6 @@ pub fn expand(
         ),
         None => dir_record.conclude(EntryDisposition::Directory, None),
     }
-    dir_record.size = Some(survey.entries);
     let location = dir_record.location.clone().unwrap_or_default();
     Some(Expansion {
         first: Some(dir_record),

@@ -30,11 +30,14 @@
 //!   bytes: that is path order compared component by component (as [`std::path::Path`]'s
 //!   `Ord` does), so `a` < `a/z` < `a.txt`. Evidence roots are sorted the same way; a root
 //!   naming the same place as another, or lying inside another, is not walked again: it has
-//!   one record (skipped, [`ReasonCode::Duplicate`]) naming the root it is reported under. Entry records carry no volatile facts, so 1 and N threads give byte-identical
+//!   one record (skipped, [`ReasonCode::Duplicate`]) naming the root it is reported under. The members of an archive found by content follow the
+//!   archive's own record, in central-directory order (see [`crate::evidence::archive`]). Entry records carry no volatile facts, so 1 and N threads give byte-identical
 //!   entries.
 //! * **Bounded memory.** The walker holds the sorted names of the directories on the current
 //!   path; at most [`ScanOptions::window`] entries are between the walker and the report
-//!   (in flight or waiting for an earlier file to finish), whatever the number of files. With
+//!   (in flight or waiting for an earlier file to finish), whatever the number of files; an
+//!   archive whose members are being read holds one more window (nesting is bounded by
+//!   [`crate::evidence::archive::ArchiveLimits::max_depth`]). With
 //!   `cluster`, the records are spooled to a temporary file and each unknown image's PDQ
 //!   (40 bytes) is kept for the clustering pass.
 //! * **Interruptible.** Setting [`ScanOptions::cancel`] stops the walk and any read in
