@@ -51,7 +51,9 @@
 //! which member hits a limit never depends on the thread count; a member that inflates to
 //! more than it declares is stopped there. A compressed archive nested in another is inflated
 //! into memory (at most [`ArchiveLimits::max_nested_in_memory`]) to read its central
-//! directory; a stored one is read in place. The total of [`ArchiveLimits::max_bytes`] is
+//! directory, only when its members' turn comes on the walking thread (archives waiting in
+//! the scan's reorder window hold no inflated copy: at most one per nesting level is held);
+//! a stored one is read in place. The total of [`ArchiveLimits::max_bytes`] is
 //! shared by an archive and every archive nested in it.
 //!
 //! Not read: multi-disk archives (their first part's entries point elsewhere and are errors),
@@ -495,6 +497,8 @@ pub struct ArchiveSource {
     pub data: ArchiveBytes,
     /// The total shared with the archives it is nested in.
     pub budget: Arc<ArchiveBudget>,
+    /// A compressed nested archive: `data` is empty until it is inflated, when listed.
+    deferred: Option<Deferred>,
 }
 
 /// The members of one archive, as items in report order (the `ARCHIVE!/` record first).
@@ -510,6 +514,8 @@ pub struct Expansion {
     max_file_size: Option<u64>,
     budget: Arc<ArchiveBudget>,
     noatime: Option<bool>,
+    /// Listed when first iterated (a nested archive still to inflate).
+    deferred: Option<Box<(Listing, Deferred)>>,
 }
 
 impl Expansion {
@@ -525,6 +531,7 @@ impl Expansion {
             max_file_size: None,
             budget: Arc::default(),
             noatime: None,
+            deferred: None,
         }
     }
 }
@@ -585,63 +592,135 @@ pub fn expand(
             ),
         );
     }
-    let dir = match find_directory(&*source.data) {
-        Ok(Some(dir)) => dir,
-        Ok(None) if head.starts_with(LOCAL_SIG) => {
-            dir_record.conclude(
-                EntryDisposition::Error,
-                Some(Reason::new(
-                    ReasonCode::ArchiveDamaged,
-                    "starts as a ZIP archive but has no end of central directory record (a \
-                     truncated or damaged ZIP): its members are not listed; the archive's own \
-                     hashes are of the bytes present",
-                )),
-            );
-            return Some(Expansion::only(dir_record));
-        }
-        Ok(None) => return None,
-        Err(e) => {
-            dir_record.conclude(
-                EntryDisposition::Error,
-                Some(Reason::new(
-                    ReasonCode::ArchiveDamaged,
-                    format!("cannot read the ZIP archive's end records: {e}"),
-                )),
-            );
-            return Some(Expansion::only(dir_record));
-        }
-    };
-    let survey = survey(&source.data, &dir, limits);
-    if let Some(reason) = survey.refused {
-        dir_record.conclude(EntryDisposition::Skipped, Some(reason));
-        return Some(Expansion::only(dir_record));
-    }
-    match survey.damage {
-        Some(d) => dir_record.conclude(
-            EntryDisposition::Error,
-            Some(Reason::new(
-                ReasonCode::ArchiveDamaged,
-                format!(
-                    "the ZIP central directory is damaged: {d}; the {} member(s) before the \
-                     damage are listed",
-                    survey.entries
-                ),
-            )),
-        ),
-        None => dir_record.conclude(EntryDisposition::Directory, None),
-    }
-    let location = dir_record.location.clone().unwrap_or_default();
-    Some(Expansion {
-        first: Some(dir_record),
-        reader: Some(DirectoryReader::new(source.data.clone(), &dir)),
-        data: Some(source.data),
+    let listing = Listing {
+        dir_record,
+        starts_local: head.starts_with(LOCAL_SIG),
+        budget: source.budget,
         prefix: [record.path.as_slice(), MEMBER_SEPARATOR].concat(),
-        location,
         limits: *limits,
         max_file_size,
-        budget: source.budget,
         noatime: record.noatime,
-    })
+    };
+    match source.deferred {
+        // Inflated only when its turn comes on the walking thread: archives waiting in the
+        // reorder window hold no inflated copy, so at most one per nesting level is held.
+        Some(deferred) => Some(Expansion {
+            deferred: Some(Box::new((listing, deferred))),
+            ..Expansion::only(EntryRecord::default())
+        }),
+        None => listing.list(source.data),
+    }
+}
+
+/// What lists an archive's members, once its bytes are at hand.
+struct Listing {
+    dir_record: EntryRecord,
+    starts_local: bool,
+    budget: Arc<ArchiveBudget>,
+    prefix: Vec<u8>,
+    limits: ArchiveLimits,
+    max_file_size: Option<u64>,
+    noatime: Option<bool>,
+}
+
+impl Listing {
+    /// Reads the end records, checks the whole directory and gives the members; `None` when
+    /// the bytes are not a ZIP after all (no end record and no local header at the start).
+    fn list(self, data: ArchiveBytes) -> Option<Expansion> {
+        let Listing {
+            mut dir_record,
+            starts_local,
+            budget,
+            prefix,
+            limits,
+            max_file_size,
+            noatime,
+        } = self;
+        let damaged = |mut r: EntryRecord, message: String| {
+            r.conclude(
+                EntryDisposition::Error,
+                Some(Reason::new(ReasonCode::ArchiveDamaged, message)),
+            );
+            Some(Expansion::only(r))
+        };
+        let dir = match find_directory(&*data) {
+            Ok(Some(dir)) => dir,
+            Ok(None) if starts_local => {
+                return damaged(
+                    dir_record,
+                    "starts as a ZIP archive but has no end of central directory record (a \
+                     truncated or damaged ZIP): its members are not listed; the archive's own \
+                     hashes are of the bytes present"
+                        .to_string(),
+                );
+            }
+            Ok(None) => return None,
+            Err(e) => {
+                return damaged(
+                    dir_record,
+                    format!("cannot read the ZIP archive's end records: {e}"),
+                );
+            }
+        };
+        let survey = survey(&data, &dir, &limits);
+        if let Some(reason) = survey.refused {
+            dir_record.conclude(EntryDisposition::Skipped, Some(reason));
+            return Some(Expansion::only(dir_record));
+        }
+        match survey.damage {
+            Some(d) => dir_record.conclude(
+                EntryDisposition::Error,
+                Some(Reason::new(
+                    ReasonCode::ArchiveDamaged,
+                    format!(
+                        "the ZIP central directory is damaged: {d}; the {} member(s) before the \
+                         damage are listed",
+                        survey.entries
+                    ),
+                )),
+            ),
+            None => dir_record.conclude(EntryDisposition::Directory, None),
+        }
+        let location = dir_record.location.clone().unwrap_or_default();
+        Some(Expansion {
+            first: Some(dir_record),
+            reader: Some(DirectoryReader::new(data.clone(), &dir)),
+            data: Some(data),
+            prefix,
+            location,
+            limits,
+            max_file_size,
+            budget,
+            noatime,
+            deferred: None,
+        })
+    }
+}
+
+/// A deflated archive nested in another, inflated into memory when listed.
+struct Deferred {
+    data: ArchiveBytes,
+    start: u64,
+    compressed: u64,
+    size: u64,
+}
+
+impl Deferred {
+    fn inflate(&self) -> Result<ArchiveBytes, Reason> {
+        let span =
+            Span { data: self.data.clone(), pos: self.start, end: self.start + self.compressed };
+        // Bounded: `size` was checked against the in-memory limit.
+        let mut bytes = Vec::with_capacity(self.size as usize);
+        flate2::read::DeflateDecoder::new(span).take(self.size).read_to_end(&mut bytes).map_err(
+            |e| {
+                Reason::new(
+                    ReasonCode::ArchiveDamaged,
+                    format!("cannot inflate the nested archive to read it: {e}"),
+                )
+            },
+        )?;
+        Ok(Arc::new(bytes))
+    }
 }
 
 /// Flags for member names that would leave an extraction folder or mislead.
@@ -687,6 +766,21 @@ impl Iterator for Expansion {
     type Item = Item;
 
     fn next(&mut self) -> Option<Item> {
+        if let Some(boxed) = self.deferred.take() {
+            let (mut listing, deferred) = *boxed;
+            // Its head is a ZIP signature: a missing end record is damage, never "not a ZIP".
+            listing.starts_local = true;
+            *self = match deferred.inflate() {
+                Ok(data) => listing.list(data).unwrap_or(Expansion {
+                    first: None,
+                    ..Expansion::only(EntryRecord::default())
+                }),
+                Err(reason) => {
+                    listing.dir_record.conclude(EntryDisposition::Error, Some(reason));
+                    Expansion::only(listing.dir_record)
+                }
+            };
+        }
         if let Some(first) = self.first.take() {
             return Some(Item::Decided(first));
         }
@@ -927,14 +1021,15 @@ impl MemberReader {
                 start: self.start,
                 len: entry.compressed,
             });
-            return Ok(Some(ArchiveSource { data, budget }));
+            return Ok(Some(ArchiveSource { data, budget, deferred: None }));
         }
         if !head_is_zip(head) {
             return Ok(None);
         }
+        let placeholder: ArchiveBytes = Arc::new(Vec::<u8>::new());
         if !costly {
             // Only to report it (too deep): nothing to read.
-            return Ok(Some(ArchiveSource { data: Arc::new(Vec::<u8>::new()), budget }));
+            return Ok(Some(ArchiveSource { data: placeholder, budget, deferred: None }));
         }
         let limit = self.content.limits.max_nested_in_memory;
         if entry.uncompressed > limit {
@@ -948,17 +1043,13 @@ impl MemberReader {
                 ),
             ));
         }
-        let mut bytes = Vec::with_capacity(entry.uncompressed as usize);
-        flate2::read::DeflateDecoder::new(self.content.span(self.start))
-            .take(entry.uncompressed)
-            .read_to_end(&mut bytes)
-            .map_err(|e| {
-                Reason::new(
-                    ReasonCode::ArchiveDamaged,
-                    format!("cannot inflate the nested archive again: {e}"),
-                )
-            })?;
-        Ok(Some(ArchiveSource { data: Arc::new(bytes), budget }))
+        let deferred = Deferred {
+            data: self.content.data.clone(),
+            start: self.start,
+            compressed: entry.compressed,
+            size: entry.uncompressed,
+        };
+        Ok(Some(ArchiveSource { data: placeholder, budget, deferred: Some(deferred) }))
     }
 }
 
@@ -1087,7 +1178,7 @@ impl DiskImage for Window {
 /// [`ContentReader::archive_source`].
 pub fn source_if_zip(data: ArchiveBytes, head: &[u8]) -> Option<ArchiveSource> {
     let zip = head_is_zip(head) || matches!(find_directory(&*data), Ok(Some(_)));
-    zip.then(|| ArchiveSource { data, budget: Arc::default() })
+    zip.then(|| ArchiveSource { data, budget: Arc::default(), deferred: None })
 }
 
 /// Bytes held by the caller, as content already read (for [`expand_bytes`]).
