@@ -284,6 +284,17 @@ fn nested_archives_to_the_depth_limit() {
     let deepest = find(&records, "outer.zip!/l2.zip!/l3.zip!/deepest.png");
     assert_eq!(deepest.sha1, Some(sha1(&pic)));
     assert_eq!(deepest.location.as_ref().unwrap().archive.len(), 3);
+
+    // A deflated nested archive over the in-memory limit is not inflated; a stored one of
+    // any size is read in place.
+    let limits = ArchiveLimits { max_nested_in_memory: 100, ..ArchiveLimits::default() };
+    let options = ScanOptions { archive_limits: limits, ..ScanOptions::default() };
+    let (records, _) = scan_with(dir.path(), &options);
+    assert_eq!(find(&records, "outer.zip!/l2.zip!/two.png").sha1, Some(sha1(&pic)));
+    let big = find(&records, "outer.zip!/l2.zip!/l3.zip!/");
+    assert_eq!(big.disposition, EntryDisposition::Skipped);
+    assert_eq!(code(big), Some(ReasonCode::TooLarge));
+    assert!(big.reason_message().unwrap().contains("--archive-max-nested-size"));
 }
 
 #[test]
