@@ -513,7 +513,6 @@ pub struct Expansion {
     limits: ArchiveLimits,
     max_file_size: Option<u64>,
     budget: Arc<ArchiveBudget>,
-    noatime: Option<bool>,
     /// Listed when first iterated (a nested archive still to inflate).
     deferred: Option<Box<(Listing, Deferred)>>,
 }
@@ -530,7 +529,6 @@ impl Expansion {
             limits: ArchiveLimits::default(),
             max_file_size: None,
             budget: Arc::default(),
-            noatime: None,
             deferred: None,
         }
     }
@@ -599,7 +597,6 @@ pub fn expand(
         prefix: [record.path.as_slice(), MEMBER_SEPARATOR].concat(),
         limits: *limits,
         max_file_size,
-        noatime: record.noatime,
     };
     match source.deferred {
         // Inflated only when its turn comes on the walking thread: archives waiting in the
@@ -620,22 +617,13 @@ struct Listing {
     prefix: Vec<u8>,
     limits: ArchiveLimits,
     max_file_size: Option<u64>,
-    noatime: Option<bool>,
 }
 
 impl Listing {
     /// Reads the end records, checks the whole directory and gives the members; `None` when
     /// the bytes are not a ZIP after all (no end record and no local header at the start).
     fn list(self, data: ArchiveBytes) -> Option<Expansion> {
-        let Listing {
-            mut dir_record,
-            starts_local,
-            budget,
-            prefix,
-            limits,
-            max_file_size,
-            noatime,
-        } = self;
+        let Listing { mut dir_record, starts_local, budget, prefix, limits, max_file_size } = self;
         let damaged = |mut r: EntryRecord, message: String| {
             r.conclude(
                 EntryDisposition::Error,
@@ -691,7 +679,6 @@ impl Listing {
             limits,
             max_file_size,
             budget,
-            noatime,
             deferred: None,
         })
     }
@@ -905,13 +892,7 @@ impl Expansion {
         Item::Content(ContentItem {
             record,
             expected_len: Some(entry.uncompressed),
-            content: Box::new(MemberContent {
-                data,
-                entry,
-                limits,
-                budget: self.budget.clone(),
-                noatime: self.noatime,
-            }),
+            content: Box::new(MemberContent { data, entry, limits, budget: self.budget.clone() }),
         })
     }
 }
@@ -922,7 +903,6 @@ struct MemberContent {
     entry: Entry,
     limits: ArchiveLimits,
     budget: Arc<ArchiveBudget>,
-    noatime: Option<bool>,
 }
 
 impl MemberContent {
@@ -974,7 +954,6 @@ impl Content for MemberContent {
             0 => Box::new(span),
             _ => Box::new(flate2::read::DeflateDecoder::new(span)),
         };
-        let noatime = self.noatime;
         Ok(OpenedContent {
             reader: Box::new(MemberReader {
                 inner,
@@ -984,7 +963,8 @@ impl Content for MemberContent {
                 content: *self,
                 start,
             }),
-            noatime,
+            // The archive file's own record counts its access-time protection, once.
+            noatime: None,
         })
     }
 }
