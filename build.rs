@@ -10,6 +10,7 @@ fn main() {
     detect_shared_testdata();
     detect_disk_tools();
     detect_ntfs_tools();
+    detect_zip_tools();
 }
 
 /// The commands tests/ntfs.rs builds NTFS images with (Debian package ntfs-3g), besides
@@ -28,6 +29,19 @@ fn detect_ntfs_tools() {
     let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
     if required || NTFS_TOOLS.iter().all(|t| found(t)) {
         println!("cargo:rustc-cfg=mediahash_ntfs_tools");
+    }
+}
+
+/// Sets cfg `mediahash_zip_tools` when Info-ZIP's `zip` and `unzip` (Debian packages zip,
+/// unzip) are on `PATH`, or always with `MEDIAHASH_REQUIRE_TESTDATA=1` (CI): tests/archive.rs
+/// uses them as the oracle.
+fn detect_zip_tools() {
+    println!("cargo::rustc-check-cfg=cfg(mediahash_zip_tools)");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = |tool: &str| std::env::split_paths(&path).any(|d| d.join(tool).is_file());
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    if required || (found("zip") && found("unzip")) {
+        println!("cargo:rustc-cfg=mediahash_zip_tools");
     }
 }
 

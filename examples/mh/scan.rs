@@ -16,6 +16,7 @@ use std::time::Duration;
 
 use clap::Args;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use mediahash::evidence::archive::ArchiveLimits;
 use mediahash::import::policy::check_usable;
 use mediahash::refset::Disposition;
 use mediahash::report::jsonl::JsonlWriter;
@@ -89,6 +90,27 @@ pub struct ScanArgs {
     /// file system, detected by content) as one file instead of reading its files.
     #[arg(long)]
     no_disk_images: bool,
+    /// Do not read the members of ZIP archives (detected by content, in folders and disk
+    /// images): hash archives as files only.
+    #[arg(long)]
+    no_archives: bool,
+    /// Deepest ZIP nesting read (1: members of archives met as files; 2: also archives in
+    /// those...). 0 reads no archive.
+    #[arg(long, value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
+    archive_depth: u32,
+    /// Zip-bomb limit: largest uncompressed/compressed ratio of a member over 1 MiB.
+    #[arg(long, value_name = "RATIO", default_value_t = ArchiveLimits::default().max_ratio)]
+    archive_max_ratio: u64,
+    /// Zip-bomb limit: largest total uncompressed size of one archive's members, nested
+    /// archives included, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ArchiveLimits::default().max_bytes)]
+    archive_max_bytes: u64,
+    /// Zip-bomb limit: most entries in one archive's central directory.
+    #[arg(long, value_name = "N", default_value_t = ArchiveLimits::default().max_entries)]
+    archive_max_entries: u64,
+    /// Largest compressed nested archive inflated into memory to read its members, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = ArchiveLimits::default().max_nested_in_memory)]
+    archive_max_nested_size: u64,
     /// Skip (and record) regular files larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
@@ -311,6 +333,14 @@ fn scan(mut args: ScanArgs) -> u8 {
         analyze,
         allow_atime_changes: args.allow_atime_changes,
         no_disk_images: args.no_disk_images,
+        no_archives: args.no_archives,
+        archive_limits: ArchiveLimits {
+            max_depth: args.archive_depth,
+            max_ratio: args.archive_max_ratio,
+            max_bytes: args.archive_max_bytes,
+            max_entries: args.archive_max_entries,
+            max_nested_in_memory: args.archive_max_nested_size,
+        },
         ..ScanOptions::default()
     };
 

@@ -265,4 +265,8 @@ impl Content for FsContent {
     }
 }
 
-impl ContentReader for DataReader<Arc<dyn DiskImage>> {}
+impl ContentReader for DataReader<Arc<dyn DiskImage>> {
+    fn random_access(&self) -> Option<super::archive::ArchiveBytes> {
+        self.positioned()
+    }
+}

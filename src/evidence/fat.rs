@@ -653,48 +653,6 @@ fn dos_time(date: u16, time: u16) -> Option<i64> {
     Some(days * 86_400 + secs)
 }
 
-/// Reads a file's content from its runs, in order.
-pub struct RunReader<I> {
-    image: I,
-    runs: Vec<(u64, u64)>,
-    run: usize,
-    within: u64,
-}
-
-impl<I: std::ops::Deref<Target = dyn DiskImage>> RunReader<I> {
-    /// A reader of `runs` (media offset, length) of `image`.
-    pub fn new(image: I, runs: Vec<(u64, u64)>) -> Self {
-        RunReader { image, runs, run: 0, within: 0 }
-    }
-}
-
-impl<I: std::ops::Deref<Target = dyn DiskImage>> io::Read for RunReader<I> {
-    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        loop {
-            let Some(&(off, len)) = self.runs.get(self.run) else { return Ok(0) };
-            if self.within >= len {
-                self.run += 1;
-                self.within = 0;
-                continue;
-            }
-            let want = (len - self.within).min(buf.len() as u64) as usize;
-            let at = off + self.within;
-            let n = self.image.read_at(at, &mut buf[..want])?;
-            if n == 0 {
-                return Err(io::Error::new(
-                    io::ErrorKind::UnexpectedEof,
-                    format!(
-                        "media bytes {at}..{} are past the end of the image (truncated image?)",
-                        at + want as u64
-                    ),
-                ));
-            }
-            self.within += n as u64;
-            return Ok(n);
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -208,6 +208,14 @@ impl Read for FileReader {
 }
 
 impl ContentReader for FileReader {
+    #[cfg(unix)]
+    fn random_access(&self) -> Option<super::archive::ArchiveBytes> {
+        // A second descriptor on the same open file: positioned reads leave the cursor alone.
+        let file = self.file.try_clone().ok()?;
+        let len = file.metadata().ok()?.len();
+        Some(std::sync::Arc::new(FileBytes { file, len }))
+    }
+
     fn changed_while_read(&mut self, bytes_read: u64) -> Option<Reason> {
         let st = sys::stat_fd(self.file.as_fd()).ok()?;
         let expected = self.content.size;
@@ -222,6 +230,29 @@ impl ContentReader for FileReader {
                 st.size
             ),
         ))
+    }
+}
+
+/// An opened file as a byte store (positioned reads), for archives found in it.
+#[cfg(unix)]
+struct FileBytes {
+    file: File,
+    len: u64,
+}
+
+#[cfg(unix)]
+impl super::image::DiskImage for FileBytes {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        let want = self.len.saturating_sub(offset).min(buf.len() as u64) as usize;
+        std::os::unix::fs::FileExt::read_at(&self.file, &mut buf[..want], offset)
+    }
+
+    fn container(&self) -> String {
+        "file".to_string()
     }
 }
 

@@ -32,6 +32,20 @@ pub enum Extent {
     },
 }
 
+impl Extent {
+    /// Length in bytes.
+    pub fn len(&self) -> u64 {
+        match *self {
+            Extent::Media { len, .. } | Extent::Zeros { len } => len,
+        }
+    }
+
+    /// True for a zero-length extent.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// One compression unit of an LZNT1-compressed NTFS stream.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CompressedUnit {
@@ -276,6 +290,9 @@ pub struct DataReader<I> {
     pending: Vec<u8>,
     at: usize,
     source: Source,
+    /// The content again when it is stored plainly (extents or resident bytes), for
+    /// positioned reads ([`DataReader::positioned`]).
+    plain: Option<FileData>,
 }
 
 enum Source {
@@ -290,6 +307,8 @@ const READ_CHUNK: u64 = 1 << 20;
 impl<I: std::ops::Deref<Target = dyn DiskImage>> DataReader<I> {
     /// A reader of `data` on `image`.
     pub fn new(image: I, data: FileData) -> Self {
+        let plain =
+            matches!(data, FileData::Extents(_) | FileData::Resident(_)).then(|| data.clone());
         let (pending, source) = match data {
             FileData::Empty => (Vec::new(), Source::Done),
             FileData::Resident(bytes) => (bytes.to_vec(), Source::Done),
@@ -298,7 +317,7 @@ impl<I: std::ops::Deref<Target = dyn DiskImage>> DataReader<I> {
             }
             FileData::Compressed(c) => (Vec::new(), Source::Compressed { c, next: 0, produced: 0 }),
         };
-        DataReader { image, pending, at: 0, source }
+        DataReader { image, pending, at: 0, source, plain }
     }
 
     /// Fills `pending` with the next piece; false at the end.
@@ -309,9 +328,7 @@ impl<I: std::ops::Deref<Target = dyn DiskImage>> DataReader<I> {
             Source::Done => Ok(false),
             Source::Extents { extents, next, within } => loop {
                 let Some(&e) = extents.get(*next) else { return Ok(false) };
-                let len = match e {
-                    Extent::Media { len, .. } | Extent::Zeros { len } => len,
-                };
+                let len = e.len();
                 if *within >= len {
                     *next += 1;
                     *within = 0;
@@ -370,6 +387,69 @@ impl<I: std::ops::Deref<Target = dyn DiskImage>> DataReader<I> {
                 Ok(true)
             }
         }
+    }
+}
+
+impl DataReader<Arc<dyn DiskImage>> {
+    /// The same bytes with positioned reads (an archive found inside a disk image), when
+    /// they are stored plainly; `None` for compressed data (read in order only).
+    pub fn positioned(&self) -> Option<Arc<dyn DiskImage>> {
+        match self.plain.as_ref()? {
+            FileData::Resident(bytes) => Some(Arc::new(bytes.to_vec())),
+            FileData::Extents(extents) => {
+                let mut starts = Vec::with_capacity(extents.len());
+                let mut len = 0u64;
+                for e in extents {
+                    starts.push(len);
+                    len += e.len();
+                }
+                Some(Arc::new(ExtentsImage {
+                    image: self.image.clone(),
+                    extents: extents.clone(),
+                    starts,
+                    len,
+                }))
+            }
+            FileData::Empty | FileData::Compressed(_) => None,
+        }
+    }
+}
+
+/// A file's extents on a media, as a byte store of their own (positioned reads).
+struct ExtentsImage {
+    image: Arc<dyn DiskImage>,
+    extents: Vec<Extent>,
+    /// File offset of each extent's first byte (ascending: binary search per read).
+    starts: Vec<u64>,
+    len: u64,
+}
+
+impl DiskImage for ExtentsImage {
+    fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
+        if offset >= self.len || buf.is_empty() {
+            return Ok(0);
+        }
+        // The last extent starting at or before `offset` (zero-length extents are skipped
+        // by taking the last of equal starts).
+        let i = self.starts.partition_point(|&s| s <= offset) - 1;
+        let within = offset - self.starts[i];
+        let extent = self.extents[i];
+        let want = (extent.len() - within).min(buf.len() as u64) as usize;
+        match extent {
+            Extent::Media { offset: at, .. } => self.image.read_at(at + within, &mut buf[..want]),
+            Extent::Zeros { .. } => {
+                buf[..want].fill(0);
+                Ok(want)
+            }
+        }
+    }
+
+    fn container(&self) -> String {
+        self.image.container()
     }
 }
 

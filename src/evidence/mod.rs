@@ -15,8 +15,10 @@
 //! Sources: [`folder`] (a directory tree or single file on a mounted file system) and
 //! [`disk`] (a root that is a regular file whose content is a disk image: [`raw`] or split
 //! raw containers, [`volume`] tables, [`fat`] and [`ntfs`] file systems behind the [`fs`]
-//! seam).
+//! seam). Content of either that is a ZIP archive is expanded by the scan after it is
+//! hashed ([`archive`]: members as items).
 
+pub mod archive;
 pub mod disk;
 pub mod fat;
 pub mod folder;
@@ -77,6 +79,35 @@ pub trait ContentReader: Read + Send {
         let _ = bytes_read;
         None
     }
+
+    /// Called after a read failed: the typed reason, when the reader knows better than
+    /// "read failed" (an archive member's CRC mismatch, damage, bomb limit).
+    fn failure(&mut self) -> Option<Reason> {
+        None
+    }
+
+    /// Positioned reads of the same bytes, when the source has them cheaply (a file, runs
+    /// on a disk image): used to read archives found by content.
+    fn random_access(&self) -> Option<archive::ArchiveBytes> {
+        None
+    }
+
+    /// Called after the end of file: the content as an archive to expand, when it is one
+    /// (see [`archive::expand`]); `head` holds its first bytes. `costly`: false when the
+    /// archive is only to be reported (beyond the depth limit), so nothing large need be
+    /// read. The default reads through [`ContentReader::random_access`].
+    ///
+    /// # Errors
+    /// Why an archive found cannot be read (its `ARCHIVE!/` record says so).
+    fn archive_source(
+        &mut self,
+        head: &[u8],
+        limits: &archive::ArchiveLimits,
+        costly: bool,
+    ) -> Result<Option<archive::ArchiveSource>, Reason> {
+        let _ = (limits, costly);
+        Ok(self.random_access().and_then(|data| archive::source_if_zip(data, head)))
+    }
 }
 
 /// How sources walk the evidence.
@@ -97,6 +128,10 @@ pub struct SourceOptions {
     /// Do not read roots that are disk images through their volumes and file systems:
     /// hash them as one file like any other (see [`disk`]).
     pub no_disk_images: bool,
+    /// Do not read ZIP archives' members (archives are hashed as files only).
+    pub no_archives: bool,
+    /// Limits on reading archives' members (see [`archive`]).
+    pub archive_limits: archive::ArchiveLimits,
     /// Entries to skip (see [`glob`]).
     pub exclude: glob::ExcludeSet,
     /// Test hooks (simulated failures).

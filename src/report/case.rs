@@ -270,7 +270,7 @@ fn statement(e: &EntryRecord) -> String {
     let mut s = format!("disposition: {}", e.disposition.as_str());
     if let Some(l) = &e.location {
         // Disk-image location as words for now (UCO's Volume/Partition facets: later).
-        s.push_str(&format!("; in disk image {} ({})", l.image, l.container));
+        s.push_str(&format!("; in {} ({})", l.image, l.container));
         if let Some(p) = l.partition {
             s.push_str(&format!(", partition {p} at byte {}", l.partition_offset.unwrap_or(0)));
         }
@@ -287,6 +287,15 @@ fn statement(e: &EntryRecord) -> String {
             l.byte_runs.iter().map(|r| format!("{}+{}", r.img_offset, r.len)).collect();
         if !runs.is_empty() {
             s.push_str(&format!(", byte runs {}", runs.join(" ")));
+        }
+        for m in &l.archive {
+            s.push_str(&format!(", archive member {} {:?}", m.index, m.name));
+            if m.encrypted {
+                s.push_str(" (encrypted)");
+            }
+            if !m.name_flags.is_empty() {
+                s.push_str(&format!(" (name flags: {})", m.name_flags.join(" ")));
+            }
         }
     }
     if let Some(r) = &e.reason {

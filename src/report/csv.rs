@@ -11,7 +11,7 @@ use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 49] = [
+pub const COLUMNS: [&str; 52] = [
     "path",
     "path_bytes_hex",
     "kind",
@@ -61,6 +61,9 @@ pub const COLUMNS: [&str; 49] = [
     "byte_runs",
     "container",
     "fs_address",
+    "archive_member",
+    "archive_member_index",
+    "archive_name_flags",
 ];
 
 /// Writes one CSV row per entry.
@@ -87,6 +90,14 @@ impl<W: Write> CsvWriter<W> {
 
 fn opt<T: ToString>(value: &Option<T>) -> String {
     value.as_ref().map(ToString::to_string).unwrap_or_default()
+}
+
+fn archive_chain(
+    loc: Option<&super::Location>,
+    part: impl Fn(&super::ArchiveMember) -> String,
+    separator: &str,
+) -> String {
+    loc.map(|l| l.archive.iter().map(part).collect::<Vec<_>>().join(separator)).unwrap_or_default()
 }
 
 fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
@@ -157,6 +168,10 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         .unwrap_or_default(),
         loc.map(|l| l.container.clone()).unwrap_or_default(),
         opt(&loc.and_then(|l| l.fs_address.clone())),
+        // Archive chain, outermost first: names joined by `!/`, indices and flags by `/`.
+        archive_chain(loc, |m| m.name.clone(), "!/"),
+        archive_chain(loc, |m| m.index.to_string(), "/"),
+        archive_chain(loc, |m| m.name_flags.join(" "), "/"),
     ])
 }
 

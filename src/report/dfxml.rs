@@ -302,6 +302,35 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         if let Some(hex) = &line.link_target_hex {
             writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
         }
+        // The chain of archive members leading to the entry, outermost first.
+        for (depth, m) in loc.map(|l| l.archive.as_slice()).unwrap_or_default().iter().enumerate() {
+            let (name, lossy) = xml_text(&m.name);
+            write!(
+                o,
+                r#"    <mh:archive_member depth="{}" index="{}" method="{}" compressed_size="{}" crc32="{}" local_header_offset="{}""#,
+                depth + 1,
+                m.index,
+                esc(&m.method),
+                m.compressed_size,
+                esc(&m.crc32),
+                m.local_header_offset
+            )?;
+            let hex = match (&m.name_hex, lossy) {
+                (Some(hex), _) => Some(hex.clone()),
+                (None, true) => Some(crate::hex::encode(m.name.as_bytes())),
+                (None, false) => None,
+            };
+            if let Some(hex) = hex {
+                write!(o, r#" name_hex="{hex}""#)?;
+            }
+            if m.encrypted {
+                write!(o, r#" encrypted="true""#)?;
+            }
+            if !m.name_flags.is_empty() {
+                write!(o, r#" name_flags="{}""#, esc(&m.name_flags.join(" ")))?;
+            }
+            writeln!(o, ">{name}</mh:archive_member>")?;
+        }
         for (name, value) in times {
             if let Some(v) = value.as_deref().filter(|v| !is_xsd_date_time(v)) {
                 writeln!(o, "    <mh:{name}>{}</mh:{name}>", esc(v))?;

@@ -299,7 +299,23 @@ pub enum ReasonCode {
     ImageUnreadable = 118,
     /// A file-system metadata file (NTFS `$MFT`, `$Bitmap`, `$LogFile`...): listed, not
     /// hashed.
-    FileSystemMetadata = 130,
+    FileSystemMetadata = 16,
+    /// An encrypted archive member: not read (mediahash does not decrypt).
+    ArchiveEncrypted = 17,
+    /// An archive member compressed with a method mediahash does not read (only stored and
+    /// deflate are read).
+    ArchiveMethodUnsupported = 18,
+    /// An archive nested deeper than the limit (`--archive-depth`): its members are not
+    /// listed.
+    ArchiveTooDeep = 19,
+    /// An archive or member refused by a zip-bomb limit (ratio, total size, entry count,
+    /// overlapping entries); the message names the limit.
+    ArchiveBomb = 20,
+    /// An archive's structure is damaged (no central directory, bad local header, member
+    /// data cut short or not inflatable).
+    ArchiveDamaged = 119,
+    /// An archive member whose bytes do not have the CRC-32 the archive records.
+    ArchiveCrcMismatch = 120,
 }
 
 impl ReasonCode {
@@ -340,6 +356,12 @@ impl ReasonCode {
             ReasonCode::NotRecoverable => "not-recoverable",
             ReasonCode::ImageUnreadable => "image-unreadable",
             ReasonCode::FileSystemMetadata => "file-system-metadata",
+            ReasonCode::ArchiveEncrypted => "archive-encrypted",
+            ReasonCode::ArchiveMethodUnsupported => "archive-method-unsupported",
+            ReasonCode::ArchiveTooDeep => "archive-too-deep",
+            ReasonCode::ArchiveBomb => "archive-bomb",
+            ReasonCode::ArchiveDamaged => "archive-damaged",
+            ReasonCode::ArchiveCrcMismatch => "archive-crc-mismatch",
         }
     }
 }
@@ -460,8 +482,9 @@ pub struct EntryRecord {
     /// Cluster of near-duplicate unknown images (`--cluster`), numbered from 1 in order of
     /// each cluster's first path.
     pub cluster: Option<u64>,
-    /// Where an entry inside a disk image lies (image, partition, file system, entry
-    /// number, deleted flag, byte runs); `None` for entries on a mounted file system.
+    /// Where an entry inside a disk image or an archive lies (image, partition, file system,
+    /// entry number, deleted flag, byte runs, archive members); `None` for entries on a
+    /// mounted file system.
     pub location: Option<Location>,
 }
 
@@ -474,13 +497,17 @@ pub struct ByteRun {
     pub len: u64,
 }
 
-/// Where an entry inside a disk image lies: enough for another examiner to find it again
-/// with another tool (e.g. `icat -o PARTITION_OFFSET/SECTOR IMAGE ENTRY_NUMBER`).
+/// Where an entry inside a disk image or an archive lies: enough for another examiner to
+/// find it again with another tool (e.g. `icat -o PARTITION_OFFSET/SECTOR IMAGE
+/// ENTRY_NUMBER`, then `unzip -p ARCHIVE MEMBER`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Location {
-    /// The image file (the first piece of a split set), as given, lossy UTF-8.
+    /// The evidence file holding the entry, as given, lossy UTF-8: the disk image (the
+    /// first piece of a split set), or for a member of an archive on a mounted file system
+    /// the outermost archive file.
     pub image: String,
-    /// The container (`raw`, `raw (3 segments)`).
+    /// The container (`raw`, `raw (3 segments)`; `file` for an archive on a mounted file
+    /// system).
     pub container: String,
     /// Partitioning scheme (`mbr`, `gpt`, `none`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -513,9 +540,42 @@ pub struct Location {
     /// The entry is marked deleted (its own directory entry or an ancestor's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deleted: Option<bool>,
-    /// Where the content was read from, in file order.
+    /// Where the content was read from, in file order (absent for archive members: the
+    /// runs would be the archive's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub byte_runs: Vec<ByteRun>,
+    /// The archive members leading to the entry, outermost first: one for a member of an
+    /// archive, two for a member of an archive inside an archive. The partition, file-system
+    /// and entry-number fields above then name the outermost archive file.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub archive: Vec<ArchiveMember>,
+}
+
+/// One step into an archive: the member as its central directory records it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArchiveMember {
+    /// The member's name as recorded, lossy UTF-8 (never cleaned: `../x` stays `../x`).
+    pub name: String,
+    /// The name's exact bytes in hex, only when they are not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_hex: Option<String>,
+    /// The entry's index in the central directory, from 0 (`unzip -l` order).
+    pub index: u64,
+    /// Compression method (`stored`, `deflate`, `bzip2`, ... `method-N`).
+    pub method: String,
+    /// Compressed size in bytes.
+    pub compressed_size: u64,
+    /// The CRC-32 the archive records, 8 hex digits.
+    pub crc32: String,
+    /// Offset of the member's local header in the archive's bytes.
+    pub local_header_offset: u64,
+    /// The member is encrypted.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub encrypted: bool,
+    /// Why the name is suspect, when it is: `parent-dir` (a `..` component), `absolute`,
+    /// `drive-letter`, `backslash`, `nul`, `empty`. Such names are reported, never used.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub name_flags: Vec<String>,
 }
 
 impl EntryRecord {

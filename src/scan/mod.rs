@@ -30,11 +30,14 @@
 //!   bytes: that is path order compared component by component (as [`std::path::Path`]'s
 //!   `Ord` does), so `a` < `a/z` < `a.txt`. Evidence roots are sorted the same way; a root
 //!   naming the same place as another, or lying inside another, is not walked again: it has
-//!   one record (skipped, [`ReasonCode::Duplicate`]) naming the root it is reported under. Entry records carry no volatile facts, so 1 and N threads give byte-identical
+//!   one record (skipped, [`ReasonCode::Duplicate`]) naming the root it is reported under. The members of an archive found by content follow the
+//!   archive's own record, in central-directory order (see [`crate::evidence::archive`]). Entry records carry no volatile facts, so 1 and N threads give byte-identical
 //!   entries.
 //! * **Bounded memory.** The walker holds the sorted names of the directories on the current
 //!   path; at most [`ScanOptions::window`] entries are between the walker and the report
-//!   (in flight or waiting for an earlier file to finish), whatever the number of files. With
+//!   (in flight or waiting for an earlier file to finish), whatever the number of files; an
+//!   archive whose members are being read holds one more window (nesting is bounded by
+//!   [`crate::evidence::archive::ArchiveLimits::max_depth`]). With
 //!   `cluster`, the records are spooled to a temporary file and each unknown image's PDQ
 //!   (40 bytes) is kept for the clustering pass.
 //! * **Interruptible.** Setting [`ScanOptions::cancel`] stops the walk and any read in
@@ -197,6 +200,11 @@ pub struct ScanOptions {
     pub allow_atime_changes: bool,
     /// Hash roots that are disk images as one file instead of reading their file systems.
     pub no_disk_images: bool,
+    /// Do not read the members of ZIP archives found by content (they are hashed as files
+    /// only; see [`crate::evidence::archive`]).
+    pub no_archives: bool,
+    /// Nesting and zip-bomb limits for archives' members.
+    pub archive_limits: crate::evidence::archive::ArchiveLimits,
     /// Test hooks (simulated failures); not part of the stable API.
     #[doc(hidden)]
     pub hooks: TestHooks,
@@ -224,6 +232,8 @@ impl Default for ScanOptions {
             spool_dir: None,
             allow_atime_changes: false,
             no_disk_images: false,
+            no_archives: false,
+            archive_limits: crate::evidence::archive::ArchiveLimits::default(),
             hooks: TestHooks::default(),
         }
     }
@@ -492,6 +502,8 @@ fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
         link_targets: options.link_targets,
         allow_atime_changes: options.allow_atime_changes,
         no_disk_images: options.no_disk_images,
+        no_archives: options.no_archives,
+        archive_limits: options.archive_limits,
         hooks: options.hooks.clone(),
     })
 }
@@ -520,7 +532,7 @@ pub fn make_header(
 ) -> Header {
     let a = &options.analyze;
     let l = &a.decode.limits;
-    let limits = vec![
+    let mut limits = vec![
         format!("max_width={}", l.max_width),
         format!("max_height={}", l.max_height),
         format!("max_pixels={}", l.max_pixels),
@@ -528,7 +540,11 @@ pub fn make_header(
         format!("decode_memory_budget={}", a.decode_memory_budget.capacity()),
         format!("jpeg_scale={:?}", a.decode.jpeg_scale),
         format!("decode_policy={}", crate::decode::CONVERSION_POLICY),
+        format!("archives={}", if options.no_archives { "off" } else { "zip" }),
     ];
+    if !options.no_archives {
+        limits.extend(options.archive_limits.describe());
+    }
     Header {
         tool: "mediahash".to_string(),
         version: crate::VERSION.to_string(),
@@ -563,6 +579,8 @@ pub fn make_header(
 /// The outcome of one read job.
 enum Outcome {
     Record(Box<EntryRecord>),
+    /// An archive's record, and its members to scan right after it.
+    Archive(Box<EntryRecord>, Box<crate::evidence::archive::Expansion>),
     /// Stopped by cancellation before the file was read to the end.
     Cancelled,
 }
@@ -644,79 +662,11 @@ pub fn scan<W: ReportWriter + ?Sized>(
                 None => writer.entry(record),
             }
         };
-        let (tx, rx) = mpsc::channel::<(u64, Outcome)>();
-        let mut slots: VecDeque<Option<Outcome>> = VecDeque::new();
-        let mut base: u64 = 0;
-        let mut in_flight = 0usize;
         let context = &context;
         pool.in_place_scope(|scope| {
-            let place = |slots: &mut VecDeque<Option<Outcome>>,
-                         base: u64,
-                         (seq, outcome): (u64, Outcome)| {
-                slots[(seq - base) as usize] = Some(outcome);
-            };
-            for work in items(roots, &source_options) {
-                if context.stopped() || emitter.truncated || emitter.failure.is_some() {
-                    break;
-                }
-                // Window full: the head is a file still being read; wait for results.
-                while slots.len() >= window && in_flight > 0 {
-                    let Ok(msg) = rx.recv() else { break };
-                    in_flight -= 1;
-                    place(&mut slots, base, msg);
-                    emitter.drain(&mut slots, &mut base, &mut sink, context);
-                }
-                if emitter.truncated || emitter.failure.is_some() {
-                    break;
-                }
-                let seq = base + slots.len() as u64;
-                match work {
-                    Item::Decided(record) => {
-                        slots.push_back(Some(Outcome::Record(Box::new(record))))
-                    }
-                    Item::Content(job) => {
-                        slots.push_back(None);
-                        in_flight += 1;
-                        let tx = tx.clone();
-                        // Kept to report the entry should the analysis panic.
-                        let fallback = job.record.clone();
-                        scope.spawn(move |_| {
-                            let outcome = catch_unwind(AssertUnwindSafe(|| {
-                                read_and_match(job, context)
-                            }))
-                            .unwrap_or_else(|panic| {
-                                let message = panic
-                                    .downcast_ref::<&str>()
-                                    .map(|s| s.to_string())
-                                    .or_else(|| panic.downcast_ref::<String>().cloned())
-                                    .unwrap_or_else(|| "unknown panic".to_string());
-                                fail(
-                                    fallback,
-                                    Reason::new(
-                                        ReasonCode::Internal,
-                                        format!(
-                                            "internal error while analysing (please report): {message}"
-                                        ),
-                                    ),
-                                )
-                            });
-                            let _ = tx.send((seq, outcome));
-                        });
-                    }
-                }
-                emitter.drain(&mut slots, &mut base, &mut sink, context);
-            }
-            while in_flight > 0 {
-                let Ok(msg) = rx.recv() else { break };
-                in_flight -= 1;
-                place(&mut slots, base, msg);
-                emitter.drain(&mut slots, &mut base, &mut sink, context);
-            }
+            let mut work = items(roots, &source_options);
+            run_level(scope, &mut work, &mut emitter, &mut sink, context, window);
         });
-        // Everything finished; anything left is behind a cancelled or failed entry.
-        if !slots.is_empty() {
-            emitter.truncated = true;
-        }
     }
     if let Some(source) = emitter.failure.take() {
         return Err(ScanError::Report { source });
@@ -752,6 +702,119 @@ pub fn scan<W: ReportWriter + ?Sized>(
     Ok(ScanSummary { footer })
 }
 
+/// Runs one level of items through the pool and emits them in order: the evidence roots'
+/// items, or the members of an archive met at the head of the level above (emitted right
+/// after the archive's record, before anything after it). Each level has its own window.
+fn run_level<'s>(
+    scope: &rayon::Scope<'s>,
+    items: &mut dyn Iterator<Item = Item>,
+    emitter: &mut Emitter,
+    sink: &mut dyn FnMut(&EntryRecord) -> io::Result<()>,
+    context: &'s Context<'s>,
+    window: usize,
+) {
+    let (tx, rx) = mpsc::channel::<(u64, Outcome)>();
+    let mut slots: VecDeque<Option<Outcome>> = VecDeque::new();
+    let mut base: u64 = 0;
+    let mut in_flight = 0usize;
+    let place =
+        |slots: &mut VecDeque<Option<Outcome>>, base: u64, (seq, outcome): (u64, Outcome)| {
+            slots[(seq - base) as usize] = Some(outcome);
+        };
+    for work in items {
+        if context.stopped() || emitter.truncated || emitter.failure.is_some() {
+            break;
+        }
+        // Window full: the head is a file still being read; wait for results.
+        while slots.len() >= window && in_flight > 0 {
+            let Ok(msg) = rx.recv() else { break };
+            in_flight -= 1;
+            place(&mut slots, base, msg);
+            drain(scope, &mut slots, &mut base, emitter, sink, context, window);
+        }
+        if emitter.truncated || emitter.failure.is_some() {
+            break;
+        }
+        let seq = base + slots.len() as u64;
+        match work {
+            Item::Decided(record) => slots.push_back(Some(Outcome::Record(Box::new(record)))),
+            Item::Content(job) => {
+                slots.push_back(None);
+                in_flight += 1;
+                let tx = tx.clone();
+                // Kept to report the entry should the analysis panic.
+                let fallback = job.record.clone();
+                scope.spawn(move |_| {
+                    let outcome = catch_unwind(AssertUnwindSafe(|| read_and_match(job, context)))
+                        .unwrap_or_else(|panic| {
+                            let message = panic
+                                .downcast_ref::<&str>()
+                                .map(|s| s.to_string())
+                                .or_else(|| panic.downcast_ref::<String>().cloned())
+                                .unwrap_or_else(|| "unknown panic".to_string());
+                            fail(
+                                fallback,
+                                Reason::new(
+                                    ReasonCode::Internal,
+                                    format!(
+                                        "internal error while analysing (please report): {message}"
+                                    ),
+                                ),
+                            )
+                        });
+                    let _ = tx.send((seq, outcome));
+                });
+            }
+        }
+        drain(scope, &mut slots, &mut base, emitter, sink, context, window);
+    }
+    while in_flight > 0 {
+        let Ok(msg) = rx.recv() else { break };
+        in_flight -= 1;
+        place(&mut slots, base, msg);
+        drain(scope, &mut slots, &mut base, emitter, sink, context, window);
+    }
+    // Everything finished; anything left is behind a cancelled or failed entry.
+    if !slots.is_empty() {
+        emitter.truncated = true;
+    }
+}
+
+/// Emits the finished outcomes at the head of a level, in order; an archive's members are
+/// run as a level of their own right after its record.
+fn drain<'s>(
+    scope: &rayon::Scope<'s>,
+    slots: &mut VecDeque<Option<Outcome>>,
+    base: &mut u64,
+    emitter: &mut Emitter,
+    sink: &mut dyn FnMut(&EntryRecord) -> io::Result<()>,
+    context: &'s Context<'s>,
+    window: usize,
+) {
+    while !emitter.truncated && emitter.failure.is_none() {
+        let Some(Some(_)) = slots.front() else { return };
+        let Some(Some(outcome)) = slots.pop_front() else { return };
+        *base += 1;
+        let (record, members) = match outcome {
+            Outcome::Record(r) => (r, None),
+            Outcome::Archive(r, members) => (r, Some(members)),
+            Outcome::Cancelled => {
+                emitter.truncated = true;
+                return;
+            }
+        };
+        emitter.count(&record);
+        if let Err(e) = sink(&record) {
+            emitter.failure = Some(e);
+            context.stop.store(true, Ordering::Relaxed);
+            return;
+        }
+        if let Some(mut members) = members {
+            run_level(scope, &mut *members, emitter, sink, context, window);
+        }
+    }
+}
+
 /// Puts finished entries out in order and keeps the counts.
 struct Emitter {
     counts: Counts,
@@ -769,33 +832,6 @@ struct Emitter {
 }
 
 impl Emitter {
-    fn drain(
-        &mut self,
-        slots: &mut VecDeque<Option<Outcome>>,
-        base: &mut u64,
-        sink: &mut dyn FnMut(&EntryRecord) -> io::Result<()>,
-        context: &Context<'_>,
-    ) {
-        while !self.truncated && self.failure.is_none() {
-            let Some(Some(_)) = slots.front() else { return };
-            let Some(Some(outcome)) = slots.pop_front() else { return };
-            *base += 1;
-            let record = match outcome {
-                Outcome::Record(r) => r,
-                Outcome::Cancelled => {
-                    self.truncated = true;
-                    return;
-                }
-            };
-            self.count(&record);
-            if let Err(e) = sink(&record) {
-                self.failure = Some(e);
-                context.stop.store(true, Ordering::Relaxed);
-                return;
-            }
-        }
-    }
-
     fn count(&mut self, record: &EntryRecord) {
         let disposition = record.disposition;
         self.counts.add(disposition);
@@ -955,7 +991,11 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
         Ok(a) => a,
         Err(e) => {
             record.bytes_read = Some(reader.offset);
-            return fail(record, Reason::new(ReasonCode::ReadFailed, e.to_string()));
+            let reason = reader
+                .inner
+                .failure()
+                .unwrap_or_else(|| Reason::new(ReasonCode::ReadFailed, e.to_string()));
+            return fail(record, reason);
         }
     };
     record.bytes_read = Some(analysis.size);
@@ -995,6 +1035,18 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
         (EntryDisposition::Other, None)
     };
     record.conclude(disposition, reason);
+    let options = context.options;
+    if !options.no_archives
+        && let Some(members) = crate::evidence::archive::expand(
+            &record,
+            &mut *reader.inner,
+            &reader.head,
+            &options.archive_limits,
+            options.max_file_size,
+        )
+    {
+        return Outcome::Archive(Box::new(record), Box::new(members));
+    }
     Outcome::Record(Box::new(record))
 }
 
