@@ -17,6 +17,7 @@
 //! raw containers, [`volume`] tables, [`fat`] file systems).
 
 pub mod disk;
+pub mod ewf;
 pub mod fat;
 pub mod folder;
 pub mod glob;
