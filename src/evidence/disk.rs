@@ -35,6 +35,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::ewf::{EwfError, EwfImage};
 use super::fat::{FatError, FatFs, Recovery};
 use super::image::DiskImage;
 use super::raw::RawImage;
@@ -44,14 +45,64 @@ use crate::report::{
     ByteRun, EntryDisposition, EntryKind, EntryRecord, Location, Reason, ReasonCode, os_str_bytes,
 };
 
+/// A disk image opened by [`detect`]: its container chosen by content.
+pub struct OpenedImage {
+    /// The media, through its container (raw, split raw, EWF).
+    pub image: Arc<dyn DiskImage>,
+    /// Whether reading it leaves the image files' access times alone.
+    pub noatime: bool,
+    /// A forensic container (EWF) rather than raw bytes: always read as a disk image,
+    /// whatever its media holds.
+    pub is_container: bool,
+}
+
+/// What [`detect`] found at a root.
+pub enum Detected {
+    /// A disk image to read through its volumes and file systems.
+    Image(OpenedImage),
+    /// The content is an EWF image (EVF signature) that cannot be opened: one error record
+    /// for the root (never hashed as an ordinary file: it is evidence in a container).
+    Unreadable(EwfError),
+}
+
+/// Opens the container at `path` by its content: EWF when it starts with an EWF signature
+/// ([`super::ewf::is_ewf`]), raw (whole or split) otherwise.
+///
+/// # Errors
+/// The EWF reader's [`EwfError`]; a raw image that cannot be opened gives `None` via
+/// [`detect`] (the folder source then reports it).
+pub fn open_container(
+    path: &Path,
+    allow_atime_changes: bool,
+) -> Result<Option<OpenedImage>, EwfError> {
+    let mut start = [0u8; 8];
+    let n = std::fs::File::open(path)
+        .and_then(|f| std::os::unix::fs::FileExt::read_at(&f, &mut start, 0))
+        .unwrap_or(0);
+    if super::ewf::is_ewf(&start[..n]) {
+        let image = EwfImage::open(path, allow_atime_changes)?;
+        let noatime = image.noatime();
+        return Ok(Some(OpenedImage { image: Arc::new(image), noatime, is_container: true }));
+    }
+    Ok(RawImage::open(path, allow_atime_changes).ok().map(|image| {
+        let noatime = image.noatime();
+        OpenedImage { image: Arc::new(image), noatime, is_container: false }
+    }))
+}
+
 /// Opens `root` as a disk image when it is a regular file whose content is one (see the
-/// module docs); `None` otherwise (the folder source then takes it).
-pub fn detect(root: &Path, options: &SourceOptions) -> Option<RawImage> {
+/// module docs): every EWF image, and raw media holding a partition table or a FAT file
+/// system; `None` otherwise (the folder source then takes it).
+pub fn detect(root: &Path, options: &SourceOptions) -> Option<Detected> {
     if options.no_disk_images || !std::fs::metadata(root).is_ok_and(|m| m.is_file()) {
         return None;
     }
-    let image = RawImage::open(root, options.allow_atime_changes).ok()?;
-    if is_disk_image(&image) { Some(image) } else { None }
+    match open_container(root, options.allow_atime_changes) {
+        Err(e) => Some(Detected::Unreadable(e)),
+        Ok(None) => None,
+        Ok(Some(opened)) => (opened.is_container || is_disk_image(&*opened.image))
+            .then_some(Detected::Image(opened)),
+    }
 }
 
 /// Whether the media holds a partition table with plausible entries or starts with a FAT
@@ -65,10 +116,25 @@ pub fn is_disk_image(image: &dyn DiskImage) -> bool {
 }
 
 /// The items of the disk image at `root` (opened by [`detect`]), in report order.
-pub fn items(root: &Path, image: RawImage) -> Vec<Item> {
-    let noatime = image.noatime();
-    let image: Arc<dyn DiskImage> = Arc::new(image);
+pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
     let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
+    let OpenedImage { image, noatime, .. } = match detected {
+        Detected::Image(opened) => opened,
+        Detected::Unreadable(e) => {
+            let mut record = EntryRecord::at(root_bytes.clone());
+            record.kind = EntryKind::File;
+            record.location = Some(Location {
+                image: String::from_utf8_lossy(&root_bytes).into_owned(),
+                container: "ewf".to_string(),
+                ..Location::default()
+            });
+            record.conclude(
+                EntryDisposition::Error,
+                Some(Reason::new(ReasonCode::ImageUnreadable, e.to_string())),
+            );
+            return vec![Item::Decided(record)];
+        }
+    };
     let base = Location {
         image: String::from_utf8_lossy(&root_bytes).into_owned(),
         container: image.container(),

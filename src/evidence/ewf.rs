@@ -1108,12 +1108,13 @@ impl DiskImage for EwfImage {
         self.info.stored
     }
 
-    fn for_each_block(&self, f: &mut dyn FnMut(u64, io::Result<&[u8]>) -> bool) {
+    fn for_each_block(&self, f: &mut dyn FnMut(u64, u64, io::Result<&[u8]>) -> bool) {
         for index in 0..self.chunk_count() {
             let start = index * self.chunk_size;
+            let len = self.chunk_size.min(self.media_size - start);
             let keep_going = match self.read_chunk(index) {
-                Ok(data) => f(start, Ok(&data)),
-                Err(e) => f(start, Err(e)),
+                Ok(data) => f(start, len, Ok(&data)),
+                Err(e) => f(start, len, Err(e)),
             };
             if !keep_going {
                 break;

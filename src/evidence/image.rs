@@ -65,18 +65,19 @@ pub trait DiskImage: Send + Sync {
     }
 
     /// Reads the whole media once, in order, in the container's natural blocks (EWF
-    /// chunks; 1 MiB for others), calling `f(media_offset, bytes)` for each block, or
-    /// `f(media_offset, Err(..))` for a block that cannot be read (reading goes on with the
-    /// next). Stops when `f` returns false. For verifying and hashing the whole media.
-    fn for_each_block(&self, f: &mut dyn FnMut(u64, io::Result<&[u8]>) -> bool) {
+    /// chunks; 1 MiB for others), calling `f(media_offset, block_len, Ok(bytes))` for each
+    /// block, or `f(media_offset, block_len, Err(..))` for a block that cannot be read
+    /// (reading goes on with the next). Stops when `f` returns false. For verifying and
+    /// hashing the whole media.
+    fn for_each_block(&self, f: &mut dyn FnMut(u64, u64, io::Result<&[u8]>) -> bool) {
         const BLOCK: u64 = 1 << 20;
         let mut buf = vec![0u8; BLOCK as usize];
         let mut offset = 0u64;
         while offset < self.len() {
             let want = (self.len() - offset).min(BLOCK) as usize;
             let keep_going = match self.read_exact_at(offset, &mut buf[..want]) {
-                Ok(()) => f(offset, Ok(&buf[..want])),
-                Err(e) => f(offset, Err(e)),
+                Ok(()) => f(offset, want as u64, Ok(&buf[..want])),
+                Err(e) => f(offset, want as u64, Err(e)),
             };
             if !keep_going {
                 return;

@@ -24,6 +24,7 @@ pub mod glob;
 pub mod image;
 pub mod raw;
 mod sys;
+pub mod verify;
 pub mod volume;
 
 use std::io::Read;
