@@ -2,6 +2,7 @@
 //! with the digests its container stored at acquisition (EWF `hash`/`digest` sections), as
 //! `ewfverify` does. Prints the case metadata and the outcome per image.
 
+use std::io::{self, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -33,9 +34,11 @@ pub struct VerifyArgs {
 /// could not be opened.
 pub fn run(args: VerifyArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut worst = status::CLEAN;
+    let stdout = io::stdout();
+    let mut out = stdout.lock();
     for path in &args.images {
         if !args.json {
-            print_metadata(path, args.allow_atime_changes);
+            print_metadata(&mut out, path, args.allow_atime_changes)?;
         }
         let v = verify_path(path, args.allow_atime_changes, None);
         if v.status.failed() {
@@ -48,27 +51,32 @@ pub fn run(args: VerifyArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             );
         }
         if args.json {
-            println!("{}", serde_json::to_string(&v)?);
+            writeln!(out, "{}", serde_json::to_string(&v)?)?;
         } else {
-            print_text(&v);
+            print_text(&mut out, &v)?;
         }
+        out.flush()?;
     }
     Ok(ExitCode::from(worst))
 }
 
-fn print_metadata(path: &std::path::Path, allow_atime_changes: bool) {
+fn print_metadata(
+    out: &mut dyn Write,
+    path: &std::path::Path,
+    allow_atime_changes: bool,
+) -> io::Result<()> {
     let mut start = [0u8; 8];
     let is = std::fs::File::open(path)
         .and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut start, 0))
         .is_ok()
         && is_ewf(&start);
     if !is {
-        return;
+        return Ok(());
     }
-    let Ok(image) = EwfImage::open(path, allow_atime_changes) else { return };
+    let Ok(image) = EwfImage::open(path, allow_atime_changes) else { return Ok(()) };
     let i = image.info();
-    println!("{}", path.display());
-    println!("  format:            {} ({} segment(s))", i.format, i.segments.len());
+    writeln!(out, "{}", path.display())?;
+    writeln!(out, "  format:            {} ({} segment(s))", i.format, i.segments.len())?;
     let c = &i.case;
     for (name, value) in [
         ("case number", &c.case_number),
@@ -83,31 +91,34 @@ fn print_metadata(path: &std::path::Path, allow_atime_changes: bool) {
         ("serial number", &c.serial_number),
     ] {
         if let Some(v) = value {
-            println!("  {:<18} {v}", format!("{name}:"));
+            writeln!(out, "  {:<18} {v}", format!("{name}:"))?;
         }
     }
-    println!(
+    writeln!(
+        out,
         "  geometry:          {} sectors of {} bytes, {} sectors per chunk",
         i.sector_count, i.bytes_per_sector, i.sectors_per_chunk
-    );
+    )?;
     if !i.acquisition_errors.is_empty() {
-        println!(
+        writeln!(
+            out,
             "  acquisition errors: {} range(s) the acquisition could not read (zero-filled)",
             i.acquisition_errors.len()
-        );
+        )?;
     }
     for p in &i.problems {
-        println!("  note:              {p}");
+        writeln!(out, "  note:              {p}")?;
     }
+    Ok(())
 }
 
-fn print_text(v: &ImageVerification) {
+fn print_text(out: &mut dyn Write, v: &ImageVerification) -> io::Result<()> {
     let or = |s: &Option<String>| s.clone().unwrap_or_else(|| "-".to_string());
-    println!("{} [{}], {} bytes of media", v.image, v.container, v.media_size);
-    println!("  MD5   stored {}  computed {}", or(&v.stored_md5), or(&v.computed_md5));
-    println!("  SHA-1 stored {}  computed {}", or(&v.stored_sha1), or(&v.computed_sha1));
+    writeln!(out, "{} [{}], {} bytes of media", v.image, v.container, v.media_size)?;
+    writeln!(out, "  MD5   stored {}  computed {}", or(&v.stored_md5), or(&v.computed_md5))?;
+    writeln!(out, "  SHA-1 stored {}  computed {}", or(&v.stored_sha1), or(&v.computed_sha1))?;
     for (start, end) in &v.unreadable_ranges {
-        println!("  unreadable media bytes {start}..{end}");
+        writeln!(out, "  unreadable media bytes {start}..{end}")?;
     }
     let verdict = match v.status {
         VerifyStatus::Verified => "VERIFIED",
@@ -116,5 +127,5 @@ fn print_text(v: &ImageVerification) {
         VerifyStatus::NoStoredDigest => "NO STORED DIGEST",
         VerifyStatus::Incomplete => "INCOMPLETE",
     };
-    println!("  result: {verdict}: {}", v.message);
+    writeln!(out, "  result: {verdict}: {}", v.message)
 }

@@ -25,13 +25,19 @@ pub fn verify_path(
 ) -> ImageVerification {
     match super::disk::open_container(path, allow_atime_changes) {
         Ok(Some(OpenedImage { image, .. })) => verify_image(path, &*image, cancel),
-        Ok(None) => unopenable(path, "raw", "cannot open the file (does it exist, is it readable?)"),
+        Ok(None) => {
+            unopenable(path, "raw", "cannot open the file (does it exist, is it readable?)")
+        }
         Err(e) => unopenable(path, "ewf", &e.to_string()),
     }
 }
 
 /// Verifies what [`super::disk::detect`] found at a root.
-pub fn verify_detected(path: &Path, detected: &Detected, cancel: Option<&AtomicBool>) -> ImageVerification {
+pub fn verify_detected(
+    path: &Path,
+    detected: &Detected,
+    cancel: Option<&AtomicBool>,
+) -> ImageVerification {
     match detected {
         Detected::Image(opened) => verify_image(path, &*opened.image, cancel),
         Detected::Unreadable(e) => unopenable(path, "ewf", &e.to_string()),
@@ -123,10 +129,9 @@ pub fn verify_image(
         VerifyStatus::NoStoredDigest
     } else {
         let mut mismatch = false;
-        for (name, s, c) in [
-            ("MD5", &stored_md5, &computed_md5),
-            ("SHA-1", &stored_sha1, &computed_sha1),
-        ] {
+        for (name, s, c) in
+            [("MD5", &stored_md5, &computed_md5), ("SHA-1", &stored_sha1, &computed_sha1)]
+        {
             match s {
                 Some(s) if Some(s) != c.as_ref() => {
                     mismatch = true;
@@ -155,4 +160,3 @@ pub fn verify_image(
         message: notes.join("; "),
     }
 }
-
