@@ -9,6 +9,25 @@ fn main() {
     warn_if_jpeg_simd_missing();
     detect_shared_testdata();
     detect_disk_tools();
+    detect_ewf_tools();
+}
+
+/// The commands tests/ewf.rs converts and checks E01 images with (Debian package
+/// ewf-tools), besides [`DISK_TOOLS`].
+const EWF_TOOLS: [&str; 4] = ["ewfacquire", "ewfverify", "ewfinfo", "ewfexport"];
+
+/// Sets cfg `mediahash_ewf_tools` when every command of [`DISK_TOOLS`] and [`EWF_TOOLS`] is
+/// on `PATH` (or `MEDIAHASH_REQUIRE_TESTDATA=1`, as in CI): the E01 oracle tests carry
+/// `#[cfg_attr(not(mediahash_ewf_tools), ignore = "...")]`. After installing the tools,
+/// `touch build.rs`.
+fn detect_ewf_tools() {
+    println!("cargo::rustc-check-cfg=cfg(mediahash_ewf_tools)");
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    let found = |tool: &str| std::env::split_paths(&path).any(|d| d.join(tool).is_file());
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    if required || DISK_TOOLS.iter().chain(EWF_TOOLS.iter()).all(|t| found(t)) {
+        println!("cargo:rustc-cfg=mediahash_ewf_tools");
+    }
 }
 
 /// The commands tests/disk.rs builds and checks disk images with (Debian packages

@@ -1,7 +1,8 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
-//! disk image (a partition table with plausible entries, or a FAT boot sector at offset
-//! 0; never the file name) is read through its volumes and file systems instead of being
-//! hashed as one file.
+//! disk image (an EWF container by its `EVF` signature, or raw media holding a partition
+//! table with plausible entries or a FAT boot sector at offset 0; never the file name) is
+//! read through its volumes and file systems instead of being hashed as one file. The
+//! container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
 //! the file system):

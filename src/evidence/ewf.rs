@@ -514,6 +514,8 @@ impl EwfImage {
         let mut sectors: Option<(u64, u64)> = None;
         // A good `table` was read: skip its `table2` mirror.
         let mut table_ok = false;
+        // The chunk data the last table indexed (its table2 mirror indexes the same).
+        let mut table_range: Option<(u64, u64)> = None;
         let mut offset = FILE_HEADER_LEN;
         loop {
             let mut d = [0u8; DESCRIPTOR_LEN as usize];
@@ -578,13 +580,13 @@ impl EwfImage {
                     table_ok = false;
                 }
                 b"table" => {
-                    table_ok = self.read_table(seg, &s, sectors, state)?;
-                    sectors = None;
+                    table_range = sectors.take();
+                    table_ok = self.read_table(seg, &s, table_range, state)?;
                 }
                 b"table2" => {
                     if !table_ok {
                         // The table was damaged: its mirror takes its place.
-                        if self.read_table(seg, &s, state.last_sectors, state)? {
+                        if self.read_table(seg, &s, table_range, state)? {
                             self.info.problems.push(format!(
                                 "{}: table damaged, table2 used",
                                 path_str(self, seg)
@@ -746,7 +748,6 @@ impl EwfImage {
             // Chunks inside the table section itself (EnCase 1, SMART).
             None => (entries_end + if has_footer { 4 } else { 0 }, s.end),
         };
-        state.last_sectors = sectors;
         let entries: Vec<u32> =
             raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect();
         let first_chunk = state.next_chunk;
@@ -971,8 +972,6 @@ struct OpenState {
     /// Some(from header2) once case data was read.
     header_from: Option<bool>,
     next_chunk: u64,
-    /// The chunk data range of the last table read (its table2 mirror indexes the same).
-    last_sectors: Option<(u64, u64)>,
 }
 
 fn open_segment(path: &Path, policy: AtimePolicy) -> Result<(File, bool), EwfError> {
