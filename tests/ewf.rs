@@ -410,6 +410,10 @@ fn fix_sum(bytes: &mut [u8], start: usize, end: usize) {
     bytes[end..end + 4].copy_from_slice(&sum.to_le_bytes());
 }
 
+fn p_is_error(entries: &[(String, EntryRecord, Option<Result<String, String>>)], p: &str) -> bool {
+    entries.iter().any(|(path, _, read)| path == p && matches!(read, Some(Err(_))))
+}
+
 fn chunk_error(e: &std::io::Error) -> &ChunkError {
     e.get_ref()
         .and_then(|e| e.downcast_ref::<ChunkError>())
@@ -442,18 +446,26 @@ fn corrupted_chunk_is_an_error_naming_its_byte_range_and_the_scan_goes_on() {
     assert!(image.read_exact_at(media_at, &mut buf).is_err(), "never zeros");
     let range = format!("media bytes {}..{}", c.media_start, c.media_end);
 
-    // The scan: the victim is an error naming the range; every other file is hashed.
+    // The scan: the victim (and any file sharing its chunk) is an error naming the range;
+    // every other file is hashed as in the raw image.
     let clean = mh_entries(&raw_path);
     let damaged = mh_entries(&e01);
     assert_eq!(clean.len(), damaged.len());
-    for ((p, _, good), (_, record, read)) in clean.iter().zip(&damaged) {
-        if p.ends_with("/Docs/victim.bin") {
+    let mut hashed = 0;
+    for ((p, clean_record, good), (_, record, read)) in clean.iter().zip(&damaged) {
+        let runs = &clean_record.location.as_ref().unwrap().byte_runs;
+        let touches =
+            runs.iter().any(|r| r.img_offset < c.media_end && c.media_start < r.img_offset + r.len);
+        if touches {
             let err = read.as_ref().unwrap().as_ref().unwrap_err();
-            assert!(err.contains(&range), "{err}");
+            assert!(err.contains(&range), "{p}: {err}");
         } else {
             assert_eq!(read, good, "{p}: {:?}", record.reason);
+            hashed += good.as_ref().is_some_and(|g| g.is_ok()) as usize;
         }
     }
+    assert!(p_is_error(&damaged, "/p1/Docs/victim.bin"));
+    assert!(hashed >= 3, "the other files are hashed ({hashed})");
     // mh verify-image and ewfverify agree that it is damaged.
     let v = verify_path(&e01, false, None);
     assert_eq!(v.status, VerifyStatus::Unreadable, "{}", v.message);
@@ -476,7 +488,7 @@ fn corrupted_chunk_is_an_error_naming_its_byte_range_and_the_scan_goes_on() {
     let e = image.read_chunk(0).unwrap_err();
     assert_eq!(chunk_error(&e).media_start, 0);
     let records = mh_entries(&z);
-    assert_eq!(records.len(), 1);
+    assert_eq!(records.len(), 1, "{records:#?}");
     assert_eq!(records[0].1.disposition, EntryDisposition::Error);
     let message = records[0].1.reason_message().unwrap();
     assert!(message.contains("media bytes 0..32768"), "{message}");

@@ -8,7 +8,7 @@
 //! uncompressed, each checked (the zlib stream's Adler-32 trailer, or the Adler-32 stored
 //! after an uncompressed chunk); tables with the compressed flag bit and EnCase 6+ base
 //! offsets, `table2` used when `table` is damaged; the stored MD5 (`hash`) and MD5/SHA-1
-//! (`digest`, `xhash` is not read) and the case metadata (`header2` UTF-16 or `header`).
+//! (`digest`; EWF-X `xhash`) and the case metadata (`header2` UTF-16 or `header`).
 //! **Not supported**: EWF2 (`.Ex01`, signature `EVF2`; EnCase 7+ "v2" format) and logical
 //! evidence files (`.L01`, `LVF`): both are refused with a typed error, never misread;
 //! EnCase 6.7.1's overflowed 31-bit table offsets (such chunks fail their checksum and
@@ -604,6 +604,7 @@ impl EwfImage {
                 }
                 b"hash" => self.read_hash(seg, &s)?,
                 b"digest" => self.read_digest(seg, &s)?,
+                b"xhash" => self.read_xhash(seg, &s)?,
                 b"error2" => self.read_error2(seg, &s)?,
                 _ => {}
             }
@@ -799,6 +800,31 @@ impl EwfImage {
         }
         if sha1 != [0; 20] {
             self.info.stored.sha1 = Some(sha1);
+        }
+        Ok(())
+    }
+
+    /// EWF-X (`ewfacquire -f ewfx`): zlib-compressed XML with `<md5>` and `<sha1>`; used for
+    /// a digest no checksummed section gave.
+    fn read_xhash(&mut self, seg: usize, s: &Section) -> Result<(), EwfError> {
+        let data = self.section_data(seg, s, 1 << 20)?;
+        let Some(xml) = inflate_limited(&data, 1 << 20) else {
+            self.info.problems.push(format!("xhash section at {} does not inflate", s.offset));
+            return Ok(());
+        };
+        // Tag case varies between writers (`<MD5>` from ewfacquire).
+        let xml = String::from_utf8_lossy(&xml).to_ascii_lowercase();
+        let tag = |name: &str| -> Option<&str> {
+            let open = format!("<{name}>");
+            let start = xml.find(&open)? + open.len();
+            let end = start + xml[start..].find('<')?;
+            Some(xml[start..end].trim())
+        };
+        if self.info.stored.md5.is_none() {
+            self.info.stored.md5 = tag("md5").and_then(|t| crate::hex::decode_fixed(t).ok());
+        }
+        if self.info.stored.sha1.is_none() {
+            self.info.stored.sha1 = tag("sha1").and_then(|t| crate::hex::decode_fixed(t).ok());
         }
         Ok(())
     }
