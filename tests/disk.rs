@@ -183,19 +183,18 @@ fn mh(image: &Path) -> Vec<(EntryRecord, Option<std::io::Result<Vec<u8>>>)> {
         .map(|item| match item {
             Item::Decided(r) => (r, None),
             Item::Content(c) => {
-                let bytes = c.content.open().map_err(|r| panic!("open failed: {r}")).and_then(
-                    |mut opened| {
+                let bytes =
+                    c.content.open().map_err(|r| panic!("open failed: {r}")).map(|mut opened| {
                         let mut buf = Vec::new();
-                        Ok(opened.reader.read_to_end(&mut buf).map(|_| buf))
-                    },
-                );
+                        opened.reader.read_to_end(&mut buf).map(|_| buf)
+                    });
                 (c.record, Some(bytes.unwrap()))
             }
         })
         .collect()
 }
 
-fn fs_path<'a>(record: &'a EntryRecord, image: &Path) -> Option<String> {
+fn fs_path(record: &EntryRecord, image: &Path) -> Option<String> {
     let prefix = format!("{}/p1/", image.display());
     record.path_text().strip_prefix(&prefix).map(str::to_string)
 }
@@ -220,6 +219,7 @@ fn check_against_tsk(fat: u32, table: Table) {
     );
 
     // Every TSK entry is found with the same entry number, deletion flag and content.
+    #[allow(clippy::type_complexity)] // a test's lookup table, read once below
     let by_number: BTreeMap<u64, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> =
         mh.iter().filter_map(|e| Some((e.0.location.as_ref()?.entry_number?, e))).collect();
     let mut recovered_deleted = 0;

@@ -315,9 +315,12 @@ fn e01_flavours_read_like_the_raw_image_and_verify_like_ewfverify() {
     }
 }
 
+/// (path below the root, record, SHA-1 of the bytes read or the read error).
+type Entry = (String, EntryRecord, Option<Result<String, String>>);
+
 /// What the disk source yields: (path below the root, record, SHA-1 of the bytes read or
 /// the read error).
-fn mh_entries(root: &Path) -> Vec<(String, EntryRecord, Option<Result<String, String>>)> {
+fn mh_entries(root: &Path) -> Vec<Entry> {
     let options = SourceOptions::default();
     let prefix = root.display().to_string();
     open_root(root, &options)
@@ -410,7 +413,7 @@ fn fix_sum(bytes: &mut [u8], start: usize, end: usize) {
     bytes[end..end + 4].copy_from_slice(&sum.to_le_bytes());
 }
 
-fn p_is_error(entries: &[(String, EntryRecord, Option<Result<String, String>>)], p: &str) -> bool {
+fn p_is_error(entries: &[Entry], p: &str) -> bool {
     entries.iter().any(|(path, _, read)| path == p && matches!(read, Some(Err(_))))
 }
 

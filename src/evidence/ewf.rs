@@ -41,7 +41,7 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use super::image::{DiskImage, StoredDigests};
+use super::image::{BlockVisitor, DiskImage, StoredDigests};
 use super::sys::{self, AtimePolicy, OpenError};
 
 /// The EWF v1 signature (`.E01`, `.s01`).
@@ -583,24 +583,21 @@ impl EwfImage {
                     table_range = sectors.take();
                     table_ok = self.read_table(seg, &s, table_range, state)?;
                 }
-                b"table2" => {
-                    if !table_ok {
-                        // The table was damaged: its mirror takes its place.
-                        if self.read_table(seg, &s, table_range, state)? {
-                            self.info.problems.push(format!(
-                                "{}: table damaged, table2 used",
-                                path_str(self, seg)
-                            ));
-                        } else {
-                            return Err(self.damaged(
-                                seg,
-                                s.offset,
-                                "both the table and its table2 copy are damaged \
-                                 (checksum mismatch): the chunks they index cannot be located",
-                            ));
-                        }
-                        table_ok = true;
+                // A good table was read: its table2 mirror is skipped. Else the table was
+                // damaged and its mirror takes its place.
+                b"table2" if !table_ok => {
+                    if !self.read_table(seg, &s, table_range, state)? {
+                        return Err(self.damaged(
+                            seg,
+                            s.offset,
+                            "both the table and its table2 copy are damaged (checksum \
+                             mismatch): the chunks they index cannot be located",
+                        ));
                     }
+                    self.info
+                        .problems
+                        .push(format!("{}: table damaged, table2 used", path_str(self, seg)));
+                    table_ok = true;
                 }
                 b"hash" => self.read_hash(seg, &s)?,
                 b"digest" => self.read_digest(seg, &s)?,
@@ -1133,7 +1130,7 @@ impl DiskImage for EwfImage {
         self.info.stored
     }
 
-    fn for_each_block(&self, f: &mut dyn FnMut(u64, u64, io::Result<&[u8]>) -> bool) {
+    fn for_each_block(&self, f: &mut BlockVisitor<'_>) {
         for index in 0..self.chunk_count() {
             let start = index * self.chunk_size;
             let len = self.chunk_size.min(self.media_size - start);

@@ -69,7 +69,7 @@ pub trait DiskImage: Send + Sync {
     /// block, or `f(media_offset, block_len, Err(..))` for a block that cannot be read
     /// (reading goes on with the next). Stops when `f` returns false. For verifying and
     /// hashing the whole media.
-    fn for_each_block(&self, f: &mut dyn FnMut(u64, u64, io::Result<&[u8]>) -> bool) {
+    fn for_each_block(&self, f: &mut BlockVisitor<'_>) {
         const BLOCK: u64 = 1 << 20;
         let mut buf = vec![0u8; BLOCK as usize];
         let mut offset = 0u64;
@@ -86,6 +86,10 @@ pub trait DiskImage: Send + Sync {
         }
     }
 }
+
+/// What [`DiskImage::for_each_block`] calls per block: `(media offset, block length, bytes
+/// or the read error)`; returns false to stop.
+pub type BlockVisitor<'a> = dyn FnMut(u64, u64, io::Result<&[u8]>) -> bool + 'a;
 
 /// Media digests stored in a container at acquisition.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
