@@ -7,7 +7,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Args;
-use mediahash::evidence::ewf::{EwfImage, is_ewf};
+use mediahash::evidence::ewf::EwfImage;
 use mediahash::evidence::verify::verify_path;
 use mediahash::report::{ImageVerification, VerifyStatus};
 
@@ -65,14 +65,7 @@ fn print_metadata(
     path: &std::path::Path,
     allow_atime_changes: bool,
 ) -> io::Result<()> {
-    let mut start = [0u8; 8];
-    let is = std::fs::File::open(path)
-        .and_then(|f| std::os::unix::fs::FileExt::read_exact_at(&f, &mut start, 0))
-        .is_ok()
-        && is_ewf(&start);
-    if !is {
-        return Ok(());
-    }
+    // Not EWF (or not openable): the verification below says so.
     let Ok(image) = EwfImage::open(path, allow_atime_changes) else { return Ok(()) };
     let i = image.info();
     writeln!(out, "{}", path.display())?;

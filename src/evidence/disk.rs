@@ -76,19 +76,18 @@ pub fn open_container(
     path: &Path,
     allow_atime_changes: bool,
 ) -> Result<Option<OpenedImage>, EwfError> {
+    // The raw open is the evidence open (read-only, O_NOATIME): the signature is read
+    // through it, never through a plain open that could touch the access time.
+    let Ok(raw) = RawImage::open(path, allow_atime_changes) else { return Ok(None) };
     let mut start = [0u8; 8];
-    let n = std::fs::File::open(path)
-        .and_then(|f| std::os::unix::fs::FileExt::read_at(&f, &mut start, 0))
-        .unwrap_or(0);
+    let n = raw.read_at(0, &mut start).unwrap_or(0);
     if super::ewf::is_ewf(&start[..n]) {
         let image = EwfImage::open(path, allow_atime_changes)?;
         let noatime = image.noatime();
         return Ok(Some(OpenedImage { image: Arc::new(image), noatime, is_container: true }));
     }
-    Ok(RawImage::open(path, allow_atime_changes).ok().map(|image| {
-        let noatime = image.noatime();
-        OpenedImage { image: Arc::new(image), noatime, is_container: false }
-    }))
+    let noatime = raw.noatime();
+    Ok(Some(OpenedImage { image: Arc::new(raw), noatime, is_container: false }))
 }
 
 /// Opens `root` as a disk image when it is a regular file whose content is one (see the
@@ -129,10 +128,11 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                 container: "ewf".to_string(),
                 ..Location::default()
             });
-            record.conclude(
-                EntryDisposition::Error,
-                Some(Reason::new(ReasonCode::ImageUnreadable, e.to_string())),
-            );
+            let code = match e {
+                EwfError::AtimeWouldChange { .. } => ReasonCode::AtimeWouldChange,
+                _ => ReasonCode::ImageUnreadable,
+            };
+            record.conclude(EntryDisposition::Error, Some(Reason::new(code, e.to_string())));
             return vec![Item::Decided(record)];
         }
     };
