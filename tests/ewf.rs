@@ -533,10 +533,14 @@ fn mh_verify_image_and_scan_verify_image_report_the_digests() {
             assert_eq!(v["status"], "verified", "{header}");
             assert_eq!(v["computed_sha1"], sha1.as_str());
             assert!(text.contains(r#""container":"ewf ("#));
+            let metadata = v["metadata"].as_array().unwrap();
+            assert!(metadata.iter().any(|m| m[0] == "case_number" && m[1] == "CASE-15"), "{v}");
+            assert!(metadata.iter().any(|m| m[0] == "examiner" && m[1] == "Examiner Jane"));
         } else {
             assert!(text.contains(r#"<mh:image_verification"#), "{text}");
             assert!(text.contains(r#"status="verified""#));
             assert!(text.contains(&format!("<mh:computed_md5>{md5}</mh:computed_md5>")));
+            assert!(text.contains(r#"<mh:metadata name="case_number">CASE-15</mh:metadata>"#));
         }
     }
     // A mismatch (the stored MD5 forged, its checksum fixed): loud on stderr, exit 2.

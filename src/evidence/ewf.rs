@@ -1130,6 +1130,41 @@ impl DiskImage for EwfImage {
         self.info.stored
     }
 
+    fn metadata(&self) -> Vec<(&'static str, String)> {
+        let i = &self.info;
+        let c = &i.case;
+        let mut out = vec![("format", i.format.to_string())];
+        for (name, value) in [
+            ("case_number", &c.case_number),
+            ("evidence_number", &c.evidence_number),
+            ("description", &c.description),
+            ("examiner", &c.examiner),
+            ("notes", &c.notes),
+            ("acquisition_software", &c.software_version),
+            ("acquisition_platform", &c.platform),
+            ("acquisition_date", &c.acquisition_date),
+            ("system_date", &c.system_date),
+            ("model", &c.model),
+            ("serial_number", &c.serial_number),
+            ("set_identifier", &i.set_identifier),
+        ] {
+            if let Some(v) = value {
+                out.push((name, v.clone()));
+            }
+        }
+        out.push(("bytes_per_sector", i.bytes_per_sector.to_string()));
+        out.push(("sectors_per_chunk", i.sectors_per_chunk.to_string()));
+        if !i.acquisition_errors.is_empty() {
+            let ranges: Vec<String> =
+                i.acquisition_errors.iter().map(|(s, n)| format!("{s}+{n}")).collect();
+            out.push(("acquisition_error_sectors", ranges.join(" ")));
+        }
+        for p in i.problems.iter().take(10) {
+            out.push(("problem", p.clone()));
+        }
+        out
+    }
+
     fn for_each_block(&self, f: &mut BlockVisitor<'_>) {
         for index in 0..self.chunk_count() {
             let start = index * self.chunk_size;

@@ -64,6 +64,12 @@ pub trait DiskImage: Send + Sync {
         StoredDigests::default()
     }
 
+    /// What the container records about the acquisition, as `(name, value)` pairs in a
+    /// fixed order (EWF: format, case number, examiner...); empty for raw images.
+    fn metadata(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
     /// Reads the whole media once, in order, in the container's natural blocks (EWF
     /// chunks; 1 MiB for others), calling `f(media_offset, block_len, Ok(bytes))` for each
     /// block, or `f(media_offset, block_len, Err(..))` for a block that cannot be read

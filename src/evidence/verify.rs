@@ -57,6 +57,7 @@ fn unopenable(path: &Path, container: &str, message: &str) -> ImageVerification 
         unreadable_bytes: 0,
         unreadable_ranges: Vec::new(),
         message: message.to_string(),
+        metadata: Vec::new(),
     }
 }
 
@@ -185,5 +186,6 @@ pub fn verify_image(
         unreadable_bytes: unreadable,
         unreadable_ranges: ranges,
         message: notes.join("; "),
+        metadata: image.metadata().into_iter().map(|(k, v)| (k.to_string(), v)).collect(),
     }
 }

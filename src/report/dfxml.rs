@@ -238,6 +238,14 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
                     end - start
                 )?;
             }
+            for (name, value) in &v.metadata {
+                writeln!(
+                    self.out,
+                    r#"      <mh:metadata name="{}">{}</mh:metadata>"#,
+                    esc(name),
+                    esc(value)
+                )?;
+            }
             self.element("      ", "mh:message", &v.message)?;
             writeln!(self.out, "    </mh:image_verification>")?;
         }

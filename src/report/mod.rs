@@ -712,6 +712,12 @@ pub struct ImageVerification {
     pub unreadable_ranges: Vec<(u64, u64)>,
     /// What was found, in words (each mismatch, the first read errors, open errors).
     pub message: String,
+    /// What the container records about the acquisition, `[name, value]` in the
+    /// container's order (EWF: `format`, `case_number`, `evidence_number`, `description`,
+    /// `examiner`, `notes`, `acquisition_software`, `acquisition_date`...,
+    /// `acquisition_error_sectors` as `start+count` ranges the acquisition could not read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Counts by disposition; they add up to `entries`.
