@@ -176,19 +176,20 @@ fn tsk(image: &Path) -> Tsk {
     Tsk { entries, content }
 }
 
+/// A record and, for a content item, the bytes read through the image.
+type Yielded = (EntryRecord, Option<std::io::Result<Vec<u8>>>);
+
 /// What mediahash's disk source yields: records and, for content items, the bytes read.
-fn mh(image: &Path) -> Vec<(EntryRecord, Option<std::io::Result<Vec<u8>>>)> {
+fn mh(image: &Path) -> Vec<Yielded> {
     let options = SourceOptions::default();
     open_root(image, &options)
         .map(|item| match item {
             Item::Decided(r) => (r, None),
             Item::Content(c) => {
-                let bytes =
-                    c.content.open().map_err(|r| panic!("open failed: {r}")).map(|mut opened| {
-                        let mut buf = Vec::new();
-                        opened.reader.read_to_end(&mut buf).map(|_| buf)
-                    });
-                (c.record, Some(bytes.unwrap()))
+                let mut opened = c.content.open().unwrap_or_else(|r| panic!("open failed: {r}"));
+                let mut buf = Vec::new();
+                let bytes = opened.reader.read_to_end(&mut buf).map(|_| buf);
+                (c.record, Some(bytes))
             }
         })
         .collect()
@@ -219,8 +220,7 @@ fn check_against_tsk(fat: u32, table: Table) {
     );
 
     // Every TSK entry is found with the same entry number, deletion flag and content.
-    #[allow(clippy::type_complexity)] // a test's lookup table, read once below
-    let by_number: BTreeMap<u64, &(EntryRecord, Option<std::io::Result<Vec<u8>>>)> =
+    let by_number: BTreeMap<u64, &Yielded> =
         mh.iter().filter_map(|e| Some((e.0.location.as_ref()?.entry_number?, e))).collect();
     let mut recovered_deleted = 0;
     for (path, inode, deleted, is_dir) in &tsk.entries {

@@ -264,7 +264,14 @@ impl<'a> FatFs<'a> {
         image
             .read_exact_at(base + b.reserved * b.bytes_per_sector, &mut raw)
             .map_err(|source| FatError::Io { what: "first FAT", source })?;
-        let entries = cluster_end as usize;
+        // Only as many entries as the FAT on disk holds (a forged BPB can claim 2^28
+        // clusters behind a one-sector FAT): clusters past it read as free.
+        let held = match kind {
+            FatType::Fat12 => raw.len() * 2 / 3,
+            FatType::Fat16 => raw.len() / 2,
+            FatType::Fat32 => raw.len() / 4,
+        };
+        let entries = (cluster_end as usize).min(held);
         let fat: Vec<u32> = (0..entries)
             .map(|n| match kind {
                 FatType::Fat12 => {
@@ -700,5 +707,28 @@ mod tests {
         slot[12] = 0x18;
         assert_eq!(short_name(&slot), b"_eadme.txt");
         assert_eq!(dos_time(0x21, 0), Some(315_532_800)); // 1980-01-01
+    }
+
+    /// A forged FAT32 BPB claiming 2^32 sectors behind a one-sector FAT: the FAT table
+    /// held in memory is what the disk holds (128 entries), not 2^28 entries (1 GiB).
+    #[test]
+    fn forged_cluster_count_does_not_size_the_fat() {
+        let mut media = vec![0u8; 8 * 512];
+        let boot = &mut media[..512];
+        boot[0] = 0xEB;
+        boot[11..13].copy_from_slice(&512u16.to_le_bytes());
+        boot[13] = 1; // sectors per cluster
+        boot[14..16].copy_from_slice(&1u16.to_le_bytes()); // reserved
+        boot[16] = 1; // FATs
+        boot[32..36].copy_from_slice(&u32::MAX.to_le_bytes()); // total sectors
+        boot[36..40].copy_from_slice(&1u32.to_le_bytes()); // FAT sectors
+        boot[44..48].copy_from_slice(&2u32.to_le_bytes()); // root cluster
+        boot[510] = 0x55;
+        boot[511] = 0xAA;
+        let mut fs = FatFs::open(&media, 0, media.len() as u64).unwrap();
+        assert_eq!(fs.kind, FatType::Fat32);
+        assert_eq!(fs.fat.len(), 128);
+        // Walking it stays bounded: the root cluster's chain ends, reads past the media fail.
+        let _ = fs.entries();
     }
 }

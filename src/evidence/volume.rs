@@ -263,7 +263,9 @@ fn read_mbr(image: &dyn DiskImage, mbr: &[u8]) -> io::Result<VolumeTable> {
                 volumes.push(v);
                 number += 1;
             }
-            if is_extended(second.0) && second.1 != 0 {
+            // A next-EBR entry at relative sector 0 points back at the first EBR: a loop
+            // (caught by `seen`), not the end of the chain; only an empty entry ends it.
+            if is_extended(second.0) && (second.1 != 0 || second.2 != 0) {
                 ebr_lba = base + u64::from(second.1);
             } else {
                 break;
