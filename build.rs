@@ -8,60 +8,62 @@ fn main() {
     build_jpeg_shim();
     warn_if_jpeg_simd_missing();
     detect_shared_testdata();
-    detect_disk_tools();
-    detect_ntfs_tools();
-    detect_zip_tools();
+    detect_oracle_tools();
 }
 
-/// The commands tests/ntfs.rs builds NTFS images with (Debian package ntfs-3g), besides
-/// The Sleuth Kit and the partitioners of [`DISK_TOOLS`].
-const NTFS_TOOLS: [&str; 8] =
-    ["mkntfs", "ntfscp", "ntfs-3g", "fls", "icat", "blkstat", "sfdisk", "sgdisk"];
+/// The reference tools each group of oracle tests runs (Debian packages in brackets), and
+/// the cfg set when all of them are installed: the tests carry
+/// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
+const ORACLE_TOOLS: [(&str, &[&str]); 4] = [
+    // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
+    // fdisk gdisk].
+    (
+        "mediahash_disk_tools",
+        &["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk"],
+    ),
+    // tests/ntfs.rs: NTFS images [ntfs-3g] vs The Sleuth Kit.
+    (
+        "mediahash_ntfs_tools",
+        &["mkntfs", "ntfscp", "ntfs-3g", "fls", "icat", "blkstat", "sfdisk", "sgdisk"],
+    ),
+    // tests/ewf.rs: E01 converted and checked with libewf's tools [ewf-tools].
+    (
+        "mediahash_ewf_tools",
+        &[
+            "ewfacquire",
+            "ewfverify",
+            "ewfinfo",
+            "ewfexport",
+            "fls",
+            "icat",
+            "mkfs.vfat",
+            "mcopy",
+            "mdel",
+            "mmd",
+            "sfdisk",
+            "sgdisk",
+        ],
+    ),
+    // tests/archive.rs: Info-ZIP [zip unzip].
+    ("mediahash_zip_tools", &["zip", "unzip"]),
+];
 
-/// Sets cfg `mediahash_ntfs_tools` like [`detect_disk_tools`] does for [`NTFS_TOOLS`].
-fn detect_ntfs_tools() {
-    println!("cargo::rustc-check-cfg=cfg(mediahash_ntfs_tools)");
+/// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,
+/// which a user's PATH may lack), or every one with `MEDIAHASH_REQUIRE_TESTDATA=1` (CI),
+/// where a missing tool must fail the tests rather than skip them. After installing tools,
+/// `touch build.rs` (a new program on PATH re-runs nothing).
+fn detect_oracle_tools() {
+    println!("cargo:rerun-if-env-changed=PATH");
     let path = std::env::var_os("PATH").unwrap_or_default();
-    // mkntfs lives in /sbin, which a user's PATH may lack.
     let mut dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
     dirs.extend(["/sbin", "/usr/sbin"].map(PathBuf::from));
     let found = |tool: &str| dirs.iter().any(|d| d.join(tool).is_file());
     let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
-    if required || NTFS_TOOLS.iter().all(|t| found(t)) {
-        println!("cargo:rustc-cfg=mediahash_ntfs_tools");
-    }
-}
-
-/// Sets cfg `mediahash_zip_tools` when Info-ZIP's `zip` and `unzip` (Debian packages zip,
-/// unzip) are on `PATH`, or always with `MEDIAHASH_REQUIRE_TESTDATA=1` (CI): tests/archive.rs
-/// uses them as the oracle.
-fn detect_zip_tools() {
-    println!("cargo::rustc-check-cfg=cfg(mediahash_zip_tools)");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = |tool: &str| std::env::split_paths(&path).any(|d| d.join(tool).is_file());
-    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
-    if required || (found("zip") && found("unzip")) {
-        println!("cargo:rustc-cfg=mediahash_zip_tools");
-    }
-}
-
-/// The commands tests/disk.rs builds and checks disk images with (Debian packages
-/// sleuthkit, dosfstools, mtools, fdisk, gdisk).
-const DISK_TOOLS: [&str; 8] =
-    ["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk"];
-
-/// Sets cfg `mediahash_disk_tools` when every command of [`DISK_TOOLS`] is on `PATH` (or
-/// `MEDIAHASH_REQUIRE_TESTDATA=1`, as in CI, where a missing tool must fail the tests): the
-/// disk-image oracle tests carry `#[cfg_attr(not(mediahash_disk_tools), ignore = "...")]`.
-/// After installing the tools, `touch build.rs` (a new program on PATH re-runs nothing).
-fn detect_disk_tools() {
-    println!("cargo::rustc-check-cfg=cfg(mediahash_disk_tools)");
-    println!("cargo:rerun-if-env-changed=PATH");
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let found = |tool: &str| std::env::split_paths(&path).any(|d| d.join(tool).is_file());
-    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
-    if required || DISK_TOOLS.iter().all(|t| found(t)) {
-        println!("cargo:rustc-cfg=mediahash_disk_tools");
+    for (cfg, tools) in ORACLE_TOOLS {
+        println!("cargo::rustc-check-cfg=cfg({cfg})");
+        if required || tools.iter().all(|t| found(t)) {
+            println!("cargo:rustc-cfg={cfg}");
+        }
     }
 }
 

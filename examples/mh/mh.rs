@@ -10,6 +10,7 @@ mod demo;
 mod hash;
 mod refset;
 mod scan;
+mod verify;
 
 use std::process::ExitCode;
 
@@ -38,8 +39,9 @@ Exit status:
   0   success (scan: no alert, no error)
   1   scan: alerts found, every entry examined
   2   some input could not be read: an evidence file or directory (scan, hash), an
-      interrupted scan, or a damaged set (refset verify); wins over 1, and the report's
-      footer gives both counts
+      interrupted scan, or a damaged set (refset verify); a disk image whose digests do
+      not match or with unreadable chunks (verify-image, scan --verify-image); wins over
+      1, and the report's footer gives both counts
   3   failure: a reference set could not be loaded or built (e.g. mostly bad lines), the
       report or output could not be written, or an internal error; no valid result
   64  usage error: unknown option, impossible value (e.g. a radius above the hash length,
@@ -63,6 +65,9 @@ enum Command {
     Refset(refset::RefsetCommand),
     /// Scan evidence read-only against hash sets and write a report for the case file.
     Scan(scan::ScanArgs),
+    /// Verify disk images: hash the media (MD5, SHA-1) and compare with the digests stored
+    /// at acquisition (EWF/E01); exit 2 on a mismatch or an unreadable chunk.
+    VerifyImage(verify::VerifyArgs),
 }
 
 /// A command line the tool refuses (exit status 64). Other errors exit with 3.
@@ -127,6 +132,7 @@ fn main() -> ExitCode {
         Command::Hash(args) => hash::run(args),
         Command::Refset(command) => refset::run(command),
         Command::Scan(args) => scan::run(args),
+        Command::VerifyImage(args) => verify::run(args),
     };
     match result {
         Ok(code) => code,

@@ -111,6 +111,12 @@ pub struct ScanArgs {
     /// Largest compressed nested archive inflated into memory to read its members, in bytes.
     #[arg(long, value_name = "BYTES", default_value_t = ArchiveLimits::default().max_nested_in_memory)]
     archive_max_nested_size: u64,
+    /// Before scanning, verify every root that is a disk image: hash its media (MD5,
+    /// SHA-1) and compare with the digests stored at acquisition (EWF). The outcome goes
+    /// into the report header; a mismatch or unreadable chunk is reported on stderr and
+    /// makes the exit status 2 (the scan still runs).
+    #[arg(long)]
+    verify_image: bool,
     /// Skip (and record) regular files larger than this many bytes.
     #[arg(long, value_name = "BYTES")]
     max_file_size: Option<u64>,
@@ -341,6 +347,7 @@ fn scan(mut args: ScanArgs) -> u8 {
             max_entries: args.archive_max_entries,
             max_nested_in_memory: args.archive_max_nested_size,
         },
+        verify_images: args.verify_image,
         ..ScanOptions::default()
     };
 
@@ -417,6 +424,24 @@ fn scan(mut args: ScanArgs) -> u8 {
                      directories were read without O_NOATIME (--allow-atime-changes); exit status 2",
                     f.files_without_noatime, f.dirs_without_noatime
                 );
+            }
+            for v in &summary.image_verifications {
+                if v.status.failed() {
+                    eprintln!(
+                        "mh scan: *** IMAGE VERIFICATION FAILED *** {} ({}): {}; exit status 2",
+                        v.image,
+                        v.status.as_str(),
+                        v.message
+                    );
+                } else {
+                    eprintln!(
+                        "mh scan: image {} {}: MD5 {} SHA-1 {}",
+                        v.image,
+                        v.status.as_str(),
+                        v.computed_md5.as_deref().unwrap_or("-"),
+                        v.computed_sha1.as_deref().unwrap_or("-")
+                    );
+                }
             }
             if let Some(n) = f.clusters {
                 eprintln!("mh scan: {n} clusters of near-duplicate unknown images");

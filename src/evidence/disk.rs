@@ -1,7 +1,8 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
-//! disk image (a partition table with plausible entries, or a FAT or NTFS boot sector at
-//! offset 0; never the file name) is read through its volumes and file systems instead of being
-//! hashed as one file.
+//! disk image (an EWF container by its `EVF` signature, or raw media holding a partition
+//! table with plausible entries, or a FAT or NTFS boot sector at offset 0; never the file
+//! name) is read through its volumes and file systems instead of being hashed as one file.
+//! The container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
 //! the file system):
@@ -39,6 +40,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::ewf::{EwfError, EwfImage};
 use super::fs::{self, DataReader, EntryState, FileData, FsOpenError};
 use super::image::DiskImage;
 use super::raw::RawImage;
@@ -48,14 +50,63 @@ use crate::report::{
     ByteRun, EntryDisposition, EntryKind, EntryRecord, Location, Reason, ReasonCode, os_str_bytes,
 };
 
+/// A disk image opened by [`detect`]: its container chosen by content.
+pub struct OpenedImage {
+    /// The media, through its container (raw, split raw, EWF).
+    pub image: Arc<dyn DiskImage>,
+    /// Whether reading it leaves the image files' access times alone.
+    pub noatime: bool,
+    /// A forensic container (EWF) rather than raw bytes: always read as a disk image,
+    /// whatever its media holds.
+    pub is_container: bool,
+}
+
+/// What [`detect`] found at a root.
+pub enum Detected {
+    /// A disk image to read through its volumes and file systems.
+    Image(OpenedImage),
+    /// The content is an EWF image (EVF signature) that cannot be opened: one error record
+    /// for the root (never hashed as an ordinary file: it is evidence in a container).
+    Unreadable(EwfError),
+}
+
+/// Opens the container at `path` by its content: EWF when it starts with an EWF signature
+/// ([`super::ewf::is_ewf`]), raw (whole or split) otherwise.
+///
+/// # Errors
+/// The EWF reader's [`EwfError`]; a raw image that cannot be opened gives `None` via
+/// [`detect`] (the folder source then reports it).
+pub fn open_container(
+    path: &Path,
+    allow_atime_changes: bool,
+) -> Result<Option<OpenedImage>, EwfError> {
+    // The raw open is the evidence open (read-only, O_NOATIME): the signature is read
+    // through it, never through a plain open that could touch the access time.
+    let Ok(raw) = RawImage::open(path, allow_atime_changes) else { return Ok(None) };
+    let mut start = [0u8; 8];
+    let n = raw.read_at(0, &mut start).unwrap_or(0);
+    if super::ewf::is_ewf(&start[..n]) {
+        let image = EwfImage::open(path, allow_atime_changes)?;
+        let noatime = image.noatime();
+        return Ok(Some(OpenedImage { image: Arc::new(image), noatime, is_container: true }));
+    }
+    let noatime = raw.noatime();
+    Ok(Some(OpenedImage { image: Arc::new(raw), noatime, is_container: false }))
+}
+
 /// Opens `root` as a disk image when it is a regular file whose content is one (see the
-/// module docs); `None` otherwise (the folder source then takes it).
-pub fn detect(root: &Path, options: &SourceOptions) -> Option<RawImage> {
+/// module docs): every EWF image, and raw media holding a partition table or a FAT file
+/// system; `None` otherwise (the folder source then takes it).
+pub fn detect(root: &Path, options: &SourceOptions) -> Option<Detected> {
     if options.no_disk_images || !std::fs::metadata(root).is_ok_and(|m| m.is_file()) {
         return None;
     }
-    let image = RawImage::open(root, options.allow_atime_changes).ok()?;
-    if is_disk_image(&image) { Some(image) } else { None }
+    match open_container(root, options.allow_atime_changes) {
+        Err(e) => Some(Detected::Unreadable(e)),
+        Ok(None) => None,
+        Ok(Some(opened)) => (opened.is_container || is_disk_image(&*opened.image))
+            .then_some(Detected::Image(opened)),
+    }
 }
 
 /// Whether the media holds a partition table with plausible entries or starts with a FAT
@@ -69,10 +120,26 @@ pub fn is_disk_image(image: &dyn DiskImage) -> bool {
 }
 
 /// The items of the disk image at `root` (opened by [`detect`]), in report order.
-pub fn items(root: &Path, image: RawImage) -> Vec<Item> {
-    let noatime = image.noatime();
-    let image: Arc<dyn DiskImage> = Arc::new(image);
+pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
     let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
+    let OpenedImage { image, noatime, .. } = match detected {
+        Detected::Image(opened) => opened,
+        Detected::Unreadable(e) => {
+            let mut record = EntryRecord::at(root_bytes.clone());
+            record.kind = EntryKind::File;
+            record.location = Some(Location {
+                image: String::from_utf8_lossy(&root_bytes).into_owned(),
+                container: "ewf".to_string(),
+                ..Location::default()
+            });
+            let code = match e {
+                EwfError::AtimeWouldChange { .. } => ReasonCode::AtimeWouldChange,
+                _ => ReasonCode::ImageUnreadable,
+            };
+            record.conclude(EntryDisposition::Error, Some(Reason::new(code, e.to_string())));
+            return vec![Item::Decided(record)];
+        }
+    };
     let base = Location {
         image: String::from_utf8_lossy(&root_bytes).into_owned(),
         container: image.container(),

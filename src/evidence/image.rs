@@ -55,8 +55,55 @@ pub trait DiskImage: Send + Sync {
     }
 
     /// A short description of the container for reports (`raw`, `raw (3 segments)`,
-    /// `ewf-e01`...).
+    /// `ewf`, `ewf (3 segments)`...).
     fn container(&self) -> String;
+
+    /// The media digests the container stored at acquisition (EWF `hash`/`digest`
+    /// sections); none for raw images.
+    fn stored_digests(&self) -> StoredDigests {
+        StoredDigests::default()
+    }
+
+    /// What the container records about the acquisition, as `(name, value)` pairs in a
+    /// fixed order (EWF: format, case number, examiner...); empty for raw images.
+    fn metadata(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+
+    /// Reads the whole media once, in order, in the container's natural blocks (EWF
+    /// chunks; 1 MiB for others), calling `f(media_offset, block_len, Ok(bytes))` for each
+    /// block, or `f(media_offset, block_len, Err(..))` for a block that cannot be read
+    /// (reading goes on with the next). Stops when `f` returns false. For verifying and
+    /// hashing the whole media.
+    fn for_each_block(&self, f: &mut BlockVisitor<'_>) {
+        const BLOCK: u64 = 1 << 20;
+        let mut buf = vec![0u8; BLOCK as usize];
+        let mut offset = 0u64;
+        while offset < self.len() {
+            let want = (self.len() - offset).min(BLOCK) as usize;
+            let keep_going = match self.read_exact_at(offset, &mut buf[..want]) {
+                Ok(()) => f(offset, want as u64, Ok(&buf[..want])),
+                Err(e) => f(offset, want as u64, Err(e)),
+            };
+            if !keep_going {
+                return;
+            }
+            offset += want as u64;
+        }
+    }
+}
+
+/// What [`DiskImage::for_each_block`] calls per block: `(media offset, block length, bytes
+/// or the read error)`; returns false to stop.
+pub type BlockVisitor<'a> = dyn FnMut(u64, u64, io::Result<&[u8]>) -> bool + 'a;
+
+/// Media digests stored in a container at acquisition.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct StoredDigests {
+    /// MD5 of the media.
+    pub md5: Option<[u8; 16]>,
+    /// SHA-1 of the media.
+    pub sha1: Option<[u8; 20]>,
 }
 
 /// A media held in memory (tests, small images).

@@ -20,6 +20,7 @@
 
 pub mod archive;
 pub mod disk;
+pub mod ewf;
 pub mod fat;
 pub mod folder;
 pub mod fs;
@@ -28,6 +29,7 @@ pub mod image;
 pub mod ntfs;
 pub mod raw;
 mod sys;
+pub mod verify;
 pub mod volume;
 
 use std::io::Read;

@@ -159,6 +159,9 @@ pub fn read_volumes(image: &dyn DiskImage) -> io::Result<VolumeTable> {
         }],
         problems,
     };
+    // An unreadable first sector (a damaged EWF chunk) is an error, not "no partition
+    // table": which volumes exist is then unknown.
+    block(image, 0, 512)?;
     if !has_partition_table(image) {
         return Ok(whole(Vec::new()));
     }

@@ -209,6 +209,46 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             self.element("      ", "mh:limit", limit)?;
         }
         writeln!(self.out, "    </mh:options>")?;
+        // `mh scan --verify-image`: each disk image's media digests, stored and computed.
+        for v in &h.image_verifications {
+            write!(
+                self.out,
+                r#"    <mh:image_verification image="{}" container="{}" status="{}" media_size="{}" unreadable_bytes="{}""#,
+                esc(&v.image),
+                esc(&v.container),
+                v.status.as_str(),
+                v.media_size,
+                v.unreadable_bytes
+            )?;
+            writeln!(self.out, ">")?;
+            for (name, value) in [
+                ("mh:stored_md5", &v.stored_md5),
+                ("mh:stored_sha1", &v.stored_sha1),
+                ("mh:computed_md5", &v.computed_md5),
+                ("mh:computed_sha1", &v.computed_sha1),
+            ] {
+                if let Some(value) = value {
+                    self.element("      ", name, value)?;
+                }
+            }
+            for (start, end) in &v.unreadable_ranges {
+                writeln!(
+                    self.out,
+                    r#"      <mh:unreadable img_offset="{start}" len="{}"/>"#,
+                    end - start
+                )?;
+            }
+            for (name, value) in &v.metadata {
+                writeln!(
+                    self.out,
+                    r#"      <mh:metadata name="{}">{}</mh:metadata>"#,
+                    esc(name),
+                    esc(value)
+                )?;
+            }
+            self.element("      ", "mh:message", &v.message)?;
+            writeln!(self.out, "    </mh:image_verification>")?;
+        }
         writeln!(self.out, "  </mh:scan>")
     }
 

@@ -706,6 +706,87 @@ pub struct Header {
     /// it JPEG decoding is about 1.5x slower: install nasm and rebuild).
     #[serde(default)]
     pub jpeg_simd: bool,
+    /// Disk images whose media was hashed and compared with the digests their container
+    /// stored, before the scan (`mh scan --verify-image`), in root order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub image_verifications: Vec<ImageVerification>,
+}
+
+/// The outcome of checking a disk image's media against the digests stored at acquisition.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum VerifyStatus {
+    /// Every byte was read and each stored digest equals the one computed.
+    Verified,
+    /// Every byte was read, and a stored digest differs from the one computed.
+    Mismatch,
+    /// Some of the media could not be read (a damaged chunk, a truncated segment) or the
+    /// container could not be opened: no digest of the whole media exists.
+    Unreadable,
+    /// Every byte was read; the container stores no digest (raw images): the computed
+    /// digests are the image's, for the case file.
+    NoStoredDigest,
+    /// Stopped before the end (cancelled).
+    Incomplete,
+}
+
+impl VerifyStatus {
+    /// The name used in reports (`verified`, `mismatch`, `unreadable`,
+    /// `no-stored-digest`, `incomplete`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VerifyStatus::Verified => "verified",
+            VerifyStatus::Mismatch => "mismatch",
+            VerifyStatus::Unreadable => "unreadable",
+            VerifyStatus::NoStoredDigest => "no-stored-digest",
+            VerifyStatus::Incomplete => "incomplete",
+        }
+    }
+
+    /// Whether the image failed verification (mismatch, unreadable, incomplete).
+    pub fn failed(self) -> bool {
+        !matches!(self, VerifyStatus::Verified | VerifyStatus::NoStoredDigest)
+    }
+}
+
+/// One disk image's verification: its media hashed in one pass (MD5, SHA-1) and compared
+/// with the digests its container stored (EWF `hash`/`digest` sections).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ImageVerification {
+    /// The image file (first segment), as given, lossy UTF-8.
+    pub image: String,
+    /// The container (`ewf`, `ewf (3 segments)`, `raw`...).
+    pub container: String,
+    /// The outcome.
+    pub status: VerifyStatus,
+    /// Media size in bytes.
+    pub media_size: u64,
+    /// Stored MD5, lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_md5: Option<String>,
+    /// Stored SHA-1, lower-case hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stored_sha1: Option<String>,
+    /// MD5 of the media as read (absent when part of it was unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_md5: Option<String>,
+    /// SHA-1 of the media as read (absent when part of it was unreadable).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub computed_sha1: Option<String>,
+    /// Media bytes that could not be read.
+    #[serde(default)]
+    pub unreadable_bytes: u64,
+    /// The unreadable media byte ranges `[start, end)` (the first 100).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unreadable_ranges: Vec<(u64, u64)>,
+    /// What was found, in words (each mismatch, the first read errors, open errors).
+    pub message: String,
+    /// What the container records about the acquisition, `[name, value]` in the
+    /// container's order (EWF: `format`, `case_number`, `evidence_number`, `description`,
+    /// `examiner`, `notes`, `acquisition_software`, `acquisition_date`...,
+    /// `acquisition_error_sectors` as `start+count` ranges the acquisition could not read).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metadata: Vec<(String, String)>,
 }
 
 /// Counts by disposition; they add up to `entries`.

@@ -205,6 +205,11 @@ pub struct ScanOptions {
     pub no_archives: bool,
     /// Nesting and zip-bomb limits for archives' members.
     pub archive_limits: crate::evidence::archive::ArchiveLimits,
+    /// Before scanning, read every root that is a disk image once and compare its media's
+    /// MD5/SHA-1 with the digests its container stored (EWF); the outcomes go into the
+    /// header ([`Header::image_verifications`]) and [`ScanSummary::image_verifications`],
+    /// and a failed one (mismatch, unreadable) makes the exit status 2.
+    pub verify_images: bool,
     /// Test hooks (simulated failures); not part of the stable API.
     #[doc(hidden)]
     pub hooks: TestHooks,
@@ -234,6 +239,7 @@ impl Default for ScanOptions {
             no_disk_images: false,
             no_archives: false,
             archive_limits: crate::evidence::archive::ArchiveLimits::default(),
+            verify_images: false,
             hooks: TestHooks::default(),
         }
     }
@@ -320,6 +326,9 @@ pub enum ScanError {
 pub struct ScanSummary {
     /// The footer written to the report.
     pub footer: Footer,
+    /// The disk-image verifications done before the scan ([`ScanOptions::verify_images`]),
+    /// as in the header.
+    pub image_verifications: Vec<crate::report::ImageVerification>,
 }
 
 impl ScanSummary {
@@ -573,6 +582,7 @@ pub fn make_header(
             limits,
         },
         jpeg_simd: crate::decode::jpeg_simd_built(),
+        image_verifications: Vec::new(),
     }
 }
 
@@ -632,7 +642,10 @@ pub fn scan<W: ReportWriter + ?Sized>(
     let window = if options.window == 0 { (threads * 64).max(256) } else { options.window };
 
     let started = Instant::now();
-    let header = make_header(roots, references, options, threads);
+    let mut header = make_header(roots, references, options, threads);
+    if options.verify_images && !options.no_disk_images {
+        header.image_verifications = verify_images(roots, &source_options, options);
+    }
     let report_err = |source| ScanError::Report { source };
     writer.header(&header).map_err(report_err)?;
 
@@ -698,8 +711,32 @@ pub fn scan<W: ReportWriter + ?Sized>(
         // Access times of the evidence changed (allowed, but not clean): as an error.
         footer.exit_status = 2;
     }
+    if header.image_verifications.iter().any(|v| v.status.failed()) {
+        // The evidence is not what was acquired, or part of it is unreadable.
+        footer.exit_status = 2;
+    }
     writer.footer(&footer).map_err(report_err)?;
-    Ok(ScanSummary { footer })
+    Ok(ScanSummary { footer, image_verifications: header.image_verifications })
+}
+
+/// Verifies every root that is a disk image (see [`ScanOptions::verify_images`]), in root
+/// order.
+fn verify_images(
+    roots: &[PathBuf],
+    source_options: &SourceOptions,
+    options: &ScanOptions,
+) -> Vec<crate::report::ImageVerification> {
+    sorted_roots(roots)
+        .iter()
+        .filter_map(|root| {
+            let detected = crate::evidence::disk::detect(root, source_options)?;
+            Some(crate::evidence::verify::verify_detected(
+                root,
+                &detected,
+                options.cancel.as_deref(),
+            ))
+        })
+        .collect()
 }
 
 /// Runs one level of items through the pool and emits them in order: the evidence roots'
