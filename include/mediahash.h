@@ -1038,12 +1038,20 @@ typedef struct mh_scan_entry {
      * followed, 3 dangling link, 4 link loop, 5 link leaving the evidence, 6 FIFO, 7 socket,
      * 8 block device, 9 character device, 10 unknown type, 11 over the size limit, 12 other
      * file system, 13 directory loop, 14 an evidence root given twice or inside another
-     * root, whose entries are reported under that root); 101 and up are errors (101 stat,
+     * root, whose entries are reported under that root, 15 a disk image read through its
+     * volumes and file systems (their entries follow), 16 file-system metadata file (NTFS
+     * `$MFT`...) listed but not hashed, 17 encrypted archive member, 18 archive member
+     * compressed with an unsupported method, 19 archive nested beyond the depth limit,
+     * 20 archive or member refused by a zip-bomb limit); 101 and up are errors (101 stat,
      * 102 read link, 103 list directory, 104 listing incomplete, 105 open, 106 replaced
      * before opening, 107 read, 108 changed while read, 109 image not decoded, 110
      * reference set failed, 111 internal error, 112 not read because its access time would
      * change: `O_NOATIME` refused, as for a user who does not own the file, on a mount that
-     * records access times).
+     * records access times, 113 a disk-image volume with no file system mediahash reads,
+     * 114 a partition past the end of the media, 115 a damaged partition table, 116 a
+     * damaged file-system structure, 117 a deleted file whose content is not recoverable,
+     * 118 a disk image that cannot be opened or read, 119 a damaged archive, 120 an
+     * archive member whose CRC-32 does not match).
      */
     uint32_t reason_code;
 } mh_scan_entry;
