@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use common::synth;
+use common::tools::run_tool_in;
 use mediahash::evidence::archive::ArchiveLimits;
 use mediahash::report::{
     EntryDisposition, EntryKind, EntryRecord, Footer, Header, ReasonCode, ReportWriter,
@@ -591,13 +592,7 @@ fn damaged_archives_give_typed_errors_and_the_scan_goes_on() {
 }
 
 fn run(cmd: &str, dir: &Path, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(cmd)
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} could not run ({e}): {ZIP_TOOLS}"));
-    assert!(out.status.success(), "{cmd} {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    out.stdout
+    run_tool_in(Some(dir), cmd, args, ZIP_TOOLS)
 }
 
 /// A folder of files to zip with Info-ZIP.

@@ -17,30 +17,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::synth;
+use common::tools::{pattern, run_tool, sha1_hex};
 use mediahash::evidence::{Item, SourceOptions, open_root};
 use mediahash::report::{EntryDisposition, EntryKind, EntryRecord, ReasonCode};
-use sha1::{Digest, Sha1};
 
 const TOOLS: &str = "needs sleuthkit, dosfstools, mtools, fdisk, gdisk (apt-get install -y \
                      sleuthkit dosfstools mtools fdisk gdisk; then touch build.rs)";
-
-fn run(cmd: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(cmd)
-        .args(args)
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} could not run ({e}): {TOOLS}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn sha1_hex(bytes: &[u8]) -> String {
-    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
 
 #[derive(Clone, Copy, Debug)]
 enum Table {
@@ -52,20 +34,12 @@ enum Table {
 const START: u64 = 2048;
 
 /// The picture put in every file system.
-fn picture() -> Vec<u8> {
-    synth::png_rgb8(160, 120, &synth::photo_like(160, 120, 7))
+fn run(cmd: &str, args: &[&str]) -> Vec<u8> {
+    run_tool(cmd, args, TOOLS)
 }
 
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+fn picture() -> Vec<u8> {
+    synth::png_rgb8(160, 120, &synth::photo_like(160, 120, 7))
 }
 
 /// A FAT file system of `fat` bits holding files, long names, subdirectories, a picture and

@@ -18,47 +18,20 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::synth;
+use common::tools::{pattern, run_tool, sha1_hex};
 use mediahash::evidence::disk::{Detected, detect};
 use mediahash::evidence::ewf::{ChunkError, EwfError, EwfImage, adler32};
 use mediahash::evidence::image::DiskImage;
 use mediahash::evidence::verify::verify_path;
 use mediahash::evidence::{Item, SourceOptions, open_root};
 use mediahash::report::{EntryDisposition, EntryRecord, ReasonCode, VerifyStatus};
-use sha1::{Digest, Sha1};
+use sha1::Digest;
 
 const TOOLS: &str = "needs ewf-tools, sleuthkit, dosfstools, mtools, fdisk (apt-get install -y \
                      ewf-tools sleuthkit dosfstools mtools fdisk; then touch build.rs)";
 
 fn run(cmd: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(cmd)
-        .args(args)
-        .env("MTOOLS_SKIP_CHECK", "1")
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} could not run ({e}): {TOOLS}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn sha1_hex(bytes: &[u8]) -> String {
-    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Incompressible bytes (xorshift), so compressed sets still span several segments.
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    run_tool(cmd, args, TOOLS)
 }
 
 fn picture() -> Vec<u8> {

@@ -18,50 +18,15 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::synth;
+use common::tools::{pattern, run_tool, sha1_hex, tool_path};
 use mediahash::evidence::{Item, SourceOptions, open_root};
 use mediahash::report::{EntryDisposition, EntryKind, EntryRecord, ReasonCode};
-use sha1::{Digest, Sha1};
 
 const TOOLS: &str = "needs ntfs-3g, sleuthkit, fdisk, gdisk (apt-get install -y ntfs-3g \
                      sleuthkit fdisk gdisk; then touch build.rs)";
 
-fn tool(cmd: &str) -> String {
-    for dir in ["/usr/sbin", "/sbin"] {
-        let p = Path::new(dir).join(cmd);
-        if p.is_file() {
-            return p.to_string_lossy().into_owned();
-        }
-    }
-    cmd.to_string()
-}
-
 fn run(cmd: &str, args: &[&str]) -> Vec<u8> {
-    let out = Command::new(tool(cmd))
-        .args(args)
-        .output()
-        .unwrap_or_else(|e| panic!("{cmd} could not run ({e}): {TOOLS}"));
-    assert!(
-        out.status.success(),
-        "{cmd} {args:?} failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    out.stdout
-}
-
-fn sha1_hex(bytes: &[u8]) -> String {
-    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
-}
-
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
+    run_tool(cmd, args, TOOLS)
 }
 
 fn picture() -> Vec<u8> {
@@ -92,7 +57,7 @@ fn partition(dir: &Path, fs: &Path, table: Table) -> (PathBuf, u64) {
     let img = image.to_str().unwrap();
     if table == Table::Mbr {
         let script = format!("label: dos\nstart={START}, size={FS_SECTORS}, type=7\n");
-        let mut child = Command::new(tool("sfdisk"))
+        let mut child = Command::new(tool_path("sfdisk"))
             .args(["-q", img])
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::null())

@@ -3,6 +3,7 @@
 
 pub mod rng;
 pub mod synth;
+pub mod tools;
 
 use std::cell::Cell;
 use std::path::PathBuf;

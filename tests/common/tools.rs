@@ -1,0 +1,57 @@
+//! Running the reference tools the oracle tests compare with (The Sleuth Kit, mtools,
+//! ntfs-3g, libewf's tools, Info-ZIP), and what their outputs are compared by.
+
+use std::path::Path;
+use std::process::Command;
+
+use sha1::{Digest, Sha1};
+
+use super::rng::Rng;
+
+/// `cmd`, looked up in /usr/sbin and /sbin first (mkntfs, sfdisk live there and a user's
+/// PATH may lack them), else on PATH.
+pub fn tool_path(cmd: &str) -> String {
+    for dir in ["/usr/sbin", "/sbin"] {
+        let p = Path::new(dir).join(cmd);
+        if p.is_file() {
+            return p.to_string_lossy().into_owned();
+        }
+    }
+    cmd.to_string()
+}
+
+/// Runs a reference tool in `dir` (or the current directory) and returns its stdout; fails
+/// the test with its output when it cannot run or exits with an error. `needs` says which
+/// packages provide it. mtools' check of the drive geometry is turned off (images here are
+/// made by mkfs.vfat with any size).
+pub fn run_tool_in(dir: Option<&Path>, cmd: &str, args: &[&str], needs: &str) -> Vec<u8> {
+    let mut command = Command::new(tool_path(cmd));
+    command.args(args).env("MTOOLS_SKIP_CHECK", "1");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let out = command.output().unwrap_or_else(|e| panic!("{cmd} could not run ({e}): {needs}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// [`run_tool_in`] the current directory.
+pub fn run_tool(cmd: &str, args: &[&str], needs: &str) -> Vec<u8> {
+    run_tool_in(None, cmd, args, needs)
+}
+
+/// Lowercase hex SHA-1, as `sha1sum` prints it.
+pub fn sha1_hex(bytes: &[u8]) -> String {
+    Sha1::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// `len` incompressible bytes from `seed` (the shared test RNG), for file contents that
+/// must span several clusters, runs or compressed chunks.
+pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    Rng::from_seed(u64::from(seed)).bytes(len)
+}
