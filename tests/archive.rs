@@ -12,6 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use common::capture::Captured;
 use common::synth;
 use common::tools::run_tool_in;
 use mediahash::evidence::archive::ArchiveLimits;
@@ -23,26 +24,6 @@ use sha1::{Digest, Sha1};
 
 const ZIP_TOOLS: &str =
     "needs Info-ZIP zip and unzip (apt-get install -y zip unzip; then touch build.rs)";
-
-#[derive(Default)]
-struct Captured {
-    entries: Vec<EntryRecord>,
-    footer: Option<Footer>,
-}
-
-impl ReportWriter for Captured {
-    fn header(&mut self, _: &Header) -> io::Result<()> {
-        Ok(())
-    }
-    fn entry(&mut self, entry: &EntryRecord) -> io::Result<()> {
-        self.entries.push(entry.clone());
-        Ok(())
-    }
-    fn footer(&mut self, footer: &Footer) -> io::Result<()> {
-        self.footer = Some(footer.clone());
-        Ok(())
-    }
-}
 
 fn scan_with(root: &Path, options: &ScanOptions) -> (Vec<EntryRecord>, Footer) {
     let mut out = Captured::default();

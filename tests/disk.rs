@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::synth;
-use common::tools::{pattern, run_tool, sha1_hex};
+use common::tools::{fls, pattern, run_tool, sha1_hex};
 use mediahash::evidence::{Item, SourceOptions, open_root};
 use mediahash::report::{EntryDisposition, EntryKind, EntryRecord, ReasonCode};
 
@@ -125,27 +125,17 @@ struct Tsk {
 fn tsk(image: &Path) -> Tsk {
     let img = image.to_str().unwrap();
     let offset = START.to_string();
-    let listing = String::from_utf8(run("fls", &["-r", "-p", "-o", &offset, img])).unwrap();
     let mut entries = Vec::new();
     let mut content = BTreeMap::new();
-    for line in listing.lines() {
-        let (meta, path) = line.split_once('\t').unwrap();
-        let mut parts = meta.split_whitespace();
-        let kind = parts.next().unwrap();
-        let mut rest: Vec<&str> = parts.collect();
-        let deleted = rest.first() == Some(&"*");
-        if deleted {
-            rest.remove(0);
-        }
-        let inode: u64 = rest[0].trim_end_matches(':').parse().unwrap();
-        if kind.starts_with('v') || kind.starts_with('V') || path.starts_with('$') {
+    for line in fls(image, START, TOOLS) {
+        if line.is_virtual() || line.path.starts_with('$') {
             continue; // TSK's virtual files ($MBR, $FAT1, $OrphanFiles)
         }
-        let is_dir = kind.starts_with('d') || kind.ends_with('d');
-        if !is_dir {
+        let inode = line.entry_number();
+        if !line.is_dir() {
             content.insert(inode, run("icat", &["-o", &offset, img, &inode.to_string()]));
         }
-        entries.push((path.to_string(), inode, deleted, is_dir));
+        entries.push((line.path.clone(), inode, line.deleted, line.is_dir()));
     }
     Tsk { entries, content }
 }

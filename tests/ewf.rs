@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::synth;
-use common::tools::{pattern, run_tool, sha1_hex};
+use common::tools::{fls, pattern, run_tool, sha1_hex};
 use mediahash::evidence::disk::{Detected, detect};
 use mediahash::evidence::ewf::{ChunkError, EwfError, EwfImage, adler32};
 use mediahash::evidence::image::DiskImage;
@@ -339,15 +339,13 @@ fn scanning_an_e01_equals_the_raw_image_and_the_sleuth_kit() {
     assert_eq!(ours[0].1.reason.as_ref().unwrap().code, ReasonCode::DiskImage);
     // The Sleuth Kit reads the E01 itself (libewf): same files, same SHA-1.
     let img = e01.to_str().unwrap();
-    let listing = String::from_utf8(run("fls", &["-r", "-p", "-o", "2048", img])).unwrap();
     let mut checked = 0;
-    for line in listing.lines() {
-        let (meta, path) = line.split_once('\t').unwrap();
-        if !meta.starts_with("r/r") || meta.contains('*') || path.starts_with('$') {
+    for line in fls(&e01, 2048, TOOLS) {
+        let path = &line.path;
+        if line.kind != "r/r" || line.deleted || path.starts_with('$') {
             continue;
         }
-        let inode = meta.split_whitespace().nth(1).unwrap().trim_end_matches(':');
-        let content = run("icat", &["-o", "2048", img, inode]);
+        let content = run("icat", &["-o", "2048", img, &line.address]);
         let (_, record, read) = ours
             .iter()
             .find(|(p, _, _)| *p == format!("/p1/{path}"))

@@ -18,7 +18,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::synth;
-use common::tools::{pattern, run_tool, sha1_hex, tool_path};
+use common::tools::{self, pattern, run_tool, sha1_hex, tool_path};
 use mediahash::evidence::{Item, SourceOptions, open_root};
 use mediahash::report::{EntryDisposition, EntryKind, EntryRecord, ReasonCode};
 
@@ -231,38 +231,22 @@ struct Fls {
 }
 
 fn fls(image: &Path, start: u64) -> Vec<Fls> {
-    let listing = String::from_utf8(run(
-        "fls",
-        &["-r", "-p", "-o", &start.to_string(), image.to_str().unwrap()],
-    ))
-    .unwrap();
     let mut out = Vec::new();
-    for line in listing.lines() {
-        let (meta, path) = line.split_once('\t').unwrap();
-        let mut parts = meta.split_whitespace();
-        let kind = parts.next().unwrap();
-        let mut rest: Vec<&str> = parts.collect();
-        let deleted = rest.first() == Some(&"*");
-        if deleted {
-            rest.remove(0);
-        }
-        if kind.starts_with('V') {
+    for line in tools::fls(image, start, TOOLS) {
+        if line.kind.starts_with('V') {
             continue; // $OrphanFiles itself: a virtual directory
         }
-        let addr = rest[0].trim_end_matches(':');
-        let realloc = addr.ends_with("(realloc)");
-        let address = addr.trim_end_matches("(realloc)").to_string();
-        let mut nums = address.split('-');
-        let record: u64 = nums.next().unwrap().parse().unwrap();
-        let attr_type = nums.next().map(|t| t.parse().unwrap());
+        let realloc = line.address.ends_with("(realloc)");
+        let address = line.address.trim_end_matches("(realloc)").to_string();
+        let attr_type = address.split('-').nth(1).map(|t| t.parse().unwrap());
         out.push(Fls {
-            path: path.to_string(),
+            record: line.entry_number(),
+            path: line.path,
             address,
-            record,
             attr_type,
-            deleted,
+            deleted: line.deleted,
             realloc,
-            is_dir: kind.ends_with('d'),
+            is_dir: line.kind.ends_with('d'),
         });
     }
     out

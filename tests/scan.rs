@@ -4,6 +4,7 @@
 
 mod common;
 
+use common::capture::Captured;
 use common::synth;
 
 use std::collections::BTreeMap;
@@ -129,29 +130,6 @@ fn md5_of(bytes: &[u8]) -> [u8; 16] {
 }
 
 // ---------------------------------------------------------------- helpers
-
-/// A report captured in memory.
-#[derive(Default)]
-struct Captured {
-    header: Option<Header>,
-    entries: Vec<EntryRecord>,
-    footer: Option<Footer>,
-}
-
-impl ReportWriter for Captured {
-    fn header(&mut self, header: &Header) -> io::Result<()> {
-        self.header = Some(header.clone());
-        Ok(())
-    }
-    fn entry(&mut self, entry: &EntryRecord) -> io::Result<()> {
-        self.entries.push(entry.clone());
-        Ok(())
-    }
-    fn footer(&mut self, footer: &Footer) -> io::Result<()> {
-        self.footer = Some(footer.clone());
-        Ok(())
-    }
-}
 
 impl Captured {
     fn by_path(&self) -> BTreeMap<Vec<u8>, &EntryRecord> {

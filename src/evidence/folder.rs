@@ -357,6 +357,11 @@ fn error(mut record: EntryRecord, code: ReasonCode, message: impl Into<String>) 
     Item::Decided(record)
 }
 
+/// A symbolic link whose target could not be read (a root or an entry of a walk).
+fn link_unreadable(record: EntryRecord, e: &io::Error) -> Item {
+    error(record, ReasonCode::ReadLinkFailed, format!("cannot read symbolic link: {e}"))
+}
+
 /// Why an entry of a type that is never read was skipped.
 fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
     match kind {
@@ -539,13 +544,7 @@ impl FolderSource<'_> {
         if st.kind() == EntryKind::Symlink {
             match sys::read_link_at(None, &c_root) {
                 Ok(target) => record.link_target = Some(target),
-                Err(e) => {
-                    return error(
-                        record,
-                        ReasonCode::ReadLinkFailed,
-                        format!("cannot read symbolic link: {e}"),
-                    );
-                }
+                Err(e) => return link_unreadable(record, &e),
             }
             st = match sys::stat_at(None, &c_root, true) {
                 Ok(t) => t,
@@ -761,13 +760,7 @@ impl FolderSource<'_> {
         if follow || self.options.link_targets || self.readlink_is_quiet(st.dev, dir) {
             match sys::read_link_at(Some(dir.as_fd()), &name) {
                 Ok(target) => record.link_target = Some(target),
-                Err(e) => {
-                    return error(
-                        record,
-                        ReasonCode::ReadLinkFailed,
-                        format!("cannot read symbolic link: {e}"),
-                    );
-                }
+                Err(e) => return link_unreadable(record, &e),
             }
         }
         if !follow {

@@ -203,9 +203,15 @@ pub(crate) fn open_at(
     }
 }
 
+/// Mount flags under which reads cannot change access times (only Linux's `statvfs`
+/// reports `noatime`).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+const ATIME_KEEPING_MOUNT_FLAGS: libc::c_ulong = libc::ST_RDONLY | libc::ST_NOATIME;
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+const ATIME_KEEPING_MOUNT_FLAGS: libc::c_ulong = libc::ST_RDONLY;
+
 /// Whether the file system holding `fd` is mounted read-only or `noatime`, so reads there
 /// cannot change access times.
-#[cfg(any(target_os = "linux", target_os = "android"))]
 pub(crate) fn mount_keeps_atime(fd: BorrowedFd<'_>) -> bool {
     let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
     // SAFETY: fd is open; info is writable storage for one statvfs.
@@ -215,20 +221,7 @@ pub(crate) fn mount_keeps_atime(fd: BorrowedFd<'_>) -> bool {
     }
     // SAFETY: fstatvfs returned 0, so it filled the struct.
     let flags = unsafe { info.assume_init_ref() }.f_flag;
-    flags & (libc::ST_RDONLY | libc::ST_NOATIME) != 0
-}
-
-#[cfg(not(any(target_os = "linux", target_os = "android")))]
-pub(crate) fn mount_keeps_atime(fd: BorrowedFd<'_>) -> bool {
-    let mut info = std::mem::MaybeUninit::<libc::statvfs>::uninit();
-    // SAFETY: fd is open; info is writable storage for one statvfs.
-    let rc = unsafe { libc::fstatvfs(fd.as_raw_fd(), info.as_mut_ptr()) };
-    if rc != 0 {
-        return false;
-    }
-    // SAFETY: fstatvfs returned 0, so it filled the struct.
-    let flags = unsafe { info.assume_init_ref() }.f_flag;
-    flags & libc::ST_RDONLY != 0
+    flags & ATIME_KEEPING_MOUNT_FLAGS != 0
 }
 
 /// The names in the directory open as `fd` (without `.` and `..`), and the error that cut

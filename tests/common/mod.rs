@@ -1,6 +1,7 @@
 //! Shared helpers for the integration tests.
 #![allow(dead_code)]
 
+pub mod capture;
 pub mod rng;
 pub mod synth;
 pub mod tools;

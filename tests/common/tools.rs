@@ -55,3 +55,56 @@ pub fn sha1_hex(bytes: &[u8]) -> String {
 pub fn pattern(len: usize, seed: u32) -> Vec<u8> {
     Rng::from_seed(u64::from(seed)).bytes(len)
 }
+
+/// One line of The Sleuth Kit's `fls -r -p` listing.
+#[derive(Debug, Clone)]
+pub struct FlsLine {
+    /// The type column (`r/r`, `d/d`, `V/V`, `-/r`...).
+    pub kind: String,
+    /// Marked `*`: a deleted entry.
+    pub deleted: bool,
+    /// The metadata address as printed, `:` removed (`12`, `64-128-4`, `38-128-1(realloc)`).
+    pub address: String,
+    /// The path inside the file system.
+    pub path: String,
+}
+
+impl FlsLine {
+    /// A directory (by its name type or metadata type).
+    pub fn is_dir(&self) -> bool {
+        self.kind.starts_with('d') || self.kind.ends_with('d')
+    }
+
+    /// One of TSK's virtual entries (`$MBR`, `$FAT1`, `$OrphanFiles`).
+    pub fn is_virtual(&self) -> bool {
+        self.kind.starts_with('v') || self.kind.starts_with('V')
+    }
+
+    /// The entry (inode / MFT record) number: the address up to its first `-` or `(`.
+    pub fn entry_number(&self) -> u64 {
+        let end = self.address.find(['-', '(']).unwrap_or(self.address.len());
+        self.address[..end].parse().unwrap_or_else(|e| panic!("fls address {:?}: {e}", self))
+    }
+}
+
+/// `fls -r -p -o OFFSET IMAGE` (offset in sectors), parsed.
+pub fn fls(image: &Path, offset_sectors: u64, needs: &str) -> Vec<FlsLine> {
+    let image = image.to_str().unwrap();
+    let listing = run_tool("fls", &["-r", "-p", "-o", &offset_sectors.to_string(), image], needs);
+    String::from_utf8(listing)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let (meta, path) = line.split_once('\t').unwrap();
+            let mut parts = meta.split_whitespace();
+            let kind = parts.next().unwrap().to_string();
+            let mut rest: Vec<&str> = parts.collect();
+            let deleted = rest.first() == Some(&"*");
+            if deleted {
+                rest.remove(0);
+            }
+            let address = rest[0].trim_end_matches(':').to_string();
+            FlsLine { kind, deleted, address, path: path.to_string() }
+        })
+        .collect()
+}
