@@ -153,6 +153,10 @@ pub struct FileSystem {
     pub entries: Vec<FsEntry>,
     /// Damage of the whole file system (the volume's record becomes an error).
     pub problems: Vec<String>,
+    /// Media byte ranges `(offset, len)` the file system does not allocate to any file
+    /// (free clusters or blocks), sorted and disjoint: where deleted pictures are carved.
+    /// Empty when the reader does not know its free space.
+    pub unallocated: Vec<(u64, u64)>,
 }
 
 /// Why a volume's file system could not be opened.
@@ -280,6 +284,7 @@ fn fat_file_system(fs: &mut FatFs<'_>) -> FileSystem {
         fs_type: fs.kind.as_str().to_string(),
         entries,
         problems: std::mem::take(&mut fs.problems),
+        unallocated: Vec::new(),
     }
 }
 

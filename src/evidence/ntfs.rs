@@ -752,7 +752,7 @@ impl<'a> NtfsFs<'a> {
             }
         }
         let entries = self.entries(&records, bitmap.as_deref());
-        FileSystem { fs_type: "ntfs".into(), entries, problems }
+        FileSystem { fs_type: "ntfs".into(), entries, problems, unallocated: Vec::new() }
     }
 
     fn entries(&self, records: &[Option<Record>], bitmap: Option<&[u8]>) -> Vec<FsEntry> {
