@@ -166,6 +166,26 @@
 #define MH_SCAN_ALLOW_ATIME_CHANGES (1 << 3)
 
 /**
+ * Hash a root that is a disk image (raw, split raw, EWF) as one file, instead of reading
+ * its partitions and file systems (the default).
+ */
+#define MH_SCAN_NO_DISK_IMAGES (1 << 4)
+
+/**
+ * Do not read the members of ZIP archives found by content (they are still hashed as
+ * files).
+ */
+#define MH_SCAN_NO_ARCHIVES (1 << 5)
+
+/**
+ * Before scanning, read every root that is a disk image once and compare its media's
+ * MD5/SHA-1 with those its container stored (EWF): `mh_scan_summary.images_verified` and
+ * `image_verifications_failed` count the outcomes, and a failed one (mismatch, unreadable
+ * chunks) makes `exit_status` 2.
+ */
+#define MH_SCAN_VERIFY_IMAGES (1 << 6)
+
+/**
  * Major version of the library this header was generated from (as in Cargo.toml).
  */
 #define MH_VERSION_MAJOR 0
@@ -916,6 +936,37 @@ typedef struct mh_match {
 } mh_match;
 
 /**
+ * Limits on reading ZIP archives' members (nested ZIPs included). A member or archive over a
+ * limit is recorded as skipped with reason code 19 (too deep) or 20 (zip-bomb limit), never
+ * read past it. `mh_scan_options_default` fills the defaults.
+ */
+typedef struct mh_archive_limits {
+    /**
+     * Deepest nesting read: 1 reads the members of archives met as files, 2 also archives
+     * inside those... (default 4); 0 reads no archive.
+     */
+    uint32_t max_depth;
+    /**
+     * Largest uncompressed/compressed size ratio of a member (default 100).
+     */
+    uint64_t max_ratio;
+    /**
+     * Largest total uncompressed size of one archive's members, nested archives included
+     * (default 1 TiB).
+     */
+    uint64_t max_bytes;
+    /**
+     * Most entries in one archive's central directory (default 1,000,000).
+     */
+    uint64_t max_entries;
+    /**
+     * Largest compressed nested archive inflated into memory to read its members (default
+     * 256 MiB).
+     */
+    uint64_t max_nested_in_memory;
+} mh_archive_limits;
+
+/**
  * How to scan. Initialise with `mh_scan_options_default`, then change fields.
  */
 typedef struct mh_scan_options {
@@ -947,6 +998,10 @@ typedef struct mh_scan_options {
      * always computes MD5, SHA-1 and SHA-256).
      */
     struct mh_hash_options hash;
+    /**
+     * Limits on reading archives' members (unused with `MH_SCAN_NO_ARCHIVES`).
+     */
+    struct mh_archive_limits archive_limits;
 } mh_scan_options;
 
 /**
@@ -1054,6 +1109,21 @@ typedef struct mh_scan_entry {
      * archive member whose CRC-32 does not match).
      */
     uint32_t reason_code;
+    /**
+     * 1 when the entry is marked deleted in its file system (a disk image's deleted file or
+     * directory, or one below a deleted directory), 0 when it is not, -1 when that does
+     * not apply (files of a mounted folder).
+     */
+    int32_t deleted;
+    /**
+     * Where the entry is inside a disk image or archive, as one JSON object
+     * (NUL-terminated UTF-8): the image file and container, partition number, offset,
+     * length and type, file-system type, entry number (The Sleuth Kit's inode address),
+     * deleted flag, byte runs on the media, the chain of archive members; the same object
+     * as the JSON Lines report's `location` field (docs/report-format.md). NULL for entries
+     * of a mounted folder.
+     */
+    const char *location_json;
 } mh_scan_entry;
 
 /**
@@ -1115,6 +1185,15 @@ typedef struct mh_scan_summary {
      * Wall-clock duration of the scan in milliseconds.
      */
     uint64_t duration_ms;
+    /**
+     * Disk images whose stored digests were checked (`MH_SCAN_VERIFY_IMAGES`).
+     */
+    uint64_t images_verified;
+    /**
+     * Of those, the ones that failed: a digest mismatch, unreadable or corrupt chunks, or
+     * an image that could not be read (`exit_status` is then 2).
+     */
+    uint64_t image_verifications_failed;
     /**
      * What `mh scan` would exit with: 0 clean, 1 alerts, 2 errors.
      */

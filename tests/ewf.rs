@@ -487,7 +487,9 @@ fn mh_verify_image_and_scan_verify_image_report_the_digests() {
     let text = String::from_utf8_lossy(&text.stdout);
     assert!(text.contains("VERIFIED") && text.contains("CASE-15"), "{text}");
 
-    for (format, file) in [("jsonl", "r.jsonl"), ("dfxml", "r.xml")] {
+    for (format, file) in
+        [("jsonl", "r.jsonl"), ("dfxml", "r.xml"), ("csv", "r.csv"), ("case", "r.jsonld")]
+    {
         let report = reports.path().join(file);
         let out = mh()
             .args(["scan", "--verify-image", "--format", format, "--report"])
@@ -507,6 +509,16 @@ fn mh_verify_image_and_scan_verify_image_report_the_digests() {
             let metadata = v["metadata"].as_array().unwrap();
             assert!(metadata.iter().any(|m| m[0] == "case_number" && m[1] == "CASE-15"), "{v}");
             assert!(metadata.iter().any(|m| m[0] == "examiner" && m[1] == "Examiner Jane"));
+        } else if format == "csv" {
+            // CSV rows have no room for it: the provenance sidecar holds the header.
+            let sidecar = std::fs::read_to_string(reports.path().join("r.csv.provenance.jsonl"))
+                .expect("CSV provenance sidecar");
+            let header: serde_json::Value =
+                serde_json::from_str(sidecar.lines().next().unwrap()).unwrap();
+            assert_eq!(header["image_verifications"][0]["status"], "verified", "{header}");
+            assert_eq!(header["image_verifications"][0]["stored_md5"], md5.as_str());
+        } else if format == "case" {
+            check_case_report(&report, &md5, &sha1);
         } else {
             assert!(text.contains(r#"<mh:image_verification"#), "{text}");
             assert!(text.contains(r#"status="verified""#));
@@ -545,6 +557,75 @@ fn mh_verify_image_and_scan_verify_image_report_the_digests() {
     assert_eq!(header["image_verifications"][0]["status"], "mismatch");
     let out = mh().arg("verify-image").arg(&e01).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
+}
+
+/// The CASE report of a verified scan of the E01: the image with its media digests, the
+/// verification action, the partition and file system, and files contained within them;
+/// `case_validate` (MEDIAHASH_CASE_VALIDATE) accepts it.
+fn check_case_report(report: &Path, md5: &str, sha1: &str) {
+    let doc: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(report).unwrap()).expect("CASE report is JSON");
+    let graph = doc["@graph"].as_array().unwrap();
+    let of_type =
+        |t: &str| -> Vec<&serde_json::Value> { graph.iter().filter(|n| n["@type"] == t).collect() };
+    let images = of_type("uco-observable:Image");
+    assert_eq!(images.len(), 1, "one image node");
+    let image = images[0];
+    let facets = image["uco-core:hasFacet"].as_array().unwrap();
+    let content = facets
+        .iter()
+        .find(|f| f["@type"] == "uco-observable:ContentDataFacet")
+        .expect("the media's digests");
+    let hashes = content["uco-observable:hash"].as_array().unwrap();
+    let value = |m: &str| {
+        hashes.iter().find(|h| h["uco-types:hashMethod"] == m).unwrap()["uco-types:hashValue"]
+            ["@value"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(value("MD5"), md5);
+    assert_eq!(value("SHA1"), sha1);
+    let verification = of_type("case-investigation:InvestigativeAction")
+        .into_iter()
+        .find(|a| a["uco-core:name"] == "mediahash image verification")
+        .expect("verification action");
+    assert_eq!(verification["uco-action:actionStatus"], "Complete/Finish");
+    assert_eq!(verification["uco-action:object"][0]["@id"], image["@id"]);
+    let partitions = of_type("uco-observable:DiskPartition");
+    let file_systems = of_type("uco-observable:FileSystem");
+    assert_eq!(partitions.len(), 1);
+    assert_eq!(file_systems.len(), 1);
+    let relationships = of_type("uco-observable:ObservableRelationship");
+    let contained = |source: &serde_json::Value, target: &serde_json::Value| {
+        relationships.iter().any(|r| {
+            r["uco-core:source"][0]["@id"] == source["@id"]
+                && r["uco-core:target"][0]["@id"] == target["@id"]
+        })
+    };
+    assert!(contained(partitions[0], image));
+    assert!(contained(file_systems[0], partitions[0]));
+    let files = of_type("uco-observable:File");
+    let deleted = files
+        .iter()
+        .filter(|f| {
+            f["uco-core:hasFacet"][0]["uco-observable:allocationStatus"].as_str() == Some("deleted")
+        })
+        .count();
+    assert!(deleted >= 1, "a deleted file is marked");
+    let in_fs = files.iter().filter(|f| contained(f, file_systems[0])).count();
+    assert!(in_fs >= 3, "files are contained within the file system ({in_fs})");
+    if let Some(exe) = std::env::var_os("MEDIAHASH_CASE_VALIDATE") {
+        let out = Command::new(exe).arg(report).output().expect("run case_validate");
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success() && text.contains("Conforms: True"),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        eprintln!("skipping case_validate: set MEDIAHASH_CASE_VALIDATE to its path to run it");
+    }
 }
 
 fn open_err(path: &Path) -> EwfError {

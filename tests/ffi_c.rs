@@ -8,6 +8,8 @@
 //! The static and shared libraries are the ones `cargo test` itself built (see [`libraries`]):
 //! no second cargo build, unless they are missing.
 
+mod common;
+
 use std::ffi::OsStr;
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -457,6 +459,32 @@ fn c_scan() {
     std::fs::write(dir.join("note.txt"), b"plain text, not an image\n").unwrap();
     std::fs::write(dir.join("sub/empty.bin"), b"").unwrap();
     run_c_test("test_scan", &[f.set.as_os_str(), dir.as_os_str()]);
+}
+
+/// A raw FAT16 image (made with `mkfs.vfat` and mtools) scanned through `mh_scan`: the image
+/// read through its file system, a deleted file, entry locations, verification and the
+/// options that turn disk images and archives off.
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs mkfs.vfat and mtools (see build.rs)")]
+fn c_scan_disk_image() {
+    let f = fixture();
+    let image = scratch().join("scan-image.raw");
+    let _ = std::fs::remove_file(&image);
+    let image_text = image.to_str().unwrap();
+    let tool = |cmd: &str, args: &[&str]| {
+        common::tools::run_tool(cmd, args, "Debian packages dosfstools and mtools");
+    };
+    tool("mkfs.vfat", &["-C", "-F", "16", "-s", "1", "-n", "CTEST", image_text, "8192"]);
+    let note = scratch().join("scan-image-note.txt");
+    std::fs::write(&note, b"a note on the disk\n").unwrap();
+    let gone = scratch().join("scan-image-deleted.txt");
+    std::fs::write(&gone, b"deleted, but its cluster is still free\n").unwrap();
+    tool("mmd", &["-i", image_text, "::/PICS"]);
+    tool("mcopy", &["-i", image_text, f.image.to_str().unwrap(), "::/PICS/IMAGE.PNG"]);
+    tool("mcopy", &["-i", image_text, note.to_str().unwrap(), "::/NOTE.TXT"]);
+    tool("mcopy", &["-i", image_text, gone.to_str().unwrap(), "::/DELETED.TXT"]);
+    tool("mdel", &["-i", image_text, "::/DELETED.TXT"]);
+    run_c_test("test_scan_image", &[f.set.as_os_str(), image.as_os_str()]);
 }
 
 /// examples/c/mh_example.c built with flags from a mediahash.pc generated from the template,

@@ -7,6 +7,7 @@ use std::ptr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
+use crate::evidence::archive::ArchiveLimits;
 use crate::perceptual::pdq::PdqHash;
 use crate::refset::read::{MappedRefSet, RefsetError};
 use crate::refset::{HashKind, HashValue};
@@ -34,10 +35,74 @@ pub const MH_SCAN_DIHEDRAL: u32 = 1 << 2;
 /// Without it such entries are errors with reason code 112 and are not read; with it they
 /// are read, counted, and the scan's exit status is 2.
 pub const MH_SCAN_ALLOW_ATIME_CHANGES: u32 = 1 << 3;
+/// Hash a root that is a disk image (raw, split raw, EWF) as one file, instead of reading
+/// its partitions and file systems (the default).
+pub const MH_SCAN_NO_DISK_IMAGES: u32 = 1 << 4;
+/// Do not read the members of ZIP archives found by content (they are still hashed as
+/// files).
+pub const MH_SCAN_NO_ARCHIVES: u32 = 1 << 5;
+/// Before scanning, read every root that is a disk image once and compare its media's
+/// MD5/SHA-1 with those its container stored (EWF): `mh_scan_summary.images_verified` and
+/// `image_verifications_failed` count the outcomes, and a failed one (mismatch, unreadable
+/// chunks) makes `exit_status` 2.
+pub const MH_SCAN_VERIFY_IMAGES: u32 = 1 << 6;
 const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
     | MH_SCAN_ONE_FILE_SYSTEM
     | MH_SCAN_DIHEDRAL
-    | MH_SCAN_ALLOW_ATIME_CHANGES;
+    | MH_SCAN_ALLOW_ATIME_CHANGES
+    | MH_SCAN_NO_DISK_IMAGES
+    | MH_SCAN_NO_ARCHIVES
+    | MH_SCAN_VERIFY_IMAGES;
+
+/// Limits on reading ZIP archives' members (nested ZIPs included). A member or archive over a
+/// limit is recorded as skipped with reason code 19 (too deep) or 20 (zip-bomb limit), never
+/// read past it. `mh_scan_options_default` fills the defaults.
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mh_archive_limits {
+    /// Deepest nesting read: 1 reads the members of archives met as files, 2 also archives
+    /// inside those... (default 4); 0 reads no archive.
+    pub max_depth: u32,
+    /// Largest uncompressed/compressed size ratio of a member (default 100).
+    pub max_ratio: u64,
+    /// Largest total uncompressed size of one archive's members, nested archives included
+    /// (default 1 TiB).
+    pub max_bytes: u64,
+    /// Most entries in one archive's central directory (default 1,000,000).
+    pub max_entries: u64,
+    /// Largest compressed nested archive inflated into memory to read its members (default
+    /// 256 MiB).
+    pub max_nested_in_memory: u64,
+}
+
+impl mh_archive_limits {
+    fn from_limits(l: &ArchiveLimits) -> Self {
+        mh_archive_limits {
+            max_depth: l.max_depth,
+            max_ratio: l.max_ratio,
+            max_bytes: l.max_bytes,
+            max_entries: l.max_entries,
+            max_nested_in_memory: l.max_nested_in_memory,
+        }
+    }
+
+    fn to_limits(self) -> Result<ArchiveLimits, mh_status> {
+        if self.max_ratio == 0 || self.max_bytes == 0 || self.max_entries == 0 {
+            return Err(fail(
+                mh_status::InvalidParameter,
+                "mh_archive_limits: max_ratio, max_bytes and max_entries must be at least 1 \
+                 (use max_depth 0, or MH_SCAN_NO_ARCHIVES, to read no archive)",
+            ));
+        }
+        Ok(ArchiveLimits {
+            max_depth: self.max_depth,
+            max_ratio: self.max_ratio,
+            max_bytes: self.max_bytes,
+            max_entries: self.max_entries,
+            max_nested_in_memory: self.max_nested_in_memory,
+        })
+    }
+}
 
 /// How to scan. Initialise with `mh_scan_options_default`, then change fields.
 #[repr(C)]
@@ -59,6 +124,8 @@ pub struct mh_scan_options {
     /// Perceptual hashing, PDQ convention and decode limits (`digests` is ignored: a scan
     /// always computes MD5, SHA-1 and SHA-256).
     pub hash: mh_hash_options,
+    /// Limits on reading archives' members (unused with `MH_SCAN_NO_ARCHIVES`).
+    pub archive_limits: mh_archive_limits,
 }
 
 /// What a scan made of one entry (`mh_scan_entry.disposition`).
@@ -170,6 +237,17 @@ pub struct mh_scan_entry {
     /// 118 a disk image that cannot be opened or read, 119 a damaged archive, 120 an
     /// archive member whose CRC-32 does not match).
     pub reason_code: u32,
+    /// 1 when the entry is marked deleted in its file system (a disk image's deleted file or
+    /// directory, or one below a deleted directory), 0 when it is not, -1 when that does
+    /// not apply (files of a mounted folder).
+    pub deleted: i32,
+    /// Where the entry is inside a disk image or archive, as one JSON object
+    /// (NUL-terminated UTF-8): the image file and container, partition number, offset,
+    /// length and type, file-system type, entry number (The Sleuth Kit's inode address),
+    /// deleted flag, byte runs on the media, the chain of archive members; the same object
+    /// as the JSON Lines report's `location` field (docs/report-format.md). NULL for entries
+    /// of a mounted folder.
+    pub location_json: *const c_char,
 }
 
 /// Totals of a finished scan.
@@ -200,6 +278,11 @@ pub struct mh_scan_summary {
     pub files_without_noatime: u64,
     /// Wall-clock duration of the scan in milliseconds.
     pub duration_ms: u64,
+    /// Disk images whose stored digests were checked (`MH_SCAN_VERIFY_IMAGES`).
+    pub images_verified: u64,
+    /// Of those, the ones that failed: a digest mismatch, unreadable or corrupt chunks, or
+    /// an image that could not be read (`exit_status` is then 2).
+    pub image_verifications_failed: u64,
     /// What `mh scan` would exit with: 0 clean, 1 alerts, 2 errors.
     pub exit_status: i32,
 }
@@ -243,12 +326,16 @@ fn defaults() -> mh_scan_options {
     mh_scan_options {
         flags: if scan.dihedral { MH_SCAN_DIHEDRAL } else { 0 }
             | if scan.follow_symlinks { MH_SCAN_FOLLOW_SYMLINKS } else { 0 }
-            | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 },
+            | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 }
+            | if scan.no_disk_images { MH_SCAN_NO_DISK_IMAGES } else { 0 }
+            | if scan.no_archives { MH_SCAN_NO_ARCHIVES } else { 0 }
+            | if scan.verify_images { MH_SCAN_VERIFY_IMAGES } else { 0 },
         threads: u32::try_from(scan.threads).unwrap_or(0),
         pdq_radius: scan.pdq_radius,
         phash_radius: scan.phash_radius,
         max_file_size: scan.max_file_size.unwrap_or(0),
         hash,
+        archive_limits: mh_archive_limits::from_limits(&scan.archive_limits),
     }
 }
 
@@ -275,6 +362,10 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
         one_file_system: o.flags & MH_SCAN_ONE_FILE_SYSTEM != 0,
         dihedral: o.flags & MH_SCAN_DIHEDRAL != 0,
         allow_atime_changes: o.flags & MH_SCAN_ALLOW_ATIME_CHANGES != 0,
+        no_disk_images: o.flags & MH_SCAN_NO_DISK_IMAGES != 0,
+        no_archives: o.flags & MH_SCAN_NO_ARCHIVES != 0,
+        verify_images: o.flags & MH_SCAN_VERIFY_IMAGES != 0,
+        archive_limits: o.archive_limits.to_limits()?,
         max_file_size: (o.max_file_size != 0).then_some(o.max_file_size),
         pdq_radius: o.pdq_radius,
         phash_radius: o.phash_radius,
@@ -325,6 +416,13 @@ impl CallbackWriter<'_> {
         let path_bytes = &record.path;
         let reason = record.reason_message().map(c);
         let image_format = record.image_format.map(|f| c(f.as_str()));
+        let location = record.location.as_ref().map(|l| {
+            c(&serde_json::to_string(l).unwrap_or_else(|e| format!("{{\"error\":\"{e}\"}}")))
+        });
+        let deleted = match record.location.as_ref().and_then(|l| l.deleted) {
+            Some(d) => i32::from(d),
+            None => -1,
+        };
         let mut entry = mh_scan_entry {
             path: path.as_ptr(),
             path_bytes: path_bytes.as_ptr(),
@@ -345,6 +443,8 @@ impl CallbackWriter<'_> {
             image_format: image_format.as_ref().map_or(ptr::null(), |f| f.as_ptr()),
             matches: ptr::null(),
             reason_code: record.reason.as_ref().map_or(0, |r| r.code as u32),
+            deleted,
+            location_json: location.as_ref().map_or(ptr::null(), |l| l.as_ptr()),
         };
         if let Some(md5) = record.md5 {
             entry.md5 = md5;
@@ -543,6 +643,12 @@ pub unsafe extern "C" fn mh_scan(
             bytes_read: f.bytes_read,
             files_without_noatime: f.files_without_noatime,
             duration_ms: f.duration_ms,
+            images_verified: summary.image_verifications.len() as u64,
+            image_verifications_failed: summary
+                .image_verifications
+                .iter()
+                .filter(|v| v.status.failed())
+                .count() as u64,
             exit_status: f.exit_status,
         };
         if !out.is_null() {
@@ -565,6 +671,9 @@ mod tests {
         assert_eq!(options.phash_radius, want.phash_radius);
         assert_eq!(options.dihedral, want.dihedral);
         assert_eq!(options.max_file_size, want.max_file_size);
+        assert_eq!(options.no_archives, want.no_archives);
+        assert_eq!(options.verify_images, want.verify_images);
+        assert_eq!(options.archive_limits, want.archive_limits);
     }
 
     #[test]
@@ -574,6 +683,9 @@ mod tests {
         assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
         let mut o = defaults();
         o.pdq_radius = 257;
+        assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
+        let mut o = defaults();
+        o.archive_limits.max_entries = 0;
         assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
     }
 }

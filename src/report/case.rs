@@ -9,10 +9,18 @@
 //! `uco-core:Annotation`, tagged `mediahash:<disposition>`, whose statement gives the
 //! disposition, reason, PDQ (with quality) and pHash, and the matches: PDQ and pHash are
 //! outside UCO's `HashNameVocab`, and `case_validate` then reports the graph as not
-//! conforming (Info level), so they are not `uco-types:Hash` nodes. An entry inside a disk
-//! image has its location (image, partition, file system, entry number, deleted flag, byte
-//! runs) in that statement too, as words: UCO volume and partition observables are not
-//! written yet.
+//! conforming (Info level), so they are not `uco-types:Hash` nodes.
+//!
+//! An entry inside a disk image or archive is placed by observables, each written once: the
+//! image (`uco-observable:Image`, `ImageFacet.imageType` = the container), its partition
+//! (`DiskPartition` with `DiskPartitionFacet`: number, offset, length, type), the partition's
+//! file system (`FileSystem`, `FileSystemFacet.fileSystemType`), joined by
+//! `ObservableRelationship`s `Contained_Within` (file → file system → partition → image;
+//! archive member → archive file). The file's `FileFacet.allocationStatus` is `allocated` or
+//! `deleted`, an NTFS file has `NTFSFileFacet.entryID` (the MFT record number), and the
+//! annotation's statement repeats the location in words (entry number, byte runs, archive
+//! member). `mh scan --verify-image` outcomes are `InvestigativeAction`s on the image, whose
+//! `ContentDataFacet` holds the media's MD5 and SHA1 as computed.
 //!
 //! Provenance: the tool (`uco-tool:Tool`), each reference set file with its SHA-256, and a
 //! `case-investigation:InvestigativeAction` (start and end time, command line, counts)
@@ -23,13 +31,17 @@
 //! method), with the version nibble set to 5 and the RFC 4122 variant bits — the same
 //! evidence gives the same identifiers.
 
+use std::collections::HashSet;
 use std::io::{self, Write};
 
 use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 
 use super::jsonl::EntryLine;
-use super::{EntryDisposition, EntryKind, EntryRecord, Footer, Header, ReportWriter};
+use super::{
+    EntryDisposition, EntryKind, EntryRecord, Footer, Header, ImageVerification, Location,
+    ReportWriter,
+};
 
 /// Writes a CASE/UCO JSON-LD report.
 pub struct CaseWriter<W: Write> {
@@ -38,6 +50,9 @@ pub struct CaseWriter<W: Write> {
     tool_id: String,
     reference_ids: Vec<String>,
     header: Option<Header>,
+    /// Nodes written once per report (images, partitions, file systems and the
+    /// relationships between them), by `@id`.
+    written_once: HashSet<String>,
 }
 
 /// A deterministic UUID-formatted identifier from the SHA-256 of `parts`.
@@ -71,6 +86,20 @@ fn date_time(s: &str) -> Value {
     json!({"@type": "xsd:dateTime", "@value": s})
 }
 
+/// An `ObservableRelationship`: `source` is contained within `target`; its `@id` and node.
+fn contained_within(source: &str, target: &str) -> (String, Value) {
+    let id = node_id("Relationship", &[source.as_bytes(), target.as_bytes()]);
+    let node = json!({
+        "@id": id,
+        "@type": "uco-observable:ObservableRelationship",
+        "uco-core:source": [{"@id": source}],
+        "uco-core:target": [{"@id": target}],
+        "uco-core:kindOfRelationship": "Contained_Within",
+        "uco-core:isDirectional": true,
+    });
+    (id, node)
+}
+
 fn hash_node(owner: &[u8], method: &str, value: &str) -> Value {
     json!({
         "@id": node_id("Hash", &[owner, method.as_bytes()]),
@@ -90,6 +119,7 @@ impl<W: Write> CaseWriter<W> {
             tool_id: String::new(),
             reference_ids: Vec::new(),
             header: None,
+            written_once: HashSet::new(),
         }
     }
 
@@ -104,6 +134,142 @@ impl<W: Write> CaseWriter<W> {
         }
         self.nodes_written += 1;
         serde_json::to_writer(&mut self.out, node).map_err(io::Error::from)
+    }
+
+    /// Writes `node` unless a node with its `@id` was written before.
+    fn node_once(&mut self, id: &str, node: impl FnOnce() -> Value) -> io::Result<()> {
+        if self.written_once.insert(id.to_string()) { self.node(&node()) } else { Ok(()) }
+    }
+
+    /// `source` is contained within `target` (written once per pair).
+    fn contained_within_once(&mut self, source: &str, target: &str) -> io::Result<()> {
+        let (id, node) = contained_within(source, target);
+        self.node_once(&id, || node)
+    }
+
+    /// The disk image's node (with the media's computed digests when it was verified).
+    fn image_node(
+        &mut self,
+        image: &str,
+        container: &str,
+        verified: Option<&ImageVerification>,
+    ) -> io::Result<String> {
+        let id = node_id("Image", &[image.as_bytes()]);
+        let owner = id.as_bytes().to_vec();
+        self.node_once(&id.clone(), || {
+            let mut facets = vec![json!({
+                "@id": node_id("ImageFacet", &[&owner]),
+                "@type": "uco-observable:ImageFacet",
+                "uco-observable:imageType": container,
+            })];
+            if let Some(v) = verified {
+                let hashes: Vec<Value> = [("MD5", &v.computed_md5), ("SHA1", &v.computed_sha1)]
+                    .into_iter()
+                    .filter_map(|(method, value)| {
+                        value.as_ref().map(|x| hash_node(&owner, method, x))
+                    })
+                    .collect();
+                let mut content = json!({
+                    "@id": node_id("ContentDataFacet", &[&owner]),
+                    "@type": "uco-observable:ContentDataFacet",
+                    "uco-observable:sizeInBytes": integer(v.media_size),
+                });
+                if !hashes.is_empty() {
+                    content
+                        .as_object_mut()
+                        .expect("object literal")
+                        .insert("uco-observable:hash".into(), Value::Array(hashes));
+                }
+                facets.push(content);
+            }
+            json!({
+                "@id": id,
+                "@type": "uco-observable:Image",
+                "uco-core:name": image,
+                "uco-core:hasFacet": facets,
+            })
+        })?;
+        Ok(id)
+    }
+
+    /// Writes the image, partition and file-system nodes of `l` (once each) and returns the
+    /// `@id` of the innermost one, which holds the entry.
+    fn location_nodes(&mut self, l: &Location) -> io::Result<String> {
+        let image = self.image_node(&l.image, &l.container, None)?;
+        let Some(number) = l.partition else { return Ok(image) };
+        let number_text = number.to_string();
+        let part = node_id("DiskPartition", &[l.image.as_bytes(), number_text.as_bytes()]);
+        let owner = part.as_bytes().to_vec();
+        self.node_once(&part.clone(), || {
+            let mut facet = json!({
+                "@id": node_id("DiskPartitionFacet", &[&owner]),
+                "@type": "uco-observable:DiskPartitionFacet",
+                "uco-observable:partitionID": number_text,
+            });
+            let f = facet.as_object_mut().expect("object literal");
+            if let Some(o) = l.partition_offset {
+                f.insert("uco-observable:partitionOffset".into(), integer(o));
+            }
+            if let Some(n) = l.partition_length {
+                f.insert("uco-observable:partitionLength".into(), integer(n));
+            }
+            if let Some(t) = &l.partition_type {
+                f.insert("uco-observable:diskPartitionType".into(), json!(t));
+            }
+            json!({"@id": part, "@type": "uco-observable:DiskPartition", "uco-core:hasFacet": [facet]})
+        })?;
+        self.contained_within_once(&part, &image)?;
+        let Some(fs_type) = &l.fs_type else { return Ok(part) };
+        let fs = node_id("FileSystem", &[&owner]);
+        let fs_owner = fs.as_bytes().to_vec();
+        self.node_once(&fs.clone(), || {
+            json!({
+                "@id": fs,
+                "@type": "uco-observable:FileSystem",
+                "uco-core:hasFacet": [{
+                    "@id": node_id("FileSystemFacet", &[&fs_owner]),
+                    "@type": "uco-observable:FileSystemFacet",
+                    "uco-observable:fileSystemType": fs_type,
+                }],
+            })
+        })?;
+        self.contained_within_once(&fs, &part)?;
+        Ok(fs)
+    }
+
+    /// Each verified image, and the verification as an action on it.
+    fn verification_nodes(&mut self, h: &Header) -> io::Result<()> {
+        for v in &h.image_verifications {
+            let image = self.image_node(&v.image, &v.container, Some(v))?;
+            let mut words = format!(
+                "{}: media of {} bytes; stored MD5 {}, SHA1 {}; computed MD5 {}, SHA1 {}; {} \
+                 bytes unreadable",
+                v.status.as_str(),
+                v.media_size,
+                v.stored_md5.as_deref().unwrap_or("none"),
+                v.stored_sha1.as_deref().unwrap_or("none"),
+                v.computed_md5.as_deref().unwrap_or("none"),
+                v.computed_sha1.as_deref().unwrap_or("none"),
+                v.unreadable_bytes,
+            );
+            for (start, end) in &v.unreadable_ranges {
+                words.push_str(&format!(" [{start}, {end})"));
+            }
+            if !v.message.is_empty() {
+                words.push_str(&format!("; {}", v.message));
+            }
+            let action = json!({
+                "@id": node_id("InvestigativeAction", &[b"verify-image", v.image.as_bytes(), h.start_time.as_bytes()]),
+                "@type": "case-investigation:InvestigativeAction",
+                "uco-core:name": "mediahash image verification",
+                "uco-core:description": [words],
+                "uco-action:instrument": {"@id": self.tool_id},
+                "uco-action:object": [{"@id": image}],
+                "uco-action:actionStatus": if v.status.failed() { "Fail" } else { "Complete/Finish" },
+            });
+            self.node(&action)?;
+        }
+        Ok(())
     }
 }
 
@@ -156,6 +322,7 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
             self.node(&file)?;
             self.reference_ids.push(id);
         }
+        self.verification_nodes(h)?;
         self.header = Some(h.clone());
         Ok(())
     }
@@ -186,7 +353,22 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
         if let Some(t) = &line.ctime {
             ff.insert("uco-observable:metadataChangeTime".into(), date_time(t));
         }
+        let location = e.location.as_ref();
+        if let Some(deleted) = location.and_then(|l| l.deleted) {
+            let status = if deleted { "deleted" } else { "allocated" };
+            ff.insert("uco-observable:allocationStatus".into(), json!(status));
+        }
         let mut facets = vec![file_facet];
+        let ntfs_record = location
+            .filter(|l| l.fs_type.as_deref() == Some("ntfs") && l.archive.is_empty())
+            .and_then(|l| l.entry_number);
+        if let Some(n) = ntfs_record {
+            facets.push(json!({
+                "@id": node_id("NTFSFileFacet", &[path_bytes]),
+                "@type": "uco-observable:NTFSFileFacet",
+                "uco-observable:entryID": integer(n),
+            }));
+        }
         let mut hashes = Vec::new();
         // PDQ and pHash are not in UCO's HashNameVocab (validators flag them), so they go
         // in the annotation's statement instead.
@@ -216,6 +398,19 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
             "uco-core:hasFacet": facets,
         });
         self.node(&file)?;
+        if let Some(l) = location {
+            let holder = if l.archive.is_empty() {
+                self.location_nodes(l)?
+            } else {
+                // A member is inside the archive file, whose own record (and node) comes
+                // before it: the path up to the last `!/`.
+                let split = path_bytes.windows(2).rposition(|w| w == b"!/").unwrap_or(0);
+                node_id("File", &[&path_bytes[..split]])
+            };
+            // Not remembered: one per entry.
+            let (_, relationship) = contained_within(&file_id, &holder);
+            self.node(&relationship)?;
+        }
 
         let annotation = json!({
             "@id": node_id("Annotation", &[path_bytes]),
@@ -269,7 +464,7 @@ impl<W: Write> ReportWriter for CaseWriter<W> {
 fn statement(e: &EntryRecord) -> String {
     let mut s = format!("disposition: {}", e.disposition.as_str());
     if let Some(l) = &e.location {
-        // Disk-image location as words for now (UCO's Volume/Partition facets: later).
+        // The observables carry the structure; the words help a reader of the statement.
         s.push_str(&format!("; in {} ({})", l.image, l.container));
         if let Some(p) = l.partition {
             s.push_str(&format!(", partition {p} at byte {}", l.partition_offset.unwrap_or(0)));

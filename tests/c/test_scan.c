@@ -17,6 +17,7 @@ static int on_entry(void *userdata, const mh_scan_entry *e) {
     CHECK(e != NULL && e->path != NULL && e->matches != NULL);
     CHECK(e->path_bytes_len == strlen(e->path));
     CHECK(memcmp(e->path_bytes, e->path, e->path_bytes_len) == 0);
+    CHECK(e->deleted == -1 && e->location_json == NULL); /* a mounted folder's entries */
     t->entries++;
     switch (e->disposition) {
     case MH_ENTRY_DISPOSITION_ALERT:
