@@ -494,6 +494,10 @@ fn build_mounted(dir: &Path, table: Table) -> (PathBuf, u64) {
         std::fs::write(m("Trash/gone small.txt"), b"resident and deleted\n").unwrap();
         std::fs::write(m("Old Dir/inner/deep deleted.bin"), pattern(12_000, 11)).unwrap();
         std::fs::write(m("keep.txt"), b"kept\n").unwrap();
+        // Hard links: one record, several names (The Sleuth Kit lists each).
+        std::fs::hard_link(m("keep.txt"), m("Docs/keep link.txt")).unwrap();
+        std::fs::hard_link(m("Pictures/holiday photo.png"), m("Docs/Deep Folder/same.png"))
+            .unwrap();
         std::fs::remove_file(m("Trash/gone.bin")).unwrap();
         std::fs::remove_file(m("Trash/gone small.txt")).unwrap();
         std::fs::remove_dir_all(m("Old Dir")).unwrap();
@@ -520,6 +524,14 @@ fn ntfs_directories_compression_sparse_deleted_in_gpt_match_the_sleuth_kit() {
     assert_eq!(bytes.len(), 3 << 20);
     assert_eq!(&bytes[1 << 20..(1 << 20) + 10_000], &pattern(10_000, 9)[..]);
     assert!(find(&items, "/Docs/Deep Folder").0.kind == EntryKind::Directory);
+    // Each name of a hard-linked file, with the same record and content.
+    assert_eq!(entry_number(&items, "/Docs/keep link.txt"), entry_number(&items, "/keep.txt"));
+    let same = find(&items, "/Docs/Deep Folder/same.png");
+    assert_eq!(same.1.as_ref().unwrap().as_ref().unwrap(), &picture());
+    assert_eq!(
+        entry_number(&items, "/Docs/Deep Folder/same.png"),
+        entry_number(&items, "/Pictures/holiday photo.png")
+    );
 }
 
 /// Offset (in a fixed-up record) of the runlist of the record's unnamed `$DATA`.

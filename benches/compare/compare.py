@@ -12,6 +12,8 @@ Cases:
   3  imagehash phash + dhash                vs  mediahash (PDQ + pHash/dHash/aHash)
   4  FAISS IndexBinaryFlat / MultiHash range search (radius 31, 8 needles per query)
      vs  .mhset search_pdq (examples/pdq_search_bench.rs)
+  5  tsk_recover -a IMAGE DIR + hashdeep -r DIR  vs  mh scan IMAGE, on a raw FAT32 image
+     and its E01 (ewfacquire) holding case 1's tree; the limit is reading the image file
 """
 
 import argparse
@@ -142,6 +144,9 @@ def versions() -> dict:
     v = {}
     out = subprocess.run(["hashdeep", "-V"], capture_output=True, text=True)
     v["hashdeep"] = out.stdout.strip() or out.stderr.strip()
+    if shutil.which("fls"):
+        out = subprocess.run(["fls", "-V"], capture_output=True, text=True)
+        v["sleuthkit"] = out.stdout.strip() or out.stderr.strip()
     code = ("import importlib.metadata as m\n"
             "print(' '.join(f'{p} {m.version(p)}' for p in "
             "['pdqhash','ImageHash','Pillow','faiss-cpu','numpy']))")
@@ -612,14 +617,125 @@ def case4(args, rows, notes):
                                                         for t in tools))
 
 
+# --------------------------------------------------------------------------- case 5
+
+
+def make_disk_images(tree: pathlib.Path, total: int) -> tuple:
+    """A raw FAT32 image without a partition table holding `tree` (mkfs.vfat + mcopy, no
+    mount), and an E01 of it (ewfacquire, deflate "fast", 1.5 GiB segments). Reused while
+    the tree's parameters match."""
+    raw, e01_base = WORK / "disk.raw", WORK / "disk"
+    stamp = WORK / "disk.params"
+    params = (tree / ".params").read_text() + " v1"
+    if stamp.exists() and stamp.read_text() == params:
+        return raw, WORK / "disk.E01"
+    for p in WORK.glob("disk.*"):
+        p.unlink()
+    size_kib = (total * 11 // 10 + (256 << 20)) // 1024
+    sh(["mkfs.vfat", "-C", "-F", "32", "-n", "BENCH", str(raw), str(size_kib)],
+       stdout=subprocess.DEVNULL)
+    env = dict(os.environ, MTOOLS_SKIP_CHECK="1")
+    for top in sorted(tree.iterdir()):
+        if top.name != ".params":
+            sh(["mcopy", "-s", "-i", str(raw), str(top), "::/"], env=env)
+    sh(["ewfacquire", "-u", "-q", "-t", str(e01_base), "-c", "deflate:fast", "-S", str(1536 << 20),
+        "-d", "sha1", str(raw)], stdout=subprocess.DEVNULL)
+    stamp.write_text(params)
+    return raw, WORK / "disk.E01"
+
+
+def parse_mh_scan(path: pathlib.Path, prefix: str) -> dict:
+    """Regular files of an `mh scan` JSONL report, by path inside the file system."""
+    out = {}
+    for line in path.read_text().splitlines():
+        o = json.loads(line)
+        if o.get("record") != "entry" or o.get("kind") != "file" or "sha256" not in o:
+            continue
+        rel = o["path"][len(prefix):]
+        out[rel] = (o.get("size"), o.get("md5"), o.get("sha1"), o.get("sha256"))
+    return out
+
+
+def peak_rss_mib(cmd) -> float:
+    out = subprocess.run(["/usr/bin/time", "-f", "%M"] + cmd, check=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return int(out.stderr.strip().splitlines()[-1]) / 1024
+
+
+def case5(args, rows, notes):
+    for tool in ["tsk_recover", "hashdeep", "mkfs.vfat", "mcopy", "ewfacquire"]:
+        if not shutil.which(tool) and not pathlib.Path("/usr/sbin", tool).exists():
+            notes.append(f"case 5 skipped: {tool} is not installed (apt-get install sleuthkit "
+                         "hashdeep dosfstools mtools ewf-tools)")
+            return
+    tree = make_tree(args.tree_mib)
+    files = [p for p in tree.rglob("*") if p.is_file() and p.name != ".params"]
+    total = sum(p.stat().st_size for p in files)
+    raw, e01 = make_disk_images(tree, total)
+    e01_bytes = sum(p.stat().st_size for p in WORK.glob("disk.E*"))
+    print(f"case 5: {len(files)} files, {total / 2**20:.0f} MiB in a {raw.stat().st_size / 2**20:.0f}"
+          f" MiB FAT32 image; E01 {e01_bytes / 2**20:.0f} MiB", flush=True)
+    outdir = WORK / "out"
+    outdir.mkdir(parents=True, exist_ok=True)
+    recovered = WORK / "recovered"
+    mh = str(RELEASE.parent / "mh")
+    for image, label in [(raw, "raw"), (e01, "E01")]:
+        segments = sorted(WORK.glob("disk.E*")) if label == "E01" else [raw]
+        image_mib = sum(p.stat().st_size for p in segments) / 2**20
+        for threads in args.hash_threads:
+            report = outdir / f"case5-{label}-mh.jsonl"
+            cmds = {
+                "read": ["sh", "-c", " ".join(f"cat '{p}'" for p in segments) + " >/dev/null"],
+                "tsk_recover+hashdeep": ["sh", "-c",
+                    f"tsk_recover -a '{image}' '{recovered}' >/dev/null && "
+                    f"hashdeep -r -c md5,sha1,sha256 -j {threads} '{recovered}' "
+                    f"> '{outdir}/case5-{label}-hashdeep.txt'"],
+                "mh scan": [mh, "scan", "--threads", str(threads), "--report", str(report),
+                            str(image)],
+            }
+
+            def run_one(tool, _round):
+                shutil.rmtree(recovered, ignore_errors=True)
+                c0, t0 = children_cpu(), time.perf_counter()
+                r = subprocess.run(cmds[tool])
+                if r.returncode not in (0, 1):
+                    raise RuntimeError(f"{cmds[tool]} exited with {r.returncode}")
+                return time.perf_counter() - t0, children_cpu() - c0
+
+            for tool in cmds:  # untimed warm-up (and page cache)
+                run_one(tool, -1)
+            timings = Timings()
+            alternate(args.rounds, list(cmds), run_one, timings)
+            hd = parse_hashdeep((outdir / f"case5-{label}-hashdeep.txt").read_text())
+            hd = {k[len(str(recovered)) + 1:]: v for k, v in hd.items()}
+            got = parse_mh_scan(report, f"{image}/p0/")
+            same = sum(1 for k in hd if got.get(k) == hd[k])
+            agree = (f"{same}/{len(hd)} files: size+MD5+SHA-1+SHA-256 equal"
+                     + ("" if same == len(hd) == len(got) else f" (mh listed {len(got)}) MISMATCH"))
+            t_read, t_peer, t_mh = (timings.median(t) for t in cmds)
+            c_peer, c_mh = timings.cpu_median("tsk_recover+hashdeep"), timings.cpu_median("mh scan")
+            rss = peak_rss_mib(cmds["mh scan"])
+            rows.append([
+                f"5. {label} image {image_mib:.0f} MiB, {len(files)} files, {threads} thread(s)",
+                f"tsk_recover -a + hashdeep -j{threads}: {t_peer:.2f} s, {image_mib / t_peer:.0f} "
+                f"MiB/s, {len(files) / t_peer:.0f} files/s (CPU {c_peer:.2f} s)",
+                f"mh scan: {t_mh:.2f} s, {image_mib / t_mh:.0f} MiB/s, {len(files) / t_mh:.0f} "
+                f"files/s (CPU {c_mh:.2f} s, peak RSS {rss:.0f} MiB)",
+                f"{t_peer / t_mh:.2f}x (CPU {c_peer / c_mh:.2f}x)", agree, timings.load_range()])
+            notes.append(f"case 5, {label}, {threads} thread(s): reading the image file "
+                         f"(cat, page cache) {t_read:.2f} s = {image_mib / t_read:.0f} MiB/s, "
+                         f"the limit; mh scan reaches {100 * t_read / t_mh:.0f}% of it")
+    shutil.rmtree(recovered, ignore_errors=True)
+
+
 # --------------------------------------------------------------------------- main
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--cases", default="1,2,3,4", help="comma-separated subset of 1,2,3,4")
-    ap.add_argument("--rounds", type=int, default=5, help="timed rounds (case 1 and 4)")
+    ap.add_argument("--cases", default="1,2,3,4,5", help="comma-separated subset of 1,2,3,4,5")
+    ap.add_argument("--rounds", type=int, default=5, help="timed rounds (cases 1, 4 and 5)")
     ap.add_argument("--image-rounds", type=int, default=3, help="timed rounds (cases 2, 3)")
     ap.add_argument("--threads", default=f"1,{os.cpu_count()}",
                     help="case 1 thread counts (same for hashdeep and mh)")
@@ -643,6 +759,8 @@ def main():
         cases23(args, rows, notes)
     if 4 in args.cases:
         case4(args, rows, notes)
+    if 5 in args.cases:
+        case5(args, rows, notes)
 
     lines = [f"## mediahash versus peers, {started}", "",
              "Machine: " + ", ".join(f"{k} {v}" for k, v in info.items()),

@@ -8,10 +8,15 @@ set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
 
-# hashdeep is a peer; nasm builds libjpeg-turbo's SIMD code into mediahash (feature jpeg-simd).
+# hashdeep and tsk_recover are peers; nasm builds libjpeg-turbo's SIMD code into mediahash (feature jpeg-simd).
 missing=()
 command -v hashdeep >/dev/null || missing+=(hashdeep)
 command -v nasm >/dev/null || missing+=(nasm)
+# Case 5 (disk images): The Sleuth Kit's tsk_recover, mkfs.vfat + mtools, ewfacquire.
+command -v tsk_recover >/dev/null || missing+=(sleuthkit)
+[ -x /usr/sbin/mkfs.vfat ] || command -v mkfs.vfat >/dev/null || missing+=(dosfstools)
+command -v mcopy >/dev/null || missing+=(mtools)
+command -v ewfacquire >/dev/null || missing+=(ewf-tools)
 if [ "${#missing[@]}" -gt 0 ]; then
     echo "== installing ${missing[*]} (Debian packages)"
     sudo_=""

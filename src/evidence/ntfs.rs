@@ -787,66 +787,104 @@ impl<'a> NtfsFs<'a> {
             let mut names: Vec<&str> = data.iter().map(|a| a.name.as_str()).collect();
             names.sort_unstable();
             names.dedup();
-            // A directory, or a file without unnamed $DATA (listed with no content; a
-            // system file without it, like $Secure or $Extend/$Quota, only by its named
-            // $DATA streams, as The Sleuth Kit lists it).
-            if rec.is_dir || (!names.contains(&"") && !metadata) {
-                let state = match (&problem, metadata) {
-                    (Some(p), _) => damaged(p),
-                    (None, true) => metadata_skip(n),
-                    (None, false) => EntryState::Read(FileData::Empty),
-                };
-                out.push(FsEntry {
-                    path: resolved.path.clone(),
-                    is_dir: rec.is_dir,
-                    deleted,
-                    entry_number: n,
-                    address: None,
-                    size: 0,
-                    times: rec.times,
-                    state,
-                });
+            // Each name of a hard-linked file is listed, as The Sleuth Kit lists every index
+            // entry: the first Win32/POSIX name (the one the path resolution uses), then the
+            // others (a live file's only: a deleted record's other names have no index entry).
+            let mut listed_paths = vec![resolved.path.clone()];
+            if rec.in_use && !rec.is_dir {
+                for f in rec.names.iter().filter(|f| f.namespace != 2).skip(1) {
+                    if let Some(p) = self.link_path(records, f, &mut paths)
+                        && !listed_paths.contains(&p)
+                    {
+                        listed_paths.push(p);
+                    }
+                }
             }
-            for name in names {
-                if rec.is_dir && name.is_empty() {
-                    continue;
+            for listed_path in &listed_paths {
+                // A directory, or a file without unnamed $DATA (listed with no content; a
+                // system file without it, like $Secure or $Extend/$Quota, only by its named
+                // $DATA streams, as The Sleuth Kit lists it).
+                if rec.is_dir || (!names.contains(&"") && !metadata) {
+                    let state = match (&problem, metadata) {
+                        (Some(p), _) => damaged(p),
+                        (None, true) => metadata_skip(n),
+                        (None, false) => EntryState::Read(FileData::Empty),
+                    };
+                    out.push(FsEntry {
+                        path: listed_path.clone(),
+                        is_dir: rec.is_dir,
+                        deleted,
+                        entry_number: n,
+                        address: None,
+                        size: 0,
+                        times: rec.times,
+                        state,
+                    });
                 }
-                let frags: Vec<&Attr> = data.iter().copied().filter(|a| a.name == name).collect();
-                let mut path = resolved.path.clone();
-                if !name.is_empty() {
-                    path.push(b':');
-                    path.extend_from_slice(name.as_bytes());
+                for &name in &names {
+                    if rec.is_dir && name.is_empty() {
+                        continue;
+                    }
+                    let frags: Vec<&Attr> =
+                        data.iter().copied().filter(|a| a.name == name).collect();
+                    let mut path = listed_path.clone();
+                    if !name.is_empty() {
+                        path.push(b':');
+                        path.extend_from_slice(name.as_bytes());
+                    }
+                    let (size, built) = self.stream(&frags);
+                    let id = frags
+                        .iter()
+                        .min_by_key(|a| match &a.body {
+                            Body::NonResident(nr) => nr.start_vcn,
+                            Body::Resident(_) => 0,
+                        })
+                        .map_or(0, |a| a.id);
+                    let state = match (&problem, built) {
+                        (Some(p), _) => damaged(p),
+                        (None, Err(r)) => EntryState::Error(r),
+                        (None, Ok(_)) if metadata => metadata_skip(n),
+                        (None, Ok(data)) => match reused(&data, bitmap, self, deleted) {
+                            Some(r) => EntryState::Error(r),
+                            None => EntryState::Read(data),
+                        },
+                    };
+                    out.push(FsEntry {
+                        path,
+                        is_dir: false,
+                        deleted,
+                        entry_number: n,
+                        address: Some(format!("{n}-128-{id}")),
+                        size,
+                        times: rec.times,
+                        state,
+                    });
                 }
-                let (size, built) = self.stream(&frags);
-                let id = frags
-                    .iter()
-                    .min_by_key(|a| match &a.body {
-                        Body::NonResident(nr) => nr.start_vcn,
-                        Body::Resident(_) => 0,
-                    })
-                    .map_or(0, |a| a.id);
-                let state = match (&problem, built) {
-                    (Some(p), _) => damaged(p),
-                    (None, Err(r)) => EntryState::Error(r),
-                    (None, Ok(_)) if metadata => metadata_skip(n),
-                    (None, Ok(data)) => match reused(&data, bitmap, self, deleted) {
-                        Some(r) => EntryState::Error(r),
-                        None => EntryState::Read(data),
-                    },
-                };
-                out.push(FsEntry {
-                    path,
-                    is_dir: false,
-                    deleted,
-                    entry_number: n,
-                    address: Some(format!("{n}-128-{id}")),
-                    size,
-                    times: rec.times,
-                    state,
-                });
             }
         }
         out
+    }
+
+    /// The path of a hard-linked file's other name `f`, when its parent is a live directory
+    /// of the same sequence number (else the name is stale and not listed).
+    fn link_path(
+        &self,
+        records: &[Option<Record>],
+        f: &FileName,
+        memo: &mut HashMap<u64, Resolved>,
+    ) -> Option<Vec<u8>> {
+        let name = f.name.replace('/', "\u{2215}").into_bytes();
+        if f.parent == ROOT {
+            return Some(name);
+        }
+        let parent = records.get(f.parent as usize).and_then(Option::as_ref)?;
+        if !(parent.is_dir && parent.in_use && parent.base == 0 && parent.seq == f.parent_seq) {
+            return None;
+        }
+        let mut path = resolve(records, f.parent, memo).path;
+        path.push(b'/');
+        path.extend_from_slice(&name);
+        Some(path)
     }
 
     /// The content of one `$DATA` stream from its fragments: its size and data, or why it
