@@ -630,6 +630,36 @@ fn hostile_absurd_mft_size() {
     assert!(volume.reason_message().unwrap().contains("master file table is damaged"));
 }
 
+/// `$MFT` record 0 without its FILE signature: the `$MFT` is located through `$MFTMirr`,
+/// every file is read as before, and the volume's record says what happened.
+#[test]
+#[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
+fn damaged_mft_record_0_is_read_through_mftmirr() {
+    let dir = tempfile::tempdir().unwrap();
+    let (image, start) = build_plain(dir.path(), Table::None);
+    let before = mh(&image);
+    let g = geo(&image, start);
+    let at = record_offset(&image, &g, 0);
+    let f = std::fs::OpenOptions::new().write(true).open(&image).unwrap();
+    f.write_all_at(b"BAAD", at).unwrap();
+    let after = mh(&image);
+    let volume = &after[1].0;
+    assert_eq!(code(volume), Some(ReasonCode::FileSystemDamaged), "{volume:?}");
+    assert!(volume.reason_message().unwrap().contains("$MFTMirr"), "{volume:?}");
+    let files = |items: &Mh| -> Vec<(String, Vec<u8>)> {
+        items
+            .iter()
+            .filter(|e| !e.0.path_text().contains("/$"))
+            .filter_map(|e| {
+                Some((e.0.path_text().into_owned(), e.1.as_ref()?.as_ref().ok()?.clone()))
+            })
+            .collect()
+    };
+    let (was, now) = (files(&before), files(&after));
+    assert!(was.len() >= 3, "{was:?}");
+    assert_eq!(was, now, "the same files with the same content");
+}
+
 #[test]
 #[cfg_attr(not(mediahash_ntfs_tools), ignore = "needs ntfs-3g sleuthkit fdisk gdisk")]
 fn hostile_truncated_image() {

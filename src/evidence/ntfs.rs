@@ -125,6 +125,8 @@ struct Geometry {
     record: u64,
     total_clusters: u64,
     mft_lcn: u64,
+    /// First cluster of `$MFTMirr` (copies of records 0-3), if inside the volume.
+    mirror_lcn: Option<u64>,
 }
 
 fn parse_boot(s: &[u8]) -> Result<Geometry, String> {
@@ -170,7 +172,8 @@ fn parse_boot(s: &[u8]) -> Result<Geometry, String> {
     if !(256..=65536).contains(&record) || !record.is_power_of_two() {
         return Err(format!("MFT records of {record} bytes"));
     }
-    Ok(Geometry { cluster, record, total_clusters, mft_lcn })
+    let mirror_lcn = Some(u64le(s, 0x38)).filter(|&l| l < total_clusters && l != mft_lcn);
+    Ok(Geometry { cluster, record, total_clusters, mft_lcn, mirror_lcn })
 }
 
 /// Whether the sector is an NTFS boot sector with a plausible BPB.
@@ -302,6 +305,8 @@ pub struct NtfsFs<'a> {
     records: u64,
     /// Records the `$MFT` declares, when over [`MAX_MFT_RECORDS`].
     over_cap: Option<u64>,
+    /// Damage found while opening that did not stop it (the volume's record reports it).
+    notes: Vec<String>,
 }
 
 /// Windows FILETIME (100 ns since 1601) to a timestamp.
@@ -485,17 +490,26 @@ impl<'a> NtfsFs<'a> {
             mft_runs: Vec::new(),
             records: 0,
             over_cap: None,
+            notes: Vec::new(),
         };
-        let mut rec0 = vec![0u8; geo.record as usize];
-        image
-            .read_exact_at(base + geo.mft_lcn * geo.cluster, &mut rec0)
-            .map_err(|source| NtfsError::Io { what: "$MFT record 0", source })?;
-        let r0 = parse_record(rec0, geo.total_clusters).ok_or_else(|| NtfsError::MftDamaged {
-            why: "record 0 has no FILE signature".into(),
-        })?;
-        if let Some(p) = &r0.problem {
-            return Err(NtfsError::MftDamaged { why: format!("record 0: {p}") });
-        }
+        // Record 0 locates the whole $MFT; when it is damaged, its copy in $MFTMirr does
+        // (as Windows' chkdsk would use it), and the volume says so.
+        let r0 = match fs.record0(geo.mft_lcn) {
+            Ok(r) => r,
+            Err(why) => {
+                let Some(mirror) = geo.mirror_lcn else {
+                    return Err(NtfsError::MftDamaged { why: format!("{why}; no $MFTMirr") });
+                };
+                let r = fs.record0(mirror).map_err(|mirror_why| NtfsError::MftDamaged {
+                    why: format!("{why}; its copy in $MFTMirr too: {mirror_why}"),
+                })?;
+                fs.notes.push(format!(
+                    "$MFT record 0 is damaged ({why}): the $MFT was located through its copy in \
+                     $MFTMirr at cluster {mirror}; check the volume with another tool"
+                ));
+                r
+            }
+        };
         let mut frags: Vec<(u64, NonResident)> = r0
             .attrs
             .iter()
@@ -678,9 +692,37 @@ impl<'a> NtfsFs<'a> {
         }
     }
 
+    /// Reads and checks the `$MFT`'s own record at cluster `lcn` (record 0, or its copy in
+    /// `$MFTMirr`): why it cannot locate the `$MFT`, if it cannot.
+    fn record0(&self, lcn: u64) -> Result<Record, String> {
+        let mut bytes = vec![0u8; self.geo.record as usize];
+        let at = lcn.checked_mul(self.geo.cluster).and_then(|o| o.checked_add(self.base));
+        let Some(at) = at else { return Err(format!("cluster {lcn} is out of range")) };
+        self.image
+            .read_exact_at(at, &mut bytes)
+            .map_err(|e| format!("record 0 at cluster {lcn} cannot be read: {e}"))?;
+        let r = parse_record(bytes, self.geo.total_clusters)
+            .ok_or_else(|| format!("record 0 at cluster {lcn} has no FILE signature"))?;
+        if let Some(p) = &r.problem {
+            return Err(format!("record 0 at cluster {lcn}: {p}"));
+        }
+        let has_data = r.attrs.iter().any(|a| {
+            a.kind == ATTR_DATA
+                && a.name.is_empty()
+                && matches!(&a.body, Body::NonResident(n) if n.start_vcn == 0)
+        });
+        if !has_data {
+            return Err(format!(
+                "record 0 at cluster {lcn} has no non-resident $DATA starting at VCN 0"
+            ));
+        }
+        Ok(r)
+    }
+
     /// Every file, directory and stream, as the disk source takes them.
     pub fn into_file_system(self) -> FileSystem {
         let (mut records, mut problems) = self.all_records();
+        problems.splice(0..0, self.notes.iter().cloned());
         if let Some(n) = self.over_cap {
             problems.push(format!(
                 "the $MFT holds {n} records; only the first {MAX_MFT_RECORDS} were read (files \
