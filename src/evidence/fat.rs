@@ -349,7 +349,18 @@ impl<'a> FatFs<'a> {
                 );
             }
             out.push(c);
-            let next = self.fat[c as usize];
+            // The FAT may hold fewer entries than the cluster count claims (a forged or
+            // damaged boot sector): a cluster past its end has no successor to read.
+            let Some(&next) = self.fat.get(c as usize) else {
+                return (
+                    out,
+                    Some(format!(
+                        "cluster chain from {start} reaches cluster {c}, past the {} entries \
+                         of the FAT",
+                        self.fat.len()
+                    )),
+                );
+            };
             if next >= eoc {
                 return (out, None);
             }
@@ -688,5 +699,38 @@ mod tests {
         assert_eq!(fs.fat.len(), 128);
         // Walking it stays bounded: the root cluster's chain ends, reads past the media fail.
         let _ = fs.entries();
+    }
+    /// Found by fuzzing (fuzz/fuzz_targets/fat.rs): a FAT16 boot sector claiming 4092
+    /// clusters behind a one-sector FAT (256 entries), and a file whose chain steps from
+    /// cluster 255 to 256, past the FAT's end: a damaged entry, not an index panic.
+    #[test]
+    fn chain_past_the_fat_entries_is_damage() {
+        let mut media = vec![0u8; 8 * 512];
+        let boot = &mut media[..512];
+        boot[0] = 0xEB;
+        boot[11..13].copy_from_slice(&512u16.to_le_bytes());
+        boot[13] = 1; // sectors per cluster
+        boot[14..16].copy_from_slice(&1u16.to_le_bytes()); // reserved
+        boot[16] = 2; // FATs
+        boot[17..19].copy_from_slice(&16u16.to_le_bytes()); // root entries
+        boot[19..21].copy_from_slice(&4096u16.to_le_bytes()); // sectors
+        boot[21] = 0xF8;
+        boot[22..24].copy_from_slice(&1u16.to_le_bytes()); // sectors per FAT
+        boot[510] = 0x55;
+        boot[511] = 0xAA;
+        // FAT 1 (sector 1): cluster 255 -> 256.
+        media[512 + 255 * 2..512 + 256 * 2].copy_from_slice(&256u16.to_le_bytes());
+        // Root directory (sector 3): A.TXT, start cluster 255, 2048 bytes.
+        let entry = &mut media[3 * 512..3 * 512 + 32];
+        entry[0..11].copy_from_slice(b"A       TXT");
+        entry[26..28].copy_from_slice(&255u16.to_le_bytes());
+        entry[28..32].copy_from_slice(&2048u32.to_le_bytes());
+        let mut fs = FatFs::open(&media, 0, media.len() as u64).unwrap();
+        assert_eq!(fs.kind, FatType::Fat16);
+        assert_eq!(fs.fat.len(), 256);
+        let entries = fs.entries();
+        let a = entries.iter().find(|e| e.path == b"A.TXT").expect("A.TXT listed");
+        let problem = a.problem.as_deref().unwrap_or_default();
+        assert!(problem.contains("past the 256 entries of the FAT"), "{problem:?}");
     }
 }
