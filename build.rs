@@ -14,7 +14,7 @@ fn main() {
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 4] = [
+const ORACLE_TOOLS: [(&str, &[&str]); 5] = [
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
     // fdisk gdisk].
     (
@@ -40,6 +40,21 @@ const ORACLE_TOOLS: [(&str, &[&str]); 4] = [
             "mcopy",
             "mdel",
             "mmd",
+            "sfdisk",
+            "sgdisk",
+        ],
+    ),
+    // tests/exfat.rs: exFAT volumes [exfatprogs], populated through exfat-fuse on a loop
+    // device [exfat-fuse mount], vs The Sleuth Kit.
+    (
+        "mediahash_exfat_tools",
+        &[
+            "mkfs.exfat",
+            "mount.exfat-fuse",
+            "losetup",
+            "fls",
+            "icat",
+            "blkstat",
             "sfdisk",
             "sgdisk",
         ],

@@ -1,6 +1,6 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
 //! disk image (an EWF container by its `EVF` signature, or raw media holding a partition
-//! table with plausible entries, or a FAT or NTFS boot sector at offset 0; never the file
+//! table with plausible entries, or a FAT, exFAT or NTFS boot sector at offset 0; never the file
 //! name) is read through its volumes and file systems instead of being hashed as one file.
 //! The container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
 //!
@@ -13,7 +13,7 @@
 //!    loop), with every problem in the message;
 //! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
 //!    disposition `directory` when its file system was read; an error with
-//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32 nor NTFS (the
+//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32, exFAT nor NTFS (the
 //!    file system is detected by [`fs::open`]),
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
@@ -26,8 +26,8 @@
 //!    does); a deleted file whose content cannot be recovered (its clusters in use
 //!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
 //!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
-//!    [`ReasonCode::FileSystemDamaged`] (never hashed short); NTFS system files are
-//!    skipped with [`ReasonCode::FileSystemMetadata`].
+//!    [`ReasonCode::FileSystemDamaged`] (never hashed short); NTFS system files and exFAT
+//!    metadata entries are skipped with [`ReasonCode::FileSystemMetadata`].
 //!
 //! Every record carries a [`Location`]: image, container, scheme, partition number, offset,
 //! length and type, file-system type, entry number (`icat`'s), NTFS address, deleted
@@ -109,8 +109,8 @@ pub fn detect(root: &Path, options: &SourceOptions) -> Option<Detected> {
     }
 }
 
-/// Whether the media holds a partition table with plausible entries or starts with a FAT
-/// or NTFS boot sector.
+/// Whether the media holds a partition table with plausible entries or starts with a FAT,
+/// exFAT or NTFS boot sector.
 pub fn is_disk_image(image: &dyn DiskImage) -> bool {
     if volume::has_partition_table(image) {
         return true;

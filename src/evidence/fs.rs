@@ -1,15 +1,16 @@
 //! The file-system seam of the disk source: every file-system reader ([`super::fat`],
-//! [`super::ntfs`]) gives its entries as [`FsEntry`] values, and [`super::disk`] turns
+//! [`super::exfat`], [`super::ntfs`]) gives its entries as [`FsEntry`] values, and [`super::disk`] turns
 //! them into records without knowing which file system they came from.
 //!
 //! An entry says where it is (path, entry number, The Sleuth Kit address), what it is
 //! (file or directory, deleted or not, size) and what to do with it ([`EntryState`]): read
 //! its [`FileData`], skip it with a reason, or report an error. [`open`] detects the file
-//! system of a volume by its boot sector (FAT12/16/32, NTFS).
+//! system of a volume by its boot sector (FAT12/16/32, exFAT, NTFS).
 
 use std::io::{self, Read};
 use std::sync::Arc;
 
+use super::exfat::{self, ExfatError, ExfatFs};
 use super::fat::{FatError, FatFs, Recovery};
 use super::image::DiskImage;
 use super::ntfs::{self, NtfsError, NtfsFs};
@@ -147,7 +148,7 @@ pub struct FsEntry {
 /// The entries of a volume's file system.
 #[derive(Debug)]
 pub struct FileSystem {
-    /// The type reports use (`fat12`, `fat16`, `fat32`, `ntfs`).
+    /// The type reports use (`fat12`, `fat16`, `fat32`, `exfat`, `ntfs`).
     pub fs_type: String,
     /// Every entry, in no particular order.
     pub entries: Vec<FsEntry>,
@@ -163,7 +164,7 @@ pub struct FileSystem {
 #[derive(Debug, thiserror::Error)]
 pub enum FsOpenError {
     /// No file system mediahash reads starts the volume.
-    #[error("no file system mediahash reads (FAT12/16/32, NTFS; exFAT and ext4 not yet): {why}")]
+    #[error("no file system mediahash reads (FAT12/16/32, exFAT, NTFS; ext4 not yet): {why}")]
     Unknown {
         /// What each reader found wrong with the boot sector.
         why: String,
@@ -183,7 +184,7 @@ pub enum FsOpenError {
 }
 
 /// Opens the file system of the volume at media offset `base`, `len` bytes on the media:
-/// FAT or NTFS, told apart by the boot sector.
+/// FAT, exFAT or NTFS, told apart by the boot sector.
 ///
 /// # Errors
 /// [`FsOpenError`]: not a file system mediahash reads, damaged, or unreadable.
@@ -201,10 +202,20 @@ pub fn open(image: &dyn DiskImage, base: u64, len: u64) -> Result<FileSystem, Fs
             Err(e) => Err(FsOpenError::Damaged { message: e.to_string() }),
         };
     }
+    if exfat::is_exfat_boot_sector(&boot) {
+        return match ExfatFs::open(image, base, len) {
+            Ok(fs) => Ok(fs.into_file_system()),
+            Err(e @ ExfatError::Io { .. }) => Err(FsOpenError::Io { message: e.to_string() }),
+            Err(e) => Err(FsOpenError::Damaged { message: e.to_string() }),
+        };
+    }
     match FatFs::open(image, base, len) {
         Ok(mut fs) => Ok(fat_file_system(&mut fs)),
         Err(FatError::NotFat { why }) => Err(FsOpenError::Unknown {
-            why: format!("not NTFS (no NTFS boot sector) and not FAT ({why})"),
+            why: format!(
+                "not NTFS (no NTFS boot sector), not exFAT (no EXFAT boot sector) and not \
+                 FAT ({why})"
+            ),
         }),
         Err(e @ FatError::FatTooLarge { .. }) => {
             Err(FsOpenError::Damaged { message: e.to_string() })
@@ -215,7 +226,9 @@ pub fn open(image: &dyn DiskImage, base: u64, len: u64) -> Result<FileSystem, Fs
 
 /// Whether a volume's first sector is a boot sector of a file system [`open`] reads.
 pub fn is_boot_sector(sector: &[u8]) -> bool {
-    ntfs::is_ntfs_boot_sector(sector) || super::fat::is_fat_boot_sector(sector)
+    ntfs::is_ntfs_boot_sector(sector)
+        || exfat::is_exfat_boot_sector(sector)
+        || super::fat::is_fat_boot_sector(sector)
 }
 
 /// A FAT file system's entries, with the reasons its recovery outcomes give.

@@ -14,13 +14,14 @@
 //!
 //! Sources: [`folder`] (a directory tree or single file on a mounted file system) and
 //! [`disk`] (a root that is a regular file whose content is a disk image: [`raw`] or split
-//! raw containers, [`volume`] tables, [`fat`] and [`ntfs`] file systems behind the [`fs`]
-//! seam). Content of either that is a ZIP archive is expanded by the scan after it is
+//! raw containers, [`volume`] tables, [`fat`], [`exfat`] and [`ntfs`] file systems behind
+//! the [`fs`] seam). Content of either that is a ZIP archive is expanded by the scan after it is
 //! hashed ([`archive`]: members as items).
 
 pub mod archive;
 pub mod disk;
 pub mod ewf;
+pub mod exfat;
 pub mod fat;
 pub mod folder;
 pub mod fs;
