@@ -131,12 +131,14 @@ def machine() -> dict:
     commit = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"],
                             capture_output=True, text=True)
     info["mediahash_commit"] = commit.stdout.strip()
-    driver = subprocess.run([str(RELEASE / "compare_driver"), "decode", "--list", "/dev/null"],
-                            capture_output=True, text=True)
-    try:
-        info["jpeg_simd"] = json.loads(driver.stderr.strip().splitlines()[-1])["jpeg_simd"]
-    except (IndexError, KeyError, ValueError):
-        info["jpeg_simd"] = "unknown"
+    info["jpeg_simd"] = "unknown"
+    if (RELEASE / "compare_driver").exists():
+        driver = subprocess.run([str(RELEASE / "compare_driver"), "decode", "--list",
+                                 "/dev/null"], capture_output=True, text=True)
+        try:
+            info["jpeg_simd"] = json.loads(driver.stderr.strip().splitlines()[-1])["jpeg_simd"]
+        except (IndexError, KeyError, ValueError):
+            pass
     return info
 
 
@@ -624,12 +626,15 @@ def make_disk_images(tree: pathlib.Path, total: int) -> tuple:
     """A raw FAT32 image without a partition table holding `tree` (mkfs.vfat + mcopy, no
     mount), and an E01 of it (ewfacquire, deflate "fast", 1.5 GiB segments). Reused while
     the tree's parameters match."""
-    raw, e01_base = WORK / "disk.raw", WORK / "disk"
+    # In a folder of their own: mh writes nothing beside evidence, so reports go elsewhere.
+    images = WORK / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    raw, e01_base = images / "disk.raw", images / "disk"
     stamp = WORK / "disk.params"
     params = (tree / ".params").read_text() + " v1"
     if stamp.exists() and stamp.read_text() == params:
-        return raw, WORK / "disk.E01"
-    for p in WORK.glob("disk.*"):
+        return raw, images / "disk.E01"
+    for p in images.glob("disk.*"):
         p.unlink()
     size_kib = (total * 11 // 10 + (256 << 20)) // 1024
     sh(["mkfs.vfat", "-C", "-F", "32", "-n", "BENCH", str(raw), str(size_kib)],
@@ -641,7 +646,7 @@ def make_disk_images(tree: pathlib.Path, total: int) -> tuple:
     sh(["ewfacquire", "-u", "-q", "-t", str(e01_base), "-c", "deflate:fast", "-S", str(1536 << 20),
         "-d", "sha1", str(raw)], stdout=subprocess.DEVNULL)
     stamp.write_text(params)
-    return raw, WORK / "disk.E01"
+    return raw, images / "disk.E01"
 
 
 def parse_mh_scan(path: pathlib.Path, prefix: str) -> dict:
@@ -672,7 +677,7 @@ def case5(args, rows, notes):
     files = [p for p in tree.rglob("*") if p.is_file() and p.name != ".params"]
     total = sum(p.stat().st_size for p in files)
     raw, e01 = make_disk_images(tree, total)
-    e01_bytes = sum(p.stat().st_size for p in WORK.glob("disk.E*"))
+    e01_bytes = sum(p.stat().st_size for p in raw.parent.glob("disk.E*"))
     print(f"case 5: {len(files)} files, {total / 2**20:.0f} MiB in a {raw.stat().st_size / 2**20:.0f}"
           f" MiB FAT32 image; E01 {e01_bytes / 2**20:.0f} MiB", flush=True)
     outdir = WORK / "out"
@@ -680,7 +685,7 @@ def case5(args, rows, notes):
     recovered = WORK / "recovered"
     mh = str(RELEASE.parent / "mh")
     for image, label in [(raw, "raw"), (e01, "E01")]:
-        segments = sorted(WORK.glob("disk.E*")) if label == "E01" else [raw]
+        segments = sorted(raw.parent.glob("disk.E*")) if label == "E01" else [raw]
         image_mib = sum(p.stat().st_size for p in segments) / 2**20
         for threads in args.hash_threads:
             report = outdir / f"case5-{label}-mh.jsonl"
@@ -696,6 +701,7 @@ def case5(args, rows, notes):
 
             def run_one(tool, _round):
                 shutil.rmtree(recovered, ignore_errors=True)
+                report.unlink(missing_ok=True)  # mh refuses to overwrite a report
                 c0, t0 = children_cpu(), time.perf_counter()
                 r = subprocess.run(cmds[tool])
                 if r.returncode not in (0, 1):
@@ -709,11 +715,16 @@ def case5(args, rows, notes):
             hd = parse_hashdeep((outdir / f"case5-{label}-hashdeep.txt").read_text())
             hd = {k[len(str(recovered)) + 1:]: v for k, v in hd.items()}
             got = parse_mh_scan(report, f"{image}/p0/")
+            # tsk_recover writes no empty files; mh lists them (with the empty digests).
+            empty = sum(1 for v in got.values() if v[0] == 0)
+            got = {k: v for k, v in got.items() if v[0] != 0}
             same = sum(1 for k in hd if got.get(k) == hd[k])
-            agree = (f"{same}/{len(hd)} files: size+MD5+SHA-1+SHA-256 equal"
+            agree = (f"{same}/{len(hd)} files: size+MD5+SHA-1+SHA-256 equal (and {empty} empty "
+                     "files tsk_recover skips)"
                      + ("" if same == len(hd) == len(got) else f" (mh listed {len(got)}) MISMATCH"))
             t_read, t_peer, t_mh = (timings.median(t) for t in cmds)
             c_peer, c_mh = timings.cpu_median("tsk_recover+hashdeep"), timings.cpu_median("mh scan")
+            report.unlink(missing_ok=True)
             rss = peak_rss_mib(cmds["mh scan"])
             rows.append([
                 f"5. {label} image {image_mib:.0f} MiB, {len(files)} files, {threads} thread(s)",
