@@ -1,7 +1,7 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
 //! disk image (an EWF container by its `EVF` signature, or raw media holding a partition
-//! table with plausible entries, or a FAT or NTFS boot sector at offset 0; never the file
-//! name) is read through its volumes and file systems instead of being hashed as one file.
+//! table with plausible entries, or a FAT or NTFS boot sector at offset 0 or an ext2/3/4
+//! superblock at 1024; never the file name) is read through its volumes and file systems instead of being hashed as one file.
 //! The container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
@@ -13,7 +13,7 @@
 //!    loop), with every problem in the message;
 //! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
 //!    disposition `directory` when its file system was read; an error with
-//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32 nor NTFS (the
+//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32, NTFS nor ext2/3/4 (the
 //!    file system is detected by [`fs::open`]),
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
@@ -21,8 +21,8 @@
 //! 3. per file-system entry `IMAGE/pN/dir/name`, depth-first, names sorted by bytes in
 //!    each directory (a deleted entry may share its name with a live one: the entry
 //!    number tells them apart): directories as `directory`; files as content read through
-//!    the image as the file system's reader gives it (see [`super::fat`] and
-//!    [`super::ntfs`]: allocated content, deleted content recovered as The Sleuth Kit
+//!    the image as the file system's reader gives it (see [`super::fat`],
+//!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as The Sleuth Kit
 //!    does); a deleted file whose content cannot be recovered (its clusters in use
 //!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
 //!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
@@ -110,13 +110,14 @@ pub fn detect(root: &Path, options: &SourceOptions) -> Option<Detected> {
 }
 
 /// Whether the media holds a partition table with plausible entries or starts with a FAT
-/// or NTFS boot sector.
+/// or NTFS boot sector or an ext2/3/4 superblock.
 pub fn is_disk_image(image: &dyn DiskImage) -> bool {
     if volume::has_partition_table(image) {
         return true;
     }
-    let mut sector = vec![0u8; 512];
-    image.read_exact_at(0, &mut sector).is_ok() && fs::is_boot_sector(&sector)
+    // The first 2048 bytes when there are so many (the ext superblock is at 1024).
+    let mut start = vec![0u8; image.len().min(2048) as usize];
+    start.len() >= 512 && image.read_exact_at(0, &mut start).is_ok() && fs::is_boot_sector(&start)
 }
 
 /// The items of the disk image at `root` (opened by [`detect`]), in report order.

@@ -21,6 +21,7 @@
 pub mod archive;
 pub mod disk;
 pub mod ewf;
+pub mod ext;
 pub mod fat;
 pub mod folder;
 pub mod fs;
