@@ -899,10 +899,7 @@ impl<'a> ExtFs<'a> {
         visited: &mut HashSet<u64>,
     ) -> Result<(), String> {
         if u16le(node, 0) != 0xF30A {
-            return Err(format!(
-                "extent node without its 0xF30A magic (0x{:04x})",
-                u16le(node, 0)
-            ));
+            return Err(format!("extent node without its 0xF30A magic (0x{:04x})", u16le(node, 0)));
         }
         let entries = usize::from(u16le(node, 2));
         let max = usize::from(u16le(node, 4));
@@ -1113,7 +1110,8 @@ impl<'a> ExtFs<'a> {
                     while i < n {
                         // Whole bytes at once where they are all free or all used.
                         let byte = bits.get((i / 8) as usize).copied().unwrap_or(0xFF);
-                        let whole = i.is_multiple_of(8) && i + 8 <= n && (byte == 0 || byte == 0xFF);
+                        let whole =
+                            i.is_multiple_of(8) && i + 8 <= n && (byte == 0 || byte == 0xFF);
                         let step = if whole { 8 } else { 1 };
                         let free = if whole { byte == 0 } else { !bit(bits, i) };
                         match (free, run_start) {
@@ -1220,7 +1218,9 @@ fn inline_data_attribute(ea: &[u8]) -> Option<Vec<u8>> {
         let value_size = u32le(entries, at + 8) as usize;
         let name = entries.get(at + 16..at + 16 + name_len)?;
         if index == 7 && name == b"data" {
-            return entries.get(value_offset..value_offset.checked_add(value_size)?).map(<[u8]>::to_vec);
+            return entries
+                .get(value_offset..value_offset.checked_add(value_size)?)
+                .map(<[u8]>::to_vec);
         }
         at += (16 + name_len + 3) & !3;
     }
@@ -1414,7 +1414,9 @@ impl Walk<'_, '_> {
                 b,
             ))
         });
-        order.dedup_by(|b, a| names[*a].inode == names[*b].inode && names[*a].name == names[*b].name);
+        order.dedup_by(|b, a| {
+            names[*a].inode == names[*b].inode && names[*a].name == names[*b].name
+        });
         order.sort_unstable();
         let mut keep = vec![false; names.len()];
         for i in order {
@@ -1430,7 +1432,13 @@ impl Walk<'_, '_> {
 
     /// The entry for `name` at `path` (in a directory that is deleted when
     /// `dir_deleted`); a directory to walk next, if it is one.
-    fn entry(&mut self, name: &Name, path: Vec<u8>, dir_deleted: bool, depth: usize) -> Option<Task> {
+    fn entry(
+        &mut self,
+        name: &Name,
+        path: Vec<u8>,
+        dir_deleted: bool,
+        depth: usize,
+    ) -> Option<Task> {
         let fs = self.fs;
         let n = name.inode;
         let name_deleted = !name.allocated;
@@ -1445,7 +1453,8 @@ impl Walk<'_, '_> {
         } else {
             Some(fs.inode(n))
         };
-        let allocated = (n != 0 && n <= fs.sb.inodes_count).then(|| fs.inode_allocated(n)).flatten();
+        let allocated =
+            (n != 0 && n <= fs.sb.inodes_count).then(|| fs.inode_allocated(n)).flatten();
         let inode_free = allocated == Some(false);
         if inode_free {
             self.named_free.insert(n);
@@ -1474,7 +1483,8 @@ impl Walk<'_, '_> {
                 fail(ReasonCode::FileSystemDamaged, format!("{e}; not read")),
             ),
             Some(Ok(ino)) => {
-                let is_dir = if ino.mode == 0 { name.file_type == DE_DIR } else { ino.kind() == S_IFDIR };
+                let is_dir =
+                    if ino.mode == 0 { name.file_type == DE_DIR } else { ino.kind() == S_IFDIR };
                 let size = match ino.kind() {
                     S_IFREG | S_IFLNK => ino.size,
                     _ => 0,
@@ -1625,7 +1635,8 @@ impl Walk<'_, '_> {
     /// A symbolic link's target (at most 4096 bytes).
     fn link_target(&self, ino: &Inode) -> Vec<u8> {
         let size = ino.size.min(4096);
-        let fast = ino.flags & (INODE_FLAG_EXTENTS | INODE_FLAG_INLINE_DATA) == 0 && size < I_BLOCK as u64;
+        let fast =
+            ino.flags & (INODE_FLAG_EXTENTS | INODE_FLAG_INLINE_DATA) == 0 && size < I_BLOCK as u64;
         if fast || ino.flags & INODE_FLAG_INLINE_DATA != 0 {
             return ino.i_block[..(size as usize).min(I_BLOCK)].to_vec();
         }
@@ -1705,7 +1716,8 @@ impl Walk<'_, '_> {
                 S_IFREG | S_IFLNK => ino.size,
                 _ => 0,
             };
-            let walk = is_dir && matches!(state, EntryState::Read(_)) && !self.walked.contains_key(&n);
+            let walk =
+                is_dir && matches!(state, EntryState::Read(_)) && !self.walked.contains_key(&n);
             self.out.push(FsEntry {
                 path: path.clone(),
                 is_dir,
@@ -1821,7 +1833,8 @@ mod tests {
 
     #[test]
     fn powers_for_sparse_super() {
-        let hits: Vec<u64> = (0..60).filter(|&g| g == 1 || [3, 5, 7].iter().any(|&b| is_power_of(g, b))).collect();
+        let hits: Vec<u64> =
+            (0..60).filter(|&g| g == 1 || [3, 5, 7].iter().any(|&b| is_power_of(g, b))).collect();
         assert_eq!(hits, [1, 3, 5, 7, 9, 25, 27, 49]);
     }
 }
