@@ -48,8 +48,8 @@ const ORACLE_TOOLS: [(&str, &[&str]); 5] = [
     (
         "mediahash_ext_tools",
         &[
-            "mke2fs", "debugfs", "e2fsck", "dumpe2fs", "fls", "icat", "istat", "blkls", "blkstat",
-            "sfdisk", "sgdisk",
+            "mke2fs", "debugfs", "e2fsck", "dumpe2fs", "fls", "icat", "ils", "blkstat", "sfdisk",
+            "sgdisk",
         ],
     ),
     // tests/archive.rs: Info-ZIP [zip unzip].
