@@ -117,6 +117,7 @@ fn populate(src: &Path) {
     put(src, "Docs/Deep Folder/report.bin", &pattern(20_000, 1));
     put(src, "Docs/tiny.txt", b"tiny\n");
     put(src, "Docs/empty.txt", b"");
+    put(src, "Docs/prealloc.bin", b"");
     put(src, "Docs/exactly 60.bin", &pattern(60, 2));
     put(src, "Docs/one block plus one.bin", &pattern(4097, 3));
     put(src, "Docs/indirect.bin", &pattern(300_000, 4));
@@ -159,7 +160,7 @@ struct Spec {
     htree: bool,
 }
 
-/// mke2fs -d `src` into a new 96 MiB file system image.
+/// mke2fs -d `src` into a new 96 MiB (larger than its 70 MiB sparse file: TSK refuses runs past the end of the file system, even sparse ones) file system image.
 fn mkfs(dir: &Path, spec: Spec, src: &Path) -> PathBuf {
     let fs = dir.join(format!("{}.img", spec.kind));
     std::fs::File::create(&fs).unwrap().set_len(96 << 20).unwrap();
@@ -264,7 +265,7 @@ fn delete(fs: &Path, spec: Spec) -> Vec<&'static str> {
     // ext3 and ext4 clear the size and the pointers (or the extent count) at deletion.
     let wipe = |n: u64| -> String {
         let mut s = format!("sif <{n}> size 0\n");
-        if spec.kind == "ext4" && !spec.options.contains(&"^extents") {
+        if spec.kind == "ext4" && !spec.options.iter().any(|o| o.contains("^extents")) {
             s.push_str(&format!("sif <{n}> block[0] 0xF30A\n"));
         } else {
             let fields =
@@ -298,11 +299,29 @@ fn delete(fs: &Path, spec: Spec) -> Vec<&'static str> {
     vec!["Trash/killed.bin"]
 }
 
+/// With extents: gives `Docs/prealloc.bin` 8 uninitialized blocks (logical blocks 2-9 of a
+/// 64 KiB file, as `fallocate` leaves them) holding stale bytes, which read as zeros.
+fn preallocate(fs: &Path, spec: Spec) {
+    let inline = spec.options.iter().any(|o| o.contains("inline_data"));
+    if spec.kind != "ext4" || spec.options.iter().any(|o| o.contains("^extents")) || inline {
+        return;
+    }
+    debugfs(fs, "fallocate Docs/prealloc.bin 2 9\nsif Docs/prealloc.bin size 65536\n");
+    let out = run("debugfs", &["-R", "blocks Docs/prealloc.bin", fs.to_str().unwrap()]);
+    let blocks: Vec<u64> =
+        String::from_utf8(out).unwrap().split_whitespace().map(|b| b.parse().unwrap()).collect();
+    assert_eq!(blocks.len(), 8, "{blocks:?}");
+    for b in blocks {
+        write_at(fs, b * spec.block, &vec![0xAA; spec.block as usize]);
+    }
+}
+
 /// Builds an image of `spec` with the tree and the deletions, inside `table`.
 fn build(dir: &Path, spec: Spec, table: Table) -> (PathBuf, u64, Vec<&'static str>) {
     let src = dir.join("src");
     populate(&src);
     let fs = mkfs(dir, spec, &src);
+    preallocate(&fs, spec);
     let crafted = delete(&fs, spec);
     let (image, start) = partition(dir, &fs, table);
     (image, start, crafted)
@@ -439,15 +458,22 @@ fn check_against_tsk(
     (items, outcome)
 }
 
-/// The size TSK gives inode `n` (`ils`: its metadata only; `istat` and `icat` build the
-/// block list first, which takes a minute for a large sparse file with 1 KiB blocks).
-fn tsk_size(image: &Path, start: u64, n: u64) -> u64 {
+/// TSK's metadata of inode `n` (`ils -e`: no block list, which `istat` and `icat` build
+/// first and which takes a minute for a large sparse file with 1 KiB blocks), by field
+/// name (`st_size`, `st_mtime`...).
+fn tsk_inode(image: &Path, start: u64, n: u64) -> BTreeMap<String, String> {
     let range = format!("{n}-{n}");
     let out = run("ils", &["-e", "-o", &start.to_string(), image.to_str().unwrap(), &range]);
     let text = String::from_utf8(out).unwrap();
-    let last = text.lines().last().unwrap();
-    assert!(last.starts_with(&format!("{n}|")), "ils: {text}");
-    last.rsplit('|').next().unwrap().parse().unwrap()
+    let lines: Vec<&str> = text.lines().collect();
+    let header = lines.iter().find(|l| l.starts_with("st_ino|")).expect("ils header");
+    let values = lines.last().unwrap();
+    assert!(values.starts_with(&format!("{n}|")), "ils: {text}");
+    header.split('|').map(String::from).zip(values.split('|').map(String::from)).collect()
+}
+
+fn tsk_size(image: &Path, start: u64, n: u64) -> u64 {
+    tsk_inode(image, start, n)["st_size"].parse().unwrap()
 }
 
 /// The free blocks (ranges, in blocks) that dumpe2fs lists per group: e2fsprogs' own view,
@@ -495,6 +521,20 @@ fn check(spec: Spec, table: Table) -> (Mh, Outcome, PathBuf, u64) {
     assert!(sparse[..1 << 20].iter().all(|&b| b == 0));
     let far = content("/Docs/far.bin");
     assert_eq!(&far[68 << 20..(68 << 20) + 5000], &pattern(5000, 7)[..]);
+    if spec.kind == "ext4" && spec.options.is_empty() {
+        assert_eq!(content("/Docs/prealloc.bin"), vec![0; 65536], "uninitialized: zeros");
+    }
+    // Times as TSK gives them (ils: modified, accessed, changed).
+    let png = &find(&items, "/Pictures/holiday photo.png").0;
+    let ils = tsk_inode(&image, start, png.location.as_ref().unwrap().entry_number.unwrap());
+    for (mine, field) in [(png.mtime, "st_mtime"), (png.atime, "st_atime"), (png.ctime, "st_ctime")]
+    {
+        assert_eq!(
+            mine.map(|t| t.secs.to_string()).as_deref(),
+            Some(ils[field].as_str()),
+            "{field}"
+        );
+    }
     assert_eq!(content("/Trash/gone.bin"), pattern(30_000, 8), "deleted, recovered");
     // Deleted from an inline directory, its entry loses its inode number (it is the first
     // entry: no predecessor takes its space), and its inode becomes an orphan.
