@@ -160,7 +160,8 @@ struct Spec {
     htree: bool,
 }
 
-/// mke2fs -d `src` into a new 96 MiB (larger than its 70 MiB sparse file: TSK refuses runs past the end of the file system, even sparse ones) file system image.
+/// mke2fs -d `src` into a new 96 MiB file system image (larger than the 70 MiB sparse
+/// file: TSK refuses a run past the end of the file system, even a sparse one).
 fn mkfs(dir: &Path, spec: Spec, src: &Path) -> PathBuf {
     let fs = dir.join(format!("{}.img", spec.kind));
     std::fs::File::create(&fs).unwrap().set_len(96 << 20).unwrap();
