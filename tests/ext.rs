@@ -959,3 +959,181 @@ fn hostile_random_metadata_damage_never_panics() {
     }
     assert!(started.elapsed().as_secs() < 120, "{:?}", started.elapsed());
 }
+
+/// Entries in the big directory.
+const MILLION: u32 = 1_000_000;
+
+/// An ext4 image whose directory `big` holds [`MILLION`] entries (`f0000000`...), hard links
+/// to one empty file: mke2fs -d makes the directory and the file, then the directory's
+/// blocks are written here (16 MiB, one extent of contiguous free blocks, marked in use
+/// with debugfs `setb`): far cheaper than creating a million files.
+fn million_entry_image(dir: &Path) -> PathBuf {
+    let src = dir.join("src");
+    put(&src, "big/seed", b"");
+    put(&src, "Pictures/holiday photo.png", &picture());
+    let fs = dir.join("million.img");
+    std::fs::File::create(&fs).unwrap().set_len(128 << 20).unwrap();
+    run(
+        "mke2fs",
+        &[
+            "-q",
+            "-F",
+            "-t",
+            "ext4",
+            "-b",
+            "4096",
+            "-d",
+            src.to_str().unwrap(),
+            fs.to_str().unwrap(),
+        ],
+    );
+    let items = mh(&fs);
+    let big = inode_of(&items, "/p0/big");
+    let seed = inode_of(&items, "/p0/big/seed") as u32;
+    // The blocks: "." and ".." first, then 16-byte entries, the last of each block reaching
+    // its end.
+    let bs = 4096usize;
+    let mut blocks: Vec<Vec<u8>> = Vec::new();
+    let mut block = Vec::with_capacity(bs);
+    let entry = |inode: u32, rec_len: usize, name: &[u8], kind: u8| -> Vec<u8> {
+        let mut e = inode.to_le_bytes().to_vec();
+        e.extend_from_slice(&(rec_len as u16).to_le_bytes());
+        e.push(name.len() as u8);
+        e.push(kind);
+        e.extend_from_slice(name);
+        e.resize(rec_len, 0);
+        e
+    };
+    block.extend(entry(big as u32, 12, b".", 2));
+    block.extend(entry(2, 12, b"..", 2));
+    let mut last = 12usize; // offset of the last entry in the block
+    for i in 0..MILLION {
+        if block.len() + 16 > bs {
+            // Stretch the last entry to the end of the block.
+            let rec = (bs - last) as u16;
+            block[last + 4..last + 6].copy_from_slice(&rec.to_le_bytes());
+            block.resize(bs, 0);
+            blocks.push(std::mem::replace(&mut block, Vec::with_capacity(bs)));
+        }
+        last = block.len();
+        block.extend(entry(seed, 16, format!("f{i:07}").as_bytes(), 1));
+    }
+    let rec = (bs - last) as u16;
+    block[last + 4..last + 6].copy_from_slice(&rec.to_le_bytes());
+    block.resize(bs, 0);
+    blocks.push(block);
+    let count = blocks.len() as u64;
+    let (start, _) = *dumpe2fs_free(&fs).iter().find(|&&(_, n)| n >= count).unwrap();
+    let bytes: Vec<u8> = blocks.concat();
+    write_at(&fs, start * bs as u64, &bytes);
+    debugfs(&fs, &format!("setb {start} {count}\n"));
+    // The directory's inode: one extent, the size, no htree flag.
+    let at = inode_offset(&fs, big);
+    let mut root = extent_header(1, 4, 0);
+    root.extend_from_slice(&0u32.to_le_bytes());
+    root.extend_from_slice(&(count as u16).to_le_bytes());
+    root.extend_from_slice(&0u16.to_le_bytes());
+    root.extend_from_slice(&(start as u32).to_le_bytes());
+    write_at(&fs, at + 0x28, &root);
+    write_at(&fs, at + 4, &((count * bs as u64) as u32).to_le_bytes());
+    let flags = u32::from_le_bytes(read_at(&fs, at + 0x20, 4).try_into().unwrap()) & !0x1000;
+    write_at(&fs, at + 0x20, &flags.to_le_bytes());
+    fs
+}
+
+/// A directory of 10^6 entries (the hostile list): listed whole, in bounded time
+/// and memory. The listing through the library is timed here; `mh scan` on the same image
+/// (every entry a record, hashed) in `mh_scan_reads_a_million_entry_directory`.
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn million_entry_directory_is_listed() {
+    let dir = tempfile::tempdir().unwrap();
+    let started = std::time::Instant::now();
+    let fs = million_entry_image(dir.path());
+    let built = started.elapsed();
+    let started = std::time::Instant::now();
+    let mut entries = 0u32;
+    let mut first = None;
+    for item in open_root(&fs, &SourceOptions::default()) {
+        let record = match &item {
+            Item::Decided(r) => r,
+            Item::Content(c) => &c.record,
+        };
+        if record.path_text().contains("/p0/big/f") {
+            entries += 1;
+            first.get_or_insert_with(|| record.path_text().into_owned());
+        }
+    }
+    let listed = started.elapsed();
+    eprintln!("10^6-entry directory: image built in {built:?}, listed in {listed:?}");
+    assert_eq!(entries, MILLION);
+    assert!(first.unwrap().ends_with("/p0/big/f0000000"), "sorted by name");
+    assert!(listed.as_secs() < 60, "{listed:?}");
+}
+
+/// The whole scan of the 10^6-entry directory (every entry a record, hashed, the report
+/// discarded), in a process of its own so that its peak memory is its alone: run by
+/// `million_entry_directory_scans_in_bounded_memory`, which sets the image's path.
+#[test]
+#[ignore = "run by million_entry_directory_scans_in_bounded_memory in a process of its own"]
+fn million_entry_directory_child() {
+    let Some(image) = std::env::var_os("MEDIAHASH_EXT_MILLION_IMAGE") else { return };
+    struct Counting(u64);
+    impl mediahash::report::ReportWriter for Counting {
+        fn header(&mut self, _: &mediahash::report::Header) -> std::io::Result<()> {
+            Ok(())
+        }
+        fn entry(&mut self, _: &EntryRecord) -> std::io::Result<()> {
+            self.0 += 1;
+            Ok(())
+        }
+        fn footer(&mut self, _: &mediahash::report::Footer) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let options = mediahash::scan::ScanOptions { threads: 2, ..Default::default() };
+    let mut writer = Counting(0);
+    let summary =
+        mediahash::scan::scan(&[PathBuf::from(image)], &[], &options, &mut writer).unwrap();
+    println!("entries={} files={}", writer.0, summary.footer.files_read);
+}
+
+/// A directory of 10^6 entries scanned whole (`mh scan`'s library path, 2 threads) in
+/// bounded time and memory: the child process's peak resident set and wall time.
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn million_entry_directory_scans_in_bounded_memory() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = million_entry_image(dir.path());
+    let started = std::time::Instant::now();
+    let child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "million_entry_directory_child", "--ignored", "--nocapture"])
+        .env("MEDIAHASH_EXT_MILLION_IMAGE", &image)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let mut stdout = String::new();
+    let pid = child.id() as libc::pid_t;
+    child.stdout.unwrap().read_to_string(&mut stdout).unwrap();
+    let mut status = 0;
+    // SAFETY: `rusage` is a plain C struct for which all-zero bytes are valid; wait4 fills
+    // it and `status` for the child spawned above (not waited for elsewhere).
+    let usage = unsafe {
+        let mut usage: libc::rusage = std::mem::zeroed();
+        assert_eq!(libc::wait4(pid, &mut status, 0, &mut usage), pid);
+        usage
+    };
+    let elapsed = started.elapsed();
+    assert!(libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0, "child failed: {stdout}");
+    let peak_mib = usage.ru_maxrss as u64 / 1024;
+    eprintln!("10^6-entry directory: scanned in {elapsed:?}, peak resident set {peak_mib} MiB");
+    let line = stdout.lines().find(|l| l.starts_with("entries=")).expect("the child's counts");
+    assert_eq!(
+        line,
+        format!("entries={} files={}", u64::from(MILLION) + 6, u64::from(MILLION) + 1)
+    );
+    // About 250 bytes per entry held (the file system's entries), records made as taken.
+    assert!(peak_mib < 600, "peak resident set {peak_mib} MiB");
+    assert!(elapsed.as_secs() < 120, "{elapsed:?}");
+}

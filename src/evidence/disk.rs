@@ -34,8 +34,9 @@
 //! flag, byte runs.
 //! FAT times are local times without a zone and are not reported yet.
 //!
-//! Memory: the records of one image are built when the root is opened (one small record
-//! per file-system entry); contents are read later, on hashing threads.
+//! Memory: a volume's file-system entries ([`fs::FsEntry`], about 250 bytes each with
+//! their paths) are read when the scan reaches the volume; each record is made when the
+//! scan takes it, and contents are read later, on hashing threads.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -120,8 +121,9 @@ pub fn is_disk_image(image: &dyn DiskImage) -> bool {
     start.len() >= 512 && image.read_exact_at(0, &mut start).is_ok() && fs::is_boot_sector(&start)
 }
 
-/// The items of the disk image at `root` (opened by [`detect`]), in report order.
-pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
+/// The items of the disk image at `root` (opened by [`detect`]), in report order, made as
+/// they are taken (each volume's file system is read when its turn comes).
+pub fn items(root: &Path, detected: Detected) -> Box<dyn Iterator<Item = Item>> {
     let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
     let OpenedImage { image, noatime, .. } = match detected {
         Detected::Image(opened) => opened,
@@ -138,7 +140,7 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                 _ => ReasonCode::ImageUnreadable,
             };
             record.conclude(EntryDisposition::Error, Some(Reason::new(code, e.to_string())));
-            return vec![Item::Decided(record)];
+            return Box::new(std::iter::once(Item::Decided(record)));
         }
     };
     let base = Location {
@@ -146,7 +148,6 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
         container: image.container(),
         ..Location::default()
     };
-    let mut out = Vec::new();
     let mut record = EntryRecord::at(root_bytes.clone());
     record.kind = EntryKind::File;
     record.size = Some(image.len());
@@ -162,7 +163,7 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                     format!("cannot read the disk image's partition table: {e}"),
                 )),
             );
-            return vec![Item::Decided(record)];
+            return Box::new(std::iter::once(Item::Decided(record)));
         }
     };
     let base = Location { scheme: Some(table.scheme.as_str().to_string()), ..base };
@@ -197,21 +198,22 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
             )),
         );
     }
-    out.push(Item::Decided(record));
-    for v in &table.volumes {
-        volume_items(&image, &root_bytes, &base, v, noatime, &mut out);
-    }
-    out
+    let volumes = table
+        .volumes
+        .into_iter()
+        .flat_map(move |v| volume_items(image.clone(), &root_bytes, &base, &v, noatime));
+    Box::new(std::iter::once(Item::Decided(record)).chain(volumes))
 }
 
+/// The volume's record, then its entries' (each record made when it is taken: a volume
+/// of millions of entries holds only its file system's entries, not their records).
 fn volume_items(
-    image: &Arc<dyn DiskImage>,
+    image: Arc<dyn DiskImage>,
     root: &[u8],
     base: &Location,
     v: &Volume,
     noatime: bool,
-    out: &mut Vec<Item>,
-) {
+) -> Box<dyn Iterator<Item = Item>> {
     let mut prefix = root.to_vec();
     prefix.extend_from_slice(format!("/p{}", v.number).as_bytes());
     let mut loc = Location {
@@ -225,7 +227,7 @@ fn volume_items(
     record.kind = EntryKind::Directory;
     record.size = Some(v.length);
     let on_media = image.len().saturating_sub(v.offset).min(v.length);
-    let fs = match fs::open(&**image, v.offset, on_media) {
+    let fs = match fs::open(&*image, v.offset, on_media) {
         Ok(fs) => fs,
         Err(e) => {
             record.location = Some(loc);
@@ -248,8 +250,7 @@ fn volume_items(
                 ),
             };
             record.conclude(EntryDisposition::Error, Some(reason));
-            out.push(Item::Decided(record));
-            return;
+            return Box::new(std::iter::once(Item::Decided(record)));
         }
     };
     loc.fs_type = Some(fs.fs_type.clone());
@@ -274,46 +275,54 @@ fn volume_items(
         ),
         (None, true) => record.conclude(EntryDisposition::Directory, None),
     }
-    out.push(Item::Decided(record));
-    for e in entries {
-        let mut path = prefix.clone();
-        path.push(b'/');
-        path.extend_from_slice(&e.path);
-        let mut record = EntryRecord::at(path);
-        record.kind = if e.is_dir { EntryKind::Directory } else { EntryKind::File };
-        record.size = Some(e.size);
-        [record.mtime, record.atime, record.ctime] = e.times;
-        let runs = match &e.state {
-            EntryState::Read(data) => data.media_runs(),
-            _ => Vec::new(),
-        };
-        record.location = Some(Location {
-            entry_number: Some(e.entry_number),
-            fs_address: e.address,
-            deleted: Some(e.deleted),
-            byte_runs: runs.iter().map(|&(img_offset, len)| ByteRun { img_offset, len }).collect(),
-            ..loc.clone()
-        });
-        let item = match e.state {
-            EntryState::Error(reason) => {
-                record.conclude(EntryDisposition::Error, Some(reason));
-                Item::Decided(record)
-            }
-            EntryState::Skipped(reason) => {
-                record.conclude(EntryDisposition::Skipped, Some(reason));
-                Item::Decided(record)
-            }
-            EntryState::Read(_) if e.is_dir => {
-                record.conclude(EntryDisposition::Directory, None);
-                Item::Decided(record)
-            }
-            EntryState::Read(data) => Item::Content(ContentItem {
-                record,
-                expected_len: Some(e.size),
-                content: Box::new(FsContent { image: image.clone(), data, noatime }),
-            }),
-        };
-        out.push(item);
+    let entries = entries.into_iter().map(move |e| entry_item(&image, &prefix, &loc, e, noatime));
+    Box::new(std::iter::once(Item::Decided(record)).chain(entries))
+}
+
+/// The item of one file-system entry (`prefix`: the volume's path, `loc`: its location).
+fn entry_item(
+    image: &Arc<dyn DiskImage>,
+    prefix: &[u8],
+    loc: &Location,
+    e: fs::FsEntry,
+    noatime: bool,
+) -> Item {
+    let mut path = prefix.to_vec();
+    path.push(b'/');
+    path.extend_from_slice(&e.path);
+    let mut record = EntryRecord::at(path);
+    record.kind = if e.is_dir { EntryKind::Directory } else { EntryKind::File };
+    record.size = Some(e.size);
+    [record.mtime, record.atime, record.ctime] = e.times;
+    let runs = match &e.state {
+        EntryState::Read(data) => data.media_runs(),
+        _ => Vec::new(),
+    };
+    record.location = Some(Location {
+        entry_number: Some(e.entry_number),
+        fs_address: e.address,
+        deleted: Some(e.deleted),
+        byte_runs: runs.iter().map(|&(img_offset, len)| ByteRun { img_offset, len }).collect(),
+        ..loc.clone()
+    });
+    match e.state {
+        EntryState::Error(reason) => {
+            record.conclude(EntryDisposition::Error, Some(reason));
+            Item::Decided(record)
+        }
+        EntryState::Skipped(reason) => {
+            record.conclude(EntryDisposition::Skipped, Some(reason));
+            Item::Decided(record)
+        }
+        EntryState::Read(_) if e.is_dir => {
+            record.conclude(EntryDisposition::Directory, None);
+            Item::Decided(record)
+        }
+        EntryState::Read(data) => Item::Content(ContentItem {
+            record,
+            expected_len: Some(e.size),
+            content: Box::new(FsContent { image: image.clone(), data, noatime }),
+        }),
     }
 }
 

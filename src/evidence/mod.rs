@@ -150,7 +150,7 @@ pub fn open_root<'a>(
     options: &'a SourceOptions,
 ) -> Box<dyn Iterator<Item = Item> + 'a> {
     if let Some(image) = disk::detect(root, options) {
-        return Box::new(disk::items(root, image).into_iter());
+        return disk::items(root, image);
     }
     Box::new(folder::FolderSource::new(root.to_path_buf(), options))
 }
