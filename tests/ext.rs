@@ -1137,3 +1137,76 @@ fn million_entry_directory_scans_in_bounded_memory() {
     assert!(peak_mib < 600, "peak resident set {peak_mib} MiB");
     assert!(elapsed.as_secs() < 120, "{elapsed:?}");
 }
+
+/// `mh scan IMAGE` on ext4 in a GPT partition end to end: records byte-identical for 1 and
+/// 2 threads, counts add up, the picture inside hashed with the PDQ of the same picture in
+/// a folder, deleted files marked and (where recoverable) hashed, inode numbers and the
+/// file-system type in each location.
+#[cfg(feature = "cli")]
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn mh_scan_reads_an_ext4_image() {
+    let evidence = tempfile::tempdir().unwrap();
+    let folder = tempfile::tempdir().unwrap();
+    let reports = tempfile::tempdir().unwrap();
+    let spec = Spec { kind: "ext4", options: &[], block: 4096, htree: false };
+    let (image, _, _) = build(evidence.path(), spec, Table::Gpt);
+    std::fs::write(folder.path().join("same.png"), picture()).unwrap();
+    let scan = |root: &Path, name: &str, threads: &str| -> Vec<serde_json::Value> {
+        let report = reports.path().join(name);
+        let out = Command::new(env!("CARGO_BIN_EXE_mh"))
+            .args(["scan", "--no-progress", "--threads", threads, "--report"])
+            .arg(&report)
+            .arg(root)
+            .output()
+            .unwrap();
+        // Exit status 2: some entries are errors (the deleted files that cannot be read).
+        assert!(out.status.code().is_some_and(|c| c == 0 || c == 2), "{out:?}");
+        std::fs::read_to_string(report)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect()
+    };
+    let entries = |lines: &[serde_json::Value]| -> Vec<serde_json::Value> {
+        lines.iter().filter(|l| l["record"] == "entry").cloned().collect()
+    };
+    let one = scan(&image, "t1.jsonl", "1");
+    let two = scan(&image, "t2.jsonl", "2");
+    assert_eq!(entries(&one), entries(&two), "records differ between 1 and 2 threads");
+    let counts = &one.last().unwrap()["counts"];
+    let n = entries(&one).len() as u64;
+    let sum: u64 = ["alert", "ignore", "unknown_image", "other", "directory", "skipped", "error"]
+        .iter()
+        .map(|k| counts[*k].as_u64().unwrap())
+        .sum();
+    assert_eq!(sum, n, "counts add up: {counts}");
+    let by_suffix = |suffix: &str| {
+        one.iter()
+            .find(|l| l["path"].as_str().is_some_and(|p| p.ends_with(suffix)))
+            .unwrap_or_else(|| panic!("no {suffix}"))
+            .clone()
+    };
+    let photo = by_suffix("/p1/Pictures/holiday photo.png");
+    assert_eq!(photo["location"]["fs_type"], "ext4");
+    assert_eq!(photo["location"]["scheme"], "gpt");
+    assert!(photo["location"]["entry_number"].as_u64().unwrap() > 11);
+    let plain = scan(folder.path(), "folder.jsonl", "1");
+    let same = plain.iter().find(|l| l["path"].as_str().is_some_and(|p| p.ends_with("same.png")));
+    assert!(photo["pdq"].is_string());
+    assert_eq!(photo["pdq"], same.unwrap()["pdq"]);
+    let deleted = by_suffix("/p1/Trash/gone.bin");
+    assert_eq!(deleted["location"]["deleted"], true);
+    assert_eq!(deleted["sha1"], sha1_hex(&pattern(30_000, 8)));
+    let wiped = by_suffix("/p1/Trash/wiped.bin");
+    assert_eq!(wiped["reason_code"], "not-recoverable");
+    let link = by_suffix("/p1/link fast");
+    assert_eq!(link["reason_code"], "symlink-not-followed");
+    assert!(
+        one.iter().any(|l| l["path"]
+            .as_str()
+            .is_some_and(|p| p.contains("/p1/$OrphanFiles/OrphanFile-"))
+            && l["location"]["deleted"] == true),
+        "an orphan listed"
+    );
+}
