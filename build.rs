@@ -14,7 +14,7 @@ fn main() {
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 5] = [
+const ORACLE_TOOLS: [(&str, &[&str]); 6] = [
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
     // fdisk gdisk].
     (
@@ -56,6 +56,14 @@ const ORACLE_TOOLS: [(&str, &[&str]); 5] = [
             "icat",
             "blkstat",
             "sfdisk",
+            "sgdisk",
+        ],
+    ),
+    // tests/ext.rs: ext2/3/4 images [e2fsprogs] vs The Sleuth Kit.
+    (
+        "mediahash_ext_tools",
+        &[
+            "mke2fs", "debugfs", "e2fsck", "dumpe2fs", "fls", "icat", "ils", "blkstat", "sfdisk",
             "sgdisk",
         ],
     ),

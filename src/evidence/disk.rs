@@ -1,7 +1,8 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
 //! disk image (an EWF container by its `EVF` signature, or raw media holding a partition
-//! table with plausible entries, or a FAT, exFAT or NTFS boot sector at offset 0; never the file
-//! name) is read through its volumes and file systems instead of being hashed as one file.
+//! table with plausible entries, or a FAT, exFAT or NTFS boot sector at offset 0 or an
+//! ext2/3/4 superblock at 1024; never the file name) is read through its volumes and file
+//! systems instead of being hashed as one file.
 //! The container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
@@ -13,7 +14,8 @@
 //!    loop), with every problem in the message;
 //! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
 //!    disposition `directory` when its file system was read; an error with
-//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32, exFAT nor NTFS (the
+//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32, exFAT, NTFS nor
+//!    ext2/3/4 (the
 //!    file system is detected by [`fs::open`]),
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
@@ -21,8 +23,8 @@
 //! 3. per file-system entry `IMAGE/pN/dir/name`, depth-first, names sorted by bytes in
 //!    each directory (a deleted entry may share its name with a live one: the entry
 //!    number tells them apart): directories as `directory`; files as content read through
-//!    the image as the file system's reader gives it (see [`super::fat`] and
-//!    [`super::ntfs`]: allocated content, deleted content recovered as The Sleuth Kit
+//!    the image as the file system's reader gives it (see [`super::fat`],
+//!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as The Sleuth Kit
 //!    does); a deleted file whose content cannot be recovered (its clusters in use
 //!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
 //!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
@@ -34,8 +36,9 @@
 //! flag, byte runs.
 //! FAT times are local times without a zone and are not reported yet.
 //!
-//! Memory: the records of one image are built when the root is opened (one small record
-//! per file-system entry); contents are read later, on hashing threads.
+//! Memory: a volume's file-system entries ([`fs::FsEntry`], about 250 bytes each with
+//! their paths) are read when the scan reaches the volume; each record is made when the
+//! scan takes it, and contents are read later, on hashing threads.
 
 use std::path::Path;
 use std::sync::Arc;
@@ -110,17 +113,19 @@ pub fn detect(root: &Path, options: &SourceOptions) -> Option<Detected> {
 }
 
 /// Whether the media holds a partition table with plausible entries or starts with a FAT,
-/// exFAT or NTFS boot sector.
+/// exFAT or NTFS boot sector or an ext2/3/4 superblock.
 pub fn is_disk_image(image: &dyn DiskImage) -> bool {
     if volume::has_partition_table(image) {
         return true;
     }
-    let mut sector = vec![0u8; 512];
-    image.read_exact_at(0, &mut sector).is_ok() && fs::is_boot_sector(&sector)
+    // The first 2048 bytes when there are so many (the ext superblock is at 1024).
+    let mut start = vec![0u8; image.len().min(2048) as usize];
+    start.len() >= 512 && image.read_exact_at(0, &mut start).is_ok() && fs::is_boot_sector(&start)
 }
 
-/// The items of the disk image at `root` (opened by [`detect`]), in report order.
-pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
+/// The items of the disk image at `root` (opened by [`detect`]), in report order, made as
+/// they are taken (each volume's file system is read when its turn comes).
+pub fn items(root: &Path, detected: Detected) -> Box<dyn Iterator<Item = Item>> {
     let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
     let OpenedImage { image, noatime, .. } = match detected {
         Detected::Image(opened) => opened,
@@ -137,7 +142,7 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                 _ => ReasonCode::ImageUnreadable,
             };
             record.conclude(EntryDisposition::Error, Some(Reason::new(code, e.to_string())));
-            return vec![Item::Decided(record)];
+            return Box::new(std::iter::once(Item::Decided(record)));
         }
     };
     let base = Location {
@@ -145,7 +150,6 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
         container: image.container(),
         ..Location::default()
     };
-    let mut out = Vec::new();
     let mut record = EntryRecord::at(root_bytes.clone());
     record.kind = EntryKind::File;
     record.size = Some(image.len());
@@ -161,7 +165,7 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                     format!("cannot read the disk image's partition table: {e}"),
                 )),
             );
-            return vec![Item::Decided(record)];
+            return Box::new(std::iter::once(Item::Decided(record)));
         }
     };
     let base = Location { scheme: Some(table.scheme.as_str().to_string()), ..base };
@@ -196,21 +200,22 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
             )),
         );
     }
-    out.push(Item::Decided(record));
-    for v in &table.volumes {
-        volume_items(&image, &root_bytes, &base, v, noatime, &mut out);
-    }
-    out
+    let volumes = table
+        .volumes
+        .into_iter()
+        .flat_map(move |v| volume_items(image.clone(), &root_bytes, &base, &v, noatime));
+    Box::new(std::iter::once(Item::Decided(record)).chain(volumes))
 }
 
+/// The volume's record, then its entries' (each record made when it is taken: a volume
+/// of millions of entries holds only its file system's entries, not their records).
 fn volume_items(
-    image: &Arc<dyn DiskImage>,
+    image: Arc<dyn DiskImage>,
     root: &[u8],
     base: &Location,
     v: &Volume,
     noatime: bool,
-    out: &mut Vec<Item>,
-) {
+) -> Box<dyn Iterator<Item = Item>> {
     let mut prefix = root.to_vec();
     prefix.extend_from_slice(format!("/p{}", v.number).as_bytes());
     let mut loc = Location {
@@ -224,7 +229,7 @@ fn volume_items(
     record.kind = EntryKind::Directory;
     record.size = Some(v.length);
     let on_media = image.len().saturating_sub(v.offset).min(v.length);
-    let fs = match fs::open(&**image, v.offset, on_media) {
+    let fs = match fs::open(&*image, v.offset, on_media) {
         Ok(fs) => fs,
         Err(e) => {
             record.location = Some(loc);
@@ -247,8 +252,7 @@ fn volume_items(
                 ),
             };
             record.conclude(EntryDisposition::Error, Some(reason));
-            out.push(Item::Decided(record));
-            return;
+            return Box::new(std::iter::once(Item::Decided(record)));
         }
     };
     loc.fs_type = Some(fs.fs_type.clone());
@@ -273,46 +277,54 @@ fn volume_items(
         ),
         (None, true) => record.conclude(EntryDisposition::Directory, None),
     }
-    out.push(Item::Decided(record));
-    for e in entries {
-        let mut path = prefix.clone();
-        path.push(b'/');
-        path.extend_from_slice(&e.path);
-        let mut record = EntryRecord::at(path);
-        record.kind = if e.is_dir { EntryKind::Directory } else { EntryKind::File };
-        record.size = Some(e.size);
-        [record.mtime, record.atime, record.ctime] = e.times;
-        let runs = match &e.state {
-            EntryState::Read(data) => data.media_runs(),
-            _ => Vec::new(),
-        };
-        record.location = Some(Location {
-            entry_number: Some(e.entry_number),
-            fs_address: e.address,
-            deleted: Some(e.deleted),
-            byte_runs: runs.iter().map(|&(img_offset, len)| ByteRun { img_offset, len }).collect(),
-            ..loc.clone()
-        });
-        let item = match e.state {
-            EntryState::Error(reason) => {
-                record.conclude(EntryDisposition::Error, Some(reason));
-                Item::Decided(record)
-            }
-            EntryState::Skipped(reason) => {
-                record.conclude(EntryDisposition::Skipped, Some(reason));
-                Item::Decided(record)
-            }
-            EntryState::Read(_) if e.is_dir => {
-                record.conclude(EntryDisposition::Directory, None);
-                Item::Decided(record)
-            }
-            EntryState::Read(data) => Item::Content(ContentItem {
-                record,
-                expected_len: Some(e.size),
-                content: Box::new(FsContent { image: image.clone(), data, noatime }),
-            }),
-        };
-        out.push(item);
+    let entries = entries.into_iter().map(move |e| entry_item(&image, &prefix, &loc, e, noatime));
+    Box::new(std::iter::once(Item::Decided(record)).chain(entries))
+}
+
+/// The item of one file-system entry (`prefix`: the volume's path, `loc`: its location).
+fn entry_item(
+    image: &Arc<dyn DiskImage>,
+    prefix: &[u8],
+    loc: &Location,
+    e: fs::FsEntry,
+    noatime: bool,
+) -> Item {
+    let mut path = prefix.to_vec();
+    path.push(b'/');
+    path.extend_from_slice(&e.path);
+    let mut record = EntryRecord::at(path);
+    record.kind = if e.is_dir { EntryKind::Directory } else { EntryKind::File };
+    record.size = Some(e.size);
+    [record.mtime, record.atime, record.ctime] = e.times;
+    let runs = match &e.state {
+        EntryState::Read(data) => data.media_runs(),
+        _ => Vec::new(),
+    };
+    record.location = Some(Location {
+        entry_number: Some(e.entry_number),
+        fs_address: e.address,
+        deleted: Some(e.deleted),
+        byte_runs: runs.iter().map(|&(img_offset, len)| ByteRun { img_offset, len }).collect(),
+        ..loc.clone()
+    });
+    match e.state {
+        EntryState::Error(reason) => {
+            record.conclude(EntryDisposition::Error, Some(reason));
+            Item::Decided(record)
+        }
+        EntryState::Skipped(reason) => {
+            record.conclude(EntryDisposition::Skipped, Some(reason));
+            Item::Decided(record)
+        }
+        EntryState::Read(_) if e.is_dir => {
+            record.conclude(EntryDisposition::Directory, None);
+            Item::Decided(record)
+        }
+        EntryState::Read(data) => Item::Content(ContentItem {
+            record,
+            expected_len: Some(e.size),
+            content: Box::new(FsContent { image: image.clone(), data, noatime }),
+        }),
     }
 }
 

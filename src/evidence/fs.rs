@@ -1,5 +1,5 @@
 //! The file-system seam of the disk source: every file-system reader ([`super::fat`],
-//! [`super::exfat`], [`super::ntfs`]) gives its entries as [`FsEntry`] values, and [`super::disk`] turns
+//! [`super::exfat`], [`super::ntfs`], [`super::ext`]) gives its entries as [`FsEntry`] values, and [`super::disk`] turns
 //! them into records without knowing which file system they came from.
 //!
 //! An entry says where it is (path, entry number, The Sleuth Kit address), what it is
@@ -11,6 +11,7 @@ use std::io::{self, Read};
 use std::sync::Arc;
 
 use super::exfat::{self, ExfatError, ExfatFs};
+use super::ext::{self, ExtError, ExtFs};
 use super::fat::{FatError, FatFs, Recovery};
 use super::image::DiskImage;
 use super::ntfs::{self, NtfsError, NtfsFs};
@@ -148,7 +149,8 @@ pub struct FsEntry {
 /// The entries of a volume's file system.
 #[derive(Debug)]
 pub struct FileSystem {
-    /// The type reports use (`fat12`, `fat16`, `fat32`, `exfat`, `ntfs`).
+    /// The type reports use (`fat12`, `fat16`, `fat32`, `exfat`, `ntfs`, `ext2`, `ext3`,
+    /// `ext4`).
     pub fs_type: String,
     /// Every entry, in no particular order.
     pub entries: Vec<FsEntry>,
@@ -164,7 +166,7 @@ pub struct FileSystem {
 #[derive(Debug, thiserror::Error)]
 pub enum FsOpenError {
     /// No file system mediahash reads starts the volume.
-    #[error("no file system mediahash reads (FAT12/16/32, exFAT, NTFS; ext4 not yet): {why}")]
+    #[error("no file system mediahash reads (FAT12/16/32, exFAT, NTFS, ext2/3/4): {why}")]
     Unknown {
         /// What each reader found wrong with the boot sector.
         why: String,
@@ -184,7 +186,8 @@ pub enum FsOpenError {
 }
 
 /// Opens the file system of the volume at media offset `base`, `len` bytes on the media:
-/// FAT, exFAT or NTFS, told apart by the boot sector.
+/// FAT, exFAT or NTFS, told apart by the boot sector, or ext2/3/4 by its superblock at byte
+/// 1024.
 ///
 /// # Errors
 /// [`FsOpenError`]: not a file system mediahash reads, damaged, or unreadable.
@@ -209,26 +212,38 @@ pub fn open(image: &dyn DiskImage, base: u64, len: u64) -> Result<FileSystem, Fs
             Err(e) => Err(FsOpenError::Damaged { message: e.to_string() }),
         };
     }
-    match FatFs::open(image, base, len) {
-        Ok(mut fs) => Ok(fat_file_system(&mut fs)),
-        Err(FatError::NotFat { why }) => Err(FsOpenError::Unknown {
+    let fat_why = match FatFs::open(image, base, len) {
+        Ok(mut fs) => return Ok(fat_file_system(&mut fs)),
+        Err(FatError::NotFat { why }) => why,
+        Err(e @ FatError::FatTooLarge { .. }) => {
+            return Err(FsOpenError::Damaged { message: e.to_string() });
+        }
+        Err(e @ FatError::Io { .. }) => return Err(FsOpenError::Io { message: e.to_string() }),
+    };
+    match ExtFs::open(image, base, len) {
+        Ok(fs) => Ok(fs.into_file_system()),
+        Err(ExtError::NotExt { why }) => Err(FsOpenError::Unknown {
             why: format!(
-                "not NTFS (no NTFS boot sector), not exFAT (no EXFAT boot sector) and not \
-                 FAT ({why})"
+                "not NTFS (no NTFS boot sector), not exFAT (no EXFAT boot sector), not FAT \
+                 ({fat_why}), not ext2/3/4 ({why})"
             ),
         }),
-        Err(e @ FatError::FatTooLarge { .. }) => {
-            Err(FsOpenError::Damaged { message: e.to_string() })
-        }
-        Err(e @ FatError::Io { .. }) => Err(FsOpenError::Io { message: e.to_string() }),
+        Err(ExtError::Unsupported { why }) => Err(FsOpenError::Unknown {
+            why: format!("an ext2/3/4 file system mediahash does not read: {why}"),
+        }),
+        Err(e @ ExtError::Damaged { .. }) => Err(FsOpenError::Damaged { message: e.to_string() }),
+        Err(e @ ExtError::Io { .. }) => Err(FsOpenError::Io { message: e.to_string() }),
     }
 }
 
-/// Whether a volume's first sector is a boot sector of a file system [`open`] reads.
-pub fn is_boot_sector(sector: &[u8]) -> bool {
-    ntfs::is_ntfs_boot_sector(sector)
-        || exfat::is_exfat_boot_sector(sector)
-        || super::fat::is_fat_boot_sector(sector)
+/// Whether a volume's first bytes are a boot sector or superblock of a file system [`open`]
+/// reads: `start` holds at least the first 512 bytes (the ext superblock is looked for when
+/// it holds 2048).
+pub fn is_boot_sector(start: &[u8]) -> bool {
+    ntfs::is_ntfs_boot_sector(start)
+        || exfat::is_exfat_boot_sector(start)
+        || super::fat::is_fat_boot_sector(start)
+        || start.get(1024..2048).is_some_and(ext::is_ext_superblock)
 }
 
 /// A FAT file system's entries, with the reasons its recovery outcomes give.

@@ -22,6 +22,7 @@ pub mod archive;
 pub mod disk;
 pub mod ewf;
 pub mod exfat;
+pub mod ext;
 pub mod fat;
 pub mod folder;
 pub mod fs;
@@ -150,7 +151,7 @@ pub fn open_root<'a>(
     options: &'a SourceOptions,
 ) -> Box<dyn Iterator<Item = Item> + 'a> {
     if let Some(image) = disk::detect(root, options) {
-        return Box::new(disk::items(root, image).into_iter());
+        return disk::items(root, image);
     }
     Box::new(folder::FolderSource::new(root.to_path_buf(), options))
 }

@@ -91,8 +91,9 @@ impl FlsLine {
 pub fn fls(image: &Path, offset_sectors: u64, needs: &str) -> Vec<FlsLine> {
     let image = image.to_str().unwrap();
     let listing = run_tool("fls", &["-r", "-p", "-o", &offset_sectors.to_string(), image], needs);
-    String::from_utf8(listing)
-        .unwrap()
+    // Names are bytes (ext directories may hold any, and TSK prints them as they are, control
+    // characters as `^`): compared as lossy UTF-8.
+    String::from_utf8_lossy(&listing)
         .lines()
         .map(|line| {
             let (meta, path) = line.split_once('\t').unwrap();
