@@ -40,6 +40,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use super::carve::{self, Area, AreaKind, Carver};
 use super::ewf::{EwfError, EwfImage};
 use super::fs::{self, DataReader, EntryState, FileData, FsOpenError};
 use super::image::DiskImage;
@@ -119,8 +120,28 @@ pub fn is_disk_image(image: &dyn DiskImage) -> bool {
     image.read_exact_at(0, &mut sector).is_ok() && fs::is_boot_sector(&sector)
 }
 
-/// The items of the disk image at `root` (opened by [`detect`]), in report order.
-pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
+/// The items of the disk image at `root` (opened by [`detect`]), in report order: the
+/// image, its volumes and their file-system entries (built at once), then the pictures
+/// carved from free and unpartitioned space in media offset order (found as the items are
+/// taken; none with [`SourceOptions::no_carve`]).
+pub fn items(
+    root: &Path,
+    detected: Detected,
+    options: &SourceOptions,
+) -> Box<dyn Iterator<Item = Item>> {
+    let (records, carver) = entries(root, detected, options);
+    match carver {
+        Some(c) => Box::new(records.into_iter().chain(c)),
+        None => Box::new(records.into_iter()),
+    }
+}
+
+/// The image's, volumes' and entries' items, and the carver of its free space.
+fn entries(
+    root: &Path,
+    detected: Detected,
+    options: &SourceOptions,
+) -> (Vec<Item>, Option<Carver>) {
     let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
     let OpenedImage { image, noatime, .. } = match detected {
         Detected::Image(opened) => opened,
@@ -137,7 +158,7 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                 _ => ReasonCode::ImageUnreadable,
             };
             record.conclude(EntryDisposition::Error, Some(Reason::new(code, e.to_string())));
-            return vec![Item::Decided(record)];
+            return (vec![Item::Decided(record)], None);
         }
     };
     let base = Location {
@@ -161,7 +182,7 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
                     format!("cannot read the disk image's partition table: {e}"),
                 )),
             );
-            return vec![Item::Decided(record)];
+            return (vec![Item::Decided(record)], None);
         }
     };
     let base = Location { scheme: Some(table.scheme.as_str().to_string()), ..base };
@@ -197,12 +218,32 @@ pub fn items(root: &Path, detected: Detected) -> Vec<Item> {
         );
     }
     out.push(Item::Decided(record));
+    let mut areas = Vec::new();
     for v in &table.volumes {
-        volume_items(&image, &root_bytes, &base, v, noatime, &mut out);
+        areas.extend(volume_items(&image, &root_bytes, &base, v, noatime, &mut out));
     }
-    out
+    if options.no_carve {
+        return (out, None);
+    }
+    if table.scheme != Scheme::None {
+        // Outside every partition: gaps between and after them, before the first one,
+        // without the table's own sectors.
+        let mut used: Vec<(u64, u64)> =
+            table.volumes.iter().map(|v| (v.offset, v.length)).collect();
+        used.extend(&table.tables);
+        let runs = carve::gaps(image.len(), &used);
+        areas.extend(runs.into_iter().map(|run| Area {
+            prefix: root_bytes.clone(),
+            location: base.clone(),
+            kind: AreaKind::Unpartitioned,
+            runs: vec![run],
+        }));
+    }
+    (out, Some(Carver::new(image, noatime, areas)))
 }
 
+/// Pushes a volume's record and its entries; returns the area to carve in it (its free
+/// space, or all of it when its file system is unknown or damaged).
 fn volume_items(
     image: &Arc<dyn DiskImage>,
     root: &[u8],
@@ -210,7 +251,7 @@ fn volume_items(
     v: &Volume,
     noatime: bool,
     out: &mut Vec<Item>,
-) {
+) -> Option<Area> {
     let mut prefix = root.to_vec();
     prefix.extend_from_slice(format!("/p{}", v.number).as_bytes());
     let mut loc = Location {
@@ -227,6 +268,12 @@ fn volume_items(
     let fs = match fs::open(&**image, v.offset, on_media) {
         Ok(fs) => fs,
         Err(e) => {
+            let area = (!matches!(e, FsOpenError::Io { .. })).then(|| Area {
+                prefix: prefix.clone(),
+                location: loc.clone(),
+                kind: AreaKind::Volume,
+                runs: vec![(v.offset, on_media)],
+            });
             record.location = Some(loc);
             let reason = match (&e, &v.problem) {
                 (_, Some(p)) => Reason::new(ReasonCode::PartitionPastEnd, format!("{p}; {e}")),
@@ -248,10 +295,36 @@ fn volume_items(
             };
             record.conclude(EntryDisposition::Error, Some(reason));
             out.push(Item::Decided(record));
-            return;
+            return area;
         }
     };
     loc.fs_type = Some(fs.fs_type.clone());
+    // Free space on the media, inside the volume, without the clusters deleted entries are
+    // read from (their pictures are reported there, with their names: not twice).
+    let end = v.offset + on_media;
+    let free: Vec<(u64, u64)> = fs
+        .unallocated
+        .iter()
+        .filter_map(|&(o, l)| {
+            let (s, e) = (o.max(v.offset), o.saturating_add(l).min(end));
+            (s < e).then(|| (s, e - s))
+        })
+        .collect();
+    let recovered: Vec<(u64, u64)> = fs
+        .entries
+        .iter()
+        .filter(|e| e.deleted)
+        .flat_map(|e| match &e.state {
+            EntryState::Read(data) => data.media_runs(),
+            _ => Vec::new(),
+        })
+        .collect();
+    let area = Area {
+        prefix: prefix.clone(),
+        location: loc.clone(),
+        kind: AreaKind::Unallocated,
+        runs: carve::subtract(&free, recovered),
+    };
     let mut entries = fs.entries;
     // Depth-first, each directory's names sorted by bytes (stable: the reader's order for
     // equal names; the entry number tells them apart).
@@ -314,6 +387,7 @@ fn volume_items(
         };
         out.push(item);
     }
+    Some(area)
 }
 
 /// A file's content, read through the image.

@@ -19,6 +19,7 @@
 //! hashed ([`archive`]: members as items).
 
 pub mod archive;
+pub mod carve;
 pub mod disk;
 pub mod ewf;
 pub mod exfat;
@@ -133,6 +134,9 @@ pub struct SourceOptions {
     pub no_disk_images: bool,
     /// Do not read ZIP archives' members (archives are hashed as files only).
     pub no_archives: bool,
+    /// Do not carve pictures from disk images' free and unpartitioned space (see
+    /// [`carve`]).
+    pub no_carve: bool,
     /// Limits on reading archives' members (see [`archive`]).
     pub archive_limits: archive::ArchiveLimits,
     /// Entries to skip (see [`glob`]).
@@ -150,7 +154,7 @@ pub fn open_root<'a>(
     options: &'a SourceOptions,
 ) -> Box<dyn Iterator<Item = Item> + 'a> {
     if let Some(image) = disk::detect(root, options) {
-        return Box::new(disk::items(root, image).into_iter());
+        return disk::items(root, image, options);
     }
     Box::new(folder::FolderSource::new(root.to_path_buf(), options))
 }
