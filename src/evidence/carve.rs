@@ -40,6 +40,7 @@
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::fs::{DataReader, Extent, FileData};
 use super::image::DiskImage;
@@ -543,6 +544,7 @@ pub struct Carver {
     /// A read failure being coalesced: first and last failing stream positions, message.
     failing: Option<(u64, u64, String)>,
     out: VecDeque<Item>,
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Carver {
@@ -557,12 +559,22 @@ impl Carver {
             current: None,
             failing: None,
             out: VecDeque::new(),
+            cancel: None,
         }
+    }
+
+    /// Stops carving (no more records) once `cancel` is set.
+    pub fn with_cancel(mut self, cancel: Option<Arc<AtomicBool>>) -> Carver {
+        self.cancel = cancel;
+        self
     }
 
     /// Carves until at least one record is queued or every area is done.
     fn advance(&mut self) {
         while self.out.is_empty() {
+            if self.cancel.as_deref().is_some_and(|c| c.load(Ordering::Relaxed)) {
+                return;
+            }
             let Some((area, stream, pos)) = self.current.take() else {
                 match self.areas.pop_front() {
                     Some(area) => {

@@ -239,7 +239,7 @@ fn entries(
             runs: vec![run],
         }));
     }
-    (out, Some(Carver::new(image, noatime, areas)))
+    (out, Some(Carver::new(image, noatime, areas).with_cancel(options.cancel.clone())))
 }
 
 /// Pushes a volume's record and its entries; returns the area to carve in it (its free

@@ -1154,11 +1154,6 @@ mod tests {
             self.media[at] |= 1 << ((c - 2) % 8);
         }
 
-        fn free(&mut self, c: u32) {
-            let at = self.cluster_at(3) + (c as usize - 2) / 8;
-            self.media[at] &= !(1 << ((c - 2) % 8));
-        }
-
         fn data(&mut self, c: u32, bytes: &[u8]) {
             let at = self.cluster_at(c);
             self.media[at..at + bytes.len()].copy_from_slice(bytes);

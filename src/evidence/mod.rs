@@ -137,6 +137,9 @@ pub struct SourceOptions {
     /// Do not carve pictures from disk images' free and unpartitioned space (see
     /// [`carve`]).
     pub no_carve: bool,
+    /// When set, sources stop early (carving checks it between the windows it scans, which
+    /// may hold no item for a long while).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Limits on reading archives' members (see [`archive`]).
     pub archive_limits: archive::ArchiveLimits,
     /// Entries to skip (see [`glob`]).

@@ -470,12 +470,15 @@ pub struct PreCount {
     pub bytes: u64,
 }
 
-/// Walks `roots` as [`scan`] would, without reading content, and counts what it would read.
+/// Walks `roots` as [`scan`] would, without reading content, and counts what it would read
+/// (pictures carved from disk images are not counted: finding them reads the image).
 ///
 /// # Errors
 /// [`ScanError::Exclude`] for an invalid exclusion pattern.
 pub fn precount(roots: &[PathBuf], options: &ScanOptions) -> Result<PreCount, ScanError> {
-    let source_options = source_options(options)?;
+    // Carving reads the free space of disk images whole: not done twice for an estimate
+    // (carved pictures are not counted).
+    let source_options = SourceOptions { no_carve: true, ..source_options(options)? };
     let mut count = PreCount::default();
     for work in items(roots, &source_options) {
         if is_cancelled(options.cancel.as_deref()) {
@@ -518,6 +521,7 @@ fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
         no_archives: options.no_archives,
         archive_limits: options.archive_limits,
         no_carve: options.no_carve,
+        cancel: options.cancel.clone(),
         hooks: options.hooks.clone(),
     })
 }
