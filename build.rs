@@ -14,7 +14,7 @@ fn main() {
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 6] = [
+const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
     // fdisk gdisk].
     (
@@ -64,7 +64,24 @@ const ORACLE_TOOLS: [(&str, &[&str]); 6] = [
         "mediahash_ext_tools",
         &[
             "mke2fs", "debugfs", "e2fsck", "dumpe2fs", "fls", "icat", "ils", "blkstat", "sfdisk",
-            "sgdisk",
+            "sgdisk", "sgdisk",
+        ],
+    ),
+    // tests/carve.rs: pictures planted in FAT32/NTFS free space and unpartitioned space,
+    // carved by foremost too [foremost sleuthkit dosfstools mtools ntfs-3g fdisk].
+    (
+        "mediahash_carve_tools",
+        &[
+            "foremost",
+            "fls",
+            "istat",
+            "blkstat",
+            "mkfs.vfat",
+            "mcopy",
+            "mdel",
+            "mkntfs",
+            "ntfscp",
+            "sfdisk",
         ],
     ),
     // tests/archive.rs: Info-ZIP [zip unzip].

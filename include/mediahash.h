@@ -186,6 +186,11 @@
 #define MH_SCAN_VERIFY_IMAGES (1 << 6)
 
 /**
+ * Do not carve pictures from disk images' free and unpartitioned space.
+ */
+#define MH_SCAN_NO_CARVE (1 << 7)
+
+/**
  * Major version of the library this header was generated from (as in Cargo.toml).
  */
 #define MH_VERSION_MAJOR 0
@@ -1097,7 +1102,9 @@ typedef struct mh_scan_entry {
      * volumes and file systems (their entries follow), 16 file-system metadata file (NTFS
      * `$MFT`...) listed but not hashed, 17 encrypted archive member, 18 archive member
      * compressed with an unsupported method, 19 archive nested beyond the depth limit,
-     * 20 archive or member refused by a zip-bomb limit); 101 and up are errors (101 stat,
+     * 20 archive or member refused by a zip-bomb limit, 21 a carved picture signature whose
+     * data is not a whole picture: fragmented, truncated or overwritten, reported once with
+     * its byte range, not hashed); 101 and up are errors (101 stat,
      * 102 read link, 103 list directory, 104 listing incomplete, 105 open, 106 replaced
      * before opening, 107 read, 108 changed while read, 109 image not decoded, 110
      * reference set failed, 111 internal error, 112 not read because its access time would

@@ -878,7 +878,12 @@ fn hostile_superblocks() {
     };
     let volume = |edit: &dyn Fn(&Path)| -> EntryRecord {
         let items = listing(edit);
-        assert_eq!(items.len(), 2, "the image and its volume: {:?}", items.get(2));
+        // A damaged volume's space is carved: its pictures follow the two records.
+        let listed: Vec<&Listed> = items
+            .iter()
+            .filter(|i| i.0.location.as_ref().is_none_or(|l| l.carved.is_none()))
+            .collect();
+        assert_eq!(listed.len(), 2, "the image and its volume: {:?}", listed.get(2));
         items[1].0.clone()
     };
     // An absurd inode count.

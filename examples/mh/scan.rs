@@ -86,14 +86,19 @@ pub struct ScanArgs {
     /// Do not enter other file systems mounted below an evidence root.
     #[arg(long)]
     one_file_system: bool,
-    /// Hash an evidence root that is a disk image (raw or split raw with MBR/GPT or a FAT
-    /// file system, detected by content) as one file instead of reading its files.
+    /// Hash an evidence root that is a disk image (raw or split raw or E01 with MBR/GPT or a
+    /// FAT, exFAT or NTFS file system, detected by content) as one file instead of reading
+    /// its files.
     #[arg(long)]
     no_disk_images: bool,
     /// Do not read the members of ZIP archives (detected by content, in folders and disk
     /// images): hash archives as files only.
     #[arg(long)]
     no_archives: bool,
+    /// Do not carve pictures (JPEG, PNG, GIF, BMP, WebP) from disk images' free space,
+    /// unpartitioned space and volumes whose file system is unknown.
+    #[arg(long)]
+    no_carve: bool,
     /// Deepest ZIP nesting read (1: members of archives met as files; 2: also archives in
     /// those...). 0 reads no archive.
     #[arg(long, value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
@@ -340,6 +345,7 @@ fn scan(mut args: ScanArgs) -> u8 {
         allow_atime_changes: args.allow_atime_changes,
         no_disk_images: args.no_disk_images,
         no_archives: args.no_archives,
+        no_carve: args.no_carve,
         archive_limits: ArchiveLimits {
             max_depth: args.archive_depth,
             max_ratio: args.archive_max_ratio,

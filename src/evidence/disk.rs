@@ -41,8 +41,9 @@
 //! scan takes it, and contents are read later, on hashing threads.
 
 use std::path::Path;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
+use super::carve::{self, Area, AreaKind, Carver};
 use super::ewf::{EwfError, EwfImage};
 use super::fs::{self, DataReader, EntryState, FileData, FsOpenError};
 use super::image::DiskImage;
@@ -125,7 +126,11 @@ pub fn is_disk_image(image: &dyn DiskImage) -> bool {
 
 /// The items of the disk image at `root` (opened by [`detect`]), in report order, made as
 /// they are taken (each volume's file system is read when its turn comes).
-pub fn items(root: &Path, detected: Detected) -> Box<dyn Iterator<Item = Item>> {
+pub fn items(
+    root: &Path,
+    detected: Detected,
+    options: &SourceOptions,
+) -> Box<dyn Iterator<Item = Item>> {
     let root_bytes = os_str_bytes(root.as_os_str()).to_vec();
     let OpenedImage { image, noatime, .. } = match detected {
         Detected::Image(opened) => opened,
@@ -200,22 +205,58 @@ pub fn items(root: &Path, detected: Detected) -> Box<dyn Iterator<Item = Item>> 
             )),
         );
     }
-    let volumes = table
-        .volumes
-        .into_iter()
-        .flat_map(move |v| volume_items(image.clone(), &root_bytes, &base, &v, noatime));
-    Box::new(std::iter::once(Item::Decided(record)).chain(volumes))
+    // The areas to carve, gathered as each volume is opened; carving follows the last
+    // volume's entries.
+    let areas: Arc<Mutex<Vec<Area>>> = Arc::new(Mutex::new(Vec::new()));
+    let mut unpartitioned = Vec::new();
+    if table.scheme != Scheme::None {
+        // Outside every partition: gaps between and after them, before the first one,
+        // without the table's own sectors.
+        let mut used: Vec<(u64, u64)> =
+            table.volumes.iter().map(|v| (v.offset, v.length)).collect();
+        used.extend(&table.tables);
+        unpartitioned.extend(carve::gaps(image.len(), &used).into_iter().map(|run| Area {
+            prefix: root_bytes.clone(),
+            location: base.clone(),
+            kind: AreaKind::Unpartitioned,
+            runs: vec![run],
+        }));
+    }
+    let collect = (!options.no_carve).then(|| Arc::clone(&areas));
+    let carve_image = Arc::clone(&image);
+    let volumes = table.volumes.into_iter().flat_map(move |v| {
+        volume_items(image.clone(), &root_bytes, &base, &v, noatime, collect.as_ref())
+    });
+    let cancel = options.cancel.clone();
+    let no_carve = options.no_carve;
+    let carved = std::iter::once(()).flat_map(move |()| -> Box<dyn Iterator<Item = Item>> {
+        if no_carve {
+            return Box::new(std::iter::empty());
+        }
+        let mut all = std::mem::take(&mut *areas.lock().unwrap_or_else(|e| e.into_inner()));
+        all.append(&mut unpartitioned);
+        Box::new(Carver::new(carve_image.clone(), noatime, all).with_cancel(cancel.clone()))
+    });
+    Box::new(std::iter::once(Item::Decided(record)).chain(volumes).chain(carved))
 }
 
 /// The volume's record, then its entries' (each record made when it is taken: a volume
-/// of millions of entries holds only its file system's entries, not their records).
+/// of millions of entries holds only its file system's entries, not their records). The
+/// area to carve in it (its free space, or all of it when its file system is unknown or
+/// damaged) goes to `areas`, unless carving is off (`None`).
 fn volume_items(
     image: Arc<dyn DiskImage>,
     root: &[u8],
     base: &Location,
     v: &Volume,
     noatime: bool,
+    areas: Option<&Arc<Mutex<Vec<Area>>>>,
 ) -> Box<dyn Iterator<Item = Item>> {
+    let add_area = |area: Area| {
+        if let Some(a) = areas {
+            a.lock().unwrap_or_else(|e| e.into_inner()).push(area);
+        }
+    };
     let mut prefix = root.to_vec();
     prefix.extend_from_slice(format!("/p{}", v.number).as_bytes());
     let mut loc = Location {
@@ -232,6 +273,14 @@ fn volume_items(
     let fs = match fs::open(&*image, v.offset, on_media) {
         Ok(fs) => fs,
         Err(e) => {
+            if !matches!(e, FsOpenError::Io { .. }) {
+                add_area(Area {
+                    prefix: prefix.clone(),
+                    location: loc.clone(),
+                    kind: AreaKind::Volume,
+                    runs: vec![(v.offset, on_media)],
+                });
+            }
             record.location = Some(loc);
             let reason = match (&e, &v.problem) {
                 (_, Some(p)) => Reason::new(ReasonCode::PartitionPastEnd, format!("{p}; {e}")),
@@ -256,6 +305,32 @@ fn volume_items(
         }
     };
     loc.fs_type = Some(fs.fs_type.clone());
+    // Free space on the media, inside the volume, without the clusters deleted entries are
+    // read from (their pictures are reported there, with their names: not twice).
+    let end = v.offset + on_media;
+    let free: Vec<(u64, u64)> = fs
+        .unallocated
+        .iter()
+        .filter_map(|&(o, l)| {
+            let (s, e) = (o.max(v.offset), o.saturating_add(l).min(end));
+            (s < e).then(|| (s, e - s))
+        })
+        .collect();
+    let recovered: Vec<(u64, u64)> = fs
+        .entries
+        .iter()
+        .filter(|e| e.deleted)
+        .flat_map(|e| match &e.state {
+            EntryState::Read(data) => data.media_runs(),
+            _ => Vec::new(),
+        })
+        .collect();
+    add_area(Area {
+        prefix: prefix.clone(),
+        location: loc.clone(),
+        kind: AreaKind::Unallocated,
+        runs: carve::subtract(&free, recovered),
+    });
     let mut entries = fs.entries;
     // Depth-first, each directory's names sorted by bytes (stable: the reader's order for
     // equal names; the entry number tells them apart).

@@ -692,25 +692,12 @@ impl<'a> ExfatFs<'a> {
     /// Media ranges of the clusters the bitmap marks free.
     fn unallocated(&self) -> Vec<(u64, u64)> {
         let Some(bitmap) = &self.bitmap else { return Vec::new() };
-        let mut out: Vec<(u64, u64)> = Vec::new();
-        let count = u64::from(self.g.cluster_count);
-        for (k, &byte) in bitmap.iter().enumerate() {
-            if byte == 0xFF {
-                continue;
-            }
-            for bit in 0..8u64 {
-                let i = k as u64 * 8 + bit;
-                if i >= count || byte & (1 << bit) != 0 {
-                    continue;
-                }
-                let off = self.cluster_offset(i as u32 + 2);
-                match out.last_mut() {
-                    Some((o, l)) if *o + *l == off => *l += self.g.cluster_bytes,
-                    _ => out.push((off, self.g.cluster_bytes)),
-                }
-            }
-        }
-        out
+        super::fs::free_ranges(
+            bitmap,
+            u64::from(self.g.cluster_count),
+            self.cluster_offset(2),
+            self.g.cluster_bytes,
+        )
     }
 
     /// The Sleuth Kit's entry number of the slot at media offset `off`.
@@ -1165,11 +1152,6 @@ mod tests {
         fn alloc(&mut self, c: u32) {
             let at = self.cluster_at(3) + (c as usize - 2) / 8;
             self.media[at] |= 1 << ((c - 2) % 8);
-        }
-
-        fn free(&mut self, c: u32) {
-            let at = self.cluster_at(3) + (c as usize - 2) / 8;
-            self.media[at] &= !(1 << ((c - 2) % 8));
         }
 
         fn data(&mut self, c: u32, bytes: &[u8]) {

@@ -324,6 +324,23 @@ impl<'a> FatFs<'a> {
         self.fat.get(cluster as usize).is_some_and(|&v| v != 0)
     }
 
+    /// Media ranges of the data clusters the FAT marks free (entry 0), sorted; clusters
+    /// past the FAT's entries are left out (their state is unknown).
+    pub fn free_ranges(&self) -> Vec<(u64, u64)> {
+        let mut out: Vec<(u64, u64)> = Vec::new();
+        for c in 2..(self.cluster_end as usize).min(self.fat.len()) {
+            if self.fat[c] != 0 {
+                continue;
+            }
+            let off = self.cluster_offset(c as u32);
+            match out.last_mut() {
+                Some((o, l)) if *o + *l == off => *l += self.cluster_bytes,
+                _ => out.push((off, self.cluster_bytes)),
+            }
+        }
+        out
+    }
+
     /// The cluster chain from `start`: the clusters, and a problem when it loops or leads to
     /// an invalid cluster.
     fn chain(&self, start: u32) -> (Vec<u32>, Option<String>) {

@@ -162,6 +162,30 @@ pub struct FileSystem {
     pub unallocated: Vec<(u64, u64)>,
 }
 
+/// The media ranges of the units a bitmap marks free (bit clear; bit `i % 8` of byte
+/// `i / 8` is unit `i`), for `count` units of `unit` bytes, unit 0 at media offset `first`:
+/// sorted, adjacent units merged. Units past the bitmap count as allocated.
+pub fn free_ranges(bitmap: &[u8], count: u64, first: u64, unit: u64) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (k, &byte) in bitmap.iter().enumerate() {
+        if byte == 0xFF {
+            continue;
+        }
+        for bit in 0..8u64 {
+            let i = k as u64 * 8 + bit;
+            if i >= count || byte & (1 << bit) != 0 {
+                continue;
+            }
+            let off = first + i * unit;
+            match out.last_mut() {
+                Some((o, l)) if *o + *l == off => *l += unit,
+                _ => out.push((off, unit)),
+            }
+        }
+    }
+    out
+}
+
 /// Why a volume's file system could not be opened.
 #[derive(Debug, thiserror::Error)]
 pub enum FsOpenError {
@@ -312,7 +336,7 @@ fn fat_file_system(fs: &mut FatFs<'_>) -> FileSystem {
         fs_type: fs.kind.as_str().to_string(),
         entries,
         problems: std::mem::take(&mut fs.problems),
-        unallocated: Vec::new(),
+        unallocated: fs.free_ranges(),
     }
 }
 

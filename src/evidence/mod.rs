@@ -19,6 +19,7 @@
 //! hashed ([`archive`]: members as items).
 
 pub mod archive;
+pub mod carve;
 pub mod disk;
 pub mod ewf;
 pub mod exfat;
@@ -134,6 +135,12 @@ pub struct SourceOptions {
     pub no_disk_images: bool,
     /// Do not read ZIP archives' members (archives are hashed as files only).
     pub no_archives: bool,
+    /// Do not carve pictures from disk images' free and unpartitioned space (see
+    /// [`carve`]).
+    pub no_carve: bool,
+    /// When set, sources stop early (carving checks it between the windows it scans, which
+    /// may hold no item for a long while).
+    pub cancel: Option<std::sync::Arc<std::sync::atomic::AtomicBool>>,
     /// Limits on reading archives' members (see [`archive`]).
     pub archive_limits: archive::ArchiveLimits,
     /// Entries to skip (see [`glob`]).
@@ -151,7 +158,7 @@ pub fn open_root<'a>(
     options: &'a SourceOptions,
 ) -> Box<dyn Iterator<Item = Item> + 'a> {
     if let Some(image) = disk::detect(root, options) {
-        return disk::items(root, image);
+        return disk::items(root, image, options);
     }
     Box::new(folder::FolderSource::new(root.to_path_buf(), options))
 }

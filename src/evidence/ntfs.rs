@@ -794,7 +794,11 @@ impl<'a> NtfsFs<'a> {
             }
         }
         let entries = self.entries(&records, bitmap.as_deref());
-        FileSystem { fs_type: "ntfs".into(), entries, problems, unallocated: Vec::new() }
+        // Free clusters from $Bitmap (none known when it cannot be read).
+        let unallocated = bitmap.as_deref().map_or_else(Vec::new, |b| {
+            super::fs::free_ranges(b, self.geo.total_clusters, self.base, self.geo.cluster)
+        });
+        FileSystem { fs_type: "ntfs".into(), entries, problems, unallocated }
     }
 
     fn entries(&self, records: &[Option<Record>], bitmap: Option<&[u8]>) -> Vec<FsEntry> {

@@ -76,6 +76,10 @@ pub struct VolumeTable {
     pub volumes: Vec<Volume>,
     /// Problems with the table itself (CRC mismatch, EBR loop...).
     pub problems: Vec<String>,
+    /// Media byte ranges `(offset, len)` holding the table itself (MBR and EBR sectors, GPT
+    /// headers and entry arrays), so that what lies outside every partition can be told
+    /// from the table.
+    pub tables: Vec<(u64, u64)>,
 }
 
 fn u16le(b: &[u8], at: usize) -> u16 {
@@ -158,6 +162,7 @@ pub fn read_volumes(image: &dyn DiskImage) -> io::Result<VolumeTable> {
             problem: None,
         }],
         problems,
+        tables: Vec::new(),
     };
     // An unreadable first sector (a damaged EWF chunk) is an error, not "no partition
     // table": which volumes exist is then unknown.
@@ -202,6 +207,7 @@ fn read_mbr(image: &dyn DiskImage, mbr: &[u8]) -> io::Result<VolumeTable> {
     let mut volumes = Vec::new();
     let mut problems = Vec::new();
     let mut extended_base = None;
+    let mut tables = vec![(0u64, 512u64)];
     for (i, (kind, start, count)) in mbr_entries(mbr).into_iter().enumerate() {
         if kind == 0 || count == 0 {
             continue;
@@ -249,6 +255,7 @@ fn read_mbr(image: &dyn DiskImage, mbr: &[u8]) -> io::Result<VolumeTable> {
                     .push(format!("EBR at sector {ebr_lba} has no 0x55AA signature: chain stops"));
                 break;
             }
+            tables.push((ebr_lba * 512, 512));
             let [first, second, ..] = mbr_entries(&ebr);
             if first.0 != 0 && first.2 != 0 && !is_extended(first.0) {
                 let mut v = Volume {
@@ -272,7 +279,7 @@ fn read_mbr(image: &dyn DiskImage, mbr: &[u8]) -> io::Result<VolumeTable> {
             }
         }
     }
-    Ok(VolumeTable { scheme: Scheme::Mbr, sector_size: 512, volumes, problems })
+    Ok(VolumeTable { scheme: Scheme::Mbr, sector_size: 512, volumes, problems, tables })
 }
 
 /// A GPT read with `sector_size`, or `None` when no header signature is there.
@@ -283,6 +290,8 @@ fn read_gpt(image: &dyn DiskImage, sector_size: u32) -> io::Result<Option<Volume
         return Ok(None);
     }
     let mut problems = Vec::new();
+    // The protective MBR and the header; the entry arrays and the backup header below.
+    let mut tables = vec![(0u64, ss), (ss, ss)];
     let header_size = u32le(&header, 12) as usize;
     if (92..=sector_size as usize).contains(&header_size) {
         let mut copy = header[..header_size].to_vec();
@@ -308,6 +317,7 @@ fn read_gpt(image: &dyn DiskImage, sector_size: u32) -> io::Result<Option<Volume
             sector_size,
             volumes: vec![],
             problems,
+            tables,
         }));
     }
     if count > MAX_GPT_ENTRIES {
@@ -327,9 +337,18 @@ fn read_gpt(image: &dyn DiskImage, sector_size: u32) -> io::Result<Option<Volume
             sector_size,
             volumes: vec![],
             problems,
+            tables,
         }));
     };
     let array = array?;
+    let array_span = (array_len as u64).div_ceil(ss) * ss;
+    tables.push((entries_lba * ss, array_span));
+    // The backup header (its LBA in the header) and its entry array just before it.
+    let backup = u64le(&header, 32);
+    if backup > 1 && backup.checked_mul(ss).is_some_and(|b| b < image.len()) {
+        tables.push((backup * ss, ss));
+        tables.push(((backup * ss).saturating_sub(array_span), array_span));
+    }
     let stored = u32le(&header, 88);
     let computed = crc32fast::hash(&array);
     if stored != computed {
@@ -364,7 +383,8 @@ fn read_gpt(image: &dyn DiskImage, sector_size: u32) -> io::Result<Option<Volume
         }
         volumes.push(v);
     }
-    Ok(Some(VolumeTable { scheme: Scheme::Gpt, sector_size, volumes, problems }))
+    tables.sort_unstable();
+    Ok(Some(VolumeTable { scheme: Scheme::Gpt, sector_size, volumes, problems, tables }))
 }
 
 /// A GUID in its usual text form (mixed-endian as GPT stores it).

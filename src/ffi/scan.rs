@@ -46,13 +46,16 @@ pub const MH_SCAN_NO_ARCHIVES: u32 = 1 << 5;
 /// `image_verifications_failed` count the outcomes, and a failed one (mismatch, unreadable
 /// chunks) makes `exit_status` 2.
 pub const MH_SCAN_VERIFY_IMAGES: u32 = 1 << 6;
+/// Do not carve pictures from disk images' free and unpartitioned space.
+pub const MH_SCAN_NO_CARVE: u32 = 1 << 7;
 const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
     | MH_SCAN_ONE_FILE_SYSTEM
     | MH_SCAN_DIHEDRAL
     | MH_SCAN_ALLOW_ATIME_CHANGES
     | MH_SCAN_NO_DISK_IMAGES
     | MH_SCAN_NO_ARCHIVES
-    | MH_SCAN_VERIFY_IMAGES;
+    | MH_SCAN_VERIFY_IMAGES
+    | MH_SCAN_NO_CARVE;
 
 /// Limits on reading ZIP archives' members (nested ZIPs included). A member or archive over a
 /// limit is recorded as skipped with reason code 19 (too deep) or 20 (zip-bomb limit), never
@@ -226,7 +229,9 @@ pub struct mh_scan_entry {
     /// volumes and file systems (their entries follow), 16 file-system metadata file (NTFS
     /// `$MFT`...) listed but not hashed, 17 encrypted archive member, 18 archive member
     /// compressed with an unsupported method, 19 archive nested beyond the depth limit,
-    /// 20 archive or member refused by a zip-bomb limit); 101 and up are errors (101 stat,
+    /// 20 archive or member refused by a zip-bomb limit, 21 a carved picture signature whose
+    /// data is not a whole picture: fragmented, truncated or overwritten, reported once with
+    /// its byte range, not hashed); 101 and up are errors (101 stat,
     /// 102 read link, 103 list directory, 104 listing incomplete, 105 open, 106 replaced
     /// before opening, 107 read, 108 changed while read, 109 image not decoded, 110
     /// reference set failed, 111 internal error, 112 not read because its access time would
@@ -366,6 +371,7 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
         no_archives: o.flags & MH_SCAN_NO_ARCHIVES != 0,
         verify_images: o.flags & MH_SCAN_VERIFY_IMAGES != 0,
         archive_limits: o.archive_limits.to_limits()?,
+        no_carve: o.flags & MH_SCAN_NO_CARVE != 0,
         max_file_size: (o.max_file_size != 0).then_some(o.max_file_size),
         pdq_radius: o.pdq_radius,
         phash_radius: o.phash_radius,

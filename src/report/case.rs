@@ -483,6 +483,12 @@ fn statement(e: &EntryRecord) -> String {
         if !runs.is_empty() {
             s.push_str(&format!(", byte runs {}", runs.join(" ")));
         }
+        if let Some(c) = &l.carved {
+            s.push_str(&format!(
+                ", carved ({}) from {} space at byte {}, {} bytes",
+                c.format, c.area, c.offset, c.length
+            ));
+        }
         for m in &l.archive {
             s.push_str(&format!(", archive member {} {:?}", m.index, m.name));
             if m.encrypted {

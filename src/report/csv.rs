@@ -11,7 +11,7 @@ use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 52] = [
+pub const COLUMNS: [&str; 56] = [
     "path",
     "path_bytes_hex",
     "kind",
@@ -64,6 +64,10 @@ pub const COLUMNS: [&str; 52] = [
     "archive_member",
     "archive_member_index",
     "archive_name_flags",
+    "carved_area",
+    "carved_format",
+    "carved_offset",
+    "carved_length",
 ];
 
 /// Writes one CSV row per entry.
@@ -105,6 +109,7 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
     let line = EntryLine::from(e);
     let best = e.matches.first();
     let loc = e.location.as_ref();
+    let carved = loc.and_then(|l| l.carved.as_ref());
     let matches_json = if e.matches.is_empty() {
         String::new()
     } else {
@@ -172,6 +177,11 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         archive_chain(loc, |m| m.name.clone(), "!/"),
         archive_chain(loc, |m| m.index.to_string(), "/"),
         archive_chain(loc, |m| m.name_flags.join(" "), "/"),
+        // Carved items: the space, the signature's format, the media offset and length.
+        opt(&carved.map(|c| c.area.clone())),
+        opt(&carved.map(|c| c.format.clone())),
+        opt(&carved.map(|c| c.offset)),
+        opt(&carved.map(|c| c.length)),
     ])
 }
 

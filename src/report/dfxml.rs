@@ -14,7 +14,7 @@
 //! elements in the namespace [`MH_NAMESPACE`] (prefix `mh`), placed where the schema admits
 //! elements of other namespaces: after the DFXML children of each `fileobject`
 //! (`mh:disposition`, `mh:reason`, `mh:path_bytes_hex`, `mh:link_target_hex`, `mh:mtime`,
-//! `mh:ctime`, `mh:atime`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
+//! `mh:ctime`, `mh:atime`, `mh:carved`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
 //! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:noatime`, `mh:bytes_read`), and at the top
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
 //! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
@@ -370,6 +370,18 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
                 write!(o, r#" name_flags="{}""#, esc(&m.name_flags.join(" ")))?;
             }
             writeln!(o, ">{name}</mh:archive_member>")?;
+        }
+        // A carved item: the space, format, media offset and length (`byte_runs` above
+        // hold the same bytes; there is no inode).
+        if let Some(c) = loc.and_then(|l| l.carved.as_ref()) {
+            writeln!(
+                o,
+                r#"    <mh:carved area="{}" format="{}" offset="{}" length="{}"/>"#,
+                esc(&c.area),
+                esc(&c.format),
+                c.offset,
+                c.length
+            )?;
         }
         for (name, value) in times {
             if let Some(v) = value.as_deref().filter(|v| !is_xsd_date_time(v)) {

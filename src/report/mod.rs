@@ -311,6 +311,10 @@ pub enum ReasonCode {
     /// An archive or member refused by a zip-bomb limit (ratio, total size, entry count,
     /// overlapping entries); the message names the limit.
     ArchiveBomb = 20,
+    /// A picture signature found by carving whose data is not a whole picture (no end
+    /// found, structure broken, or it does not decode: fragmented, truncated or
+    /// overwritten): reported once with its byte range, not hashed.
+    CarvedFragment = 21,
     /// An archive's structure is damaged (no central directory, bad local header, member
     /// data cut short or not inflatable).
     ArchiveDamaged = 119,
@@ -360,6 +364,7 @@ impl ReasonCode {
             ReasonCode::ArchiveMethodUnsupported => "archive-method-unsupported",
             ReasonCode::ArchiveTooDeep => "archive-too-deep",
             ReasonCode::ArchiveBomb => "archive-bomb",
+            ReasonCode::CarvedFragment => "carved-fragment",
             ReasonCode::ArchiveDamaged => "archive-damaged",
             ReasonCode::ArchiveCrcMismatch => "archive-crc-mismatch",
         }
@@ -544,11 +549,31 @@ pub struct Location {
     /// runs would be the archive's).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub byte_runs: Vec<ByteRun>,
+    /// Set for a picture carved from space no file system entry names (see
+    /// [`crate::evidence::carve`]): where and how it was found. Such records have no entry
+    /// number; their byte runs are the carved bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub carved: Option<Carved>,
     /// The archive members leading to the entry, outermost first: one for a member of an
     /// archive, two for a member of an archive inside an archive. The partition, file-system
     /// and entry-number fields above then name the outermost archive file.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub archive: Vec<ArchiveMember>,
+}
+
+/// Where a carved item was found.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Carved {
+    /// Media byte offset of its first byte (the signature).
+    pub offset: u64,
+    /// Bytes carved: the whole picture, or for a fragment the bytes examined.
+    pub length: u64,
+    /// The space it was carved from: `unallocated` (free space of the volume's file
+    /// system), `volume` (a volume whose file system is unknown or damaged, carved whole),
+    /// `unpartitioned` (outside every partition).
+    pub area: String,
+    /// The format its signature names (`jpeg`, `png`, `gif`, `bmp`, `webp`).
+    pub format: String,
 }
 
 /// One step into an archive: the member as its central directory records it.

@@ -205,6 +205,9 @@ pub struct ScanOptions {
     pub no_archives: bool,
     /// Nesting and zip-bomb limits for archives' members.
     pub archive_limits: crate::evidence::archive::ArchiveLimits,
+    /// Do not carve pictures from the free and unpartitioned space of disk images (see
+    /// [`crate::evidence::carve`]).
+    pub no_carve: bool,
     /// Before scanning, read every root that is a disk image once and compare its media's
     /// MD5/SHA-1 with the digests its container stored (EWF); the outcomes go into the
     /// header ([`Header::image_verifications`]) and [`ScanSummary::image_verifications`],
@@ -239,6 +242,7 @@ impl Default for ScanOptions {
             no_disk_images: false,
             no_archives: false,
             archive_limits: crate::evidence::archive::ArchiveLimits::default(),
+            no_carve: false,
             verify_images: false,
             hooks: TestHooks::default(),
         }
@@ -466,12 +470,15 @@ pub struct PreCount {
     pub bytes: u64,
 }
 
-/// Walks `roots` as [`scan`] would, without reading content, and counts what it would read.
+/// Walks `roots` as [`scan`] would, without reading content, and counts what it would read
+/// (pictures carved from disk images are not counted: finding them reads the image).
 ///
 /// # Errors
 /// [`ScanError::Exclude`] for an invalid exclusion pattern.
 pub fn precount(roots: &[PathBuf], options: &ScanOptions) -> Result<PreCount, ScanError> {
-    let source_options = source_options(options)?;
+    // Carving reads the free space of disk images whole: not done twice for an estimate
+    // (carved pictures are not counted).
+    let source_options = SourceOptions { no_carve: true, ..source_options(options)? };
     let mut count = PreCount::default();
     for work in items(roots, &source_options) {
         if is_cancelled(options.cancel.as_deref()) {
@@ -513,6 +520,8 @@ fn source_options(options: &ScanOptions) -> Result<SourceOptions, ScanError> {
         no_disk_images: options.no_disk_images,
         no_archives: options.no_archives,
         archive_limits: options.archive_limits,
+        no_carve: options.no_carve,
+        cancel: options.cancel.clone(),
         hooks: options.hooks.clone(),
     })
 }
@@ -550,6 +559,14 @@ pub fn make_header(
         format!("jpeg_scale={:?}", a.decode.jpeg_scale),
         format!("decode_policy={}", crate::decode::CONVERSION_POLICY),
         format!("archives={}", if options.no_archives { "off" } else { "zip" }),
+        format!(
+            "carving={}",
+            if options.no_carve || options.no_disk_images {
+                "off"
+            } else {
+                "jpeg,png,gif,bmp,webp"
+            }
+        ),
     ];
     if !options.no_archives {
         limits.extend(options.archive_limits.describe());
