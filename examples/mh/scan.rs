@@ -86,8 +86,9 @@ pub struct ScanArgs {
     /// Do not enter other file systems mounted below an evidence root.
     #[arg(long)]
     one_file_system: bool,
-    /// Hash an evidence root that is a disk image (raw or split raw with MBR/GPT or a FAT
-    /// file system, detected by content) as one file instead of reading its files.
+    /// Hash an evidence root that is a disk image (E01, raw or split raw with MBR/GPT or a
+    /// FAT, NTFS or ext2/3/4 file system, detected by content) as one file instead of reading
+    /// its files.
     #[arg(long)]
     no_disk_images: bool,
     /// Do not read the members of ZIP archives (detected by content, in folders and disk
