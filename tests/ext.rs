@@ -949,10 +949,10 @@ fn hostile_random_metadata_damage_never_panics() {
             // Every item, its content read (up to 1 MiB: the sparse files are long).
             open_root(&fs, &SourceOptions::default())
                 .map(|item| {
-                    if let Item::Content(c) = item {
-                        if let Ok(opened) = c.content.open() {
-                            let _ = opened.reader.take(1 << 20).read_to_end(&mut Vec::new());
-                        }
+                    if let Item::Content(c) = item
+                        && let Ok(opened) = c.content.open()
+                    {
+                        let _ = opened.reader.take(1 << 20).read_to_end(&mut Vec::new());
                     }
                 })
                 .count()
@@ -1111,6 +1111,8 @@ fn million_entry_directory_scans_in_bounded_memory() {
     let dir = tempfile::tempdir().unwrap();
     let image = million_entry_image(dir.path());
     let started = std::time::Instant::now();
+    // Waited for with wait4 below (for its resource usage), not Child::wait.
+    #[allow(clippy::zombie_processes)]
     let child = Command::new(std::env::current_exe().unwrap())
         .args(["--exact", "million_entry_directory_child", "--ignored", "--nocapture"])
         .env("MEDIAHASH_EXT_MILLION_IMAGE", &image)

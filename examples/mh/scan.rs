@@ -86,8 +86,8 @@ pub struct ScanArgs {
     /// Do not enter other file systems mounted below an evidence root.
     #[arg(long)]
     one_file_system: bool,
-    /// Hash an evidence root that is a disk image (raw or split raw or E01 with MBR/GPT or a
-    /// FAT, exFAT or NTFS file system, detected by content) as one file instead of reading
+    /// Hash an evidence root that is a disk image (E01, raw or split raw with MBR/GPT or a
+    /// FAT, exFAT, NTFS or ext2/3/4 file system, detected by content) as one file instead of reading
     /// its files.
     #[arg(long)]
     no_disk_images: bool,

@@ -598,24 +598,26 @@ impl<'a> ExtFs<'a> {
         Ok(())
     }
 
-    /// Reads every group's bitmaps (each distinct block once).
+    /// Reads every group's bitmaps (each distinct block once, through the cache: with
+    /// `flex_bg` they are contiguous).
     fn read_bitmaps(&mut self) {
         let mut read: HashMap<u64, Option<Arc<[u8]>>> = HashMap::new();
-        let bs = self.sb.block_size as usize;
         let mut get = |b: u64| -> Bitmap {
             let got = read.entry(b).or_insert_with(|| {
-                let mut buf = vec![0u8; bs];
-                self.image.read_exact_at(self.base + b * bs as u64, &mut buf).ok()?;
+                let mut buf = vec![0u8; self.sb.block_size as usize];
+                self.read_cached(self.block_offset(b), &mut buf).ok()?;
                 Some(buf.into())
             });
             got.clone().map_or(Bitmap::Unknown, Bitmap::Bits)
         };
         let csum = self.sb.has_csum();
         let mut unreadable = 0u64;
+        let mut inode_bitmaps = Vec::with_capacity(self.groups.len());
+        let mut block_bitmaps = Vec::with_capacity(self.groups.len());
         for g in &self.groups {
             if !g.valid {
-                self.inode_bitmaps.push(Bitmap::Unknown);
-                self.block_bitmaps.push(Bitmap::Unknown);
+                inode_bitmaps.push(Bitmap::Unknown);
+                block_bitmaps.push(Bitmap::Unknown);
                 continue;
             }
             let inodes = if csum && g.flags & BG_INODE_UNINIT != 0 {
@@ -630,9 +632,11 @@ impl<'a> ExtFs<'a> {
             };
             unreadable += u64::from(matches!(inodes, Bitmap::Unknown))
                 + u64::from(matches!(blocks, Bitmap::Unknown));
-            self.inode_bitmaps.push(inodes);
-            self.block_bitmaps.push(blocks);
+            inode_bitmaps.push(inodes);
+            block_bitmaps.push(blocks);
         }
+        self.inode_bitmaps = inode_bitmaps;
+        self.block_bitmaps = block_bitmaps;
         if unreadable > 0 {
             self.problems.push(format!(
                 "{unreadable} allocation bitmap block(s) cannot be read (truncated image?): \
@@ -1750,7 +1754,7 @@ mod tests {
         e.push(name.len() as u8);
         e.push(file_type);
         e.extend_from_slice(name);
-        while e.len() % 4 != 0 {
+        while !e.len().is_multiple_of(4) {
             e.push(0);
         }
         e

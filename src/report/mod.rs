@@ -530,7 +530,7 @@ pub struct Location {
     /// Partition type (MBR `0x0c`, GPT type GUID).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub partition_type: Option<String>,
-    /// File system type (`fat12`, `fat16`, `fat32`, `ntfs`).
+    /// File system type (`fat12`, `fat16`, `fat32`, `ntfs`, `ext2`, `ext3`, `ext4`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub fs_type: Option<String>,
     /// The entry's number in its file system, as The Sleuth Kit numbers it (`icat`'s
