@@ -21,19 +21,22 @@
 //!   blocks and sub-blocks up to the trailer; BMP the file-size field; WebP the RIFF size.
 //!   At most [`max_bytes`] per format.
 //! * **Validation**: the bytes are decoded with the crate's decoders under their limits
-//!   (JPEG at 1/8 scale: every coefficient is still entropy-decoded); a decode that fails
-//!   or warns (libjpeg's "corrupt data" warnings) is not a whole picture. A picture too
-//!   large to decode under the limits is kept when its structure is whole (the scan then
-//!   reports the decode failure as for any file).
+//!   (JPEG at 1/8 scale: every coefficient is still entropy-decoded; at most 64 Mpx); a
+//!   decode that fails or warns (libjpeg's "corrupt data" warnings) is not a whole picture.
+//!   A picture too large to validate is kept when its structure is whole (the scan then
+//!   decodes it, or reports why not, as for any file).
 //! * **Records**: a whole picture is a content item, hashed, decoded and matched like any
 //!   file, at `IMAGE/pN/$CarvedFiles/OFFSET.EXT` (free space of volume N, or volume N
 //!   carved whole) or `IMAGE/$CarvedFiles/OFFSET.EXT` (outside every partition), OFFSET
 //!   being the media byte offset in decimal; its [`Location::carved`] gives the area,
 //!   format, offset and length and its byte runs the media ranges. A signature whose data
 //!   is not a whole picture is one record, skipped with [`ReasonCode::CarvedFragment`]
-//!   and the bytes examined, never hashed; scanning resumes at the next sector. After a
-//!   whole picture scanning resumes at its end. A range that cannot be read is one error
-//!   record ([`ReasonCode::ReadFailed`]) at `.../$CarvedFiles`.
+//!   and the bytes examined, never hashed; scanning resumes at the next sector (so a
+//!   signature inside a broken candidate is still found), unless the walks of the area have
+//!   read more than [`WALK_FACTOR`] times its bytes (crafted space full of nested headers),
+//!   then after the bytes examined. After a whole picture scanning resumes at its end. A
+//!   range that cannot be read is one error record ([`ReasonCode::ReadFailed`]) at
+//!   `.../$CarvedFiles`.
 //! * **Memory** is bounded by the window and the largest candidate ([`max_bytes`]); the
 //!   carver runs on the thread that takes items from the sources, in order, so its records
 //!   are the same for any thread count.
@@ -177,6 +180,9 @@ struct Grow<'s> {
     data: Vec<u8>,
     /// Why no more bytes come: the stream's end, the size limit, or a read error.
     stop: Option<String>,
+    /// Start of the structural unit being followed (marker, chunk, block): where the
+    /// structure broke when it breaks.
+    at: usize,
 }
 
 impl Grow<'_> {
@@ -246,8 +252,10 @@ impl Grow<'_> {
         }
     }
 
-    /// Why the structure could not be followed further at byte `i`.
-    fn short(&self, i: usize) -> String {
+    /// Why the structure could not be followed further at byte `i` (the bytes ran out:
+    /// every byte read was examined).
+    fn short(&mut self, i: usize) -> String {
+        self.at = self.data.len();
         match &self.stop {
             Some(s) => format!("{s} (needed byte {i})"),
             None => format!("ends at byte {i}"),
@@ -287,8 +295,15 @@ fn follow(format: ImageFormat, g: &mut Grow<'_>) -> Found {
     }
 }
 
+/// The bytes ran out while byte `i` was needed.
+fn ran_out(g: &mut Grow<'_>, i: usize) -> Found {
+    let why = g.short(i);
+    broken(g, why)
+}
+
+/// A broken structure: why, and the bytes examined up to the break.
 fn broken(g: &Grow<'_>, why: String) -> Found {
-    Found::Broken(why, g.data.len() as u64)
+    Found::Broken(why, g.at.clamp(1, g.data.len().max(1)) as u64)
 }
 
 /// JPEG: marker segments to SOS, entropy-coded data to the next marker, up to EOI.
@@ -301,16 +316,17 @@ fn jpeg_end(g: &mut Grow<'_>) -> Found {
     let mut i = 2usize;
     let (mut frame, mut scan) = (false, false);
     loop {
+        g.at = i;
         match g.get(i) {
             Some(0xFF) => {}
             Some(b) => return broken(g, format!("byte 0x{b:02x} where a marker should be at {i}")),
-            None => return broken(g, g.short(i)),
+            None => return ran_out(g, i),
         }
         // Fill bytes before the marker code.
         while g.get(i + 1) == Some(0xFF) {
             i += 1;
         }
-        let Some(marker) = g.get(i + 1) else { return broken(g, g.short(i + 1)) };
+        let Some(marker) = g.get(i + 1) else { return ran_out(g, i + 1) };
         i += 2;
         match marker {
             0xD9 if scan => return Found::Whole(i as u64),
@@ -319,7 +335,7 @@ fn jpeg_end(g: &mut Grow<'_>) -> Found {
             0x01 | 0xD0..=0xD7 => continue,
             _ => {}
         }
-        let Some(len) = g.be16(i) else { return broken(g, g.short(i + 2)) };
+        let Some(len) = g.be16(i) else { return ran_out(g, i + 2) };
         if len < 2 {
             return broken(g, format!("segment length {len} at byte {i}"));
         }
@@ -337,9 +353,13 @@ fn jpeg_end(g: &mut Grow<'_>) -> Found {
         // Entropy-coded data: 0xFF is followed by 0x00 (stuffing), a restart marker or
         // fill bytes; anything else is the next marker.
         loop {
-            let Some(j) = g.find_ff(i) else { return broken(g, g.short(g.data.len())) };
+            g.at = i;
+            let Some(j) = g.find_ff(i) else {
+                let n = g.data.len();
+                return ran_out(g, n);
+            };
             match g.get(j + 1) {
-                None => return broken(g, g.short(j + 1)),
+                None => return ran_out(g, j + 1),
                 Some(0x00 | 0xD0..=0xD7) => i = j + 2,
                 Some(0xFF) => i = j + 1,
                 Some(_) => {
@@ -355,8 +375,9 @@ fn jpeg_end(g: &mut Grow<'_>) -> Found {
 fn png_end(g: &mut Grow<'_>) -> Found {
     let mut i = 8usize;
     loop {
+        g.at = i;
         if !g.ensure(i + 8) {
-            return broken(g, g.short(i + 8));
+            return ran_out(g, i + 8);
         }
         let len = u32::from_be_bytes([g.data[i], g.data[i + 1], g.data[i + 2], g.data[i + 3]]);
         let kind: [u8; 4] = [g.data[i + 4], g.data[i + 5], g.data[i + 6], g.data[i + 7]];
@@ -368,7 +389,7 @@ fn png_end(g: &mut Grow<'_>) -> Found {
         }
         let end = i + 12 + len as usize;
         if !g.ensure(end) {
-            return broken(g, g.short(end));
+            return ran_out(g, end);
         }
         let stored = u32::from_be_bytes([
             g.data[end - 4],
@@ -406,19 +427,21 @@ fn gif_end(g: &mut Grow<'_>) -> Found {
     }
     let sub_blocks = |g: &mut Grow<'_>, mut i: usize| -> Result<usize, Found> {
         loop {
+            g.at = i;
             match g.get(i) {
-                None => return Err(broken(g, g.short(i))),
+                None => return Err(ran_out(g, i)),
                 Some(0) => return Ok(i + 1),
                 Some(n) => i += 1 + usize::from(n),
             }
         }
     };
     loop {
+        g.at = i;
         match g.get(i) {
-            None => return broken(g, g.short(i)),
+            None => return ran_out(g, i),
             Some(0x3B) => return Found::Whole(i as u64 + 1),
             Some(0x2C) => {
-                let Some(local) = g.get(i + 9) else { return broken(g, g.short(i + 9)) };
+                let Some(local) = g.get(i + 9) else { return ran_out(g, i + 9) };
                 i += 10;
                 if local & 0x80 != 0 {
                     i += 3 * (2usize << (local & 7));
@@ -426,7 +449,7 @@ fn gif_end(g: &mut Grow<'_>) -> Found {
                 match g.get(i) {
                     Some(1..=12) => {}
                     Some(b) => return broken(g, format!("LZW code size {b} at byte {i}")),
-                    None => return broken(g, g.short(i)),
+                    None => return ran_out(g, i),
                 }
                 i = match sub_blocks(g, i + 1) {
                     Ok(i) => i,
@@ -476,7 +499,7 @@ fn bmp_end(g: &mut Grow<'_>) -> Found {
         return broken(g, format!("declares {size} bytes, over the {}-byte limit", g.max));
     }
     if !g.ensure(size as usize) {
-        return broken(g, g.short(size as usize));
+        return ran_out(g, size as usize);
     }
     Found::Whole(size)
 }
@@ -497,14 +520,15 @@ fn webp_end(g: &mut Grow<'_>) -> Found {
     // Each chunk header must lead to the next, ending exactly at the RIFF's end.
     let mut i = 12u64;
     while i < total {
-        let Some(len) = g.le32(i as usize + 4) else { return broken(g, g.short(i as usize + 8)) };
+        g.at = i as usize;
+        let Some(len) = g.le32(i as usize + 4) else { return ran_out(g, i as usize + 8) };
         i += 8 + len + (len & 1);
     }
     if i != total {
         return broken(g, format!("its chunks run {} bytes past the RIFF size", i - total));
     }
     if !g.ensure(total as usize) {
-        return broken(g, g.short(total as usize));
+        return ran_out(g, total as usize);
     }
     Found::Whole(total)
 }
@@ -512,8 +536,14 @@ fn webp_end(g: &mut Grow<'_>) -> Found {
 /// Decodes a candidate: `None` when it is a whole picture (or too large for the decode
 /// limits, its structure being whole), else why not.
 fn validate(bytes: &[u8]) -> Option<String> {
-    let options =
-        DecodeOptions { limits: Limits::default(), jpeg_scale: JpegScale::Fast { min_side: 1 } };
+    let options = DecodeOptions {
+        limits: Limits {
+            max_pixels: VALIDATE_MAX_PIXELS,
+            max_alloc_bytes: 1 << 30,
+            ..Limits::default()
+        },
+        jpeg_scale: JpegScale::Fast { min_side: 1 },
+    };
     match decode::decode_rgb8(bytes, &options) {
         Ok(image) if image.warning_count == 0 => {
             decode::recycle(image);
@@ -545,7 +575,23 @@ pub struct Carver {
     failing: Option<(u64, u64, String)>,
     out: VecDeque<Item>,
     cancel: Option<Arc<AtomicBool>>,
+    /// Bytes read by candidate walks in the current area (see [`WALK_FACTOR`]).
+    walked: u64,
 }
+
+/// Candidates are normally retried from the next sector, so a signature inside a broken
+/// candidate's bytes is still found. Once the walks of an area have read more than this
+/// many times the bytes scanned (plus [`WALK_SLACK`]), as crafted free space full of nested
+/// headers would make them, scanning resumes after each candidate's examined bytes instead:
+/// the work stays linear in the area's size.
+pub const WALK_FACTOR: u64 = 8;
+/// See [`WALK_FACTOR`].
+pub const WALK_SLACK: u64 = 256 << 20;
+/// What one validation decode counts for in the walk budget ([`WALK_FACTOR`]).
+const DECODE_WEIGHT: u64 = 4 << 20;
+/// Largest picture validated by decoding (64 Mpx); larger ones whose structure is whole are
+/// kept without it (the scan decodes them under its own limits and memory budget).
+const VALIDATE_MAX_PIXELS: u64 = 1 << 26;
 
 impl Carver {
     /// A carver of `areas` on `image` (sorted here by their first media offset).
@@ -560,6 +606,7 @@ impl Carver {
             failing: None,
             out: VecDeque::new(),
             cancel: None,
+            walked: 0,
         }
     }
 
@@ -578,6 +625,7 @@ impl Carver {
             let Some((area, stream, pos)) = self.current.take() else {
                 match self.areas.pop_front() {
                     Some(area) => {
+                        self.walked = 0;
                         let stream = Stream::new(area.runs.clone());
                         self.current = Some((area, stream, 0));
                         continue;
@@ -652,17 +700,23 @@ impl Carver {
             max: max_bytes(format),
             data: Vec::new(),
             stop: None,
+            at: 0,
         };
         let found = follow(format, &mut g);
+        self.walked += g.data.len() as u64;
         let (len, why) = match found {
             Found::Nothing => return None,
             Found::Whole(len) => {
+                // A decode counts as reading a few MiB (nested whole candidates that do not
+                // decode are bounded by the same budget).
+                self.walked += DECODE_WEIGHT;
                 let why = validate(&g.data[..len as usize]);
                 (len, why)
             }
             Found::Broken(why, len) => (len.max(1), Some(why)),
         };
         drop(g);
+        let over_budget = self.walked > WALK_FACTOR.saturating_mul(p).saturating_add(WALK_SLACK);
         let runs = stream.media_runs(p, len);
         let offset = runs[0].0;
         let mut path = area.prefix.clone();
@@ -708,7 +762,7 @@ impl Carver {
                     )),
                 );
                 self.out.push_back(Item::Decided(record));
-                Some(p + 1)
+                Some(if over_budget { p + len } else { p + 1 })
             }
         }
     }
@@ -904,6 +958,25 @@ mod tests {
         let g = gaps(100 << 10, &[(0, 512), (2048, 4096), (50 << 10, 10 << 10)]);
         assert_eq!(g, [(512, 1536), (6144, (50 << 10) - 6144), (60 << 10, 40 << 10)]);
         assert!(gaps(4096, &[(0, 4096)]).is_empty());
+    }
+
+    /// Free space where every sector starts `FF D8 FF E0 01 FE`: APP0 segments chained
+    /// through every sector, so each sector holds a JPEG header whose structure runs to the
+    /// end of the space. Retrying every sector would read the space once per sector
+    /// (quadratic); the walk budget keeps it linear.
+    #[test]
+    fn hostile_nested_headers_stay_linear() {
+        let mut media = vec![0u8; 32 << 20];
+        for sector in media.chunks_mut(512) {
+            sector[..6].copy_from_slice(&[0xFF, 0xD8, 0xFF, 0xE0, 0x01, 0xFE]);
+        }
+        let len = media.len() as u64;
+        let out = carve(media, vec![area(vec![(0, len)])]);
+        assert!(
+            out.iter().all(|r| r.0.reason.as_ref().unwrap().code == ReasonCode::CarvedFragment)
+        );
+        // A few candidates walk to the end before the budget is spent, then one more.
+        assert!(out.len() < 16, "{} records", out.len());
     }
 
     #[test]
