@@ -1212,3 +1212,25 @@ fn mh_scan_reads_an_ext4_image() {
         "an orphan listed"
     );
 }
+
+/// `bigalloc` (clusters of several blocks) is not read: the volume says so, in an error
+/// record of its own, and nothing is listed from it.
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn ext4_bigalloc_is_reported_as_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    put(&src, "a.txt", b"a\n");
+    let spec = Spec {
+        kind: "ext4",
+        options: &["-O", "bigalloc", "-C", "16384"],
+        block: 4096,
+        htree: false,
+    };
+    let fs = mkfs(dir.path(), spec, &src);
+    let items = mh(&fs);
+    assert_eq!(items.len(), 2, "the image and its volume");
+    let volume = &items[1].0;
+    assert_eq!(code(volume), Some(ReasonCode::UnknownFileSystem), "{volume:?}");
+    assert!(volume.reason_message().unwrap().contains("bigalloc"), "{volume:?}");
+}
