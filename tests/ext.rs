@@ -588,9 +588,16 @@ fn ext3_block_maps_1k_in_gpt_match_the_sleuth_kit() {
 
 #[test]
 #[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
-fn ext2_indexed_directories_match_the_sleuth_kit() {
-    let spec = Spec { kind: "ext2", options: &[], block: 4096, htree: true };
+fn ext2_128_byte_inodes_indexed_directories_match_the_sleuth_kit() {
+    let spec = Spec { kind: "ext2", options: &["-I", "128"], block: 4096, htree: true };
     check(spec, Table::None);
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn ext4_64k_blocks_match_the_sleuth_kit() {
+    let spec = Spec { kind: "ext4", options: &[], block: 65536, htree: false };
+    check(spec, Table::Mbr);
 }
 
 #[test]
