@@ -1,8 +1,8 @@
 //! The disk-image source: an evidence root that is a regular file whose *content* is a
 //! disk image (an EWF container by its `EVF` signature, or raw media holding a partition
 //! table with plausible entries, or a FAT or NTFS boot sector at offset 0 or an ext2/3/4
-//! superblock at 1024; never the file name) is read through its volumes and file systems instead of being hashed as one file.
-//! The container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
+//! superblock at 1024; never the file name) is read through its volumes and file systems
+//! instead of being hashed as one file. The container is chosen in [`open_container`]; everything below reads a [`DiskImage`].
 //!
 //! Records, in this order (paths are bytes: the root as given, then `/pN`, then the path in
 //! the file system):
@@ -13,8 +13,8 @@
 //!    loop), with every problem in the message;
 //! 2. per volume `IMAGE/pN` (`p0`: the whole media, no partition table): kind `directory`,
 //!    disposition `directory` when its file system was read; an error with
-//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32, NTFS nor ext2/3/4 (the
-//!    file system is detected by [`fs::open`]),
+//!    [`ReasonCode::UnknownFileSystem`] when it is neither FAT12/16/32, NTFS nor ext2/3/4
+//!    (the file system is detected by [`fs::open`]),
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
 //!    directory could not be walked whole or the NTFS `$MFT` cannot be read;
@@ -22,8 +22,8 @@
 //!    each directory (a deleted entry may share its name with a live one: the entry
 //!    number tells them apart): directories as `directory`; files as content read through
 //!    the image as the file system's reader gives it (see [`super::fat`],
-//!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as The Sleuth Kit
-//!    does); a deleted file whose content cannot be recovered (its clusters in use
+//!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as
+//!    The Sleuth Kit does); a deleted file whose content cannot be recovered (its clusters in use
 //!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
 //!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
 //!    [`ReasonCode::FileSystemDamaged`] (never hashed short); NTFS system files are

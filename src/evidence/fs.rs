@@ -1,6 +1,7 @@
 //! The file-system seam of the disk source: every file-system reader ([`super::fat`],
-//! [`super::ntfs`], [`super::ext`]) gives its entries as [`FsEntry`] values, and [`super::disk`] turns
-//! them into records without knowing which file system they came from.
+//! [`super::ntfs`], [`super::ext`]) gives its entries as [`FsEntry`] values, and
+//! [`super::disk`] turns them into records without knowing which file system they came
+//! from.
 //!
 //! An entry says where it is (path, entry number, The Sleuth Kit address), what it is
 //! (file or directory, deleted or not, size) and what to do with it ([`EntryState`]): read
