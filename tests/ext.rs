@@ -588,9 +588,16 @@ fn ext3_block_maps_1k_in_gpt_match_the_sleuth_kit() {
 
 #[test]
 #[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
-fn ext2_indexed_directories_match_the_sleuth_kit() {
-    let spec = Spec { kind: "ext2", options: &[], block: 4096, htree: true };
+fn ext2_128_byte_inodes_indexed_directories_match_the_sleuth_kit() {
+    let spec = Spec { kind: "ext2", options: &["-I", "128"], block: 4096, htree: true };
     check(spec, Table::None);
+}
+
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn ext4_64k_blocks_match_the_sleuth_kit() {
+    let spec = Spec { kind: "ext4", options: &[], block: 65536, htree: false };
+    check(spec, Table::Mbr);
 }
 
 #[test]
@@ -1216,4 +1223,26 @@ fn mh_scan_reads_an_ext4_image() {
             && l["location"]["deleted"] == true),
         "an orphan listed"
     );
+}
+
+/// `bigalloc` (clusters of several blocks) is not read: the volume says so, in an error
+/// record of its own, and nothing is listed from it.
+#[test]
+#[cfg_attr(not(mediahash_ext_tools), ignore = "needs e2fsprogs sleuthkit fdisk gdisk")]
+fn ext4_bigalloc_is_reported_as_not_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let src = dir.path().join("src");
+    put(&src, "a.txt", b"a\n");
+    let spec = Spec {
+        kind: "ext4",
+        options: &["-O", "bigalloc", "-C", "16384"],
+        block: 4096,
+        htree: false,
+    };
+    let fs = mkfs(dir.path(), spec, &src);
+    let items = mh(&fs);
+    assert_eq!(items.len(), 2, "the image and its volume");
+    let volume = &items[1].0;
+    assert_eq!(code(volume), Some(ReasonCode::UnknownFileSystem), "{volume:?}");
+    assert!(volume.reason_message().unwrap().contains("bigalloc"), "{volume:?}");
 }

@@ -24,8 +24,8 @@
 //!    each directory (a deleted entry may share its name with a live one: the entry
 //!    number tells them apart): directories as `directory`; files as content read through
 //!    the image as the file system's reader gives it (see [`super::fat`],
-//!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as The Sleuth Kit
-//!    does); a deleted file whose content cannot be recovered (its clusters in use
+//!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as
+//!    The Sleuth Kit does); a deleted file whose content cannot be recovered (its clusters in use
 //!    again, or absent) is an error with [`ReasonCode::NotRecoverable`]; a file whose
 //!    structures are damaged (chain loop, bad fixup, overlapping runs...) is an error with
 //!    [`ReasonCode::FileSystemDamaged`] (never hashed short); NTFS system files and exFAT

@@ -287,6 +287,15 @@ fn parse_superblock(sb: &[u8]) -> Result<Superblock, (bool, String)> {
     let incompat = u32le(sb, 0x60);
     let ro_compat = u32le(sb, 0x64);
     let rev = u32le(sb, 0x4C);
+    if incompat & INCOMPAT_JOURNAL_DEV != 0 {
+        return Err((true, "an external journal device (it holds no files)".into()));
+    }
+    if ro_compat & RO_COMPAT_BIGALLOC != 0 {
+        return Err((true, "ext4 with bigalloc (clusters of several blocks)".into()));
+    }
+    if incompat & INCOMPAT_COMPRESSION != 0 {
+        return Err((true, "the ext2 compression patch's format".into()));
+    }
     let blocks_per_group = u64::from(u32le(sb, 0x20));
     let inodes_per_group = u64::from(u32le(sb, 0x28));
     if blocks_per_group == 0 || blocks_per_group > 8 * block_size {
@@ -298,15 +307,6 @@ fn parse_superblock(sb: &[u8]) -> Result<Superblock, (bool, String)> {
     let inode_size = if rev == 0 { 128 } else { u64::from(u16le(sb, 0x58)) };
     if inode_size < 128 || inode_size > block_size || !inode_size.is_power_of_two() {
         return not(format!("inodes of {inode_size} bytes"));
-    }
-    if incompat & INCOMPAT_JOURNAL_DEV != 0 {
-        return Err((true, "an external journal device (it holds no files)".into()));
-    }
-    if ro_compat & RO_COMPAT_BIGALLOC != 0 {
-        return Err((true, "ext4 with bigalloc (clusters of several blocks)".into()));
-    }
-    if incompat & INCOMPAT_COMPRESSION != 0 {
-        return Err((true, "the ext2 compression patch's format".into()));
     }
     if u32le(sb, 0x1C) != log_block {
         return not("fragment size differs from the block size".into());
