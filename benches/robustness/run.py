@@ -187,7 +187,7 @@ def main():
         os.makedirs(sub_dir)
         for nm in names:
             os.link(files[nm], os.path.join(sub_dir, nm + os.path.splitext(files[nm])[1]))
-    ref_mh = mh_hash(args.mh, sub_dir, ["--robust"] if robust else [], args.jobs)
+    ref_mh = mh_hash(args.mh, sub_dir, ["--windows"] if robust else [], args.jobs)
     ref_peer = cached_peers(os.path.join(qroot, "originals.peers.json"), names, files.get)
 
     def mh_side(hashed, with_windows, with_candidates):
