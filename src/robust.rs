@@ -706,6 +706,36 @@ fn peaks(profile: &[f32], min: f32, keep: usize) -> Vec<usize> {
     out
 }
 
+/// Moves each side of `r` (on the hashing copy, mapped from the analysis copy, so up to a
+/// few pixels off) to the strongest edge line within ±3 px; sides on the image border stay.
+fn refine(wk: &Work, r: Rect) -> Rect {
+    let (w, h) = (wk.w, wk.h);
+    let g = &wk.grey;
+    const T: f32 = 12.0;
+    let hline = |y: usize| -> usize {
+        (r.x0..r.x1).filter(|&x| (g[y * w + x] - g[(y - 1) * w + x]).abs() > T).count()
+    };
+    let vline = |x: usize| -> usize {
+        (r.y0..r.y1).filter(|&y| (g[y * w + x] - g[y * w + x - 1]).abs() > T).count()
+    };
+    let best = |at: usize, n: usize, line: &dyn Fn(usize) -> usize| -> usize {
+        if at == 0 || at >= n {
+            return at;
+        }
+        let lo = at.saturating_sub(3).max(1);
+        let hi = (at + 3).min(n - 1);
+        // Strongest line; nearest to the mapped position on ties.
+        (lo..=hi).max_by_key(|&p| (line(p), std::cmp::Reverse(p.abs_diff(at)))).unwrap_or(at)
+    };
+    let out = Rect {
+        x0: best(r.x0, w, &vline),
+        x1: best(r.x1, w, &vline),
+        y0: best(r.y0, h, &hline),
+        y1: best(r.y1, h, &hline),
+    };
+    if out.x1 > out.x0 + 16 && out.y1 > out.y0 + 16 { out } else { r }
+}
+
 /// (b) Rectangles bounded by straight edges: a picture inside a composition. Candidate lines
 /// are the strongest full-width / full-height edge rows and columns (and the image border);
 /// a side is *real* when it is an edge (not the image border) along at least 60% of its
@@ -726,14 +756,21 @@ fn embedded_rects(wk: &Work) -> Vec<(Rect, f32)> {
     ys.dedup();
     xs.dedup();
     let mut found: Vec<(Rect, f32)> = Vec::new();
-    for (i, &y0) in ys.iter().enumerate() {
-        for &y1 in &ys[i + 1..] {
-            if (y1 - y0) * 4 < h {
+    for (j, &x0) in xs.iter().enumerate() {
+        for &x1 in &xs[j + 1..] {
+            if (x1 - x0) * 4 < w {
                 continue;
             }
-            for (j, &x0) in xs.iter().enumerate() {
-                for &x1 in &xs[j + 1..] {
-                    if (x1 - x0) * 4 < w {
+            // Rows that are edges along this column span (a picture's top and bottom edges
+            // are full lines there, while chrome and text lines are not).
+            let span: Vec<f32> = (0..h).map(|y| hcover(&hor, w, h, y, x0, x1)).collect();
+            let mut rows = peaks(&span, 0.5, 6);
+            rows.extend(&ys);
+            rows.sort_unstable();
+            rows.dedup();
+            for (i, &y0) in rows.iter().enumerate() {
+                for &y1 in &rows[i + 1..] {
+                    if (y1 - y0) * 4 < h {
                         continue;
                     }
                     let area = ((x1 - x0) * (y1 - y0)) as f32 / (w * h) as f32;
@@ -751,7 +788,8 @@ fn embedded_rects(wk: &Work) -> Vec<(Rect, f32)> {
                         continue;
                     }
                     let weakest = real.iter().copied().fold(1.0f32, f32::min);
-                    found.push((Rect { x0, y0, x1, y1 }, real.len() as f32 + 0.5 * weakest + 0.1 * area));
+                    let r = Rect { x0, y0, x1, y1 };
+                    found.push((r, real.len() as f32 + 0.5 * weakest + 0.1 * area));
                 }
             }
         }
@@ -1086,7 +1124,7 @@ pub fn query_candidates(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<Candi
         }
     }
     for (r, step) in rects {
-        let r = to_hash(&r);
+        let r = if hk.w == w { r } else { refine(&hk, to_hash(&r)) };
         if r.w() < 16 || r.h() < 16 {
             continue;
         }
