@@ -600,8 +600,8 @@ fn activity(line: &[f32]) -> f32 {
 }
 
 /// (a) Low-activity bars (blurred-copy padding, soft gradients used as padding): from each
-/// side, lines whose neighbour-to-neighbour activity stays below a fifth of the picture's
-/// median line activity, ending at a straight edge (a line step at least three times the
+/// side, lines whose neighbour-to-neighbour activity stays below a quarter of the picture's
+/// median line activity (or 1 grey level, whichever is more), ending at a straight edge (a line step at least three times the
 /// bar's own activity). At most 45% per side.
 fn trim_blurred(wk: &Work) -> Option<Rect> {
     let (w, h) = (wk.w, wk.h);
@@ -621,14 +621,14 @@ fn trim_blurred(wk: &Work) -> Option<Rect> {
     let col_step = |x: usize| -> f32 {
         (0..h).map(|y| (g[y * w + x] - g[y * w + x - 1]).abs()).sum::<f32>() / h as f32
     };
-    let (rlim, clim) = (median(&row_act) * 0.2, median(&col_act) * 0.2);
+    let (rlim, clim) = (median(&row_act) * 0.25, median(&col_act) * 0.25);
     let walk = |acts: &[f32], lim: f32, forward: bool, step: &dyn Fn(usize) -> f32| -> usize {
         let n = acts.len();
         let max = n * 45 / 100;
         let mut k = 0;
         while k < max {
             let i = if forward { k } else { n - 1 - k };
-            if acts[i] > lim.max(0.6) {
+            if acts[i] > lim.max(1.0) {
                 break;
             }
             k += 1;
@@ -989,7 +989,8 @@ fn estimate_rotation(wk: &Work) -> Option<f32> {
         .map(|i| slopes[i])
         .collect();
     let deg = agreeing[agreeing.len() / 2].atan().to_degrees() as f32;
-    (0.5..=10.0).contains(&deg.abs()).then_some(deg)
+    // Up to 10° as turned, with the estimate's own half-degree of slack.
+    (0.5..=10.5).contains(&deg.abs()).then_some(deg)
 }
 
 /// The picture turned by `degrees`: undo it and take the original rectangle (whose size

@@ -34,10 +34,17 @@ pub const MH_SCAN_DIHEDRAL: u32 = 1 << 2;
 /// Without it such entries are errors with reason code 112 and are not read; with it they
 /// are read, counted, and the scan's exit status is 2.
 pub const MH_SCAN_ALLOW_ATIME_CHANGES: u32 = 1 << 3;
+/// Robust matching (as `mh scan --robust`): pictures behind borders, letterbox bars,
+/// blurred padding, screenshot chrome and banners, turned by up to 10°, rotated or mirrored,
+/// and (in sets built from pictures) cropped, within the default robust radius. The plain
+/// matches are always made too. Robust matches come with `needle` 0 unless a rotation or
+/// flip of the whole image matched; the report writers name what was done.
+pub const MH_SCAN_ROBUST: u32 = 1 << 4;
 const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
     | MH_SCAN_ONE_FILE_SYSTEM
     | MH_SCAN_DIHEDRAL
-    | MH_SCAN_ALLOW_ATIME_CHANGES;
+    | MH_SCAN_ALLOW_ATIME_CHANGES
+    | MH_SCAN_ROBUST;
 
 /// How to scan. Initialise with `mh_scan_options_default`, then change fields.
 #[repr(C)]
@@ -225,6 +232,14 @@ impl ReferenceIndex for SharedRefSet {
     ) -> Result<Vec<(usize, Match)>, RefsetError> {
         ReferenceIndex::search_pdq(&*self.0, needles, radius, limit)
     }
+    fn search_pdq_windows(
+        &self,
+        needles: &[PdqHash],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, crate::robust::Window, Match)>, RefsetError> {
+        ReferenceIndex::search_pdq_windows(&*self.0, needles, radius, limit)
+    }
     fn search_u64(
         &self,
         kind: HashKind,
@@ -243,7 +258,8 @@ fn defaults() -> mh_scan_options {
     mh_scan_options {
         flags: if scan.dihedral { MH_SCAN_DIHEDRAL } else { 0 }
             | if scan.follow_symlinks { MH_SCAN_FOLLOW_SYMLINKS } else { 0 }
-            | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 },
+            | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 }
+            | if scan.robust { MH_SCAN_ROBUST } else { 0 },
         threads: u32::try_from(scan.threads).unwrap_or(0),
         pdq_radius: scan.pdq_radius,
         phash_radius: scan.phash_radius,
@@ -274,6 +290,7 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
         follow_symlinks: o.flags & MH_SCAN_FOLLOW_SYMLINKS != 0,
         one_file_system: o.flags & MH_SCAN_ONE_FILE_SYSTEM != 0,
         dihedral: o.flags & MH_SCAN_DIHEDRAL != 0,
+        robust: o.flags & MH_SCAN_ROBUST != 0,
         allow_atime_changes: o.flags & MH_SCAN_ALLOW_ATIME_CHANGES != 0,
         max_file_size: (o.max_file_size != 0).then_some(o.max_file_size),
         pdq_radius: o.pdq_radius,
