@@ -123,11 +123,12 @@ impl fmt::Display for Step {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match *self {
             Step::TrimmedBorders { left, top, right, bottom } => {
-                let parts: Vec<String> = [("left", left), ("top", top), ("right", right), ("bottom", bottom)]
-                    .iter()
-                    .filter(|(_, v)| *v > 0.0)
-                    .map(|(n, v)| format!("{} {n}", pct(*v)))
-                    .collect();
+                let parts: Vec<String> =
+                    [("left", left), ("top", top), ("right", right), ("bottom", bottom)]
+                        .iter()
+                        .filter(|(_, v)| *v > 0.0)
+                        .map(|(n, v)| format!("{} {n}", pct(*v)))
+                        .collect();
                 write!(f, "trimmed borders {}", parts.join(", "))
             }
             Step::EmbeddedRectangle { x, y, width, height } => write!(
@@ -139,7 +140,12 @@ impl fmt::Display for Step {
                 pct(height)
             ),
             Step::FilledBanner { side, share } => {
-                write!(f, "banner over the {} {} filled from the picture", side.as_str(), pct(share))
+                write!(
+                    f,
+                    "banner over the {} {} filled from the picture",
+                    side.as_str(),
+                    pct(share)
+                )
             }
             Step::Derotated { degrees } => write!(f, "rotation of {degrees:.1}° undone"),
             Step::Dihedral { transform } => write!(f, "dihedral {}", transform.as_str()),
@@ -381,7 +387,10 @@ impl Work {
     /// Flipped or turned by a multiple of 90° (pixels moved, no resampling).
     fn dihedral(&self, t: Dihedral) -> Work {
         let (w, h) = (self.w, self.h);
-        let swap = matches!(t, Dihedral::Rot90 | Dihedral::Rot270 | Dihedral::FlipPlus1 | Dihedral::FlipMinus1);
+        let swap = matches!(
+            t,
+            Dihedral::Rot90 | Dihedral::Rot270 | Dihedral::FlipPlus1 | Dihedral::FlipMinus1
+        );
         let (ow, oh) = if swap { (h, w) } else { (w, h) };
         let mut rgb = vec![0u8; w * h * 3];
         for oy in 0..oh {
@@ -442,8 +451,7 @@ impl Work {
                 let (dx, dy) = (ox as f64 + 0.5 - ocx, oy as f64 + 0.5 - ocy);
                 let sx = c * dx - s * dy + cx - 0.5;
                 let sy = s * dx + c * dy + cy - 0.5;
-                if sx < -0.5 || sy < -0.5 || sx > self.w as f64 - 0.5 || sy > self.h as f64 - 0.5
-                {
+                if sx < -0.5 || sy < -0.5 || sx > self.w as f64 - 0.5 || sy > self.h as f64 - 0.5 {
                     continue;
                 }
                 let (x0, y0) = (sx.floor().max(0.0) as usize, sy.floor().max(0.0) as usize);
@@ -463,7 +471,8 @@ impl Work {
     }
 
     fn pdq(&self) -> Result<(PdqHash, u8), PdqError> {
-        let r = pdq_from_rgb(self.w as u32, self.h as u32, &self.rgb, PdqConvention::FullResolution)?;
+        let r =
+            pdq_from_rgb(self.w as u32, self.h as u32, &self.rgb, PdqConvention::FullResolution)?;
         Ok((r.hash, r.quality))
     }
 }
@@ -678,7 +687,9 @@ fn hcover(hor: &[bool], w: usize, h: usize, y: usize, x0: usize, x1: usize) -> f
     if y == 0 || y >= h {
         return 1.0;
     }
-    let n = (x0..x1).filter(|&x| hor[y * w + x] || hor.get((y + 1) * w + x).copied().unwrap_or(false)).count();
+    let n = (x0..x1)
+        .filter(|&x| hor[y * w + x] || hor.get((y + 1) * w + x).copied().unwrap_or(false))
+        .count();
     n as f32 / (x1 - x0).max(1) as f32
 }
 
@@ -815,7 +826,9 @@ fn banner(wk: &Work) -> Option<(Side, usize)> {
     let (w, h) = (wk.w, wk.h);
     let (hor, ver) = edges(wk);
     let flat = |r: Rect| {
-        let colour = median_colour((r.y0..r.y1).flat_map(|y| (r.x0..r.x1).map(move |x| (x, y))).map(|(x, y)| wk.px(x, y)));
+        let colour = median_colour(
+            (r.y0..r.y1).flat_map(|y| (r.x0..r.x1).map(move |x| (x, y))).map(|(x, y)| wk.px(x, y)),
+        );
         let n = r.w() * r.h();
         let within = (r.y0..r.y1)
             .flat_map(|y| (r.x0..r.x1).map(move |x| (x, y)))
@@ -830,11 +843,21 @@ fn banner(wk: &Work) -> Option<(Side, usize)> {
         }
     };
     for k in (h / 25).max(2)..h / 4 {
-        consider(Side::Bottom, k, hcover(&hor, w, h, h - k, 0, w), Rect { x0: 0, y0: h - k, x1: w, y1: h });
+        consider(
+            Side::Bottom,
+            k,
+            hcover(&hor, w, h, h - k, 0, w),
+            Rect { x0: 0, y0: h - k, x1: w, y1: h },
+        );
         consider(Side::Top, k, hcover(&hor, w, h, k, 0, w), Rect { x0: 0, y0: 0, x1: w, y1: k });
     }
     for k in (w / 25).max(2)..w / 4 {
-        consider(Side::Right, k, vcover(&ver, w, w - k, 0, h), Rect { x0: w - k, y0: 0, x1: w, y1: h });
+        consider(
+            Side::Right,
+            k,
+            vcover(&ver, w, w - k, 0, h),
+            Rect { x0: w - k, y0: 0, x1: w, y1: h },
+        );
         consider(Side::Left, k, vcover(&ver, w, k, 0, h), Rect { x0: 0, y0: 0, x1: k, y1: h });
     }
     best.map(|(s, k, _)| (s, k))
@@ -961,13 +984,17 @@ fn estimate_rotation(wk: &Work) -> Option<f32> {
         .filter_map(|x| (0..h / 3).find(|&y| !is_fill(x, y)).map(|y| (x as f64, y as f64)))
         .collect();
     let bottom: Vec<(f64, f64)> = (xa..xb)
-        .filter_map(|x| (0..h / 3).find(|&k| !is_fill(x, h - 1 - k)).map(|k| (x as f64, (h - 1 - k) as f64)))
+        .filter_map(|x| {
+            (0..h / 3).find(|&k| !is_fill(x, h - 1 - k)).map(|k| (x as f64, (h - 1 - k) as f64))
+        })
         .collect();
     let left: Vec<(f64, f64)> = (ya..yb)
         .filter_map(|y| (0..w / 3).find(|&x| !is_fill(x, y)).map(|x| (y as f64, x as f64)))
         .collect();
     let right: Vec<(f64, f64)> = (ya..yb)
-        .filter_map(|y| (0..w / 3).find(|&k| !is_fill(w - 1 - k, y)).map(|k| (y as f64, (w - 1 - k) as f64)))
+        .filter_map(|y| {
+            (0..w / 3).find(|&k| !is_fill(w - 1 - k, y)).map(|k| (y as f64, (w - 1 - k) as f64))
+        })
         .collect();
     // A picture turned counter-clockwise (on screen) by a: its top edge rises to the right
     // (y decreases with x: slope -tan a), its left edge moves right going down (+tan a).
@@ -1191,19 +1218,35 @@ pub mod geometry {
 
     /// (x0, y0, x1, y1) of the uniform-border trim, in the picture's own pixels when it is
     /// no larger than [`WORK_SIDE`].
-    pub fn uniform_trim(width: u32, height: u32, rgb: &[u8]) -> Result<(usize, usize, usize, usize), PdqError> {
+    pub fn uniform_trim(
+        width: u32,
+        height: u32,
+        rgb: &[u8],
+    ) -> Result<(usize, usize, usize, usize), PdqError> {
         let r = trim_uniform(&Work::new(width, height, rgb, ANALYSIS_SIDE)?);
         Ok((r.x0, r.y0, r.x1, r.y1))
     }
 
     /// As [`uniform_trim`] for low-activity (blurred) padding.
-    pub fn blurred_trim(width: u32, height: u32, rgb: &[u8]) -> Result<Option<(usize, usize, usize, usize)>, PdqError> {
-        Ok(trim_blurred(&Work::new(width, height, rgb, ANALYSIS_SIDE)?).map(|r| (r.x0, r.y0, r.x1, r.y1)))
+    pub fn blurred_trim(
+        width: u32,
+        height: u32,
+        rgb: &[u8],
+    ) -> Result<Option<(usize, usize, usize, usize)>, PdqError> {
+        Ok(trim_blurred(&Work::new(width, height, rgb, ANALYSIS_SIDE)?)
+            .map(|r| (r.x0, r.y0, r.x1, r.y1)))
     }
 
     /// The embedded rectangles found, best first.
-    pub fn embedded(width: u32, height: u32, rgb: &[u8]) -> Result<Vec<(usize, usize, usize, usize)>, PdqError> {
-        Ok(embedded_rects(&Work::new(width, height, rgb, ANALYSIS_SIDE)?).into_iter().map(|(r, _)| (r.x0, r.y0, r.x1, r.y1)).collect())
+    pub fn embedded(
+        width: u32,
+        height: u32,
+        rgb: &[u8],
+    ) -> Result<Vec<(usize, usize, usize, usize)>, PdqError> {
+        Ok(embedded_rects(&Work::new(width, height, rgb, ANALYSIS_SIDE)?)
+            .into_iter()
+            .map(|(r, _)| (r.x0, r.y0, r.x1, r.y1))
+            .collect())
     }
 
     /// The rotation found, degrees counter-clockwise.

@@ -10,7 +10,9 @@ use common::rng::Rng;
 use mediahash::analyze::{AnalyzeOptions, analyze_bytes};
 use mediahash::perceptual::pdq::{PdqConvention, pdq_from_rgb};
 use mediahash::refset::build::Builder;
-use mediahash::refset::{BuildOptions, Disposition, EntryMeta, HashValue, Record, RefSet, SourceInfo};
+use mediahash::refset::{
+    BuildOptions, Disposition, EntryMeta, HashValue, Record, RefSet, SourceInfo,
+};
 use mediahash::robust::{self, Side, Window, geometry, query_candidates, reference_windows};
 use mediahash::scan::{ScanOptions, match_analysis};
 
@@ -21,7 +23,12 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
     let waves: Vec<[f64; 4]> = (0..7)
         .map(|_| {
             let f = |r: &mut Rng| f64::from(r.next() % 1000) / 1000.0;
-            [1.0 + 9.0 * f(&mut rng), 1.0 + 9.0 * f(&mut rng), 6.28 * f(&mut rng), 0.3 + f(&mut rng)]
+            [
+                1.0 + 9.0 * f(&mut rng),
+                1.0 + 9.0 * f(&mut rng),
+                6.28 * f(&mut rng),
+                0.3 + f(&mut rng),
+            ]
         })
         .collect();
     let mut out = Vec::with_capacity((w * h * 3) as usize);
@@ -30,7 +37,8 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
             let (u, v) = (f64::from(x) / f64::from(w), f64::from(y) / f64::from(h));
             let mut c = [0f64; 3];
             for (k, wv) in waves.iter().enumerate() {
-                let s = (wv[0] * u * 6.28 + wv[1] * v * 6.28 + wv[2] + 3.0 * (u * v).sin()).sin() * wv[3];
+                let s = (wv[0] * u * 6.28 + wv[1] * v * 6.28 + wv[2] + 3.0 * (u * v).sin()).sin()
+                    * wv[3];
                 c[k % 3] += s;
                 c[(k + 1) % 3] += 0.5 * s;
             }
@@ -42,7 +50,16 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
 }
 
 /// `pic` (pw x ph) placed at (x, y) on a canvas of `bg(x, y)`.
-fn compose(cw: u32, ch: u32, bg: impl Fn(u32, u32) -> [u8; 3], pic: &[u8], pw: u32, ph: u32, x: u32, y: u32) -> Vec<u8> {
+fn compose(
+    cw: u32,
+    ch: u32,
+    bg: impl Fn(u32, u32) -> [u8; 3],
+    pic: &[u8],
+    pw: u32,
+    ph: u32,
+    x: u32,
+    y: u32,
+) -> Vec<u8> {
     let mut out = Vec::with_capacity((cw * ch * 3) as usize);
     for cy in 0..ch {
         for cx in 0..cw {
@@ -104,7 +121,10 @@ fn pdq(w: u32, h: u32, rgb: &[u8]) -> mediahash::perceptual::pdq::PdqHash {
 }
 
 fn near(a: (usize, usize, usize, usize), b: (usize, usize, usize, usize), tol: usize) -> bool {
-    a.0.abs_diff(b.0) <= tol && a.1.abs_diff(b.1) <= tol && a.2.abs_diff(b.2) <= tol && a.3.abs_diff(b.3) <= tol
+    a.0.abs_diff(b.0) <= tol
+        && a.1.abs_diff(b.1) <= tol
+        && a.2.abs_diff(b.2) <= tol
+        && a.3.abs_diff(b.3) <= tol
 }
 
 #[test]
@@ -113,8 +133,8 @@ fn uniform_borders_of_any_colour_are_trimmed_per_side_to_the_pixel() {
     let pic = texture(pw, ph, 7);
     for (k, (colour, l, t, r, b)) in [
         ([255u8, 255, 255], 15u32, 15u32, 15u32, 15u32),
-        ([0, 0, 0], 0, 60, 0, 60),     // letterbox
-        ([0, 0, 0], 70, 0, 70, 0),     // pillarbox
+        ([0, 0, 0], 0, 60, 0, 60),      // letterbox
+        ([0, 0, 0], 70, 0, 70, 0),      // pillarbox
         ([40, 120, 200], 5, 30, 50, 8), // different widths per side
     ]
     .into_iter()
@@ -177,12 +197,22 @@ fn blurred_padding_is_trimmed() {
             }
         }
     }
-    let rgb = compose(side, side, |x, y| {
-        let i = ((y * side + x) * 3) as usize;
-        [smooth[i], smooth[i + 1], smooth[i + 2]]
-    }, &pic, pw, ph, x0, (side - ph) / 2);
+    let rgb = compose(
+        side,
+        side,
+        |x, y| {
+            let i = ((y * side + x) * 3) as usize;
+            [smooth[i], smooth[i + 1], smooth[i + 2]]
+        },
+        &pic,
+        pw,
+        ph,
+        x0,
+        (side - ph) / 2,
+    );
     let got = geometry::blurred_trim(side, side, &rgb).unwrap().expect("padding found");
-    let want = (x0 as usize, ((side - ph) / 2) as usize, (x0 + pw) as usize, ((side + ph) / 2) as usize);
+    let want =
+        (x0 as usize, ((side - ph) / 2) as usize, (x0 + pw) as usize, ((side + ph) / 2) as usize);
     assert!(near(got, want, 1), "trimmed to {got:?}, picture at {want:?}");
 }
 
@@ -215,7 +245,8 @@ fn a_picture_inside_app_chrome_is_found_to_the_pixel() {
     let want = (x as usize, y as usize, (x + pw) as usize, (y + ph) as usize);
     assert!(found.iter().any(|r| near(*r, want, 1)), "rectangles {found:?}, picture at {want:?}");
     let original = pdq(pw, ph, &pic);
-    let best = query_candidates(cw, ch, &rgb).unwrap().iter().map(|c| c.hash.distance(&original)).min();
+    let best =
+        query_candidates(cw, ch, &rgb).unwrap().iter().map(|c| c.hash.distance(&original)).min();
     assert!(best.is_some_and(|d| d <= 20), "nearest candidate {best:?}");
 }
 
@@ -226,7 +257,8 @@ fn a_caption_banner_is_found_and_filled() {
     let band = 36u32; // 12%
     for y in h - band..h {
         for x in 0..w {
-            let text = (60..300).contains(&x) && (h - 28..h - 10).contains(&y) && (x / 4 + y) % 3 == 0;
+            let text =
+                (60..300).contains(&x) && (h - 28..h - 10).contains(&y) && (x / 4 + y) % 3 == 0;
             let i = ((y * w + x) * 3) as usize;
             rgb[i..i + 3].copy_from_slice(if text { &[0, 0, 0] } else { &[255, 255, 255] });
         }
@@ -251,7 +283,11 @@ fn small_rotations_on_a_fill_are_measured_within_half_a_degree() {
             .iter()
             .find(|c| matches!(c.steps[0], robust::Step::Derotated { .. }))
             .expect("a derotated candidate");
-        assert!(derotated.hash.distance(&original) <= 31, "{deg}°: {}", derotated.hash.distance(&original));
+        assert!(
+            derotated.hash.distance(&original) <= 31,
+            "{deg}°: {}",
+            derotated.hash.distance(&original)
+        );
     }
     // An upright picture has no rotation to undo.
     assert_eq!(geometry::rotation(pw, ph, &pic).unwrap(), None);
@@ -274,7 +310,8 @@ fn source(builder: &mut Builder, name: &str) -> mediahash::refset::SourceId {
 
 /// A set built from pictures (plain PDQ + windows), in memory.
 fn picture_set(pictures: &[(u32, u32, Vec<u8>)]) -> RefSet<Vec<u8>> {
-    let mut builder = Builder::new(BuildOptions { build_time: Some(0), ..BuildOptions::default() }).unwrap();
+    let mut builder =
+        Builder::new(BuildOptions { build_time: Some(0), ..BuildOptions::default() }).unwrap();
     let src = source(&mut builder, "pictures");
     for (i, (w, h, rgb)) in pictures.iter().enumerate() {
         let plain = pdq_from_rgb(*w, *h, rgb, PdqConvention::FullResolution).unwrap();
@@ -321,7 +358,8 @@ fn windows_are_stored_and_a_cropped_copy_meets_one() {
 
 #[test]
 fn robust_mode_never_loses_a_plain_match() {
-    let pictures: Vec<(u32, u32, Vec<u8>)> = (0..6).map(|s| (256, 192, texture(256, 192, 100 + s))).collect();
+    let pictures: Vec<(u32, u32, Vec<u8>)> =
+        (0..6).map(|s| (256, 192, texture(256, 192, 100 + s))).collect();
     let set = picture_set(&pictures);
     let plain_options = ScanOptions::default();
     let robust_options = ScanOptions { robust: true, ..ScanOptions::default() };

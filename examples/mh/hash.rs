@@ -276,7 +276,11 @@ fn hash_item(file: ContentItem, options: &AnalyzeOptions) -> Line {
             analysis
                 .robust
                 .iter()
-                .map(|c| CandidateOut { hash: c.hash.to_hex(), quality: c.quality, what: c.describe() })
+                .map(|c| CandidateOut {
+                    hash: c.hash.to_hex(),
+                    quality: c.quality,
+                    what: c.describe(),
+                })
                 .collect(),
         );
     }
@@ -285,7 +289,11 @@ fn hash_item(file: ContentItem, options: &AnalyzeOptions) -> Line {
             analysis
                 .windows
                 .iter()
-                .map(|w| WindowOut { hash: w.hash.to_hex(), quality: w.quality, window: w.window.as_str() })
+                .map(|w| WindowOut {
+                    hash: w.hash.to_hex(),
+                    quality: w.quality,
+                    window: w.window.as_str(),
+                })
                 .collect(),
         );
     }

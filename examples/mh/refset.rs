@@ -378,7 +378,8 @@ fn search(args: SearchArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let set = RefSet::open(&args.set)?;
     if let (true, Some(image)) = (args.robust, &args.image) {
         let robust_radius = check_radius(args.robust_radius, 256, "robust PDQ")?;
-        let options = AnalyzeOptions { dihedral: args.dihedral, robust: true, ..Default::default() };
+        let options =
+            AnalyzeOptions { dihedral: args.dihedral, robust: true, ..Default::default() };
         let a = analyze_file(image, &options)?;
         if let Some(e) = a.image_error {
             return Err(format!("{}: {e}", image.display()).into());

@@ -28,10 +28,13 @@ fn files_under(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        let entries = std::fs::read_dir(&d).map_err(|e| ImportError::io(&d.display().to_string(), e))?;
+        let entries =
+            std::fs::read_dir(&d).map_err(|e| ImportError::io(&d.display().to_string(), e))?;
         for entry in entries {
             let entry = entry.map_err(|e| ImportError::io(&d.display().to_string(), e))?;
-            let kind = entry.file_type().map_err(|e| ImportError::io(&entry.path().display().to_string(), e))?;
+            let kind = entry
+                .file_type()
+                .map_err(|e| ImportError::io(&entry.path().display().to_string(), e))?;
             if kind.is_dir() {
                 stack.push(entry.path());
             } else if kind.is_file() {
@@ -79,12 +82,15 @@ pub fn import_pictures(
     for (line, path) in files.iter().enumerate() {
         let relative = path.strip_prefix(dir).unwrap_or(path);
         let rel_text = relative.to_string_lossy().into_owned();
-        let a = analyze_file(path, &options).map_err(|e| ImportError::io(&path.display().to_string(), e))?;
+        let a = analyze_file(path, &options)
+            .map_err(|e| ImportError::io(&path.display().to_string(), e))?;
         identity.add(&rel_text, &a.digests.sha256);
         let refuse = |reason: String| BadRecord { line: line as u64 + 1, reason };
         let Some(pdq) = a.pdq.filter(|_| a.image.is_some()) else {
             let why = a.image_error.map_or_else(|| "not an image".to_string(), |e| e.to_string());
-            builder.record_bad(source, refuse(format!("{rel_text}: {why}"))).map_err(ImportError::sink)?;
+            builder
+                .record_bad(source, refuse(format!("{rel_text}: {why}")))
+                .map_err(ImportError::sink)?;
             summary.refused.push((path.clone(), why));
             continue;
         };
@@ -103,7 +109,9 @@ pub fn import_pictures(
             file_size: Some(a.size),
             ..EntryMeta::default()
         };
-        builder.add_picture(source, Record { hashes, meta }, &a.windows).map_err(ImportError::sink)?;
+        builder
+            .add_picture(source, Record { hashes, meta }, &a.windows)
+            .map_err(ImportError::sink)?;
         summary.pictures += 1;
         summary.windows += a.windows.len() as u64;
     }

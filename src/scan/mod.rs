@@ -1215,16 +1215,11 @@ fn keep_first_per_entry(matches: &mut Vec<Match>) {
             m.series.clone(),
         )
     };
-    let plain: std::collections::HashSet<_> = matches
-        .iter()
-        .filter(|m| m.hash == HashKind::Pdq && m.robust.is_none())
-        .map(key)
-        .collect();
+    let plain: std::collections::HashSet<_> =
+        matches.iter().filter(|m| m.hash == HashKind::Pdq && m.robust.is_none()).map(key).collect();
     let mut seen = std::collections::HashSet::new();
     // Sorted: nearest first within the same reference and hash kind.
-    matches.retain(|m| {
-        m.robust.is_none() || (!plain.contains(&key(m)) && seen.insert(key(m)))
-    });
+    matches.retain(|m| m.robust.is_none() || (!plain.contains(&key(m)) && seen.insert(key(m))));
 }
 
 /// Robust PDQ matches of one image: its candidates against the stored hashes, and the
@@ -1257,7 +1252,9 @@ fn robust_matches(
     // Needle 0: the image as stored; needle i: candidate i - 1.
     let mut needles = vec![plain.hash];
     needles.extend(&candidates);
-    for (needle, window, mut m) in index.search_pdq_windows(&needles, options.robust_radius, limit)? {
+    for (needle, window, mut m) in
+        index.search_pdq_windows(&needles, options.robust_radius, limit)?
+    {
         let c = needle.checked_sub(1).map(|i| &a.robust[i]);
         m.hash = HashKind::Pdq;
         m.transform = c.and_then(transform_of);
