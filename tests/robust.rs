@@ -6,6 +6,7 @@
 mod common;
 
 use common::rng::Rng;
+use std::f64::consts::TAU;
 
 use mediahash::analyze::{AnalyzeOptions, analyze_bytes};
 use mediahash::perceptual::pdq::{PdqConvention, pdq_from_rgb};
@@ -26,7 +27,7 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
             [
                 1.0 + 9.0 * f(&mut rng),
                 1.0 + 9.0 * f(&mut rng),
-                6.28 * f(&mut rng),
+                TAU * f(&mut rng),
                 0.3 + f(&mut rng),
             ]
         })
@@ -37,7 +38,7 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
             let (u, v) = (f64::from(x) / f64::from(w), f64::from(y) / f64::from(h));
             let mut c = [0f64; 3];
             for (k, wv) in waves.iter().enumerate() {
-                let s = (wv[0] * u * 6.28 + wv[1] * v * 6.28 + wv[2] + 3.0 * (u * v).sin()).sin()
+                let s = (wv[0] * u * TAU + wv[1] * v * TAU + wv[2] + 3.0 * (u * v).sin()).sin()
                     * wv[3];
                 c[k % 3] += s;
                 c[(k + 1) % 3] += 0.5 * s;
@@ -50,6 +51,8 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
 }
 
 /// `pic` (pw x ph) placed at (x, y) on a canvas of `bg(x, y)`.
+// Canvas, background, picture and position: grouping them would only rename the arguments.
+#[allow(clippy::too_many_arguments)]
 fn compose(
     cw: u32,
     ch: u32,
@@ -228,11 +231,11 @@ fn a_picture_inside_app_chrome_is_found_to_the_pixel() {
             [30, 30, 30]
         } else if cy < 52 {
             let icon = (0..3).any(|k| {
-                let (ix, iy) = (360 - 40 * k as i32, 36);
+                let (ix, iy) = (360 - 40 * k, 36);
                 (cx as i32 - ix).pow(2) + (cy as i32 - iy).pow(2) < 100
             });
             if icon { [255, 255, 255] } else { [0, 120, 200] }
-        } else if (75..90).contains(&cy) && (40..300).contains(&cx) && (cx / 3 + cy) % 4 == 0 {
+        } else if (75..90).contains(&cy) && (40..300).contains(&cx) && (cx / 3 + cy).is_multiple_of(4) {
             [20, 20, 20]
         } else if (360..362).contains(&cy) && (20..380).contains(&cx) {
             [60, 60, 60]

@@ -306,7 +306,7 @@ impl<B: AsRef<[u8]>> RefSet<B> {
     pub fn search_pdq_windows(&self, needles: &[[u8; 32]], radius: u32) -> Vec<WindowMatch> {
         let Some(range) = &self.windows else { return Vec::new() };
         let data = &self.as_bytes()[range.clone()];
-        let needle_words: Vec<[u64; 4]> = needles.iter().map(|n| pdq_words(n)).collect();
+        let needle_words: Vec<[u64; 4]> = needles.iter().map(pdq_words).collect();
         let mut out: Vec<WindowMatch> = data
             .par_chunks(format::WINDOW_ITEM_LEN * 1024)
             .flat_map_iter(|chunk| {
