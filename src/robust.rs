@@ -514,7 +514,10 @@ fn is_structured_work(wk: &Work) -> bool {
     var >= 25.0 && residual >= 0.02 * total
 }
 
-/// [`is_structured_work`] for an RGB8 picture (reduced to the working copy first).
+/// Whether an RGB8 picture has enough two-dimensional structure to be matched robustly (not
+/// flat, a gradient or stripes): measured on its reduced copy, the luma variance left after
+/// removing the best "row mean + column mean" model must be at least 2% of the variance,
+/// and the standard deviation at least 5 grey levels.
 pub fn is_structured(width: u32, height: u32, rgb: &[u8]) -> Result<bool, PdqError> {
     Ok(is_structured_work(&Work::new(width, height, rgb, ANALYSIS_SIDE)?))
 }

@@ -24,12 +24,7 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
     let waves: Vec<[f64; 4]> = (0..7)
         .map(|_| {
             let f = |r: &mut Rng| f64::from(r.next() % 1000) / 1000.0;
-            [
-                1.0 + 9.0 * f(&mut rng),
-                1.0 + 9.0 * f(&mut rng),
-                TAU * f(&mut rng),
-                0.3 + f(&mut rng),
-            ]
+            [1.0 + 9.0 * f(&mut rng), 1.0 + 9.0 * f(&mut rng), TAU * f(&mut rng), 0.3 + f(&mut rng)]
         })
         .collect();
     let mut out = Vec::with_capacity((w * h * 3) as usize);
@@ -38,8 +33,8 @@ fn texture(w: u32, h: u32, seed: u32) -> Vec<u8> {
             let (u, v) = (f64::from(x) / f64::from(w), f64::from(y) / f64::from(h));
             let mut c = [0f64; 3];
             for (k, wv) in waves.iter().enumerate() {
-                let s = (wv[0] * u * TAU + wv[1] * v * TAU + wv[2] + 3.0 * (u * v).sin()).sin()
-                    * wv[3];
+                let s =
+                    (wv[0] * u * TAU + wv[1] * v * TAU + wv[2] + 3.0 * (u * v).sin()).sin() * wv[3];
                 c[k % 3] += s;
                 c[(k + 1) % 3] += 0.5 * s;
             }
@@ -235,7 +230,10 @@ fn a_picture_inside_app_chrome_is_found_to_the_pixel() {
                 (cx as i32 - ix).pow(2) + (cy as i32 - iy).pow(2) < 100
             });
             if icon { [255, 255, 255] } else { [0, 120, 200] }
-        } else if (75..90).contains(&cy) && (40..300).contains(&cx) && (cx / 3 + cy).is_multiple_of(4) {
+        } else if (75..90).contains(&cy)
+            && (40..300).contains(&cx)
+            && (cx / 3 + cy).is_multiple_of(4)
+        {
             [20, 20, 20]
         } else if (360..362).contains(&cy) && (20..380).contains(&cx) {
             [60, 60, 60]
