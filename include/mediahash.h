@@ -191,6 +191,15 @@
 #define MH_SCAN_NO_CARVE (1 << 7)
 
 /**
+ * Robust matching (as `mh scan --robust`): pictures behind borders, letterbox bars,
+ * blurred padding, screenshot chrome and banners, turned by up to 10°, rotated or mirrored,
+ * and (in sets built from pictures) cropped, within the default robust radius. The plain
+ * matches are always made too. Robust matches come with `needle` 0 unless a rotation or
+ * flip of the whole image matched; the report writers name what was done.
+ */
+#define MH_SCAN_ROBUST (1 << 8)
+
+/**
  * Major version of the library this header was generated from (as in Cargo.toml).
  */
 #define MH_VERSION_MAJOR 0

@@ -38,6 +38,12 @@ pub struct AnalyzeOptions {
     pub dihedral: bool,
     /// pHash, dHash and aHash as Python imagehash defines them.
     pub imagehash: bool,
+    /// Robust matching, query side: PDQ of the normalised versions of the image
+    /// ([`crate::robust::query_candidates`]) in [`Analysis::robust`].
+    pub robust: bool,
+    /// Robust matching, reference side: PDQ of the image's window family
+    /// ([`crate::robust::reference_windows`]) in [`Analysis::windows`].
+    pub windows: bool,
     /// Larger files are digested but not decoded: no real image is this big, and keeping it
     /// in memory for decoding would let one file exhaust memory.
     pub max_image_file_bytes: u64,
@@ -62,6 +68,8 @@ impl Default for AnalyzeOptions {
             pdq_convention: PdqConvention::FullResolution,
             dihedral: false,
             imagehash: true,
+            robust: false,
+            windows: false,
             max_image_file_bytes: 512 * 1024 * 1024,
             decode_memory_budget: MemoryBudget::process_default(),
             cancel: None,
@@ -135,6 +143,11 @@ pub struct Analysis {
     pub pdq_dihedral: Option<[PdqHash; 8]>,
     /// pHash, dHash and aHash as Python `imagehash` computes them.
     pub imagehashes: Option<ImageHashes>,
+    /// Robust candidates (with [`AnalyzeOptions::robust`]): empty when nothing was found or
+    /// the image is featureless.
+    pub robust: Vec<crate::robust::Candidate>,
+    /// Reference windows (with [`AnalyzeOptions::windows`]).
+    pub windows: Vec<crate::robust::WindowHash>,
     /// Set when the content looked like an image but decoding or hashing failed.
     pub image_error: Option<ImageError>,
 }
@@ -158,6 +171,8 @@ pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
         pdq: None,
         pdq_dihedral: None,
         imagehashes: None,
+        robust: Vec::new(),
+        windows: Vec::new(),
         image_error: None,
     };
     if options.perceptual && decode::detect_format(bytes).is_some() {
@@ -211,6 +226,8 @@ pub fn analyze_reader<R: Read>(mut reader: R, options: &AnalyzeOptions) -> io::R
         pdq: None,
         pdq_dihedral: None,
         imagehashes: None,
+        robust: Vec::new(),
+        windows: Vec::new(),
         image_error: None,
     };
     if too_large {
@@ -339,6 +356,24 @@ fn add_perceptual(analysis: &mut Analysis, bytes: &[u8], options: &AnalyzeOption
             Err(e) => analysis.image_error = Some(ImageError::Hash(e.to_string())),
         }
     }
+    // Robust hashes only for images whose plain PDQ may be matched at all.
+    if (options.robust || options.windows)
+        && analysis.pdq.is_some_and(|p| p.quality >= pdq::QUALITY_THRESHOLD)
+    {
+        let robust = if options.robust {
+            crate::robust::query_candidates(w, h, rgb).map(|c| analysis.robust = c)
+        } else {
+            Ok(())
+        };
+        let windows = if options.windows {
+            crate::robust::reference_windows(w, h, rgb).map(|c| analysis.windows = c)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = robust.and(windows) {
+            analysis.image_error = Some(ImageError::Hash(e.to_string()));
+        }
+    }
     decode::recycle(image);
 }
 
@@ -348,5 +383,7 @@ fn cancelled(analysis: &mut Analysis) {
     analysis.pdq = None;
     analysis.pdq_dihedral = None;
     analysis.imagehashes = None;
+    analysis.robust.clear();
+    analysis.windows.clear();
     analysis.image_error = Some(ImageError::Cancelled);
 }

@@ -34,6 +34,7 @@ pub mod import;
 pub mod perceptual;
 pub mod refset;
 pub mod report;
+pub mod robust;
 pub mod scan;
 mod sysinfo;
 

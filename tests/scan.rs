@@ -53,6 +53,7 @@ fn test_match(
         hash,
         distance: None,
         transform: None,
+        robust: None,
         category: category.map(String::from),
         profile: category.map(|_| "Default".to_string()),
         victim_identified: category.map(|_| false),

@@ -26,6 +26,14 @@ pub struct HashArgs {
     /// Also print the 8 dihedral PDQ variants.
     #[arg(long)]
     dihedral: bool,
+    /// Also print the robust query-side candidates (`robust`: PDQ of each normalisation
+    /// that found something, with what was done), as `mh scan --robust` searches them.
+    #[arg(long)]
+    robust: bool,
+    /// Also print the reference-side windows (`windows`: PDQ of the fixed window family), as
+    /// `mh refset build --alert-images` stores them.
+    #[arg(long)]
+    windows: bool,
     /// Decode large JPEGs at 1/2, 1/4 or 1/8 scale in the DCT domain (faster, approximate).
     #[arg(long)]
     fast: bool,
@@ -74,6 +82,20 @@ impl Serialize for Dihedral {
     }
 }
 
+#[derive(Serialize)]
+struct CandidateOut {
+    hash: String,
+    quality: u8,
+    what: String,
+}
+
+#[derive(Serialize)]
+struct WindowOut {
+    hash: String,
+    quality: u8,
+    window: &'static str,
+}
+
 #[derive(Serialize, Default)]
 struct Line {
     path: String,
@@ -106,6 +128,10 @@ struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     pdq_dihedral: Option<Dihedral>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    robust: Option<Vec<CandidateOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    windows: Option<Vec<WindowOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     phash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     dhash: Option<String>,
@@ -119,6 +145,8 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut options = AnalyzeOptions {
         perceptual: !args.no_perceptual,
         dihedral: args.dihedral,
+        robust: args.robust,
+        windows: args.windows,
         ..AnalyzeOptions::default()
     };
     if args.pdq_512 {
@@ -243,6 +271,32 @@ fn hash_item(file: ContentItem, options: &AnalyzeOptions) -> Line {
         return error_line(&record, &changed);
     }
     let mut line = line_for(&record.path, &analysis);
+    if options.robust && analysis.pdq.is_some() {
+        line.robust = Some(
+            analysis
+                .robust
+                .iter()
+                .map(|c| CandidateOut {
+                    hash: c.hash.to_hex(),
+                    quality: c.quality,
+                    what: c.describe(),
+                })
+                .collect(),
+        );
+    }
+    if options.windows && analysis.pdq.is_some() {
+        line.windows = Some(
+            analysis
+                .windows
+                .iter()
+                .map(|w| WindowOut {
+                    hash: w.hash.to_hex(),
+                    quality: w.quality,
+                    window: w.window.as_str(),
+                })
+                .collect(),
+        );
+    }
     if opened.noatime == Some(false) {
         line.error = Some(
             "read without O_NOATIME (--allow-atime-changes): its access time changed".to_string(),

@@ -61,6 +61,15 @@ pub struct BuildArgs {
     /// Hash sets of known-harmless files (e.g. NSRL).
     #[arg(long, num_args = 1..)]
     ignore: Vec<PathBuf>,
+    /// Folders of pictures whose matches are alerts: each picture is stored with its
+    /// digests, PDQ, pHash and the PDQ of its windows (centre and side crops, turned by
+    /// ±2.5° and ±5°) for robust matching (`mh scan --robust`); entries are named by the
+    /// pictures' file names.
+    #[arg(long, num_args = 1..)]
+    alert_images: Vec<PathBuf>,
+    /// Folders of known-harmless pictures, stored as with --alert-images.
+    #[arg(long, num_args = 1..)]
+    ignore_images: Vec<PathBuf>,
     /// Force the input format (default: detected per file). One of the importer names.
     #[arg(long)]
     format: Option<Format>,
@@ -94,6 +103,14 @@ pub struct SearchArgs {
     /// With --image: also search the 7 rotated/mirrored variants.
     #[arg(long)]
     dihedral: bool,
+    /// With --image: robust matching as `mh scan --robust` makes it (borders, screenshots,
+    /// small rotations; windows of sets built from pictures). Prints one JSON line per match
+    /// in the scan report's match form.
+    #[arg(long, requires = "image")]
+    robust: bool,
+    /// Radius for robust pairs (default calibrated on negatives).
+    #[arg(long, default_value_t = mediahash::robust::DEFAULT_ROBUST_RADIUS)]
+    robust_radius: u32,
 }
 
 pub fn run(command: RefsetCommand) -> Result<ExitCode, Box<dyn std::error::Error>> {
@@ -107,8 +124,14 @@ pub fn run(command: RefsetCommand) -> Result<ExitCode, Box<dyn std::error::Error
 }
 
 fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    if args.alert.is_empty() && args.ignore.is_empty() {
-        return Err(usage("give at least one --alert or --ignore hash set"));
+    if args.alert.is_empty()
+        && args.ignore.is_empty()
+        && args.alert_images.is_empty()
+        && args.ignore_images.is_empty()
+    {
+        return Err(usage(
+            "give at least one --alert or --ignore hash set, or --alert-images / --ignore-images folder",
+        ));
     }
     if !args.force && std::fs::symlink_metadata(&args.output).is_ok() {
         return Err(usage(format!(
@@ -159,6 +182,37 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 return Err(refused.into());
             }
             eprintln!("mh refset build: warning (--allow-bad-lines): {refused}");
+        }
+    }
+    let folders = args
+        .alert_images
+        .iter()
+        .map(|p| (p, Disposition::Alert))
+        .chain(args.ignore_images.iter().map(|p| (p, Disposition::Ignore)));
+    for (dir, disposition) in folders {
+        let set_name = args.name.as_ref().map(|n| format!("{n}: {}", file_name(dir)));
+        let summary = mediahash::import::pictures::import_pictures(
+            &mut builder,
+            dir,
+            disposition,
+            set_name.as_deref(),
+        )?;
+        eprintln!(
+            "{}: pictures ({}), {} pictures, {} windows, {} files refused",
+            dir.display(),
+            disposition.as_str(),
+            summary.pictures,
+            summary.windows,
+            summary.refused.len()
+        );
+        for (path, why) in summary.refused.iter().take(10) {
+            eprintln!("  {}: {why}", path.display());
+        }
+        if summary.pictures == 0 && !args.allow_bad_lines {
+            return Err(usage(format!(
+                "{}: no picture could be read; check the folder (or pass --allow-bad-lines)",
+                dir.display()
+            )));
         }
     }
     if args.force && args.output.is_file() {
@@ -322,6 +376,29 @@ fn search(args: SearchArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     }
     let radius = check_radius(args.radius.unwrap_or(DEFAULT_PDQ_RADIUS), 256, "PDQ")?;
     let set = RefSet::open(&args.set)?;
+    if let (true, Some(image)) = (args.robust, &args.image) {
+        let robust_radius = check_radius(args.robust_radius, 256, "robust PDQ")?;
+        let options =
+            AnalyzeOptions { dihedral: args.dihedral, robust: true, ..Default::default() };
+        let a = analyze_file(image, &options)?;
+        if let Some(e) = a.image_error {
+            return Err(format!("{}: {e}", image.display()).into());
+        }
+        let scan_options = mediahash::scan::ScanOptions {
+            pdq_radius: radius,
+            robust: true,
+            robust_radius,
+            dihedral: args.dihedral,
+            ..Default::default()
+        };
+        let mut out = BufWriter::new(io::stdout().lock());
+        for m in mediahash::scan::match_analysis(&a, &set, &scan_options)? {
+            serde_json::to_writer(&mut out, &m)?;
+            out.write_all(b"\n")?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let needles: Vec<PdqHash> = match (&args.pdq, &args.image) {
         (Some(hex), None) => {
             vec![PdqHash::from_hex(hex).map_err(|e| usage(format!("--pdq {hex:?}: {e}")))?]

@@ -70,6 +70,17 @@ pub struct ScanArgs {
     /// Also match the 8 rotations and mirror images of each picture.
     #[arg(long)]
     dihedral: bool,
+    /// Robust matching: also find pictures behind borders, letterbox bars, blurred padding,
+    /// screenshot chrome and banners, turned by up to 10°, rotated or mirrored, and (in sets
+    /// built with --alert-images) cropped; each match says what was done. The plain match
+    /// is always made too.
+    #[arg(long)]
+    robust: bool,
+    /// Radius for robust pairs (PDQ bits, 0-256; default calibrated on negatives, see
+    /// docs/robustness.md).
+    #[arg(long, default_value_t = mediahash::robust::DEFAULT_ROBUST_RADIUS,
+          value_parser = clap::value_parser!(u32).range(0..=256))]
+    robust_radius: u32,
     /// Follow symbolic links (loops are detected and reported).
     #[arg(long)]
     follow_symlinks: bool,
@@ -336,6 +347,8 @@ fn scan(mut args: ScanArgs) -> u8 {
         pdq_radius: args.pdq_radius,
         phash_radius: args.phash_radius,
         dihedral: args.dihedral,
+        robust: args.robust,
+        robust_radius: args.robust_radius,
         cluster: args.cluster,
         cancel: Some(cancel.clone()),
         progress: Some(progress.clone()),
@@ -558,6 +571,9 @@ fn notable_line(entry: &EntryRecord) -> String {
                 Some(t) => format!("{how} {t}"),
                 None => how,
             });
+            if let Some(r) = &m.robust {
+                parts.push(format!("robust: {}", r.describe()));
+            }
             parts.join(", ")
         })
         .collect();

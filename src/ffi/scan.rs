@@ -48,6 +48,12 @@ pub const MH_SCAN_NO_ARCHIVES: u32 = 1 << 5;
 pub const MH_SCAN_VERIFY_IMAGES: u32 = 1 << 6;
 /// Do not carve pictures from disk images' free and unpartitioned space.
 pub const MH_SCAN_NO_CARVE: u32 = 1 << 7;
+/// Robust matching (as `mh scan --robust`): pictures behind borders, letterbox bars,
+/// blurred padding, screenshot chrome and banners, turned by up to 10°, rotated or mirrored,
+/// and (in sets built from pictures) cropped, within the default robust radius. The plain
+/// matches are always made too. Robust matches come with `needle` 0 unless a rotation or
+/// flip of the whole image matched; the report writers name what was done.
+pub const MH_SCAN_ROBUST: u32 = 1 << 8;
 const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
     | MH_SCAN_ONE_FILE_SYSTEM
     | MH_SCAN_DIHEDRAL
@@ -55,7 +61,8 @@ const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
     | MH_SCAN_NO_DISK_IMAGES
     | MH_SCAN_NO_ARCHIVES
     | MH_SCAN_VERIFY_IMAGES
-    | MH_SCAN_NO_CARVE;
+    | MH_SCAN_NO_CARVE
+    | MH_SCAN_ROBUST;
 
 /// Limits on reading ZIP archives' members (nested ZIPs included). A member or archive over a
 /// limit is recorded as skipped with reason code 19 (too deep) or 20 (zip-bomb limit), never
@@ -313,6 +320,14 @@ impl ReferenceIndex for SharedRefSet {
     ) -> Result<Vec<(usize, Match)>, RefsetError> {
         ReferenceIndex::search_pdq(&*self.0, needles, radius, limit)
     }
+    fn search_pdq_windows(
+        &self,
+        needles: &[PdqHash],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, crate::robust::Window, Match)>, RefsetError> {
+        ReferenceIndex::search_pdq_windows(&*self.0, needles, radius, limit)
+    }
     fn search_u64(
         &self,
         kind: HashKind,
@@ -334,7 +349,8 @@ fn defaults() -> mh_scan_options {
             | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 }
             | if scan.no_disk_images { MH_SCAN_NO_DISK_IMAGES } else { 0 }
             | if scan.no_archives { MH_SCAN_NO_ARCHIVES } else { 0 }
-            | if scan.verify_images { MH_SCAN_VERIFY_IMAGES } else { 0 },
+            | if scan.verify_images { MH_SCAN_VERIFY_IMAGES } else { 0 }
+            | if scan.robust { MH_SCAN_ROBUST } else { 0 },
         threads: u32::try_from(scan.threads).unwrap_or(0),
         pdq_radius: scan.pdq_radius,
         phash_radius: scan.phash_radius,
@@ -366,6 +382,7 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
         follow_symlinks: o.flags & MH_SCAN_FOLLOW_SYMLINKS != 0,
         one_file_system: o.flags & MH_SCAN_ONE_FILE_SYSTEM != 0,
         dihedral: o.flags & MH_SCAN_DIHEDRAL != 0,
+        robust: o.flags & MH_SCAN_ROBUST != 0,
         allow_atime_changes: o.flags & MH_SCAN_ALLOW_ATIME_CHANGES != 0,
         no_disk_images: o.flags & MH_SCAN_NO_DISK_IMAGES != 0,
         no_archives: o.flags & MH_SCAN_NO_ARCHIVES != 0,

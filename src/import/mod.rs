@@ -22,6 +22,7 @@ pub mod hashdeep;
 pub mod lists;
 pub mod nsrl;
 pub mod pdqlist;
+pub mod pictures;
 pub mod policy;
 pub mod vics;
 

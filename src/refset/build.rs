@@ -532,6 +532,8 @@ pub struct Builder {
     photodna: Buf<[u8; 144]>,
     bad_records: Vec<ReportedBadRecord>,
     bad_records_not_listed: u64,
+    /// PDQ windows of pictures ([`Builder::add_picture`]), encoded items; sorted at the end.
+    windows: Vec<[u8; format::WINDOW_ITEM_LEN]>,
 }
 
 /// Calls `$f` on every kind buffer (they have different key types).
@@ -592,6 +594,7 @@ impl Builder {
             records_stored: 0,
             records_added: 0,
             record_cache: DedupCache::new(4096, 512),
+            windows: Vec::new(),
             encoded: Vec::new(),
             md5: Buf::new(HashKind::Md5),
             sha1: Buf::new(HashKind::Sha1),
@@ -687,6 +690,36 @@ impl Builder {
     /// above 100) is handled like [`Builder::record_bad`], with the record's 1-based
     /// position among this source's records as its line.
     pub fn add(&mut self, source: SourceId, record: Record) -> Result<(), BuildError> {
+        self.add_record(source, record).map(|_| ())
+    }
+
+    /// Adds the record of a picture with the PDQ of its windows
+    /// ([`crate::robust::reference_windows`]), which robust matching searches
+    /// ([`RefSet::search_pdq_windows`](super::RefSet::search_pdq_windows)). The record should
+    /// carry the picture's plain PDQ and a file name, so that its meta is its own (records
+    /// with identical meta are stored once). Windows are held in memory until
+    /// [`Builder::finish`]: 40 bytes each.
+    pub fn add_picture(
+        &mut self,
+        source: SourceId,
+        record: Record,
+        windows: &[crate::robust::WindowHash],
+    ) -> Result<(), BuildError> {
+        if let Some(id) = self.add_record(source, record)? {
+            for w in windows {
+                let mut item = [0u8; format::WINDOW_ITEM_LEN];
+                item[..32].copy_from_slice(&w.hash.0);
+                item[32..36].copy_from_slice(&id.to_le_bytes());
+                item[36] = w.window.code();
+                item[37] = w.quality.min(100);
+                self.windows.push(item);
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Builder::add`], returning the stored record's id (`None` when it was bad).
+    fn add_record(&mut self, source: SourceId, record: Record) -> Result<Option<u32>, BuildError> {
         self.check_source(source)?;
         let info = &self.sources[source.0 as usize];
         let position = info.records + info.bad_records + 1;
@@ -701,7 +734,7 @@ impl Builder {
             })
         };
         if let Some(reason) = problem {
-            return self.record_bad(source, BadRecord { line: position, reason });
+            return self.record_bad(source, BadRecord { line: position, reason }).map(|_| None);
         }
         let record_id = self.store_record(source, &record)?;
         for h in &record.hashes {
@@ -709,7 +742,7 @@ impl Builder {
         }
         self.sources[source.0 as usize].records += 1;
         self.records_added += 1;
-        Ok(())
+        Ok(Some(record_id))
     }
 
     fn store_record(&mut self, source: SourceId, record: &Record) -> Result<u32, BuildError> {
@@ -937,6 +970,19 @@ impl Builder {
                     offsets,
                 ));
             }
+        }
+
+        if !self.windows.is_empty() {
+            self.windows.sort_unstable();
+            self.windows.dedup();
+            let count = self.windows.len() as u64;
+            let bytes: Vec<u8> = self.windows.iter().flatten().copied().collect();
+            sections.push((
+                kind::hash_section(HashKind::Pdq, kind::SUB_WINDOWS),
+                format::WINDOW_ITEM_LEN as u32,
+                count,
+                Content::Bytes(bytes),
+            ));
         }
 
         // Layout: header, table, then each section at the next 64-byte boundary.

@@ -96,6 +96,9 @@ pub mod kind {
     pub const SUB_MIH_IDS: u32 = 0x04;
     /// PDQ multi-index bucket starts: u32, `MIH_SLOTS` runs of `MIH_BUCKETS + 1`.
     pub const SUB_MIH_OFFSETS: u32 = 0x05;
+    /// PDQ windows (robust matching), optional: [`super::WINDOW_ITEM_LEN`]-byte items
+    /// (hash, record id, window code, quality), sorted by hash, then record, then window.
+    pub const SUB_WINDOWS: u32 = 0x06;
 
     /// The section kind of `sub` for hash kind `k`.
     pub fn hash_section(k: super::HashKind, sub: u32) -> u32 {
@@ -134,6 +137,7 @@ pub fn section_name(kind: u32) -> String {
                 kind::SUB_QUALITY => "quality",
                 kind::SUB_MIH_IDS => "multi-index ids",
                 kind::SUB_MIH_OFFSETS => "multi-index offsets",
+                kind::SUB_WINDOWS => "windows",
                 _ => "unknown part",
             };
             match hash {
@@ -158,12 +162,17 @@ pub fn expected_item_len(kind: u32) -> Option<u32> {
                 kind::SUB_ENTRIES | kind::SUB_PREFIX => Some(4),
                 kind::SUB_QUALITY if *hash == HashKind::Pdq => Some(1),
                 kind::SUB_MIH_IDS | kind::SUB_MIH_OFFSETS if *hash == HashKind::Pdq => Some(4),
+                kind::SUB_WINDOWS if *hash == HashKind::Pdq => Some(WINDOW_ITEM_LEN as u32),
                 _ => None,
             }
         }
         _ => None,
     }
 }
+
+/// Bytes per PDQ window item: 32 hash bytes, u32 record id (little-endian), window code
+/// ([`crate::robust::Window::code`]), quality (0-100), 2 zero bytes.
+pub const WINDOW_ITEM_LEN: usize = 40;
 
 /// One section table entry (32 bytes on disk).
 ///

@@ -27,7 +27,7 @@ pub use read::{
 };
 pub use search::{
     DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Found, Hit, PdqMatch, PdqStrategy, U64Match,
-    scan_kernel_name,
+    WindowMatch, scan_kernel_name,
 };
 
 use serde::{Deserialize, Serialize};

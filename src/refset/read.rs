@@ -340,6 +340,8 @@ pub struct RefSet<B: AsRef<[u8]>> {
     list_offsets: Range<usize>,
     list_members: Range<usize>,
     pub(crate) kinds: [Option<KindSections>; 8],
+    /// PDQ windows of pictures (robust matching), when the set has them.
+    pub(crate) windows: Option<Range<usize>>,
 }
 
 /// A reference set opened from a file. Its bytes live in a read-only memory map: either a
@@ -699,7 +701,9 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 quality,
             });
         }
+        let windows = find(kind::hash_section(HashKind::Pdq, kind::SUB_WINDOWS)).map(|s| s.range());
         Ok(RefSet {
+            windows,
             header,
             provenance,
             source_set,
@@ -897,7 +901,40 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 self.verify_kind(kind, ks)?;
             }
         }
+        self.verify_windows()
+    }
+
+    /// PDQ windows: strictly ascending items, record ids < R, known window codes, quality
+    /// 0-100, zero padding.
+    fn verify_windows(&self) -> Result<(), RefsetError> {
+        let Some(range) = &self.windows else { return Ok(()) };
+        let items = self.as_bytes()[range.clone()].chunks_exact(format::WINDOW_ITEM_LEN);
+        let mut previous: Option<&[u8]> = None;
+        for (i, item) in items.enumerate() {
+            let record = u64::from(format::le_u32(&item[32..36]));
+            if record >= self.records {
+                return Err(corrupt(format!(
+                    "PDQ window {i} names record {record} of {}",
+                    self.records
+                )));
+            }
+            if crate::robust::Window::from_code(item[36]).is_none() || item[37] > 100 {
+                return Err(corrupt(format!(
+                    "PDQ window {i} has window code {} and quality {}",
+                    item[36], item[37]
+                )));
+            }
+            if item[38..] != [0, 0] || previous.is_some_and(|p| p >= item) {
+                return Err(corrupt(format!("PDQ window {i} is out of order or not padded")));
+            }
+            previous = Some(item);
+        }
         Ok(())
+    }
+
+    /// Number of PDQ windows stored (0 for sets built from hash lists).
+    pub fn window_count(&self) -> u64 {
+        self.windows.as_ref().map_or(0, |r| (r.len() / format::WINDOW_ITEM_LEN) as u64)
     }
 
     fn verify_layout(&self) -> Result<(), RefsetError> {

@@ -54,7 +54,7 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 
-use super::format::{MIH_SLOTS, le_u64, mih_slot};
+use super::format::{self, MIH_SLOTS, le_u64, mih_slot};
 use super::read::{
     EntryId, KindSections, Membership, RefSet, RefsetError, mih_bucket, mih_id, mih_id_at,
     mih_offset_at, prefix_of,
@@ -63,6 +63,15 @@ use super::{HashKind, HashValue};
 use rayon::prelude::*;
 use std::cmp::Ordering;
 use std::sync::OnceLock;
+
+/// A PDQ hash as four big-endian words (for popcount distances).
+fn pdq_words(h: &[u8; 32]) -> [u64; 4] {
+    let mut w = [0u64; 4];
+    for (k, c) in h.chunks_exact(8).enumerate() {
+        w[k] = u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]);
+    }
+    w
+}
 
 /// Default PDQ radius (inclusive): ThreatExchange's recommended match threshold.
 pub const DEFAULT_PDQ_RADIUS: u32 = 31;
@@ -132,6 +141,21 @@ pub struct PdqMatch {
     pub distance: u32,
     /// The needle at that distance (lowest on ties): 0 is the query, i is
     /// `dihedral_queries[i - 1]`.
+    pub needle: usize,
+}
+
+/// A stored PDQ window of a picture (robust matching) within the radius of a needle.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WindowMatch {
+    /// The picture's record: [`RefSet::memberships`] gives its set and metadata.
+    pub entry: EntryId,
+    /// Which window of the picture.
+    pub window: crate::robust::Window,
+    /// The window's quality (0-100).
+    pub quality: u8,
+    /// Smallest distance over the needles.
+    pub distance: u32,
+    /// The needle at that distance (lowest on ties).
     pub needle: usize,
 }
 
@@ -272,6 +296,45 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         needles.push(*query);
         needles.extend_from_slice(dihedral_queries);
         self.search_pdq_needles(&needles, radius)
+    }
+
+    /// Every stored PDQ window (sets built from pictures, [`Builder::add_picture`](
+    /// super::Builder::add_picture)) within `radius` of any needle: one result per window
+    /// with its best needle, sorted by (distance, record, window, needle). Empty for sets
+    /// without windows. A flat scan: windows are about 14 per picture, and sets built
+    /// from pictures are small next to hash lists.
+    pub fn search_pdq_windows(&self, needles: &[[u8; 32]], radius: u32) -> Vec<WindowMatch> {
+        let Some(range) = &self.windows else { return Vec::new() };
+        let data = &self.as_bytes()[range.clone()];
+        let needle_words: Vec<[u64; 4]> = needles.iter().map(pdq_words).collect();
+        let mut out: Vec<WindowMatch> = data
+            .par_chunks(format::WINDOW_ITEM_LEN * 1024)
+            .flat_map_iter(|chunk| {
+                let needle_words = &needle_words;
+                chunk.chunks_exact(format::WINDOW_ITEM_LEN).filter_map(move |item| {
+                    let mut hash = [0u8; 32];
+                    hash.copy_from_slice(&item[..32]);
+                    let stored = pdq_words(&hash);
+                    let (distance, needle) = needle_words
+                        .iter()
+                        .enumerate()
+                        .map(|(i, n)| {
+                            ((0..4).map(|k| (n[k] ^ stored[k]).count_ones()).sum::<u32>(), i)
+                        })
+                        .min()?;
+                    let window = crate::robust::Window::from_code(item[36])?;
+                    (distance <= radius).then(|| WindowMatch {
+                        entry: EntryId(format::le_u32(&item[32..36])),
+                        window,
+                        quality: item[37],
+                        distance,
+                        needle,
+                    })
+                })
+            })
+            .collect();
+        out.sort_by_key(|m| (m.distance, m.entry.0, m.window, m.needle));
+        out
     }
 
     /// [`RefSet::search_pdq`] with the needles in one slice (needle i = `needles[i]`).

@@ -527,6 +527,9 @@ fn statement(e: &EntryRecord) -> String {
         if let Some(t) = &m.transform {
             s.push_str(&format!(" ({t})"));
         }
+        if let Some(r) = &m.robust {
+            s.push_str(&format!(" (robust: {})", r.describe()));
+        }
         if let Some(c) = &m.category {
             s.push_str(&format!(", category {c}"));
             if let Some(p) = &m.profile {

@@ -221,6 +221,7 @@ mod tests {
                 hash: HashKind::Pdq,
                 distance: Some(12),
                 transform: None,
+                robust: None,
                 category: Some("1".into()),
                 profile: Some("Default".into()),
                 victim_identified: Some(false),

@@ -423,8 +423,16 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
                 write!(o, r#" distance="{d}""#)?;
             }
             let transform = m.transform.map(|t| t.as_str().to_string());
+            let robust_query = m
+                .robust
+                .as_ref()
+                .map(|r| r.query.clone().unwrap_or_else(|| "image as stored".to_string()));
+            let robust_window =
+                m.robust.as_ref().and_then(|r| r.window).map(|w| w.as_str().to_string());
             let texts = [
                 ("transform", &transform),
+                ("robust_query", &robust_query),
+                ("robust_window", &robust_window),
                 ("category", &m.category),
                 ("profile", &m.profile),
                 ("series", &m.series),

@@ -459,6 +459,7 @@ mod tests {
                 hash: HashKind::Pdq,
                 distance: Some(4),
                 transform: Some(Dihedral::Rot90),
+                robust: None,
                 category: None,
                 profile: None,
                 victim_identified: None,

@@ -173,6 +173,10 @@ pub struct Match {
     /// The rotation or flip of the file's image that matched, when not the image as stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub transform: Option<Dihedral>,
+    /// For robust matches (`--robust`): what was done to the file's image and which window
+    /// of the reference picture matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robust: Option<RobustDetail>,
     /// The category the set gives the matched hash (VICS category, list label...).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub category: Option<String>,
@@ -196,6 +200,29 @@ pub struct Match {
     pub note: Option<String>,
 }
 
+/// How a robust match was made: the query candidate and the reference window.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RobustDetail {
+    /// What was done to the file's image ([`crate::robust::Candidate::describe`]), or
+    /// `None` for the image as stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub query: Option<String>,
+    /// The reference picture's window that matched, or `None` for the picture itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub window: Option<crate::robust::Window>,
+}
+
+impl RobustDetail {
+    /// In words: "trimmed borders 12% left, 12% right; reference window centre-90".
+    pub fn describe(&self) -> String {
+        let query = self.query.clone().unwrap_or_else(|| "image as stored".to_string());
+        match self.window {
+            Some(w) => format!("{query}; reference window {w}"),
+            None => format!("{query}; reference picture as stored"),
+        }
+    }
+}
+
 impl Match {
     /// Total order used to sort a file's matches: alerts first, then by reference set,
     /// hash kind (exact digests before perceptual), distance and the remaining fields.
@@ -206,7 +233,7 @@ impl Match {
             self.hash,
             self.distance,
             &self.set,
-            self.transform,
+            (self.transform, &self.robust),
             &self.source_id,
             &self.category,
             &self.profile,
@@ -683,6 +710,10 @@ pub struct OptionsRecord {
     pub pdq_convention: String,
     /// Whether the 8 rotations and flips of each image's PDQ were matched too.
     pub dihedral: bool,
+    /// Robust matching's radius for candidates and windows (PDQ bits), when `--robust`
+    /// was on; absent otherwise.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub robust_radius: Option<u32>,
     /// Whether symbolic links were followed (otherwise they are recorded and skipped).
     pub follow_symlinks: bool,
     /// Symbolic-link targets read even on writable mounts (see `ScanOptions::link_targets`).

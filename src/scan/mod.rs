@@ -106,6 +106,18 @@ pub trait ReferenceIndex: Send + Sync {
         radius: u32,
         limit: usize,
     ) -> Result<Vec<(usize, Match)>, RefsetError>;
+    /// PDQ windows of reference pictures ([`crate::refset::RefSet::search_pdq_windows`])
+    /// within `radius` of any needle, as (needle index, window, match), nearest first, for
+    /// at most `limit` windows. The default has none (indexes without windows).
+    fn search_pdq_windows(
+        &self,
+        needles: &[PdqHash],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, crate::robust::Window, Match)>, RefsetError> {
+        let _ = (needles, radius, limit);
+        Ok(Vec::new())
+    }
     /// 64-bit perceptual entries (pHash, dHash, aHash by `kind`) within `radius`, nearest
     /// first, for at most `limit` stored hashes.
     fn search_u64(
@@ -176,6 +188,14 @@ pub struct ScanOptions {
     pub max_perceptual_matches: usize,
     /// Also match the 8 rotations and flips of each image's PDQ.
     pub dihedral: bool,
+    /// Robust matching ([`crate::robust`]): each image's normalised versions (borders
+    /// trimmed, picture found in a composition, rotation undone, rotations and flips) are
+    /// searched against the sets' PDQ, and the image and those versions against the windows
+    /// of sets built from pictures, within [`ScanOptions::robust_radius`]. The plain match
+    /// (image as stored against stored hashes, within `pdq_radius`) is always made too.
+    pub robust: bool,
+    /// Radius for robust pairs (default [`crate::robust::DEFAULT_ROBUST_RADIUS`]).
+    pub robust_radius: u32,
     /// Group unknown images whose PDQ are within `pdq_radius` (connected components).
     pub cluster: bool,
     /// Digest, decoding and perceptual-hash settings (decoder limits, PDQ convention,
@@ -231,6 +251,8 @@ impl Default for ScanOptions {
             phash_radius: crate::refset::DEFAULT_U64_RADIUS,
             max_perceptual_matches: 16,
             dihedral: false,
+            robust: false,
+            robust_radius: crate::robust::DEFAULT_ROBUST_RADIUS,
             cluster: false,
             analyze: crate::analyze::AnalyzeOptions::default(),
             window: 0,
@@ -588,6 +610,7 @@ pub fn make_header(
             pdq_quality_threshold: PDQ_QUALITY_THRESHOLD,
             pdq_convention: a.pdq_convention.as_str().to_string(),
             dihedral: options.dihedral,
+            robust_radius: options.robust.then_some(options.robust_radius),
             follow_symlinks: options.follow_symlinks,
             link_targets: options.link_targets,
             one_file_system: options.one_file_system,
@@ -668,6 +691,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
 
     let mut analyze = options.analyze.clone();
     analyze.dihedral = options.dihedral;
+    analyze.robust = options.robust;
     analyze.cancel = options.cancel.clone().or(analyze.cancel);
     let context = Context { references, options, analyze, stop: AtomicBool::new(false) };
 
@@ -1127,7 +1151,33 @@ fn match_item(
     a: &crate::analyze::Analysis,
     context: &Context<'_>,
 ) -> Result<Vec<Match>, RefsetError> {
-    let options = context.options;
+    let mut matches = Vec::new();
+    for (index, reference) in context.references.iter().enumerate() {
+        for mut m in match_analysis(a, reference.index.as_ref(), context.options)? {
+            m.reference = index;
+            matches.push(m);
+        }
+    }
+    matches.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    matches.dedup();
+    if context.options.robust {
+        keep_first_per_entry(&mut matches);
+    }
+    Ok(matches)
+}
+
+/// Every match of one analysed file in one reference set, as a scan makes them (with
+/// `reference` 0): exact digests; PDQ within [`ScanOptions::pdq_radius`] (dihedral
+/// variants with [`ScanOptions::dihedral`]; never below quality 50); robust PDQ pairs
+/// within [`ScanOptions::robust_radius`] with [`ScanOptions::robust`] (the analysis must
+/// have been made with [`crate::analyze::AnalyzeOptions::robust`]); pHash within
+/// [`ScanOptions::phash_radius`]. Sorted; the same entry found by plain and robust pairs is
+/// kept once (the plain match, else the nearest robust one).
+pub fn match_analysis(
+    a: &crate::analyze::Analysis,
+    index: &dyn ReferenceIndex,
+    options: &ScanOptions,
+) -> Result<Vec<Match>, RefsetError> {
     let limit = options.max_perceptual_matches;
     let exact = [
         HashValue::Md5(a.digests.md5),
@@ -1141,35 +1191,92 @@ fn match_item(
         (Some(p), _) => vec![p.hash],
         (None, _) => Vec::new(),
     };
-    let mut matches = Vec::new();
-    for (index, reference) in context.references.iter().enumerate() {
-        let mut found = Vec::new();
-        for value in &exact {
-            found.extend(reference.index.lookup(value)?);
-        }
-        if !pdq_needles.is_empty() {
-            // One result per stored hash, with the needle (transform) nearest to it.
-            let hits = reference.index.search_pdq(&pdq_needles, options.pdq_radius, limit)?;
-            found.extend(hits.into_iter().map(|(needle, mut m)| {
-                m.hash = HashKind::Pdq;
-                m.transform = Dihedral::from_index(needle).filter(|d| *d != Dihedral::Original);
-                m
-            }));
-        }
-        if let Some(ih) = &a.imagehashes {
-            found.extend(reference.index.search_u64(
-                HashKind::PHash,
-                ih.phash.0,
-                options.phash_radius,
-                limit,
-            )?);
-        }
-        for mut m in found {
-            m.reference = index;
-            matches.push(m);
+    let mut found = Vec::new();
+    for value in &exact {
+        found.extend(index.lookup(value)?);
+    }
+    if !pdq_needles.is_empty() {
+        // One result per stored hash, with the needle (transform) nearest to it.
+        let hits = index.search_pdq(&pdq_needles, options.pdq_radius, limit)?;
+        found.extend(hits.into_iter().map(|(needle, mut m)| {
+            m.hash = HashKind::Pdq;
+            m.transform = Dihedral::from_index(needle).filter(|d| *d != Dihedral::Original);
+            m
+        }));
+    }
+    if options.robust && !pdq_needles.is_empty() {
+        found.extend(robust_matches(a, index, options, limit)?);
+    }
+    if let Some(ih) = &a.imagehashes {
+        found.extend(index.search_u64(HashKind::PHash, ih.phash.0, options.phash_radius, limit)?);
+    }
+    found.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    found.dedup();
+    if options.robust {
+        keep_first_per_entry(&mut found);
+    }
+    Ok(found)
+}
+
+/// The same reference entry found by plain and robust PDQ matching, or by several robust
+/// pairs: the plain match is kept if there is one, else the nearest robust one.
+fn keep_first_per_entry(matches: &mut Vec<Match>) {
+    let key = |m: &Match| {
+        (
+            m.reference,
+            m.set.clone(),
+            m.disposition,
+            m.source_id.clone(),
+            m.category.clone(),
+            m.note.clone(),
+            m.series.clone(),
+        )
+    };
+    let plain: std::collections::HashSet<_> =
+        matches.iter().filter(|m| m.hash == HashKind::Pdq && m.robust.is_none()).map(key).collect();
+    let mut seen = std::collections::HashSet::new();
+    // Sorted: nearest first within the same reference and hash kind.
+    matches.retain(|m| m.robust.is_none() || (!plain.contains(&key(m)) && seen.insert(key(m))));
+}
+
+/// Robust PDQ matches of one image: its candidates against the stored hashes, and the
+/// image and its candidates against stored windows, within `robust_radius`.
+fn robust_matches(
+    a: &crate::analyze::Analysis,
+    index: &dyn ReferenceIndex,
+    options: &ScanOptions,
+    limit: usize,
+) -> Result<Vec<Match>, RefsetError> {
+    use crate::report::RobustDetail;
+    let Some(plain) = &a.pdq else { return Ok(Vec::new()) };
+    let transform_of = |c: &crate::robust::Candidate| {
+        c.steps.iter().find_map(|s| match s {
+            crate::robust::Step::Dihedral { transform } => Some(*transform),
+            _ => None,
+        })
+    };
+    let mut out = Vec::new();
+    let candidates: Vec<PdqHash> = a.robust.iter().map(|c| c.hash).collect();
+    if !candidates.is_empty() {
+        for (needle, mut m) in index.search_pdq(&candidates, options.robust_radius, limit)? {
+            let c = &a.robust[needle];
+            m.hash = HashKind::Pdq;
+            m.transform = transform_of(c);
+            m.robust = Some(RobustDetail { query: Some(c.describe()), window: None });
+            out.push(m);
         }
     }
-    matches.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
-    matches.dedup();
-    Ok(matches)
+    // Needle 0: the image as stored; needle i: candidate i - 1.
+    let mut needles = vec![plain.hash];
+    needles.extend(&candidates);
+    for (needle, window, mut m) in
+        index.search_pdq_windows(&needles, options.robust_radius, limit)?
+    {
+        let c = needle.checked_sub(1).map(|i| &a.robust[i]);
+        m.hash = HashKind::Pdq;
+        m.transform = c.and_then(transform_of);
+        m.robust = Some(RobustDetail { query: c.map(|c| c.describe()), window: Some(window) });
+        out.push(m);
+    }
+    Ok(out)
 }

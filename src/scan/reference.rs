@@ -66,6 +66,7 @@ fn to_match(m: &Membership<'_>, hash: HashKind, distance: Option<u32>) -> Match 
         hash,
         distance,
         transform: None,
+        robust: None,
         category: m.meta.category.map(str::to_owned),
         profile: m.meta.profile.map(str::to_owned),
         victim_identified: m.meta.victim_identified,
@@ -107,6 +108,22 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
             }
             for m in memberships(self, hit.entry, HashKind::Pdq, Some(hit.distance))? {
                 out.push((hit.needle, m));
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_pdq_windows(
+        &self,
+        needles: &[PdqHash],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, crate::robust::Window, Match)>, RefsetError> {
+        let needles: Vec<[u8; 32]> = needles.iter().map(|h| h.0).collect();
+        let mut out = Vec::new();
+        for hit in RefSet::search_pdq_windows(self, &needles, radius).into_iter().take(limit) {
+            for m in memberships(self, hit.entry, HashKind::Pdq, Some(hit.distance))? {
+                out.push((hit.needle, hit.window, m));
             }
         }
         Ok(out)
