@@ -14,12 +14,12 @@ fn main() {
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
+const ORACLE_TOOLS: [(&str, &[&str]); 8] = [
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
-    // fdisk gdisk].
+    // fdisk gdisk]; DFXML reports validated against the schema [libxml2-utils].
     (
         "mediahash_disk_tools",
-        &["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk"],
+        &["fls", "icat", "mkfs.vfat", "mcopy", "mdel", "mmd", "sfdisk", "sgdisk", "xmllint"],
     ),
     // tests/ntfs.rs: NTFS images [ntfs-3g] vs The Sleuth Kit.
     (
@@ -34,6 +34,7 @@ const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
             "ewfverify",
             "ewfinfo",
             "ewfexport",
+            "xmllint",
             "fls",
             "icat",
             "mkfs.vfat",
@@ -73,6 +74,7 @@ const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
         "mediahash_carve_tools",
         &[
             "foremost",
+            "xmllint",
             "fls",
             "istat",
             "blkstat",
@@ -86,6 +88,8 @@ const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
     ),
     // tests/archive.rs: Info-ZIP [zip unzip].
     ("mediahash_zip_tools", &["zip", "unzip"]),
+    // tests/scan.rs: DFXML reports of folders validated against the schema [libxml2-utils].
+    ("mediahash_xmllint", &["xmllint"]),
 ];
 
 /// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,

@@ -511,6 +511,14 @@ fn mh_scan_reports_carved_pictures() {
     assert_eq!(&row[col("byte_runs")], format!("{}+{}", u1.offset, u1.bytes.len()));
 
     let xml = scan("r.xml", &["--format", "dfxml"]);
+    let xml_file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(xml_file.path(), &xml).unwrap();
+    if let Some(errors) = common::tools::dfxml_schema_errors(xml_file.path()) {
+        panic!("not valid against the DFXML 1.2.0 schema:\n{errors}");
+    }
+    // Carved items sit in their image's element, after its volumes, not in a volume.
+    let image_level = xml.rsplit_once("</volume>").map_or(xml.as_str(), |(_, rest)| rest);
+    assert!(image_level.contains(&format!("$CarvedFiles/{}.jpg", u1.offset)));
     let object = xml
         .split("<fileobject>")
         .find(|o| o.contains(&format!("$CarvedFiles/{}.jpg", u1.offset)))

@@ -16,8 +16,8 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::synth;
 use common::tools::{fls, pattern, run_tool, sha1_hex};
+use common::{synth, tools};
 use mediahash::evidence::{Item, SourceOptions, open_root};
 use mediahash::report::{EntryDisposition, EntryKind, EntryRecord, ReasonCode};
 
@@ -502,6 +502,36 @@ fn mh_scan_reads_a_disk_image() {
     );
     assert_eq!(deleted["location"]["deleted"], true);
     assert!(deleted["pdq"].is_string());
+
+    // DFXML of a folder and an image together: the image's entries nested in its
+    // `diskimageobject` and the partition's `volume`, the folder's after it at the top level
+    // (disk-image roots are read first), valid against the DFXML 1.2.0 schema.
+    let report = reports.path().join("mixed.xml");
+    let out = Command::new(env!("CARGO_BIN_EXE_mh"))
+        .args(["scan", "--format", "dfxml", "--report"])
+        .arg(&report)
+        .arg(folder.path())
+        .arg(&image)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    if let Some(errors) = tools::dfxml_schema_errors(&report) {
+        panic!("DFXML report not valid against the schema:\n{errors}");
+    }
+    let xml = std::fs::read_to_string(&report).unwrap();
+    let (image_part, folder_part) = xml.split_once("</diskimageobject>").expect("an image element");
+    let (before, image_part) = image_part.split_once("<diskimageobject>").unwrap();
+    assert!(!before.contains("<fileobject>"), "nothing precedes the image");
+    let (volume, rest) = image_part.split_once("</volume>").expect("a volume");
+    assert!(volume.contains(r#"<volume offset="1048576">"#), "{volume}");
+    assert!(volume.contains("<ftype_str>fat32</ftype_str>"), "{volume}");
+    assert_eq!(volume.matches("<fileobject>").count(), 1 + 4 + 7 + 3, "{volume}");
+    assert!(volume.contains("/p1/Pictures/holiday photo.png</filename>"));
+    // The image file's own record: at image level, after the volume.
+    assert_eq!(rest.matches("<fileobject>").count(), 1, "{rest}");
+    assert!(rest.contains("<mh:reason_code>"));
+    assert!(!folder_part.contains("<volume"));
+    assert_eq!(folder_part.matches("<fileobject>").count(), 2, "folder and same.png");
 
     let whole = scan(&image, "whole.jsonl", &["--no-disk-images"]);
     let whole = entries(&whole);

@@ -520,6 +520,10 @@ fn mh_verify_image_and_scan_verify_image_report_the_digests() {
         } else if format == "case" {
             check_case_report(&report, &md5, &sha1);
         } else {
+            if let Some(errors) = common::tools::dfxml_schema_errors(&report) {
+                panic!("not valid against the DFXML 1.2.0 schema:\n{errors}\n\n{text}");
+            }
+            assert!(text.contains("<diskimageobject>") && text.contains("<volume"), "{text}");
             assert!(text.contains(r#"<mh:image_verification"#), "{text}");
             assert!(text.contains(r#"status="verified""#));
             assert!(text.contains(&format!("<mh:computed_md5>{md5}</mh:computed_md5>")));

@@ -945,6 +945,16 @@ fn dfxml_is_well_formed_with_schema_order() {
     for report in [&xml, &xml_dihedral_cluster] {
         let violations = dfxml_violations(report);
         assert!(violations.is_empty(), "{}\n\n{report}", violations.join("\n"));
+        // And the schema itself, through xmllint.
+        if cfg!(mediahash_xmllint) {
+            let file = tempfile::NamedTempFile::new().unwrap();
+            fs::write(file.path(), report).unwrap();
+            if let Some(errors) = common::tools::dfxml_schema_errors(file.path()) {
+                panic!("not valid against the DFXML 1.2.0 schema:\n{errors}\n\n{report}");
+            }
+        } else {
+            eprintln!("DFXML schema validation skipped: xmllint (libxml2-utils) not installed");
+        }
     }
     let root = parse_xml(&xml).unwrap();
     let fileobjects: Vec<&XmlNode> =

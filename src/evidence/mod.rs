@@ -222,21 +222,38 @@ fn device_of(_path: &Path) -> Option<u64> {
     Some(0)
 }
 
-/// The items of every root: roots in sorted order (as [`Path`]'s `Ord`, exact duplicates
-/// once), each through its source ([`open_root`]); a root covered by another (the same
+/// The items of every root: the roots that are disk images first (detected by content, see
+/// [`disk::detect`]), then the others, each group in sorted order (as [`Path`]'s `Ord`,
+/// exact duplicates once), each through its source; a root covered by another (the same
 /// place, or inside it) is one skipped record with [`ReasonCode::Duplicate`] naming the
 /// root its entries are reported under.
+///
+/// Disk images come first so that report formats which nest entries in their image
+/// (DFXML's `diskimageobject` elements precede top-level `fileobject`s) can be streamed.
 pub fn open_roots<'a>(
     roots: &[PathBuf],
     options: &'a SourceOptions,
 ) -> impl Iterator<Item = Item> + 'a {
-    plan_roots(roots, options.one_file_system).into_iter().flat_map(
-        move |root| -> Box<dyn Iterator<Item = Item> + 'a> {
-            match root.covered_by {
-                None => open_root(&root.path, options),
-                Some((by, same)) => {
+    let planned: Vec<(PlannedRoot, Option<disk::Detected>)> =
+        plan_roots(roots, options.one_file_system)
+            .into_iter()
+            .map(|root| {
+                let detected = match root.covered_by {
+                    None => disk::detect(&root.path, options),
+                    Some(_) => None,
+                };
+                (root, detected)
+            })
+            .collect();
+    let (images, others): (Vec<_>, Vec<_>) = planned.into_iter().partition(|(_, d)| d.is_some());
+    images.into_iter().chain(others).flat_map(
+        move |(root, detected)| -> Box<dyn Iterator<Item = Item> + 'a> {
+            match (root.covered_by, detected) {
+                (Some((by, same)), _) => {
                     Box::new(std::iter::once(folder::covered_root(&root.path, &by, same)))
                 }
+                (None, Some(image)) => disk::items(&root.path, image, options),
+                (None, None) => Box::new(folder::FolderSource::new(root.path, options)),
             }
         },
     )

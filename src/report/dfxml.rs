@@ -4,7 +4,8 @@
 //! Layout: `<dfxml version="1.2.0">` with
 //! `<metadata>` (`dc:type` "Hash List"), `<creator>` (program, version,
 //! execution_environment: host, command_line, start_time), `<source>` (one
-//! `image_filename` per evidence root), then one `<fileobject>` per directory entry, with
+//! `image_filename` per evidence root), then one `<fileobject>` per directory entry (nested
+//! in `diskimageobject` and `volume` elements for disk images, below), with
 //! children in the schema's order: `filename`, `error` (errors only), `name_type`,
 //! `filesize`, `inode`, `mode`, `nlink`, `uid`, `gid`, `mtime`, `ctime`, `atime`,
 //! `link_target`, then `hashdigest` MD5, SHA1, SHA256. `creator@version` is not written
@@ -19,10 +20,20 @@
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
 //! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
 //!
-//! Entries inside a disk image (see [`crate::evidence::disk`]) also get `partition` (after
-//! `filename`), fiwalk's `alloc`/`unalloc` flag and `inode` (The Sleuth Kit's entry
-//! number) after `filesize`, and `byte_runs` (`byte_run file_offset img_offset len`)
-//! before the hash digests.
+//! Entries inside a disk image (see [`crate::evidence::disk`]) are nested as DFXML was made
+//! for: one `<diskimageobject>` per image (`mh:disk_image`: its file, container and
+//! partitioning scheme), in it one `<volume offset>` per partition (`mh:partition`: number,
+//! scheme, type, length; then fiwalk's `byte_runs`, `partition_offset` and `ftype_str`)
+//! holding the `fileobject`s of that partition (the volume's own record first, archive
+//! members after their archive), then at image level, after the volumes, the image file's
+//! own record and the carved items (which name their area in `mh:carved` and their
+//! partition in `partition`). Such fileobjects also get `partition` (after `error`),
+//! fiwalk's `alloc`/`unalloc` flag and `inode` (The Sleuth Kit's entry number) after
+//! `filesize`, and `byte_runs` (`byte_run file_offset img_offset len`) before the hash
+//! digests. Everything else (folders, archives on them) is a top-level `fileobject`, after
+//! the images: the scan reads disk-image roots first
+//! ([`crate::evidence::open_roots`]), so the document streams in the schema's order. The
+//! tests validate reports against the DFXML 1.2.0 schema with `xmllint`.
 //!
 //! Times are `xs:dateTime` (UTC). A time that `xs:dateTime` cannot hold (year 0000: the
 //! report clamps times before year 1 to it) is not written as the DFXML element but, as
@@ -45,6 +56,31 @@ const DIHEDRAL: [&str; 8] = crate::perceptual::pdq::DIHEDRAL_NAMES;
 /// Writes a DFXML report.
 pub struct DfxmlWriter<W: Write> {
     out: W,
+    /// The disk image whose `<diskimageobject>` is open.
+    open: Option<OpenImage>,
+}
+
+/// A disk image whose `<diskimageobject>` is open, and what is open inside it.
+struct OpenImage {
+    /// `Location::image` of its records.
+    image: String,
+    /// The partition whose `<volume>` is open.
+    volume: Option<u32>,
+    /// Image-level `fileobject`s met before the first volume (the image file's own record):
+    /// the schema puts them after the volumes.
+    deferred: Vec<u8>,
+    /// An image-level `fileobject` (a carved item) was written after the volumes: a volume
+    /// met now opens a new `<diskimageobject>` for the same image.
+    past_volumes: bool,
+}
+
+/// Writes `object` (lines indented for the top level) with every line indented by `prefix`.
+fn write_indented(out: &mut impl Write, prefix: &str, object: &[u8]) -> io::Result<()> {
+    for line in object.split_inclusive(|&b| b == b'\n') {
+        out.write_all(prefix.as_bytes())?;
+        out.write_all(line)?;
+    }
+    Ok(())
 }
 
 /// XML-escaped text; the flag is true when a character had to be replaced.
@@ -108,7 +144,7 @@ impl<W: Write> DfxmlWriter<W> {
     /// A writer over `out` (buffer it: several small writes per entry). The document is
     /// well-formed, with its closing `</dfxml>`, only once [`ReportWriter::footer`] has run.
     pub fn new(out: W) -> Self {
-        Self { out }
+        Self { out, open: None }
     }
 
     /// The underlying output.
@@ -119,6 +155,114 @@ impl<W: Write> DfxmlWriter<W> {
     fn element(&mut self, indent: &str, name: &str, text: &str) -> io::Result<()> {
         writeln!(self.out, "{indent}<{name}>{}</{name}>", esc(text))
     }
+
+    /// Writes a rendered `fileobject` where its record belongs: an entry of a disk image
+    /// inside the image's `<diskimageobject>`, in the `<volume>` of its partition
+    /// (carved items, which name the area they came from, and the image file's own record
+    /// at image level, after the volumes); everything else at the top level.
+    fn place(&mut self, e: &EntryRecord, object: Vec<u8>) -> io::Result<()> {
+        // An archive on a mounted file system names its file as `image`, container `file`.
+        let Some(l) = e.location.as_ref().filter(|l| l.container != "file") else {
+            self.close_image()?;
+            return self.out.write_all(&object);
+        };
+        if self.open.as_ref().is_some_and(|open| open.image != l.image) {
+            self.close_image()?;
+        }
+        let volume = l.partition.filter(|_| l.carved.is_none());
+        let reopen = volume.is_some()
+            && self.open.as_ref().is_some_and(|open| open.past_volumes && open.volume.is_none());
+        if reopen {
+            self.close_image()?;
+        }
+        if self.open.is_none() {
+            self.open_image(l)?;
+        }
+        let Some(open) = self.open.as_mut() else { return Ok(()) };
+        match volume {
+            Some(number) => {
+                if open.volume != Some(number) {
+                    if open.volume.is_some() {
+                        writeln!(self.out, "    </volume>")?;
+                    }
+                    open.volume = Some(number);
+                    open_volume(&mut self.out, l, number)?;
+                }
+                write_indented(&mut self.out, "    ", &object)
+            }
+            None if open.volume.is_some() || open.past_volumes => {
+                if open.volume.take().is_some() {
+                    writeln!(self.out, "    </volume>")?;
+                }
+                open.past_volumes = true;
+                write_indented(&mut self.out, "  ", &std::mem::take(&mut open.deferred))?;
+                write_indented(&mut self.out, "  ", &object)
+            }
+            None => {
+                open.deferred.extend_from_slice(&object);
+                Ok(())
+            }
+        }
+    }
+
+    fn open_image(&mut self, l: &crate::report::Location) -> io::Result<()> {
+        writeln!(self.out, "  <diskimageobject>")?;
+        write!(self.out, r#"    <mh:disk_image container="{}""#, esc(&l.container))?;
+        if let Some(scheme) = &l.scheme {
+            write!(self.out, r#" scheme="{}""#, esc(scheme))?;
+        }
+        writeln!(self.out, ">{}</mh:disk_image>", esc(&l.image))?;
+        self.open = Some(OpenImage {
+            image: l.image.clone(),
+            volume: None,
+            deferred: Vec::new(),
+            past_volumes: false,
+        });
+        Ok(())
+    }
+
+    /// Closes the open `<volume>` and `<diskimageobject>`, if any, writing the image-level
+    /// `fileobject`s still held.
+    fn close_image(&mut self) -> io::Result<()> {
+        let Some(open) = self.open.take() else { return Ok(()) };
+        if open.volume.is_some() {
+            writeln!(self.out, "    </volume>")?;
+        }
+        write_indented(&mut self.out, "  ", &open.deferred)?;
+        writeln!(self.out, "  </diskimageobject>")
+    }
+}
+
+/// Opens the `<volume>` of partition `number` (fiwalk's elements: the partition's byte run,
+/// offset and file-system type; the partition table's own fields as `mh:partition`).
+fn open_volume(o: &mut impl Write, l: &crate::report::Location, number: u32) -> io::Result<()> {
+    match l.partition_offset {
+        Some(offset) => writeln!(o, r#"    <volume offset="{offset}">"#)?,
+        None => writeln!(o, "    <volume>")?,
+    }
+    write!(o, r#"      <mh:partition number="{number}""#)?;
+    if let Some(scheme) = &l.scheme {
+        write!(o, r#" scheme="{}""#, esc(scheme))?;
+    }
+    if let Some(t) = &l.partition_type {
+        write!(o, r#" type="{}""#, esc(t))?;
+    }
+    if let Some(length) = l.partition_length {
+        write!(o, r#" length="{length}""#)?;
+    }
+    writeln!(o, "/>")?;
+    if let (Some(offset), Some(len)) = (l.partition_offset, l.partition_length) {
+        writeln!(o, "      <byte_runs>")?;
+        writeln!(o, r#"        <byte_run img_offset="{offset}" len="{len}"/>"#)?;
+        writeln!(o, "      </byte_runs>")?;
+    }
+    if let Some(offset) = l.partition_offset {
+        writeln!(o, "      <partition_offset>{offset}</partition_offset>")?;
+    }
+    if let Some(fs) = &l.fs_type {
+        writeln!(o, "      <ftype_str>{}</ftype_str>", esc(fs))?;
+    }
+    Ok(())
 }
 
 impl<W: Write> ReportWriter for DfxmlWriter<W> {
@@ -253,220 +397,235 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
     }
 
     fn entry(&mut self, e: &EntryRecord) -> io::Result<()> {
-        let o = &mut self.out;
-        let line = EntryLine::from(e);
-        writeln!(o, "  <fileobject>")?;
-        let (path_text, path_lossy) = xml_text(&line.path);
-        writeln!(o, "    <filename>{path_text}</filename>")?;
-        let loc = e.location.as_ref();
-        if let Some(p) = loc.and_then(|l| l.partition) {
-            writeln!(o, "    <partition>{p}</partition>")?;
-        }
-        if e.disposition == EntryDisposition::Error {
-            let reason = e.reason_message().unwrap_or("error");
-            writeln!(o, "    <error>{}</error>", esc(reason))?;
-        }
-        writeln!(o, "    <name_type>{}</name_type>", e.kind.dfxml_name_type())?;
-        if let Some(size) = e.size {
-            writeln!(o, "    <filesize>{size}</filesize>")?;
-        }
-        // fiwalk's allocation flags, for entries inside a file system of a disk image.
-        match loc.and_then(|l| l.deleted) {
-            Some(true) => writeln!(o, "    <unalloc>1</unalloc>")?,
-            Some(false) => writeln!(o, "    <alloc>1</alloc>")?,
-            None => {}
-        }
-        if let Some(n) = loc.and_then(|l| l.entry_number) {
-            writeln!(o, "    <inode>{n}</inode>")?;
-        }
-        let numbers = [("inode", e.inode), ("mode", e.mode.map(u64::from))];
-        for (name, value) in numbers {
-            if let Some(v) = value {
-                writeln!(o, "    <{name}>{v}</{name}>")?;
-            }
-        }
-        if let Some(v) = e.nlink {
-            writeln!(o, "    <nlink>{v}</nlink>")?;
-        }
-        for (name, value) in [("uid", e.uid), ("gid", e.gid)] {
-            if let Some(v) = value {
-                writeln!(o, "    <{name}>{v}</{name}>")?;
-            }
-        }
-        let times = [("mtime", &line.mtime), ("ctime", &line.ctime), ("atime", &line.atime)];
-        for (name, value) in times {
-            if let Some(v) = value.as_deref().filter(|v| is_xsd_date_time(v)) {
-                writeln!(o, "    <{name}>{v}</{name}>")?;
-            }
-        }
-        if let Some(target) = &line.link_target {
-            writeln!(o, "    <link_target>{}</link_target>", esc(target))?;
-        }
-        if let Some(l) = loc.filter(|l| !l.byte_runs.is_empty()) {
-            writeln!(o, "    <byte_runs>")?;
-            let mut file_offset = 0u64;
-            for r in &l.byte_runs {
-                writeln!(
-                    o,
-                    r#"      <byte_run file_offset="{file_offset}" img_offset="{}" len="{}"/>"#,
-                    r.img_offset, r.len
-                )?;
-                file_offset += r.len;
-            }
-            writeln!(o, "    </byte_runs>")?;
-        }
-        for (name, value) in [("md5", &line.md5), ("sha1", &line.sha1), ("sha256", &line.sha256)] {
-            if let Some(v) = value {
-                let (kind, v) = (name.to_uppercase(), esc(v));
-                writeln!(o, r#"    <hashdigest type="{kind}">{v}</hashdigest>"#)?;
-            }
-        }
-        // Extension elements.
-        writeln!(o, "    <mh:disposition>{}</mh:disposition>", e.disposition.as_str())?;
-        if e.disposition != EntryDisposition::Error
-            && let Some(reason) = e.reason_message()
-        {
-            writeln!(o, "    <mh:reason>{}</mh:reason>", esc(reason))?;
-        }
-        if let Some(code) = &line.reason_code {
-            writeln!(o, "    <mh:reason_code>{code}</mh:reason_code>")?;
-        }
-        let path_hex = match (&line.path_bytes_hex, path_lossy) {
-            (Some(hex), _) => Some(hex.clone()),
-            (None, true) => Some(crate::hex::encode(&e.path)),
-            (None, false) => None,
-        };
-        if let Some(hex) = path_hex {
-            writeln!(o, "    <mh:path_bytes_hex>{hex}</mh:path_bytes_hex>")?;
-        }
-        if let Some(hex) = &line.link_target_hex {
-            writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
-        }
-        // The chain of archive members leading to the entry, outermost first.
-        for (depth, m) in loc.map(|l| l.archive.as_slice()).unwrap_or_default().iter().enumerate() {
-            let (name, lossy) = xml_text(&m.name);
-            write!(
-                o,
-                r#"    <mh:archive_member depth="{}" index="{}" method="{}" compressed_size="{}" crc32="{}" local_header_offset="{}""#,
-                depth + 1,
-                m.index,
-                esc(&m.method),
-                m.compressed_size,
-                esc(&m.crc32),
-                m.local_header_offset
-            )?;
-            let hex = match (&m.name_hex, lossy) {
-                (Some(hex), _) => Some(hex.clone()),
-                (None, true) => Some(crate::hex::encode(m.name.as_bytes())),
-                (None, false) => None,
-            };
-            if let Some(hex) = hex {
-                write!(o, r#" name_hex="{hex}""#)?;
-            }
-            if m.encrypted {
-                write!(o, r#" encrypted="true""#)?;
-            }
-            if !m.name_flags.is_empty() {
-                write!(o, r#" name_flags="{}""#, esc(&m.name_flags.join(" ")))?;
-            }
-            writeln!(o, ">{name}</mh:archive_member>")?;
-        }
-        // A carved item: the space, format, media offset and length (`byte_runs` above
-        // hold the same bytes; there is no inode).
-        if let Some(c) = loc.and_then(|l| l.carved.as_ref()) {
-            writeln!(
-                o,
-                r#"    <mh:carved area="{}" format="{}" offset="{}" length="{}"/>"#,
-                esc(&c.area),
-                esc(&c.format),
-                c.offset,
-                c.length
-            )?;
-        }
-        for (name, value) in times {
-            if let Some(v) = value.as_deref().filter(|v| !is_xsd_date_time(v)) {
-                writeln!(o, "    <mh:{name}>{}</mh:{name}>", esc(v))?;
-            }
-        }
-        if let Some(format) = &line.image_format {
-            write!(o, r#"    <mh:image format="{}""#, esc(format))?;
-            if let (Some(w), Some(h)) = (e.width, e.height) {
-                write!(o, r#" width="{w}" height="{h}""#)?;
-            }
-            writeln!(o, "/>")?;
-        }
-        if let Some(pdq) = &line.pdq {
-            let q = e.pdq_quality.map(|q| format!(r#" quality="{q}""#)).unwrap_or_default();
-            writeln!(o, "    <mh:pdq{q}>{pdq}</mh:pdq>")?;
-        }
-        if let Some(hashes) = &line.pdq_dihedral {
-            for (name, h) in DIHEDRAL.iter().zip(hashes) {
-                writeln!(o, r#"    <mh:pdq_dihedral transform="{name}">{h}</mh:pdq_dihedral>"#)?;
-            }
-        }
-        if let Some(phash) = &line.phash {
-            writeln!(o, "    <mh:phash>{phash}</mh:phash>")?;
-        }
-        if let Some(err) = &e.image_error {
-            writeln!(o, "    <mh:image_error>{}</mh:image_error>", esc(err))?;
-        }
-        for m in &e.matches {
-            write!(
-                o,
-                r#"    <mh:match reference="{}" set="{}" disposition="{}" hash="{}""#,
-                m.reference,
-                esc(&m.set),
-                m.disposition.as_str(),
-                m.hash.as_str()
-            )?;
-            if let Some(d) = m.distance {
-                write!(o, r#" distance="{d}""#)?;
-            }
-            let transform = m.transform.map(|t| t.as_str().to_string());
-            let robust_query = m
-                .robust
-                .as_ref()
-                .map(|r| r.query.clone().unwrap_or_else(|| "image as stored".to_string()));
-            let robust_window =
-                m.robust.as_ref().and_then(|r| r.window).map(|w| w.as_str().to_string());
-            let texts = [
-                ("transform", &transform),
-                ("robust_query", &robust_query),
-                ("robust_window", &robust_window),
-                ("category", &m.category),
-                ("profile", &m.profile),
-                ("series", &m.series),
-                ("source_id", &m.source_id),
-                ("note", &m.note),
-            ];
-            for (name, value) in texts {
-                if let Some(v) = value {
-                    write!(o, r#" {name}="{}""#, esc(v))?;
-                }
-            }
-            for (name, value) in [
-                ("victim_identified", m.victim_identified),
-                ("offender_identified", m.offender_identified),
-            ] {
-                if let Some(v) = value {
-                    write!(o, r#" {name}="{v}""#)?;
-                }
-            }
-            writeln!(o, "/>")?;
-        }
-        if let Some(c) = e.cluster {
-            writeln!(o, "    <mh:cluster>{c}</mh:cluster>")?;
-        }
-        if let Some(n) = e.noatime {
-            writeln!(o, "    <mh:noatime>{}</mh:noatime>", u8::from(n))?;
-        }
-        if let Some(n) = e.bytes_read {
-            writeln!(o, "    <mh:bytes_read>{n}</mh:bytes_read>")?;
-        }
-        writeln!(o, "  </fileobject>")
+        let mut object = Vec::with_capacity(1024);
+        fileobject(&mut object, e)?;
+        self.place(e, object)
     }
 
     fn footer(&mut self, f: &Footer) -> io::Result<()> {
+        self.close_image()?;
+        self.footer_element(f)
+    }
+}
+
+/// Writes `e` as a `<fileobject>` (indented for the top level) to `o`.
+fn fileobject(o: &mut Vec<u8>, e: &EntryRecord) -> io::Result<()> {
+    let line = EntryLine::from(e);
+    writeln!(o, "  <fileobject>")?;
+    let (path_text, path_lossy) = xml_text(&line.path);
+    writeln!(o, "    <filename>{path_text}</filename>")?;
+    let loc = e.location.as_ref();
+    if e.disposition == EntryDisposition::Error {
+        let reason = e.reason_message().unwrap_or("error");
+        writeln!(o, "    <error>{}</error>", esc(reason))?;
+    }
+    if let Some(p) = loc.and_then(|l| l.partition) {
+        writeln!(o, "    <partition>{p}</partition>")?;
+    }
+    writeln!(o, "    <name_type>{}</name_type>", e.kind.dfxml_name_type())?;
+    if let Some(size) = e.size {
+        writeln!(o, "    <filesize>{size}</filesize>")?;
+    }
+    // fiwalk's allocation flags, for entries inside a file system of a disk image.
+    match loc.and_then(|l| l.deleted) {
+        Some(true) => writeln!(o, "    <unalloc>1</unalloc>")?,
+        Some(false) => writeln!(o, "    <alloc>1</alloc>")?,
+        None => {}
+    }
+    if let Some(n) = loc.and_then(|l| l.entry_number) {
+        writeln!(o, "    <inode>{n}</inode>")?;
+    }
+    // One `inode`: the file system's entry number inside a disk image, else the folder's.
+    let inode = e.inode.filter(|_| loc.and_then(|l| l.entry_number).is_none());
+    let numbers = [("inode", inode), ("mode", e.mode.map(u64::from))];
+    for (name, value) in numbers {
+        if let Some(v) = value {
+            writeln!(o, "    <{name}>{v}</{name}>")?;
+        }
+    }
+    if let Some(v) = e.nlink {
+        writeln!(o, "    <nlink>{v}</nlink>")?;
+    }
+    for (name, value) in [("uid", e.uid), ("gid", e.gid)] {
+        if let Some(v) = value {
+            writeln!(o, "    <{name}>{v}</{name}>")?;
+        }
+    }
+    let times = [("mtime", &line.mtime), ("ctime", &line.ctime), ("atime", &line.atime)];
+    for (name, value) in times {
+        if let Some(v) = value.as_deref().filter(|v| is_xsd_date_time(v)) {
+            writeln!(o, "    <{name}>{v}</{name}>")?;
+        }
+    }
+    if let Some(target) = &line.link_target {
+        writeln!(o, "    <link_target>{}</link_target>", esc(target))?;
+    }
+    if let Some(l) = loc.filter(|l| !l.byte_runs.is_empty()) {
+        writeln!(o, "    <byte_runs>")?;
+        let mut file_offset = 0u64;
+        for r in &l.byte_runs {
+            writeln!(
+                o,
+                r#"      <byte_run file_offset="{file_offset}" img_offset="{}" len="{}"/>"#,
+                r.img_offset, r.len
+            )?;
+            file_offset += r.len;
+        }
+        writeln!(o, "    </byte_runs>")?;
+    }
+    for (name, value) in [("md5", &line.md5), ("sha1", &line.sha1), ("sha256", &line.sha256)] {
+        if let Some(v) = value {
+            let (kind, v) = (name.to_uppercase(), esc(v));
+            writeln!(o, r#"    <hashdigest type="{kind}">{v}</hashdigest>"#)?;
+        }
+    }
+    // Extension elements.
+    writeln!(o, "    <mh:disposition>{}</mh:disposition>", e.disposition.as_str())?;
+    if e.disposition != EntryDisposition::Error
+        && let Some(reason) = e.reason_message()
+    {
+        writeln!(o, "    <mh:reason>{}</mh:reason>", esc(reason))?;
+    }
+    if let Some(code) = &line.reason_code {
+        writeln!(o, "    <mh:reason_code>{code}</mh:reason_code>")?;
+    }
+    let path_hex = match (&line.path_bytes_hex, path_lossy) {
+        (Some(hex), _) => Some(hex.clone()),
+        (None, true) => Some(crate::hex::encode(&e.path)),
+        (None, false) => None,
+    };
+    if let Some(hex) = path_hex {
+        writeln!(o, "    <mh:path_bytes_hex>{hex}</mh:path_bytes_hex>")?;
+    }
+    if let Some(hex) = &line.link_target_hex {
+        writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
+    }
+    // The chain of archive members leading to the entry, outermost first.
+    for (depth, m) in loc.map(|l| l.archive.as_slice()).unwrap_or_default().iter().enumerate() {
+        let (name, lossy) = xml_text(&m.name);
+        write!(
+            o,
+            r#"    <mh:archive_member depth="{}" index="{}" method="{}" compressed_size="{}" crc32="{}" local_header_offset="{}""#,
+            depth + 1,
+            m.index,
+            esc(&m.method),
+            m.compressed_size,
+            esc(&m.crc32),
+            m.local_header_offset
+        )?;
+        let hex = match (&m.name_hex, lossy) {
+            (Some(hex), _) => Some(hex.clone()),
+            (None, true) => Some(crate::hex::encode(m.name.as_bytes())),
+            (None, false) => None,
+        };
+        if let Some(hex) = hex {
+            write!(o, r#" name_hex="{hex}""#)?;
+        }
+        if m.encrypted {
+            write!(o, r#" encrypted="true""#)?;
+        }
+        if !m.name_flags.is_empty() {
+            write!(o, r#" name_flags="{}""#, esc(&m.name_flags.join(" ")))?;
+        }
+        writeln!(o, ">{name}</mh:archive_member>")?;
+    }
+    // A carved item: the space, format, media offset and length (`byte_runs` above
+    // hold the same bytes; there is no inode).
+    if let Some(c) = loc.and_then(|l| l.carved.as_ref()) {
+        writeln!(
+            o,
+            r#"    <mh:carved area="{}" format="{}" offset="{}" length="{}"/>"#,
+            esc(&c.area),
+            esc(&c.format),
+            c.offset,
+            c.length
+        )?;
+    }
+    for (name, value) in times {
+        if let Some(v) = value.as_deref().filter(|v| !is_xsd_date_time(v)) {
+            writeln!(o, "    <mh:{name}>{}</mh:{name}>", esc(v))?;
+        }
+    }
+    if let Some(format) = &line.image_format {
+        write!(o, r#"    <mh:image format="{}""#, esc(format))?;
+        if let (Some(w), Some(h)) = (e.width, e.height) {
+            write!(o, r#" width="{w}" height="{h}""#)?;
+        }
+        writeln!(o, "/>")?;
+    }
+    if let Some(pdq) = &line.pdq {
+        let q = e.pdq_quality.map(|q| format!(r#" quality="{q}""#)).unwrap_or_default();
+        writeln!(o, "    <mh:pdq{q}>{pdq}</mh:pdq>")?;
+    }
+    if let Some(hashes) = &line.pdq_dihedral {
+        for (name, h) in DIHEDRAL.iter().zip(hashes) {
+            writeln!(o, r#"    <mh:pdq_dihedral transform="{name}">{h}</mh:pdq_dihedral>"#)?;
+        }
+    }
+    if let Some(phash) = &line.phash {
+        writeln!(o, "    <mh:phash>{phash}</mh:phash>")?;
+    }
+    if let Some(err) = &e.image_error {
+        writeln!(o, "    <mh:image_error>{}</mh:image_error>", esc(err))?;
+    }
+    for m in &e.matches {
+        write!(
+            o,
+            r#"    <mh:match reference="{}" set="{}" disposition="{}" hash="{}""#,
+            m.reference,
+            esc(&m.set),
+            m.disposition.as_str(),
+            m.hash.as_str()
+        )?;
+        if let Some(d) = m.distance {
+            write!(o, r#" distance="{d}""#)?;
+        }
+        let transform = m.transform.map(|t| t.as_str().to_string());
+        let robust_query = m
+            .robust
+            .as_ref()
+            .map(|r| r.query.clone().unwrap_or_else(|| "image as stored".to_string()));
+        let robust_window =
+            m.robust.as_ref().and_then(|r| r.window).map(|w| w.as_str().to_string());
+        let texts = [
+            ("transform", &transform),
+            ("robust_query", &robust_query),
+            ("robust_window", &robust_window),
+            ("category", &m.category),
+            ("profile", &m.profile),
+            ("series", &m.series),
+            ("source_id", &m.source_id),
+            ("note", &m.note),
+        ];
+        for (name, value) in texts {
+            if let Some(v) = value {
+                write!(o, r#" {name}="{}""#, esc(v))?;
+            }
+        }
+        for (name, value) in [
+            ("victim_identified", m.victim_identified),
+            ("offender_identified", m.offender_identified),
+        ] {
+            if let Some(v) = value {
+                write!(o, r#" {name}="{v}""#)?;
+            }
+        }
+        writeln!(o, "/>")?;
+    }
+    if let Some(c) = e.cluster {
+        writeln!(o, "    <mh:cluster>{c}</mh:cluster>")?;
+    }
+    if let Some(n) = e.noatime {
+        writeln!(o, "    <mh:noatime>{}</mh:noatime>", u8::from(n))?;
+    }
+    if let Some(n) = e.bytes_read {
+        writeln!(o, "    <mh:bytes_read>{n}</mh:bytes_read>")?;
+    }
+    writeln!(o, "  </fileobject>")
+}
+
+impl<W: Write> DfxmlWriter<W> {
+    fn footer_element(&mut self, f: &Footer) -> io::Result<()> {
         let c = &f.counts;
         write!(
             self.out,
@@ -557,6 +716,81 @@ mod tests {
         // The control character is replaced and the exact bytes given in hex.
         assert!(text.contains("<filename>/ev/x\u{fffd}</filename>"));
         assert!(text.contains("<mh:path_bytes_hex>2f65762f7801</mh:path_bytes_hex>"));
+    }
+
+    /// Disk-image records are nested image → volume → fileobject whatever order the
+    /// levels come in, and everything else stays at the top level after the images.
+    #[test]
+    fn disk_image_records_nest_in_schema_order() {
+        use crate::report::{Carved, Location};
+        let record = |path: &str, image: &str, partition: Option<u32>, carved: bool| {
+            let location = (!image.is_empty()).then(|| Location {
+                image: image.to_string(),
+                container: if image == "arch.zip" { "file" } else { "raw" }.to_string(),
+                partition,
+                partition_offset: partition.map(|p| u64::from(p) * 1_048_576),
+                partition_length: partition.map(|_| 4096),
+                carved: carved.then(Carved::default),
+                ..Location::default()
+            });
+            EntryRecord { path: path.as_bytes().to_vec(), location, ..Default::default() }
+        };
+        let mut w = DfxmlWriter::new(Vec::new());
+        for e in [
+            record("a.img", "a.img", None, false),
+            record("a.img/p1", "a.img", Some(1), false),
+            record("a.img/p1/x", "a.img", Some(1), false),
+            record("a.img/p2", "a.img", Some(2), false),
+            record("a.img/$CarvedFiles/1.jpg", "a.img", Some(1), true),
+            // A volume after a carved item (not made by the scan): a new image element.
+            record("a.img/p3", "a.img", Some(3), false),
+            record("b.img", "b.img", None, false),
+            record("arch.zip/m", "arch.zip", None, false),
+            record("folder/f", "", None, false),
+        ] {
+            w.entry(&e).unwrap();
+        }
+        w.close_image().unwrap();
+        let text = String::from_utf8(w.into_inner()).unwrap();
+        let outline: Vec<String> = text
+            .lines()
+            .map(str::trim)
+            .filter_map(|l| {
+                let tag = l.split([' ', '>']).next()?;
+                match tag {
+                    "<diskimageobject" | "</diskimageobject" | "<volume" | "</volume" => {
+                        Some(tag.to_string())
+                    }
+                    _ => {
+                        l.strip_prefix("<filename>")?.strip_suffix("</filename>").map(String::from)
+                    }
+                }
+            })
+            .collect();
+        let expected = [
+            "<diskimageobject",
+            "<volume",
+            "a.img/p1",
+            "a.img/p1/x",
+            "</volume",
+            "<volume",
+            "a.img/p2",
+            "</volume",
+            "a.img",
+            "a.img/$CarvedFiles/1.jpg",
+            "</diskimageobject",
+            "<diskimageobject",
+            "<volume",
+            "a.img/p3",
+            "</volume",
+            "</diskimageobject",
+            "<diskimageobject",
+            "b.img",
+            "</diskimageobject",
+            "arch.zip/m",
+            "folder/f",
+        ];
+        assert_eq!(outline, expected, "{text}");
     }
 
     #[test]

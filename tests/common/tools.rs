@@ -109,3 +109,19 @@ pub fn fls(image: &Path, offset_sectors: u64, needs: &str) -> Vec<FlsLine> {
         })
         .collect()
 }
+
+/// What `xmllint --schema` (Debian `libxml2-utils`) finds wrong in the DFXML report at
+/// `report`, validated against the DFXML 1.2.0 schema kept in `tests/data/dfxml-1.2.0`;
+/// `None` when it is valid.
+pub fn dfxml_schema_errors(report: &Path) -> Option<String> {
+    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dfxml-1.2.0/dfxml.xsd");
+    let out = Command::new("xmllint")
+        .arg("--noout")
+        .arg("--nonet")
+        .arg("--schema")
+        .arg(&schema)
+        .arg(report)
+        .output()
+        .unwrap_or_else(|e| panic!("xmllint could not run ({e}): install libxml2-utils"));
+    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+}
