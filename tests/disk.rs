@@ -583,3 +583,47 @@ fn gpt_entry_array_crc_mismatch_is_reported() {
     assert_eq!(items[1].0.disposition, EntryDisposition::Directory);
     assert!(items.iter().any(|e| e.0.path_text().ends_with("/p1/big.bin")));
 }
+
+/// Files are read in media order, not path order: written in the reverse of their names'
+/// order (so path order would read the image back to front), they come in offset order.
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs sleuthkit dosfstools mtools fdisk gdisk")]
+fn files_are_read_in_media_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let image = dir.path().join("order.raw");
+    std::fs::File::create(&image).unwrap().set_len(8 * 1024 * 1024).unwrap();
+    let img = image.to_str().unwrap();
+    run("mkfs.vfat", &["-F", "12", img]);
+    run("mmd", &["-i", img, "::/d"]);
+    for i in (0..12u32).rev() {
+        let src = dir.path().join(format!("f{i:02}"));
+        std::fs::write(&src, pattern(3000 + i as usize * 700, i)).unwrap();
+        let target = if i % 3 == 0 { format!("::/d/f{i:02}") } else { format!("::/f{i:02}") };
+        run("mcopy", &["-i", img, src.to_str().unwrap(), &target]);
+    }
+    let yielded = mh(&image);
+    let files: Vec<(String, u64)> = yielded
+        .iter()
+        .filter(|(r, _)| r.kind == EntryKind::File && r.location.is_some())
+        .filter_map(|(r, _)| {
+            let first = r.location.as_ref()?.byte_runs.first()?.img_offset;
+            Some((r.path_text().to_string(), first))
+        })
+        .collect();
+    assert_eq!(files.len(), 12, "{files:?}");
+    assert!(files.windows(2).all(|w| w[0].1 < w[1].1), "not in media order: {files:?}");
+    // Written in reverse name order, so media order is reverse path order here.
+    assert!(files.first().unwrap().0.ends_with("f11") && files.last().unwrap().0.ends_with("f00"));
+    // Directories (no content read) come before the files, depth-first.
+    let first_file = yielded.iter().position(|(_, bytes)| bytes.is_some()).unwrap();
+    let last_dir = yielded.iter().rposition(|(r, _)| r.kind == EntryKind::Directory).unwrap();
+    assert!(last_dir < first_file);
+    // And every file's content is what was written.
+    for (r, bytes) in &yielded {
+        if let Some(bytes) = bytes {
+            let name = r.path_text().rsplit('/').next().unwrap().to_string();
+            let i: u32 = name[1..].parse().unwrap();
+            assert_eq!(bytes.as_ref().unwrap(), &pattern(3000 + i as usize * 700, i), "{name}");
+        }
+    }
+}

@@ -20,9 +20,12 @@
 //!    [`ReasonCode::PartitionPastEnd`] when it reaches past the media (its files are
 //!    still listed as far as they can be read), [`ReasonCode::FileSystemDamaged`] when a
 //!    directory could not be walked whole or the NTFS `$MFT` cannot be read;
-//! 3. per file-system entry `IMAGE/pN/dir/name`, depth-first, names sorted by bytes in
-//!    each directory (a deleted entry may share its name with a live one: the entry
-//!    number tells them apart): directories as `directory`; files as content read through
+//! 3. per file-system entry `IMAGE/pN/dir/name`: first those read from no media run
+//!    (directories, empty and resident files, skipped and error entries) depth-first, names
+//!    sorted by bytes in each directory (a deleted entry may share its name with a live
+//!    one: the entry number tells them apart), then the files read from the media, in the
+//!    media order of their first byte (the image is read front to back; path order among
+//!    equals): directories as `directory`; files as content read through
 //!    the image as the file system's reader gives it (see [`super::fat`],
 //!    [`super::ntfs`] and [`super::ext`]: allocated content, deleted content recovered as
 //!    The Sleuth Kit does); a deleted file whose content cannot be recovered (its clusters in use
@@ -339,6 +342,14 @@ fn volume_items(
             .split(|&c| c == b'/')
             .cmp(b.path.split(|&c| c == b'/'))
             .then(a.entry_number.cmp(&b.entry_number))
+    });
+    // Then in media order: entries read from no media run (directories, empty, resident,
+    // skipped, errors) first, the others by the offset of their first run, so the image is
+    // read front to back (a spinning disk or a network share streams). Stable: path order
+    // among equals.
+    entries.sort_by_key(|e| match &e.state {
+        EntryState::Read(data) if !e.is_dir => data.first_media_offset(),
+        _ => None,
     });
     record.location = Some(loc.clone());
     match (&v.problem, fs.problems.is_empty()) {

@@ -86,6 +86,25 @@ pub enum FileData {
 }
 
 impl FileData {
+    /// The media offset of the first byte read from the media (see [`Self::media_runs`]),
+    /// if any.
+    pub fn first_media_offset(&self) -> Option<u64> {
+        let first = |extents: &[Extent]| {
+            extents.iter().find_map(|e| match *e {
+                Extent::Media { offset, len } if len > 0 => Some(offset),
+                _ => None,
+            })
+        };
+        match self {
+            FileData::Extents(e) => first(e),
+            FileData::Compressed(c) => c.units.iter().find_map(|u| match u {
+                CompressedUnit::Plain(e) | CompressedUnit::Lznt1(e) => first(e),
+                CompressedUnit::Zeros => None,
+            }),
+            FileData::Empty | FileData::Resident(_) => None,
+        }
+    }
+
     /// The media extents the content is read from (for the record's byte runs); sparse
     /// and resident bytes have none.
     pub fn media_runs(&self) -> Vec<(u64, u64)> {
