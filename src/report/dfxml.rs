@@ -14,7 +14,8 @@
 //! DFXML has no element for PDQ, pHash, dispositions or matches, so those are extension
 //! elements in the namespace [`MH_NAMESPACE`] (prefix `mh`), placed where the schema admits
 //! elements of other namespaces: after the DFXML children of each `fileobject`
-//! (`mh:disposition`, `mh:reason`, `mh:path_bytes_hex`, `mh:link_target_hex`, `mh:mtime`,
+//! (`mh:disposition`, `mh:reason`, `mh:path_bytes_hex`, `mh:fs_address`,
+//! `mh:link_target_hex`, `mh:mtime`,
 //! `mh:ctime`, `mh:atime`, `mh:carved`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
 //! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:noatime`, `mh:bytes_read`), and at the top
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
@@ -497,6 +498,11 @@ fn fileobject(o: &mut Vec<u8>, e: &EntryRecord) -> io::Result<()> {
     if let Some(hex) = path_hex {
         writeln!(o, "    <mh:path_bytes_hex>{hex}</mh:path_bytes_hex>")?;
     }
+    // The Sleuth Kit's full address (NTFS `record-type-id`) when `inode` alone does not
+    // name the content (an alternate data stream): `icat` reads it.
+    if let Some(address) = loc.and_then(|l| l.fs_address.as_deref()) {
+        writeln!(o, "    <mh:fs_address>{}</mh:fs_address>", esc(address))?;
+    }
     if let Some(hex) = &line.link_target_hex {
         writeln!(o, "    <mh:link_target_hex>{hex}</mh:link_target_hex>")?;
     }
@@ -752,6 +758,14 @@ mod tests {
         }
         w.close_image().unwrap();
         let text = String::from_utf8(w.into_inner()).unwrap();
+        let mut stream = record("a.img/p1/file:ads", "a.img", Some(1), false);
+        if let Some(l) = stream.location.as_mut() {
+            l.fs_address = Some("64-128-4".into());
+        }
+        let mut object = Vec::new();
+        fileobject(&mut object, &stream).unwrap();
+        let object = String::from_utf8(object).unwrap();
+        assert!(object.contains("<mh:fs_address>64-128-4</mh:fs_address>"), "{object}");
         let outline: Vec<String> = text
             .lines()
             .map(str::trim)
