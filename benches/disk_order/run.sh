@@ -65,7 +65,7 @@ timed() { # label, command...
   done
 }
 size=$(stat -c %s "$image")
-echo "image: $image, $((size / 1048576)) MiB, $(wc -l < "$work/order.txt") files"
+echo "image: $image, $((size / 1048576)) MiB, $(grep -c . "$work/order.txt") files"
 timed "cat (limit)" cat "$image"
 rm -f "$work/out/"*.jsonl
 timed "mh media order" sh -c "rm -f '$work/out/new.jsonl'; '$mh' scan --threads 1 --report '$work/out/new.jsonl' '$image'"
