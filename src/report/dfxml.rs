@@ -18,8 +18,10 @@
 //! `mh:link_target_hex`, `mh:mtime`,
 //! `mh:ctime`, `mh:atime`, `mh:carved`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
 //! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:noatime`, `mh:bytes_read`), and at the top
-//! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
-//! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
+//! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` first,
+//! before `<metadata>`, and the footer is `mh:scan_end` after the last fileobject or image.
+//! These are the places where both DFXML 1.2.0 and 2.0.0-beta.0 admit foreign elements
+//! (a volume's `mh:partition` is therefore its last child).
 //!
 //! Entries inside a disk image (see [`crate::evidence::disk`]) are nested as DFXML was made
 //! for: one `<diskimageobject>` per image (`mh:disk_image`: its file, container and
@@ -34,7 +36,7 @@
 //! digests. Everything else (folders, archives on them) is a top-level `fileobject`, after
 //! the images: the scan reads disk-image roots first
 //! ([`crate::evidence::open_roots`]), so the document streams in the schema's order. The
-//! tests validate reports against the DFXML 1.2.0 schema with `xmllint`.
+//! tests validate reports against the DFXML 1.2.0 and 2.0.0-beta.0 schemas with `xmllint`.
 //!
 //! Times are `xs:dateTime` (UTC). A time that `xs:dateTime` cannot hold (year 0000: the
 //! report clamps times before year 1 to it) is not written as the DFXML element but, as
@@ -67,6 +69,9 @@ struct OpenImage {
     image: String,
     /// The partition whose `<volume>` is open.
     volume: Option<u32>,
+    /// The open volume's `mh:partition` element, written last in it (DFXML 2.0 admits
+    /// other namespaces only at a volume's end).
+    volume_tail: String,
     /// Image-level `fileobject`s met before the first volume (the image file's own record):
     /// the schema puts them after the volumes.
     deferred: Vec<u8>,
@@ -183,18 +188,14 @@ impl<W: Write> DfxmlWriter<W> {
         match volume {
             Some(number) => {
                 if open.volume != Some(number) {
-                    if open.volume.is_some() {
-                        writeln!(self.out, "    </volume>")?;
-                    }
+                    close_volume(&mut self.out, open)?;
                     open.volume = Some(number);
-                    open_volume(&mut self.out, l, number)?;
+                    open.volume_tail = open_volume(&mut self.out, l, number)?;
                 }
                 write_indented(&mut self.out, "    ", &object)
             }
             None if open.volume.is_some() || open.past_volumes => {
-                if open.volume.take().is_some() {
-                    writeln!(self.out, "    </volume>")?;
-                }
+                close_volume(&mut self.out, open)?;
                 open.past_volumes = true;
                 write_indented(&mut self.out, "  ", &std::mem::take(&mut open.deferred))?;
                 write_indented(&mut self.out, "  ", &object)
@@ -216,6 +217,7 @@ impl<W: Write> DfxmlWriter<W> {
         self.open = Some(OpenImage {
             image: l.image.clone(),
             volume: None,
+            volume_tail: String::new(),
             deferred: Vec::new(),
             past_volumes: false,
         });
@@ -225,33 +227,21 @@ impl<W: Write> DfxmlWriter<W> {
     /// Closes the open `<volume>` and `<diskimageobject>`, if any, writing the image-level
     /// `fileobject`s still held.
     fn close_image(&mut self) -> io::Result<()> {
-        let Some(open) = self.open.take() else { return Ok(()) };
-        if open.volume.is_some() {
-            writeln!(self.out, "    </volume>")?;
-        }
+        let Some(mut open) = self.open.take() else { return Ok(()) };
+        close_volume(&mut self.out, &mut open)?;
         write_indented(&mut self.out, "  ", &open.deferred)?;
         writeln!(self.out, "  </diskimageobject>")
     }
 }
 
 /// Opens the `<volume>` of partition `number` (fiwalk's elements: the partition's byte run,
-/// offset and file-system type; the partition table's own fields as `mh:partition`).
-fn open_volume(o: &mut impl Write, l: &crate::report::Location, number: u32) -> io::Result<()> {
+/// offset and file-system type) and returns its `mh:partition` element (the partition
+/// table's own fields), which [`close_volume`] writes.
+fn open_volume(o: &mut impl Write, l: &crate::report::Location, number: u32) -> io::Result<String> {
     match l.partition_offset {
         Some(offset) => writeln!(o, r#"    <volume offset="{offset}">"#)?,
         None => writeln!(o, "    <volume>")?,
     }
-    write!(o, r#"      <mh:partition number="{number}""#)?;
-    if let Some(scheme) = &l.scheme {
-        write!(o, r#" scheme="{}""#, esc(scheme))?;
-    }
-    if let Some(t) = &l.partition_type {
-        write!(o, r#" type="{}""#, esc(t))?;
-    }
-    if let Some(length) = l.partition_length {
-        write!(o, r#" length="{length}""#)?;
-    }
-    writeln!(o, "/>")?;
     if let (Some(offset), Some(len)) = (l.partition_offset, l.partition_length) {
         writeln!(o, "      <byte_runs>")?;
         writeln!(o, r#"        <byte_run img_offset="{offset}" len="{len}"/>"#)?;
@@ -263,6 +253,26 @@ fn open_volume(o: &mut impl Write, l: &crate::report::Location, number: u32) -> 
     if let Some(fs) = &l.fs_type {
         writeln!(o, "      <ftype_str>{}</ftype_str>", esc(fs))?;
     }
+    let mut tail = format!(r#"      <mh:partition number="{number}""#);
+    if let Some(scheme) = &l.scheme {
+        tail += &format!(r#" scheme="{}""#, esc(scheme));
+    }
+    if let Some(t) = &l.partition_type {
+        tail += &format!(r#" type="{}""#, esc(t));
+    }
+    if let Some(length) = l.partition_length {
+        tail += &format!(r#" length="{length}""#);
+    }
+    tail += "/>\n";
+    Ok(tail)
+}
+
+/// Closes `open`'s `<volume>`, if one is open, with its `mh:partition` element last.
+fn close_volume(o: &mut impl Write, open: &mut OpenImage) -> io::Result<()> {
+    if open.volume.take().is_some() {
+        o.write_all(open.volume_tail.as_bytes())?;
+        writeln!(o, "    </volume>")?;
+    }
     Ok(())
 }
 
@@ -273,25 +283,6 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             self.out,
             r#"<dfxml xmlns="{DFXML_NAMESPACE}" xmlns:dc="http://purl.org/dc/elements/1.1/" xmlns:mh="{MH_NAMESPACE}" version="1.2.0">"#
         )?;
-        writeln!(self.out, "  <metadata><dc:type>Hash List</dc:type></metadata>")?;
-        writeln!(self.out, "  <creator>")?;
-        self.element("    ", "program", &h.tool)?;
-        self.element("    ", "version", &h.version)?;
-        writeln!(self.out, "    <execution_environment>")?;
-        if let Some(host) = &h.host {
-            self.element("      ", "host", host)?;
-        }
-        self.element("      ", "command_line", &shell_join(&h.command_line))?;
-        if is_xsd_date_time(&h.start_time) {
-            self.element("      ", "start_time", &h.start_time)?;
-        }
-        writeln!(self.out, "    </execution_environment>")?;
-        writeln!(self.out, "  </creator>")?;
-        writeln!(self.out, "  <source>")?;
-        for root in &h.evidence_roots {
-            self.element("    ", "image_filename", root)?;
-        }
-        writeln!(self.out, "  </source>")?;
         writeln!(self.out, "  <mh:scan>")?;
         if !is_xsd_date_time(&h.start_time) {
             self.element("    ", "mh:start_time", &h.start_time)?;
@@ -394,7 +385,26 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
             self.element("      ", "mh:message", &v.message)?;
             writeln!(self.out, "    </mh:image_verification>")?;
         }
-        writeln!(self.out, "  </mh:scan>")
+        writeln!(self.out, "  </mh:scan>")?;
+        writeln!(self.out, "  <metadata><dc:type>Hash List</dc:type></metadata>")?;
+        writeln!(self.out, "  <creator>")?;
+        self.element("    ", "program", &h.tool)?;
+        self.element("    ", "version", &h.version)?;
+        writeln!(self.out, "    <execution_environment>")?;
+        if let Some(host) = &h.host {
+            self.element("      ", "host", host)?;
+        }
+        self.element("      ", "command_line", &shell_join(&h.command_line))?;
+        if is_xsd_date_time(&h.start_time) {
+            self.element("      ", "start_time", &h.start_time)?;
+        }
+        writeln!(self.out, "    </execution_environment>")?;
+        writeln!(self.out, "  </creator>")?;
+        writeln!(self.out, "  <source>")?;
+        for root in &h.evidence_roots {
+            self.element("    ", "image_filename", root)?;
+        }
+        writeln!(self.out, "  </source>")
     }
 
     fn entry(&mut self, e: &EntryRecord) -> io::Result<()> {

@@ -111,17 +111,23 @@ pub fn fls(image: &Path, offset_sectors: u64, needs: &str) -> Vec<FlsLine> {
 }
 
 /// What `xmllint --schema` (Debian `libxml2-utils`) finds wrong in the DFXML report at
-/// `report`, validated against the DFXML 1.2.0 schema kept in `tests/data/dfxml-1.2.0`;
-/// `None` when it is valid.
+/// `report`, validated against the DFXML 1.2.0 and 2.0.0-beta.0 schemas kept in
+/// `tests/data` (see `tests/data/dfxml-README.md`); `None` when it is valid against both.
 pub fn dfxml_schema_errors(report: &Path) -> Option<String> {
-    let schema = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/dfxml-1.2.0/dfxml.xsd");
-    let out = Command::new("xmllint")
-        .arg("--noout")
-        .arg("--nonet")
-        .arg("--schema")
-        .arg(&schema)
-        .arg(report)
-        .output()
-        .unwrap_or_else(|e| panic!("xmllint could not run ({e}): install libxml2-utils"));
-    (!out.status.success()).then(|| String::from_utf8_lossy(&out.stderr).into_owned())
+    let data = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data");
+    let mut errors = String::new();
+    for version in ["dfxml-1.2.0", "dfxml-2.0.0-beta.0"] {
+        let out = Command::new("xmllint")
+            .arg("--noout")
+            .arg("--nonet")
+            .arg("--schema")
+            .arg(data.join(version).join("dfxml.xsd"))
+            .arg(report)
+            .output()
+            .unwrap_or_else(|e| panic!("xmllint could not run ({e}): install libxml2-utils"));
+        if !out.status.success() {
+            errors += &format!("{version}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    (!errors.is_empty()).then_some(errors)
 }
