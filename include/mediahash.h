@@ -19,6 +19,17 @@
  * Panics. An internal error (Rust panic) never crosses into your process: it is caught and
  *   returned as MH_STATUS_PANIC.
  * Paths are NUL-terminated byte strings, passed to the operating system unchanged.
+ * ABI versioning. Check mh_abi_version() == MH_ABI_VERSION at load time. Every struct passed
+ *   by pointer starts with `uint32_t struct_size`: set it to sizeof the struct before the
+ *   call, `mh_hash_result r = { .struct_size = sizeof r };` (C) or
+ *   `mh_hash_result r{}; r.struct_size = sizeof r;` (C++), including before the
+ *   mh_*_default() calls that fill options. Structs only grow at their end, in minor
+ *   releases: the library reads the first struct_size bytes of an input (fields your header
+ *   lacks take their defaults; fields it does not know must be zero) and writes the first
+ *   struct_size bytes of an output, setting struct_size to what it wrote. Entries handed to
+ *   a callback carry the library's struct_size: read a field only if it lies within it.
+ *   A minor release may add functions, constants, status codes and struct fields at the
+ *   end; it never changes or removes one (that is a new MH_ABI_VERSION).
  */
 
 
@@ -31,6 +42,13 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+/**
+ * The ABI version of this header. It changes only when an existing function, struct field
+ * or constant changes meaning or place (a major release); new functions, new struct fields
+ * at the end of a struct and new constants keep it.
+ */
+#define MH_ABI_VERSION 1
 
 /**
  * Report MD5 (`mh_hash_options.digests`, `mh_hash_result.valid`).
@@ -252,6 +270,11 @@ enum mh_status
      * usable, but the call had no effect; please report it as a bug.
      */
     MH_STATUS_PANIC = 4,
+    /**
+     * The call was stopped through its `mh_cancel` token (`mh_cancel_set`); its outputs
+     * were not written.
+     */
+    MH_STATUS_CANCELLED = 5,
     /**
      * A file system error other than the ones below (read error, not a regular file...).
      */
@@ -564,6 +587,14 @@ typedef uint32_t mh_entry_kind;
 #endif // __cplusplus
 
 /**
+ * A cancel token (opaque). Create with `mh_cancel_new`, pass its pointer in options
+ * (`mh_hash_options.cancel`, `mh_scan_options.cancel`), set it from any thread with
+ * `mh_cancel_set`, free it with `mh_cancel_free` once no call uses it. Once set it stays set:
+ * make a new token for the next call.
+ */
+typedef struct mh_cancel mh_cancel;
+
+/**
  * The result of a lookup or search: a list of `mh_match` rows sorted by (distance, stored
  * value, needle). Iterate with `mh_matches_len` / `mh_matches_get`; free with
  * `mh_matches_free`. It owns copies of everything it shows, so it stays valid after the
@@ -589,6 +620,11 @@ typedef struct mh_refset mh_refset;
  * value or bit gives `MH_STATUS_INVALID_PARAMETER`.
  */
 typedef struct mh_hash_options {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
     /**
      * `MH_DIGEST_*` bits. MD5, SHA-1 and SHA-256 are always computed together in one pass;
      * the bits choose which are reported. `MH_DIGEST_BLAKE3` adds BLAKE3.
@@ -628,6 +664,12 @@ typedef struct mh_hash_options {
      * Larger inputs are digested but not decoded, in bytes.
      */
     uint64_t max_image_file_bytes;
+    /**
+     * NULL, or a token whose `mh_cancel_set` stops the call: decoding and hashing in
+     * progress stop and the call returns `MH_STATUS_CANCELLED`. (Added after ABI version
+     * 1's first layout: a caller whose `struct_size` ends before it gets NULL.)
+     */
+    const struct mh_cancel *cancel;
 } mh_hash_options;
 
 /**
@@ -639,6 +681,11 @@ typedef struct mh_hash_options {
  * whose big-endian hex form is what Python `imagehash` prints.
  */
 typedef struct mh_hash_result {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
     /**
      * `MH_VALID_*` bits.
      */
@@ -733,6 +780,11 @@ typedef struct mh_hash_result {
  */
 typedef struct mh_refset_info {
     /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
      * `.mhset` format version.
      */
     uint32_t format_version;
@@ -800,6 +852,11 @@ typedef struct mh_refset_info {
  */
 typedef struct mh_set_info {
     /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
      * The set's name, as shown in matches (`mh_match.set_name`). NUL-terminated UTF-8.
      */
     const char *name;
@@ -817,6 +874,11 @@ typedef struct mh_set_info {
  * One imported source file of a reference set. Strings borrowed from the `mh_refset`.
  */
 typedef struct mh_source_info {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
     /**
      * The file name as given when the set was built.
      */
@@ -859,6 +921,11 @@ typedef struct mh_source_info {
  * is replaced by U+FFFD); NULL means the field is absent.
  */
 typedef struct mh_match {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
     /**
      * The `mh_hash_kind` of the matched value.
      */
@@ -956,6 +1023,11 @@ typedef struct mh_match {
  */
 typedef struct mh_archive_limits {
     /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
      * Deepest nesting read: 1 reads the members of archives met as files, 2 also archives
      * inside those... (default 4); 0 reads no archive.
      */
@@ -981,9 +1053,15 @@ typedef struct mh_archive_limits {
 } mh_archive_limits;
 
 /**
- * How to scan. Initialise with `mh_scan_options_default`, then change fields.
+ * How to scan. Set `struct_size`, initialise with `mh_scan_options_default`, then change
+ * fields.
  */
 typedef struct mh_scan_options {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
     /**
      * `MH_SCAN_*` bits.
      */
@@ -1008,14 +1086,22 @@ typedef struct mh_scan_options {
      */
     uint64_t max_file_size;
     /**
-     * Perceptual hashing, PDQ convention and decode limits (`digests` is ignored: a scan
-     * always computes MD5, SHA-1 and SHA-256).
+     * NULL for the defaults, or the perceptual hashing, PDQ convention and decode limits
+     * (`digests` and `cancel` are ignored: a scan always computes MD5, SHA-1 and SHA-256,
+     * and stops through `mh_scan_options.cancel`). Read during the call only.
      */
-    struct mh_hash_options hash;
+    const struct mh_hash_options *hash;
     /**
-     * Limits on reading archives' members (unused with `MH_SCAN_NO_ARCHIVES`).
+     * NULL for the defaults, or the limits on reading archives' members (unused with
+     * `MH_SCAN_NO_ARCHIVES`). Read during the call only.
      */
-    struct mh_archive_limits archive_limits;
+    const struct mh_archive_limits *archive_limits;
+    /**
+     * NULL, or a token whose `mh_cancel_set` (from any thread) stops the scan: it returns
+     * `MH_STATUS_CANCELLED` soon after, without the summary. When the callback stops the
+     * scan, the token is set too. (Added after ABI version 1's first layout.)
+     */
+    const struct mh_cancel *cancel;
 } mh_scan_options;
 
 /**
@@ -1023,6 +1109,12 @@ typedef struct mh_scan_options {
  * the callback: copy what you keep.
  */
 typedef struct mh_scan_entry {
+    /**
+     * The library's `sizeof` this struct: read a field only when `struct_size` covers it
+     * (`offsetof(field) + sizeof(field) <= struct_size`), as a newer header may declare
+     * fields an older library does not fill.
+     */
+    uint32_t struct_size;
     /**
      * The path (root as given joined with the names below it), UTF-8 (invalid sequences
      * replaced), NUL-terminated.
@@ -1154,6 +1246,11 @@ typedef int32_t (*mh_scan_callback)(void *userdata, const struct mh_scan_entry *
  */
 typedef struct mh_scan_summary {
     /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
      * Entries passed to the callback; the eight counts below add up to it.
      */
     uint64_t entries;
@@ -1219,6 +1316,49 @@ typedef struct mh_scan_summary {
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
+
+/**
+ * Returns the ABI version of the linked library. A suite compares it with `MH_ABI_VERSION`
+ * from the header it was compiled against and refuses to run on a mismatch.
+ */
+uint32_t mh_abi_version(void);
+
+/**
+ * Makes a cancel token in `*out` (not set).
+ *
+ * # Safety
+ *
+ * `out` must be NULL or point to a writable `mh_cancel *`.
+ */
+mh_status mh_cancel_new(struct mh_cancel **out);
+
+/**
+ * Sets the token: calls using it stop soon (between image rows, file chunks or scanned
+ * entries) and return `MH_STATUS_CANCELLED`. Thread-safe; NULL is a no-op.
+ *
+ * # Safety
+ *
+ * `token` must be NULL or a live token.
+ */
+void mh_cancel_set(const struct mh_cancel *token);
+
+/**
+ * Whether the token is set (1) or not (0); 0 for NULL. Thread-safe.
+ *
+ * # Safety
+ *
+ * `token` must be NULL or a live token.
+ */
+int32_t mh_cancel_is_set(const struct mh_cancel *token);
+
+/**
+ * Frees a token. NULL is a no-op. No call may be using it.
+ *
+ * # Safety
+ *
+ * `token` must be NULL or a live token not used by a running call, and not used after.
+ */
+void mh_cancel_free(struct mh_cancel *token);
 
 /**
  * Fills `*out` with the default options: MD5, SHA-1, SHA-256, PDQ (full resolution) and
@@ -1446,6 +1586,15 @@ mh_status mh_matches_get(const struct mh_matches *matches, size_t index, struct 
  * `matches` must be NULL or an `mh_matches` from this library not yet freed.
  */
 void mh_matches_free(struct mh_matches *matches);
+
+/**
+ * Fills `*out` with the default archive limits (set `out->struct_size` first).
+ *
+ * # Safety
+ *
+ * `out` must be NULL or point to a writable `mh_archive_limits` of its `struct_size`.
+ */
+mh_status mh_archive_limits_default(struct mh_archive_limits *out);
 
 /**
  * Fills `*out` with the default scan options: no flags, one thread per CPU, radii 31 and 8,

@@ -403,6 +403,13 @@ fn c_basics() {
     run_c_test("test_basics", &[]);
 }
 
+/// ABI versioning: old- and newer-sized structs, cancel tokens.
+#[test]
+fn c_abi() {
+    let f = fixture();
+    run_c_test("test_abi", &[f.image.as_os_str()]);
+}
+
 #[test]
 fn c_hash() {
     let f = fixture();

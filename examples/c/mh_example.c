@@ -28,7 +28,7 @@ static void report_error(const char *what, mh_status status) {
 static void print_matches(const char *how, mh_matches *matches) {
     size_t i, n = mh_matches_len(matches);
     for (i = 0; i < n; i++) {
-        mh_match m;
+        mh_match m = {.struct_size = sizeof m};
         if (mh_matches_get(matches, i, &m) != MH_STATUS_OK)
             continue;
         printf("  %s match: set \"%s\" (%s), distance %u", how, m.set_name,
@@ -69,7 +69,7 @@ static int check_against_set(const mh_refset *set, const mh_hash_result *r) {
 
 int main(int argc, char **argv) {
     mh_refset *set = NULL;
-    mh_hash_options options;
+    mh_hash_options options = {.struct_size = sizeof options};
     int i = 1, failures = 0;
 
     if (strcmp(mh_version(), "") == 0)
@@ -92,7 +92,7 @@ int main(int argc, char **argv) {
     options.perceptual |= MH_PERCEPTUAL_PDQ_DIHEDRAL;
 
     for (; i < argc; i++) {
-        mh_hash_result r;
+        mh_hash_result r = {.struct_size = sizeof r};
         mh_status status = mh_hash_file(argv[i], &options, &r);
         if (status != MH_STATUS_OK) {
             report_error(argv[i], status);

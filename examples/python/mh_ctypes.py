@@ -18,8 +18,14 @@ MH_VALID_PDQ = 1 << 5
 MH_VALID_IMAGEHASH = 1 << 7
 
 
+MH_ABI_VERSION = 1
+
+
+# The fields this script uses, as ABI version 1 declared them; every struct starts with its
+# size, which the caller sets (fields appended since, like `cancel`, take their defaults).
 class HashOptions(ctypes.Structure):
     _fields_ = [
+        ("struct_size", ctypes.c_uint32),
         ("digests", ctypes.c_uint32),
         ("perceptual", ctypes.c_uint32),
         ("pdq_convention", ctypes.c_uint32),
@@ -34,6 +40,7 @@ class HashOptions(ctypes.Structure):
 
 class HashResult(ctypes.Structure):
     _fields_ = [
+        ("struct_size", ctypes.c_uint32),
         ("valid", ctypes.c_uint32),
         ("image_format", ctypes.c_uint32),
         ("size", ctypes.c_uint64),
@@ -63,6 +70,8 @@ def load(path=None):
         sys.exit("libmediahash not found: pass --lib or set MEDIAHASH_LIB")
     lib = ctypes.CDLL(path)
     lib.mh_version.restype = ctypes.c_char_p
+    lib.mh_abi_version.argtypes = []
+    lib.mh_abi_version.restype = ctypes.c_uint32
     lib.mh_status_str.argtypes = [ctypes.c_uint32]
     lib.mh_status_str.restype = ctypes.c_char_p
     lib.mh_last_error_message.argtypes = [
@@ -93,11 +102,13 @@ def main(argv):
     if len(argv) < 2:
         sys.exit(__doc__)
     lib = load(lib_path)
-    options = HashOptions()
+    if lib.mh_abi_version() != MH_ABI_VERSION:
+        sys.exit(f"libmediahash has ABI version {lib.mh_abi_version()}, not {MH_ABI_VERSION}")
+    options = HashOptions(struct_size=ctypes.sizeof(HashOptions))
     lib.mh_hash_options_default(ctypes.byref(options))
     failures = 0
     for name in argv[1:]:
-        result = HashResult()
+        result = HashResult(struct_size=ctypes.sizeof(HashResult))
         status = lib.mh_hash_file(os.fsencode(name), ctypes.byref(options), ctypes.byref(result))
         if status != MH_STATUS_OK:
             print(f"{name}: {lib.mh_status_str(status).decode()}: {last_error(lib)}",

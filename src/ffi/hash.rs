@@ -8,7 +8,13 @@ use crate::analyze::{self, Analysis, AnalyzeOptions, ImageError};
 use crate::decode::{DecodeError, ImageFormat, JpegScale, Limits};
 use crate::perceptual::pdq::PdqConvention;
 
+use super::abi::{read_input, sized32, write_output};
 use super::status::{fail, ffi_boundary, mh_status, non_null, null_parameter};
+
+sized32!(
+    mh_hash_options: max_image_file_bytes as u64,
+    mh_hash_result: image_error as [c_char; 256],
+);
 
 /// Report MD5 (`mh_hash_options.digests`, `mh_hash_result.valid`).
 pub const MH_DIGEST_MD5: u32 = 1 << 0;
@@ -99,6 +105,9 @@ pub enum mh_pdq_convention {
 #[repr(C)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct mh_hash_options {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// `MH_DIGEST_*` bits. MD5, SHA-1 and SHA-256 are always computed together in one pass;
     /// the bits choose which are reported. `MH_DIGEST_BLAKE3` adds BLAKE3.
     pub digests: u32,
@@ -120,6 +129,10 @@ pub struct mh_hash_options {
     pub max_alloc_bytes: u64,
     /// Larger inputs are digested but not decoded, in bytes.
     pub max_image_file_bytes: u64,
+    /// NULL, or a token whose `mh_cancel_set` stops the call: decoding and hashing in
+    /// progress stop and the call returns `MH_STATUS_CANCELLED`. (Added after ABI version
+    /// 1's first layout: a caller whose `struct_size` ends before it gets NULL.)
+    pub cancel: *const super::cancel::mh_cancel,
 }
 
 /// Everything computed for one file or buffer. Caller-allocated; filled only on success.
@@ -131,6 +144,9 @@ pub struct mh_hash_options {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_hash_result {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// `MH_VALID_*` bits.
     pub valid: u32,
     /// An `mh_image_format`: the format of the decoded image, or of the image that failed
@@ -194,6 +210,8 @@ impl mh_hash_options {
             }
         }
         Self {
+            struct_size: super::abi::size_of_struct::<Self>(),
+            cancel: std::ptr::null(),
             digests: MH_DIGEST_DEFAULT | if analyze.digest.blake3 { MH_DIGEST_BLAKE3 } else { 0 },
             perceptual,
             pdq_convention: convention_to_c(analyze.pdq_convention) as u32,
@@ -304,6 +322,7 @@ fn copy_truncated(text: &str, out: &mut [c_char]) {
 
 fn to_result(analysis: &Analysis, requested_digests: u32) -> mh_hash_result {
     let mut r = mh_hash_result {
+        struct_size: super::abi::size_of_struct::<mh_hash_result>(),
         valid: 0,
         image_format: mh_image_format::None as u32,
         size: analysis.size,
@@ -387,15 +406,28 @@ fn to_result(analysis: &Analysis, requested_digests: u32) -> mh_hash_result {
 /// # Safety
 ///
 /// `options` must be NULL or point to a readable `mh_hash_options`.
-unsafe fn read_options(
+pub(crate) unsafe fn read_options(
     options: *const mh_hash_options,
+    function: &str,
 ) -> Result<(AnalyzeOptions, u32), mh_status> {
-    // SAFETY: the caller guarantees `options` is NULL or valid for reads.
-    let options = match unsafe { options.as_ref() } {
-        Some(o) => *o,
-        None => mh_hash_options::defaults(),
+    let options = if options.is_null() {
+        mh_hash_options::defaults()
+    } else {
+        // SAFETY: the caller guarantees `options` is readable for its `struct_size` bytes.
+        unsafe { read_input(options, mh_hash_options::defaults(), function) }?
     };
-    Ok((options.to_analyze()?, options.digests))
+    let mut analyze = options.to_analyze()?;
+    // SAFETY: the caller guarantees `cancel` is NULL or a live token.
+    analyze.cancel = unsafe { super::cancel::token(options.cancel) };
+    Ok((analyze, options.digests))
+}
+
+/// `MH_STATUS_CANCELLED` when the caller's token stopped the analysis.
+pub(crate) fn check_cancelled(analysis: &Analysis) -> Result<(), mh_status> {
+    if analysis.cancelled() {
+        return Err(fail(mh_status::Cancelled, "cancelled through the mh_cancel token"));
+    }
+    Ok(())
 }
 
 /// Converts a C path (bytes) to a `PathBuf`.
@@ -434,9 +466,9 @@ pub(crate) fn io_failure(what: &str, path: &std::path::Path, error: &io::Error) 
 pub unsafe extern "C" fn mh_hash_options_default(out: *mut mh_hash_options) -> mh_status {
     ffi_boundary(|| {
         non_null!("mh_hash_options_default", out)?;
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(mh_hash_options::defaults()) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, mh_hash_options::defaults(), "mh_hash_options_default") }
     })
 }
 
@@ -465,13 +497,14 @@ pub unsafe extern "C" fn mh_hash_file(
         // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
         let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
         // SAFETY: the caller guarantees `options` is NULL or readable.
-        let (analyze_options, digests) = unsafe { read_options(options) }?;
+        let (analyze_options, digests) = unsafe { read_options(options, "mh_hash_file") }?;
         let analysis = analyze::analyze_file(&path, &analyze_options)
             .map_err(|e| io_failure("cannot hash", &path, &e))?;
+        check_cancelled(&analysis)?;
         let result = to_result(&analysis, digests);
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(result) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, result, "mh_hash_file") }
     })
 }
 
@@ -506,12 +539,13 @@ pub unsafe extern "C" fn mh_hash_buffer(
             unsafe { std::slice::from_raw_parts(data, len) }
         };
         // SAFETY: the caller guarantees `options` is NULL or readable.
-        let (analyze_options, digests) = unsafe { read_options(options) }?;
+        let (analyze_options, digests) = unsafe { read_options(options, "mh_hash_buffer") }?;
         let analysis = analyze::analyze_bytes(bytes, &analyze_options);
+        check_cancelled(&analysis)?;
         let result = to_result(&analysis, digests);
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(result) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, result, "mh_hash_buffer") }
     })
 }
 

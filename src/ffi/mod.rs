@@ -9,6 +9,8 @@
 #![allow(non_camel_case_types)]
 #![deny(unsafe_op_in_unsafe_fn)]
 
+pub mod abi;
+pub mod cancel;
 pub mod hash;
 pub mod refset;
 pub mod scan;

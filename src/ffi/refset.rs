@@ -9,8 +9,16 @@ use crate::refset::read::{MappedRefSet, Membership, RefsetError};
 use crate::refset::search::Found;
 use crate::refset::{Disposition, HashKind, HashValue};
 
+use super::abi::{sized32, write_output};
 use super::hash::path_from_c;
 use super::status::{boundary, fail, ffi_boundary, mh_status, non_null};
+
+sized32!(
+    mh_refset_info: tool as *const c_char,
+    mh_set_info: source_count as usize,
+    mh_source_info: source_version as *const c_char,
+    mh_match: file_name_len as usize,
+);
 
 /// Default PDQ search radius (inclusive), as ThreatExchange recommends.
 pub const MH_PDQ_DEFAULT_RADIUS: u32 = 31;
@@ -102,6 +110,9 @@ const _: () = {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_refset_info {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// `.mhset` format version.
     pub format_version: u32,
     /// File size in bytes.
@@ -139,6 +150,9 @@ pub struct mh_refset_info {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_set_info {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// The set's name, as shown in matches (`mh_match.set_name`). NUL-terminated UTF-8.
     pub name: *const c_char,
     /// An `mh_disposition`.
@@ -151,6 +165,9 @@ pub struct mh_set_info {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_source_info {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// The file name as given when the set was built.
     pub name: *const c_char,
     /// Detected format, e.g. "vics-json-2.0" or "md5sum".
@@ -177,6 +194,9 @@ pub struct mh_source_info {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_match {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// The `mh_hash_kind` of the matched value.
     pub kind: u32,
     /// Hamming distance to the nearest needle (0 for exact lookups).
@@ -403,6 +423,7 @@ impl MatchRow {
 
     fn to_c(&self) -> mh_match {
         mh_match {
+            struct_size: super::abi::size_of_struct::<mh_match>(),
             kind: self.kind as u32,
             distance: self.distance,
             needle: self.needle,
@@ -614,6 +635,7 @@ pub unsafe extern "C" fn mh_refset_get_info(
         let info = handle.set.info();
         let count = |kind: HashKind| handle.set.count(kind);
         let result = mh_refset_info {
+            struct_size: super::abi::size_of_struct::<mh_refset_info>(),
             format_version: info.format_version,
             file_len: info.file_len,
             build_time_unix: info.build_time_unix,
@@ -630,9 +652,9 @@ pub unsafe extern "C" fn mh_refset_get_info(
             source_count: handle.sources.len(),
             tool: handle.tool.as_ptr(),
         };
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(result) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, result, "mh_refset_get_info") }
     })
 }
 
@@ -659,13 +681,14 @@ pub unsafe extern "C" fn mh_refset_set_get(
             )
         })?;
         let info = mh_set_info {
+            struct_size: super::abi::size_of_struct::<mh_set_info>(),
             name: entry.name.as_ptr(),
             disposition: entry.disposition as u32,
             source_count: entry.source_count,
         };
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(info) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, info, "mh_refset_set_get") }
     })
 }
 
@@ -695,6 +718,7 @@ pub unsafe extern "C" fn mh_refset_source_get(
             )
         })?;
         let info = mh_source_info {
+            struct_size: super::abi::size_of_struct::<mh_source_info>(),
             name: source.name.as_ptr(),
             format: source.format.as_ptr(),
             sha256: source.sha256.as_ptr(),
@@ -704,9 +728,9 @@ pub unsafe extern "C" fn mh_refset_source_get(
             bad_records: source.bad_records,
             source_version: opt_ptr(&source.source_version),
         };
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(info) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, info, "mh_refset_source_get") }
     })
 }
 
@@ -949,9 +973,9 @@ pub unsafe extern "C" fn mh_matches_get(
                 format_args!("match index {index} is out of range (len {})", matches.rows.len()),
             )
         })?;
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(row.to_c()) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, row.to_c(), "mh_matches_get") }
     })
 }
 

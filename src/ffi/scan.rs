@@ -17,12 +17,20 @@ use crate::report::{
 };
 use crate::scan::{LoadedReference, ReferenceIndex, ScanError, ScanOptions};
 
+use super::abi::{read_input, sized32, write_output};
 use super::hash::{
     MH_VALID_IMAGE, MH_VALID_IMAGEHASH, MH_VALID_MD5, MH_VALID_PDQ, MH_VALID_SHA1, MH_VALID_SHA256,
     mh_hash_options, path_from_c,
 };
 use super::refset::{MatchRow, mh_matches, mh_refset};
 use super::status::{fail, ffi_boundary, mh_status, non_null, null_parameter};
+
+sized32!(
+    mh_archive_limits: max_nested_in_memory as u64,
+    mh_scan_options: archive_limits as *const mh_archive_limits,
+    mh_scan_entry: location_json as *const c_char,
+    mh_scan_summary: exit_status as i32,
+);
 
 /// Follow symbolic links (default: record them, do not follow).
 pub const MH_SCAN_FOLLOW_SYMLINKS: u32 = 1 << 0;
@@ -70,6 +78,9 @@ const SCAN_FLAGS_ALL: u32 = MH_SCAN_FOLLOW_SYMLINKS
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_archive_limits {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// Deepest nesting read: 1 reads the members of archives met as files, 2 also archives
     /// inside those... (default 4); 0 reads no archive.
     pub max_depth: u32,
@@ -88,6 +99,7 @@ pub struct mh_archive_limits {
 impl mh_archive_limits {
     fn from_limits(l: &ArchiveLimits) -> Self {
         mh_archive_limits {
+            struct_size: super::abi::size_of_struct::<mh_archive_limits>(),
             max_depth: l.max_depth,
             max_ratio: l.max_ratio,
             max_bytes: l.max_bytes,
@@ -114,10 +126,30 @@ impl mh_archive_limits {
     }
 }
 
-/// How to scan. Initialise with `mh_scan_options_default`, then change fields.
+/// Fills `*out` with the default archive limits (set `out->struct_size` first).
+///
+/// # Safety
+///
+/// `out` must be NULL or point to a writable `mh_archive_limits` of its `struct_size`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_archive_limits_default(out: *mut mh_archive_limits) -> mh_status {
+    ffi_boundary(|| {
+        non_null!("mh_archive_limits_default", out)?;
+        let limits = mh_archive_limits::from_limits(&ArchiveLimits::default());
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, limits, "mh_archive_limits_default") }
+    })
+}
+
+/// How to scan. Set `struct_size`, initialise with `mh_scan_options_default`, then change
+/// fields.
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_scan_options {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// `MH_SCAN_*` bits.
     pub flags: u32,
     /// Hashing threads for this scan (started by `mh_scan`, joined before it returns);
@@ -131,11 +163,17 @@ pub struct mh_scan_options {
     pub phash_radius: u32,
     /// Regular files larger than this are recorded as skipped, not read; 0 = no limit.
     pub max_file_size: u64,
-    /// Perceptual hashing, PDQ convention and decode limits (`digests` is ignored: a scan
-    /// always computes MD5, SHA-1 and SHA-256).
-    pub hash: mh_hash_options,
-    /// Limits on reading archives' members (unused with `MH_SCAN_NO_ARCHIVES`).
-    pub archive_limits: mh_archive_limits,
+    /// NULL for the defaults, or the perceptual hashing, PDQ convention and decode limits
+    /// (`digests` and `cancel` are ignored: a scan always computes MD5, SHA-1 and SHA-256,
+    /// and stops through `mh_scan_options.cancel`). Read during the call only.
+    pub hash: *const mh_hash_options,
+    /// NULL for the defaults, or the limits on reading archives' members (unused with
+    /// `MH_SCAN_NO_ARCHIVES`). Read during the call only.
+    pub archive_limits: *const mh_archive_limits,
+    /// NULL, or a token whose `mh_cancel_set` (from any thread) stops the scan: it returns
+    /// `MH_STATUS_CANCELLED` soon after, without the summary. When the callback stops the
+    /// scan, the token is set too. (Added after ABI version 1's first layout.)
+    pub cancel: *const super::cancel::mh_cancel,
 }
 
 /// What a scan made of one entry (`mh_scan_entry.disposition`).
@@ -185,6 +223,10 @@ pub enum mh_entry_kind {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_scan_entry {
+    /// The library's `sizeof` this struct: read a field only when `struct_size` covers it
+    /// (`offsetof(field) + sizeof(field) <= struct_size`), as a newer header may declare
+    /// fields an older library does not fill.
+    pub struct_size: u32,
     /// The path (root as given joined with the names below it), UTF-8 (invalid sequences
     /// replaced), NUL-terminated.
     pub path: *const c_char,
@@ -266,6 +308,9 @@ pub struct mh_scan_entry {
 #[repr(C)]
 #[derive(Debug, Clone, Copy)]
 pub struct mh_scan_summary {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
     /// Entries passed to the callback; the eight counts below add up to it.
     pub entries: u64,
     /// Entries with disposition `MH_ENTRY_DISPOSITION_ALERT`.
@@ -341,9 +386,8 @@ impl ReferenceIndex for SharedRefSet {
 
 fn defaults() -> mh_scan_options {
     let scan = ScanOptions::default();
-    let mut hash = mh_hash_options::defaults();
-    hash.digests = super::hash::MH_DIGEST_DEFAULT;
     mh_scan_options {
+        struct_size: super::abi::size_of_struct::<mh_scan_options>(),
         flags: if scan.dihedral { MH_SCAN_DIHEDRAL } else { 0 }
             | if scan.follow_symlinks { MH_SCAN_FOLLOW_SYMLINKS } else { 0 }
             | if scan.one_file_system { MH_SCAN_ONE_FILE_SYSTEM } else { 0 }
@@ -355,12 +399,17 @@ fn defaults() -> mh_scan_options {
         pdq_radius: scan.pdq_radius,
         phash_radius: scan.phash_radius,
         max_file_size: scan.max_file_size.unwrap_or(0),
-        hash,
-        archive_limits: mh_archive_limits::from_limits(&scan.archive_limits),
+        hash: ptr::null(),
+        archive_limits: ptr::null(),
+        cancel: ptr::null(),
     }
 }
 
-fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
+/// # Safety
+///
+/// `o.hash` and `o.archive_limits` must be NULL or readable for their `struct_size` bytes;
+/// `o.cancel` NULL or a live token.
+unsafe fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
     if o.flags & !SCAN_FLAGS_ALL != 0 {
         return Err(fail(
             mh_status::InvalidParameter,
@@ -376,7 +425,20 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
             ),
         ));
     }
-    let analyze = o.hash.to_analyze()?;
+    let analyze = if o.hash.is_null() {
+        mh_hash_options::defaults().to_analyze()?
+    } else {
+        // SAFETY: forwarded from the caller.
+        let hash = unsafe { read_input(o.hash, mh_hash_options::defaults(), "mh_scan") }?;
+        hash.to_analyze()?
+    };
+    let archive_limits = if o.archive_limits.is_null() {
+        ArchiveLimits::default()
+    } else {
+        let defaults = mh_archive_limits::from_limits(&ArchiveLimits::default());
+        // SAFETY: forwarded from the caller.
+        unsafe { read_input(o.archive_limits, defaults, "mh_scan") }?.to_limits()?
+    };
     Ok(ScanOptions {
         threads: o.threads as usize,
         follow_symlinks: o.flags & MH_SCAN_FOLLOW_SYMLINKS != 0,
@@ -387,7 +449,7 @@ fn to_scan_options(o: &mh_scan_options) -> Result<ScanOptions, mh_status> {
         no_disk_images: o.flags & MH_SCAN_NO_DISK_IMAGES != 0,
         no_archives: o.flags & MH_SCAN_NO_ARCHIVES != 0,
         verify_images: o.flags & MH_SCAN_VERIFY_IMAGES != 0,
-        archive_limits: o.archive_limits.to_limits()?,
+        archive_limits,
         no_carve: o.flags & MH_SCAN_NO_CARVE != 0,
         max_file_size: (o.max_file_size != 0).then_some(o.max_file_size),
         pdq_radius: o.pdq_radius,
@@ -447,6 +509,7 @@ impl CallbackWriter<'_> {
             None => -1,
         };
         let mut entry = mh_scan_entry {
+            struct_size: super::abi::size_of_struct::<mh_scan_entry>(),
             path: path.as_ptr(),
             path_bytes: path_bytes.as_ptr(),
             path_bytes_len: path_bytes.len(),
@@ -549,9 +612,9 @@ fn scan_failure(error: &ScanError) -> mh_status {
 pub unsafe extern "C" fn mh_scan_options_default(out: *mut mh_scan_options) -> mh_status {
     ffi_boundary(|| {
         non_null!("mh_scan_options_default", out)?;
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { out.write(defaults()) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, defaults(), "mh_scan_options_default") }
     })
 }
 
@@ -636,9 +699,17 @@ pub unsafe extern "C" fn mh_scan(
             });
         }
         // SAFETY: the caller guarantees `options` is NULL or readable.
-        let c_options = unsafe { options.as_ref() }.copied().unwrap_or_else(defaults);
-        let mut scan_options = to_scan_options(&c_options)?;
-        let cancel = Arc::new(AtomicBool::new(false));
+        let c_options = if options.is_null() {
+            defaults()
+        } else {
+            // SAFETY: the caller guarantees `options` is readable for its `struct_size` bytes.
+            unsafe { read_input(options, defaults(), "mh_scan") }?
+        };
+        // SAFETY: the caller guarantees the options' pointers are NULL or valid.
+        let mut scan_options = unsafe { to_scan_options(&c_options) }?;
+        // SAFETY: the caller guarantees `cancel` is NULL or a live token.
+        let cancel = unsafe { super::cancel::token(c_options.cancel) }
+            .unwrap_or_else(|| Arc::new(AtomicBool::new(false)));
         scan_options.cancel = Some(Arc::clone(&cancel));
         let mut writer = CallbackWriter {
             callback,
@@ -652,8 +723,12 @@ pub unsafe extern "C" fn mh_scan(
         if writer.cancelled {
             return Err(fail(mh_status::ScanCancelled, "the scan callback stopped the scan"));
         }
+        if !summary.footer.completed && writer.cancel.load(std::sync::atomic::Ordering::SeqCst) {
+            return Err(fail(mh_status::Cancelled, "cancelled through the mh_cancel token"));
+        }
         let f = &summary.footer;
         let totals = mh_scan_summary {
+            struct_size: super::abi::size_of_struct::<mh_scan_summary>(),
             entries: f.counts.entries,
             alert: f.counts.alert,
             ignore: f.counts.ignore,
@@ -675,8 +750,9 @@ pub unsafe extern "C" fn mh_scan(
             exit_status: f.exit_status,
         };
         if !out.is_null() {
-            // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-            unsafe { out.write(totals) };
+            // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes
+            // are writable.
+            unsafe { write_output(out, totals, "mh_scan") }?;
         }
         Ok(())
     })
@@ -688,7 +764,8 @@ mod tests {
 
     #[test]
     fn defaults_convert() {
-        let options = to_scan_options(&defaults()).unwrap();
+        // SAFETY: the defaults hold NULL pointers.
+        let options = unsafe { to_scan_options(&defaults()) }.unwrap();
         let want = ScanOptions::default();
         assert_eq!(options.pdq_radius, want.pdq_radius);
         assert_eq!(options.phash_radius, want.phash_radius);
@@ -703,12 +780,17 @@ mod tests {
     fn bad_flags_and_radii_are_refused() {
         let mut o = defaults();
         o.flags = 1 << 9;
-        assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
+        // SAFETY: the options hold NULL pointers.
+        assert_eq!(unsafe { to_scan_options(&o) }.unwrap_err(), mh_status::InvalidParameter);
         let mut o = defaults();
         o.pdq_radius = 257;
-        assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
+        // SAFETY: the options hold NULL pointers.
+        assert_eq!(unsafe { to_scan_options(&o) }.unwrap_err(), mh_status::InvalidParameter);
+        let mut limits = mh_archive_limits::from_limits(&ArchiveLimits::default());
+        limits.max_entries = 0;
         let mut o = defaults();
-        o.archive_limits.max_entries = 0;
-        assert_eq!(to_scan_options(&o).unwrap_err(), mh_status::InvalidParameter);
+        o.archive_limits = &limits;
+        // SAFETY: `limits` lives across the call.
+        assert_eq!(unsafe { to_scan_options(&o) }.unwrap_err(), mh_status::InvalidParameter);
     }
 }

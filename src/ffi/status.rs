@@ -30,6 +30,9 @@ pub enum mh_status {
     /// An internal error (a Rust panic) was caught at the API boundary. The library is still
     /// usable, but the call had no effect; please report it as a bug.
     Panic = 4,
+    /// The call was stopped through its `mh_cancel` token (`mh_cancel_set`); its outputs
+    /// were not written.
+    Cancelled = 5,
     /// A file system error other than the ones below (read error, not a regular file...).
     Io = 100,
     /// The file or directory does not exist.
@@ -63,12 +66,13 @@ pub enum mh_status {
 }
 
 /// Every status: the checked conversion from C integers searches it.
-const ALL_STATUSES: [mh_status; 17] = [
+const ALL_STATUSES: [mh_status; 18] = [
     mh_status::Ok,
     mh_status::NullParameter,
     mh_status::InvalidParameter,
     mh_status::BufferTooSmall,
     mh_status::Panic,
+    mh_status::Cancelled,
     mh_status::Io,
     mh_status::NotFound,
     mh_status::PermissionDenied,
@@ -92,6 +96,7 @@ impl mh_status {
             mh_status::InvalidParameter => c"an argument was out of range",
             mh_status::BufferTooSmall => c"buffer too small",
             mh_status::Panic => c"internal error (caught panic); please report it",
+            mh_status::Cancelled => c"cancelled through the mh_cancel token",
             mh_status::Io => c"I/O error",
             mh_status::NotFound => c"file or directory not found",
             mh_status::PermissionDenied => c"permission denied",
@@ -244,16 +249,22 @@ pub unsafe extern "C" fn mh_last_error_message(
     out_needed: *mut usize,
 ) -> mh_status {
     boundary(mh_status::Panic, || {
-        if out_needed.is_null() || (buf.is_null() && len != 0) {
+        if buf.is_null() && len != 0 {
             return mh_status::NullParameter;
         }
-        LAST_ERROR.with(|slot| {
+        let mut needed = 0usize;
+        let status = LAST_ERROR.with(|slot| {
             let slot = slot.borrow();
             let message = slot.as_deref().unwrap_or("");
-            // SAFETY: the caller guarantees `out_needed` and `buf[..len]` are writable;
-            // both were checked for NULL above.
-            unsafe { write_c_string(message, buf, len, out_needed) }
-        })
+            // SAFETY: `needed` is a local; the caller guarantees `buf[..len]` is writable
+            // (checked for NULL above).
+            unsafe { write_c_string(message, buf, len, &mut needed) }
+        });
+        if !out_needed.is_null() {
+            // SAFETY: the caller guarantees `out_needed` is NULL or writable.
+            unsafe { out_needed.write(needed) };
+        }
+        status
     })
 }
 
@@ -296,6 +307,7 @@ mod tests {
             (mh_status::InvalidParameter, 2),
             (mh_status::BufferTooSmall, 3),
             (mh_status::Panic, 4),
+            (mh_status::Cancelled, 5),
             (mh_status::Io, 100),
             (mh_status::NotFound, 101),
             (mh_status::PermissionDenied, 102),
@@ -313,7 +325,7 @@ mod tests {
             assert_eq!(status as u32, number, "{status:?}");
             assert_eq!(status_from_u32(number), Some(status));
         }
-        assert_eq!(status_from_u32(5), None);
+        assert_eq!(status_from_u32(6), None);
         assert_eq!(status_from_u32(u32::MAX), None);
     }
 

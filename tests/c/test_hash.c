@@ -62,7 +62,7 @@ static void check_image_result(const mh_hash_result *r) {
 }
 
 static void test_defaults(void) {
-    mh_hash_options o;
+    mh_hash_options o = {.struct_size = sizeof o};
     CHECK_STATUS(mh_hash_options_default(&o), MH_STATUS_OK);
     CHECK(o.digests == MH_DIGEST_DEFAULT);
     CHECK(o.perceptual == MH_PERCEPTUAL_DEFAULT);
@@ -74,8 +74,10 @@ static void test_defaults(void) {
 }
 
 static void test_file_and_buffer_agree(void) {
-    mh_hash_options o;
-    mh_hash_result from_file, from_buffer, with_null_options;
+    mh_hash_options o = {.struct_size = sizeof o};
+    mh_hash_result from_file = {.struct_size = sizeof from_file};
+    mh_hash_result from_buffer = {.struct_size = sizeof from_buffer};
+    mh_hash_result with_null_options = {.struct_size = sizeof with_null_options};
     size_t len = 0;
     unsigned char *bytes = read_file(image_path, &len);
 
@@ -98,8 +100,8 @@ static void test_file_and_buffer_agree(void) {
 }
 
 static void test_options(void) {
-    mh_hash_options o;
-    mh_hash_result r;
+    mh_hash_options o = {.struct_size = sizeof o};
+    mh_hash_result r = {.struct_size = sizeof r};
     int i;
 
     /* BLAKE3 and dihedrals. */
@@ -155,7 +157,7 @@ static void test_non_images(void) {
     static const char text[] = "not an image at all";
     static const char empty_sha256[] =
         "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
-    mh_hash_result r;
+    mh_hash_result r = {.struct_size = sizeof r};
 
     CHECK_STATUS(mh_hash_buffer((const uint8_t *)text, strlen(text), NULL, &r), MH_STATUS_OK);
     CHECK(r.size == strlen(text));
@@ -186,8 +188,8 @@ static void check_untouched(const mh_hash_result *r) {
 }
 
 static void test_errors(void) {
-    mh_hash_options o;
-    mh_hash_result r;
+    mh_hash_options o = {.struct_size = sizeof o};
+    mh_hash_result r = {.struct_size = sizeof r};
     char missing[4096];
 
     memset(&r, 0xAB, sizeof r);

@@ -20,7 +20,7 @@
 #include <unistd.h>
 
 static const char *set_path, *tampered_path, *newer_path, *garbage_path, *empty_path, *image;
-static mh_hash_result img;
+static mh_hash_result img = {.struct_size = sizeof img};
 
 static mh_refset *open_set(void) {
     mh_refset *set = NULL;
@@ -77,9 +77,9 @@ static void test_verify(void) {
 
 static void test_info(void) {
     mh_refset *set = open_set();
-    mh_refset_info info;
-    mh_set_info s;
-    mh_source_info src;
+    mh_refset_info info = {.struct_size = sizeof info};
+    mh_set_info s = {.struct_size = sizeof s};
+    mh_source_info src = {.struct_size = sizeof src};
     size_t i;
     int saw_alerts = 0, saw_nsrl = 0;
 
@@ -141,7 +141,7 @@ static void test_info(void) {
 static void test_lookup(void) {
     mh_refset *set = open_set();
     mh_matches *matches = NULL, *sentinel = (mh_matches *)&img;
-    mh_match m;
+    mh_match m = {.struct_size = sizeof m};
     uint8_t zeros[144] = {0}, phash_be[8];
     uint64_t phash = img.phash ^ 7u;
     size_t i;
@@ -235,7 +235,7 @@ static void test_lookup(void) {
 static void test_search(void) {
     mh_refset *set = open_set();
     mh_matches *matches = NULL, *sentinel = (mh_matches *)&img;
-    mh_match m;
+    mh_match m = {.struct_size = sizeof m};
     uint64_t needles[2];
 
     /* One needle: the stored hash 5 bits away. */
@@ -326,7 +326,7 @@ static void test_search(void) {
 /* The rows of an exact SHA-256 lookup and a dihedral PDQ search of IMAGE, as text. */
 static void describe_matches(mh_refset *set, char *out, size_t len) {
     mh_matches *matches = NULL;
-    mh_match m;
+    mh_match m = {.struct_size = sizeof m};
     size_t i, used = 0;
     out[0] = '\0';
     CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, img.sha256, 32, &matches),
@@ -389,7 +389,7 @@ static void test_truncation(void) {
 }
 
 int main(int argc, char **argv) {
-    mh_hash_options o;
+    mh_hash_options o = {.struct_size = sizeof o};
     CHECK(argc == 7);
     set_path = argv[1];
     tampered_path = argv[2];

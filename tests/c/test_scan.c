@@ -31,7 +31,7 @@ static int on_entry(void *userdata, const mh_scan_entry *e) {
         CHECK(e->image_format != NULL && strcmp(e->image_format, "png") == 0);
         n = mh_matches_len(e->matches);
         for (i = 0; i < n; i++) {
-            mh_match m;
+            mh_match m = {.struct_size = sizeof m};
             CHECK_STATUS(mh_matches_get(e->matches, i, &m), MH_STATUS_OK);
             CHECK(m.value == NULL && m.value_len == 0);
             CHECK(strstr(m.source_name, ".mhset") != NULL);
@@ -91,8 +91,8 @@ int main(int argc, char **argv) {
     const mh_refset *null_sets[1] = {NULL};
     const char *roots[1];
     const char *missing_roots[1] = {"/no/such/evidence/dir"};
-    mh_scan_options o;
-    mh_scan_summary summary;
+    mh_scan_options o = {.struct_size = sizeof o};
+    mh_scan_summary summary = {.struct_size = sizeof summary};
     struct tally t;
 
     CHECK(argc == 3);
@@ -156,9 +156,21 @@ int main(int argc, char **argv) {
     mh_scan_options_default(&o);
     o.pdq_radius = 300;
     CHECK_STATUS(mh_scan(roots, 1, sets, 1, &o, on_entry, &t, NULL), MH_STATUS_INVALID_PARAMETER);
+    {
+        mh_hash_options h = {.struct_size = sizeof h};
+        CHECK_STATUS(mh_hash_options_default(&h), MH_STATUS_OK);
+        h.pdq_convention = 9;
+        mh_scan_options_default(&o);
+        o.hash = &h;
+        CHECK_STATUS(mh_scan(roots, 1, sets, 1, &o, on_entry, &t, NULL),
+                     MH_STATUS_INVALID_PARAMETER);
+    }
+    /* A struct_size below the struct's ABI version 1 size is refused. */
     mh_scan_options_default(&o);
-    o.hash.pdq_convention = 9;
+    o.struct_size = 8;
     CHECK_STATUS(mh_scan(roots, 1, sets, 1, &o, on_entry, &t, NULL), MH_STATUS_INVALID_PARAMETER);
+    CHECK(strstr(last_error(), "struct_size") != NULL);
+    o.struct_size = sizeof o;
 
     mh_refset_free(set);
     puts("test_scan: ok");

@@ -60,17 +60,20 @@ int main(int argc, char **argv) {
     mh_refset *set = NULL;
     const mh_refset *sets[1];
     const char *roots[1];
-    mh_scan_options o;
-    mh_scan_summary summary;
+    mh_scan_options o = {.struct_size = sizeof o};
+    mh_scan_summary summary = {.struct_size = sizeof summary};
     struct tally t;
 
     CHECK(argc == 3);
     CHECK_STATUS(mh_refset_open(argv[1], &set), MH_STATUS_OK);
     sets[0] = set;
     roots[0] = argv[2];
+    mh_archive_limits limits = {.struct_size = sizeof limits};
     CHECK_STATUS(mh_scan_options_default(&o), MH_STATUS_OK);
-    CHECK(o.archive_limits.max_depth == 4 && o.archive_limits.max_ratio == 100);
-    CHECK(o.archive_limits.max_entries == 1000000);
+    CHECK(o.archive_limits == NULL && o.hash == NULL && o.cancel == NULL);
+    CHECK_STATUS(mh_archive_limits_default(&limits), MH_STATUS_OK);
+    CHECK(limits.max_depth == 4 && limits.max_ratio == 100);
+    CHECK(limits.max_entries == 1000000);
     o.threads = 2;
 
     /* The image is read through its file system by default. */
@@ -97,7 +100,8 @@ int main(int argc, char **argv) {
 
     /* Archive limits are checked. */
     mh_scan_options_default(&o);
-    o.archive_limits.max_entries = 0;
+    limits.max_entries = 0;
+    o.archive_limits = &limits;
     memset(&t, 0, sizeof t);
     CHECK_STATUS(mh_scan(roots, 1, sets, 1, &o, on_entry, &t, NULL), MH_STATUS_INVALID_PARAMETER);
     CHECK(strstr(last_error(), "max_entries") != NULL);

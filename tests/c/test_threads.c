@@ -10,17 +10,17 @@
 #define ITERATIONS 200
 
 static const mh_refset *shared_set;
-static mh_hash_result img;
+static mh_hash_result img = {.struct_size = sizeof img};
 
 static void *worker(void *arg) {
     long id = (long)arg;
     int i;
     for (i = 0; i < ITERATIONS; i++) {
         mh_matches *matches = NULL;
-        mh_match m;
-        mh_refset_info info;
-        mh_set_info set_info;
-        mh_hash_result r;
+        mh_match m = {.struct_size = sizeof m};
+        mh_refset_info info = {.struct_size = sizeof info};
+        mh_set_info set_info = {.struct_size = sizeof set_info};
+        mh_hash_result r = {.struct_size = sizeof r};
         char detail[256];
         size_t needed = 0;
         char text[32];
@@ -71,7 +71,7 @@ static void *worker(void *arg) {
 int main(int argc, char **argv) {
     pthread_t threads[THREADS];
     mh_refset *set = NULL;
-    mh_hash_options o;
+    mh_hash_options o = {.struct_size = sizeof o};
     long t;
 
     CHECK(argc == 3);
