@@ -595,6 +595,17 @@ typedef uint32_t mh_entry_kind;
 typedef struct mh_cancel mh_cancel;
 
 /**
+ * A streaming hasher (opaque): for content a suite reads itself, in pieces (its own
+ * virtual file system, an E01 it opened, a phone extraction), that it cannot hand over as
+ * a path or one buffer. Digests are computed as the pieces come; a picture is kept in memory
+ * only up to `max_image_file_bytes` (decoding needs all of it). The result equals
+ * `mh_hash_buffer` on the concatenated pieces, whatever their sizes.
+ *
+ * One hasher is used by one thread at a time (it may move between threads).
+ */
+typedef struct mh_hasher mh_hasher;
+
+/**
  * The result of a lookup or search: a list of `mh_match` rows sorted by (distance, stored
  * value, needle). Iterate with `mh_matches_len` / `mh_matches_get`; free with
  * `mh_matches_free`. It owns copies of everything it shows, so it stays valid after the
@@ -1405,6 +1416,49 @@ mh_status mh_hash_buffer(const uint8_t *data,
                          size_t len,
                          const struct mh_hash_options *options,
                          struct mh_hash_result *out);
+
+/**
+ * Makes a hasher with `options` (NULL for the defaults; read during this call only) in
+ * `*out`. Free it with `mh_hasher_free`.
+ *
+ * # Safety
+ *
+ * `options` must be NULL or readable for its `struct_size` bytes; `out` NULL or a writable
+ * `mh_hasher *`.
+ */
+mh_status mh_hasher_new(const struct mh_hash_options *options, struct mh_hasher **out);
+
+/**
+ * Adds the next `len` bytes at `data` (NULL only with `len` 0). `MH_STATUS_INVALID_PARAMETER`
+ * after `mh_hasher_finish`.
+ *
+ * # Safety
+ *
+ * `hasher` must be NULL or a live hasher not used by another thread during the call; `data`
+ * NULL or readable for `len` bytes.
+ */
+mh_status mh_hasher_update(struct mh_hasher *hasher, const uint8_t *data, size_t len);
+
+/**
+ * Finishes the content: digests and, for a picture, its perceptual hashes into `*out` (as
+ * `mh_hash_buffer`). The hasher then takes no more bytes; free it with `mh_hasher_free`.
+ * `MH_STATUS_CANCELLED` when the options' cancel token stopped the decoding.
+ *
+ * # Safety
+ *
+ * `hasher` must be NULL or a live hasher not used by another thread during the call; `out`
+ * NULL or writable for its `struct_size` bytes.
+ */
+mh_status mh_hasher_finish(struct mh_hasher *hasher, struct mh_hash_result *out);
+
+/**
+ * Frees a hasher (finished or not). NULL is a no-op.
+ *
+ * # Safety
+ *
+ * `hasher` must be NULL or a live hasher, not used after.
+ */
+void mh_hasher_free(struct mh_hasher *hasher);
 
 /**
  * Opens the `.mhset` reference set at `path` and writes a new handle to `*out`.

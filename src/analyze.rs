@@ -190,53 +190,121 @@ pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
 
 /// Analyses everything `reader` yields, reading it once.
 pub fn analyze_reader<R: Read>(mut reader: R, options: &AnalyzeOptions) -> io::Result<Analysis> {
-    let mut hasher = MultiHasher::new(options.digest);
-    let mut head = vec![0u8; READ_BUFFER_SIZE];
-    let filled = read_full(&mut reader, &mut head)?;
-    head.truncate(filled);
-    hasher.update(&head);
-
-    let sniffed_image = options.perceptual && decode::detect_format(&head).is_some();
-    // Keep the bytes only while they could still be decoded; past the limit, stream.
-    let mut too_large = sniffed_image && head.len() as u64 > options.max_image_file_bytes;
-    let mut kept: Option<Vec<u8>> = (sniffed_image && !too_large).then_some(head);
+    let mut analyzer = StreamAnalyzer::new(options.clone());
     let mut buffer = vec![0u8; READ_BUFFER_SIZE];
     loop {
-        let n = match reader.read(&mut buffer) {
+        match reader.read(&mut buffer) {
             Ok(0) => break,
-            Ok(n) => n,
+            Ok(n) => analyzer.update(&buffer[..n]),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
-        };
-        hasher.update(&buffer[..n]);
-        if let Some(bytes) = kept.as_mut() {
-            if bytes.len() as u64 + n as u64 > options.max_image_file_bytes {
-                kept = None;
-                too_large = true;
+        }
+    }
+    Ok(analyzer.finish())
+}
+
+/// Bytes enough for [`decode::detect_format`] to recognise every format (it reads at most
+/// the first 18).
+const SNIFF_BYTES: usize = 64;
+
+/// What a [`StreamAnalyzer`] keeps of the content for decoding.
+enum Kept {
+    /// Fewer than [`SNIFF_BYTES`] seen: not yet known whether it is an image.
+    Unsniffed(Vec<u8>),
+    /// An image so far within [`AnalyzeOptions::max_image_file_bytes`]: every byte.
+    Image(Vec<u8>),
+    /// An image larger than the limit: digested only.
+    TooLarge,
+    /// Not an image (or perceptual hashing off): digested only.
+    NotImage,
+}
+
+/// An analysis fed the content in pieces, for content that is neither a file nor one buffer
+/// (a suite's own virtual file system, a network stream). The digests are computed as the
+/// bytes come; an image is kept in memory only up to
+/// [`AnalyzeOptions::max_image_file_bytes`], since decoding needs all of it. The result
+/// equals [`analyze_bytes`] on the concatenated pieces, whatever their sizes.
+pub struct StreamAnalyzer {
+    options: AnalyzeOptions,
+    hasher: MultiHasher,
+    kept: Kept,
+}
+
+impl StreamAnalyzer {
+    /// A new analysis with `options`.
+    pub fn new(options: AnalyzeOptions) -> Self {
+        let hasher = MultiHasher::new(options.digest);
+        Self { options, hasher, kept: Kept::Unsniffed(Vec::with_capacity(SNIFF_BYTES)) }
+    }
+
+    /// Adds the next piece of the content.
+    pub fn update(&mut self, mut data: &[u8]) {
+        self.hasher.update(data);
+        if let Kept::Unsniffed(head) = &mut self.kept {
+            let take = (SNIFF_BYTES - head.len()).min(data.len());
+            head.extend_from_slice(&data[..take]);
+            data = &data[take..];
+            if head.len() < SNIFF_BYTES {
+                return;
+            }
+            let head = std::mem::take(head);
+            self.kept = self.sniffed(head);
+        }
+        if let Kept::Image(bytes) = &mut self.kept {
+            if bytes.len() as u64 + data.len() as u64 > self.options.max_image_file_bytes {
+                self.kept = Kept::TooLarge;
             } else {
-                bytes.extend_from_slice(&buffer[..n]);
+                bytes.extend_from_slice(data);
             }
         }
     }
-    let size = hasher.bytes();
-    let mut analysis = Analysis {
-        size,
-        digests: hasher.finalize(),
-        image: None,
-        pdq: None,
-        pdq_dihedral: None,
-        imagehashes: None,
-        robust: Vec::new(),
-        windows: Vec::new(),
-        image_error: None,
-    };
-    if too_large {
-        analysis.image_error =
-            Some(ImageError::FileTooLarge { size, limit: options.max_image_file_bytes });
-    } else if let Some(bytes) = kept {
-        add_perceptual(&mut analysis, &bytes, options);
+
+    /// What to keep, once the first bytes are known.
+    fn sniffed(&self, head: Vec<u8>) -> Kept {
+        if !self.options.perceptual || decode::detect_format(&head).is_none() {
+            Kept::NotImage
+        } else if head.len() as u64 > self.options.max_image_file_bytes {
+            Kept::TooLarge
+        } else {
+            Kept::Image(head)
+        }
     }
-    Ok(analysis)
+
+    /// Bytes added so far.
+    pub fn bytes(&self) -> u64 {
+        self.hasher.bytes()
+    }
+
+    /// The analysis of everything added.
+    pub fn finish(mut self) -> Analysis {
+        if let Kept::Unsniffed(head) = &mut self.kept {
+            let head = std::mem::take(head);
+            self.kept = self.sniffed(head);
+        }
+        let size = self.hasher.bytes();
+        let mut analysis = Analysis {
+            size,
+            digests: self.hasher.finalize(),
+            image: None,
+            pdq: None,
+            pdq_dihedral: None,
+            imagehashes: None,
+            robust: Vec::new(),
+            windows: Vec::new(),
+            image_error: None,
+        };
+        match self.kept {
+            Kept::TooLarge => {
+                analysis.image_error = Some(ImageError::FileTooLarge {
+                    size,
+                    limit: self.options.max_image_file_bytes,
+                });
+            }
+            Kept::Image(bytes) => add_perceptual(&mut analysis, &bytes, &self.options),
+            Kept::NotImage | Kept::Unsniffed(_) => {}
+        }
+        analysis
+    }
 }
 
 /// Opens `path` read-only (see [`open_evidence`]) and analyses it.
@@ -289,19 +357,6 @@ pub fn open_evidence_with(path: &Path, follow_symlinks: bool) -> io::Result<(Fil
         let _ = follow_symlinks;
         Ok((OpenOptions::new().read(true).open(path)?, false))
     }
-}
-
-fn read_full<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match reader.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
 }
 
 fn add_perceptual(analysis: &mut Analysis, bytes: &[u8], options: &AnalyzeOptions) {
@@ -386,4 +441,47 @@ fn cancelled(analysis: &mut Analysis) {
     analysis.robust.clear();
     analysis.windows.clear();
     analysis.image_error = Some(ImageError::Cancelled);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Pieces of any size give the one-buffer result, and content that is no picture, or
+    /// a picture over the size limit, is not kept.
+    #[test]
+    fn streaming_equals_one_buffer_and_keeps_only_pictures() {
+        let mut png = Vec::new();
+        let pixels = image::RgbImage::from_fn(97, 61, |x, y| {
+            image::Rgb([(x * 5 % 251) as u8, (y * 7 % 241) as u8, ((x + y) % 256) as u8])
+        });
+        pixels.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
+        let options = AnalyzeOptions::default();
+        let whole = analyze_bytes(&png, &options);
+        let whole_pdq = whole.pdq.as_ref().map(|p| (p.hash, p.quality));
+        assert!(whole_pdq.is_some());
+        for piece in [1, 7, 64, 65, 4096, png.len()] {
+            let mut s = StreamAnalyzer::new(options.clone());
+            for chunk in png.chunks(piece) {
+                s.update(chunk);
+            }
+            let streamed = s.finish();
+            assert_eq!(streamed.digests, whole.digests, "piece {piece}");
+            assert_eq!(streamed.pdq.as_ref().map(|p| (p.hash, p.quality)), whole_pdq);
+            assert_eq!(
+                streamed.imagehashes.as_ref().map(|h| h.phash),
+                whole.imagehashes.as_ref().map(|h| h.phash)
+            );
+        }
+        let mut text = StreamAnalyzer::new(options.clone());
+        text.update(&[b'x'; 100_000]);
+        assert!(matches!(text.kept, Kept::NotImage));
+        let small = AnalyzeOptions { max_image_file_bytes: 100, ..options };
+        let mut big = StreamAnalyzer::new(small);
+        for chunk in png.chunks(30) {
+            big.update(chunk);
+        }
+        assert!(matches!(big.kept, Kept::TooLarge));
+        assert!(matches!(big.finish().image_error, Some(ImageError::FileTooLarge { .. })));
+    }
 }

@@ -549,6 +549,122 @@ pub unsafe extern "C" fn mh_hash_buffer(
     })
 }
 
+/// A streaming hasher (opaque): for content a suite reads itself, in pieces (its own
+/// virtual file system, an E01 it opened, a phone extraction), that it cannot hand over as
+/// a path or one buffer. Digests are computed as the pieces come; a picture is kept in memory
+/// only up to `max_image_file_bytes` (decoding needs all of it). The result equals
+/// `mh_hash_buffer` on the concatenated pieces, whatever their sizes.
+///
+/// One hasher is used by one thread at a time (it may move between threads).
+pub struct mh_hasher {
+    /// `None` once finished.
+    analyzer: Option<analyze::StreamAnalyzer>,
+    digests: u32,
+}
+
+/// Makes a hasher with `options` (NULL for the defaults; read during this call only) in
+/// `*out`. Free it with `mh_hasher_free`.
+///
+/// # Safety
+///
+/// `options` must be NULL or readable for its `struct_size` bytes; `out` NULL or a writable
+/// `mh_hasher *`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_hasher_new(
+    options: *const mh_hash_options,
+    out: *mut *mut mh_hasher,
+) -> mh_status {
+    ffi_boundary(|| {
+        non_null!("mh_hasher_new", out)?;
+        // SAFETY: the caller guarantees `options` is NULL or readable.
+        let (analyze_options, digests) = unsafe { read_options(options, "mh_hasher_new") }?;
+        let hasher = Box::new(mh_hasher {
+            analyzer: Some(analyze::StreamAnalyzer::new(analyze_options)),
+            digests,
+        });
+        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
+        unsafe { out.write(Box::into_raw(hasher)) };
+        Ok(())
+    })
+}
+
+/// Adds the next `len` bytes at `data` (NULL only with `len` 0). `MH_STATUS_INVALID_PARAMETER`
+/// after `mh_hasher_finish`.
+///
+/// # Safety
+///
+/// `hasher` must be NULL or a live hasher not used by another thread during the call; `data`
+/// NULL or readable for `len` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_hasher_update(
+    hasher: *mut mh_hasher,
+    data: *const u8,
+    len: usize,
+) -> mh_status {
+    ffi_boundary(|| {
+        if hasher.is_null() || (data.is_null() && len != 0) {
+            return Err(null_parameter("mh_hasher_update", "hasher, or data with len > 0"));
+        }
+        if len > isize::MAX as usize {
+            return Err(fail(mh_status::InvalidParameter, "mh_hasher_update: len is too large"));
+        }
+        // SAFETY: `hasher` is non-NULL; the caller guarantees it is live and not shared.
+        let hasher = unsafe { &mut *hasher };
+        let Some(analyzer) = hasher.analyzer.as_mut() else {
+            return Err(fail(mh_status::InvalidParameter, "mh_hasher_update: already finished"));
+        };
+        if len > 0 {
+            // SAFETY: `data` is non-NULL, `len` fits in isize and the caller guarantees `len`
+            // readable bytes.
+            analyzer.update(unsafe { std::slice::from_raw_parts(data, len) });
+        }
+        Ok(())
+    })
+}
+
+/// Finishes the content: digests and, for a picture, its perceptual hashes into `*out` (as
+/// `mh_hash_buffer`). The hasher then takes no more bytes; free it with `mh_hasher_free`.
+/// `MH_STATUS_CANCELLED` when the options' cancel token stopped the decoding.
+///
+/// # Safety
+///
+/// `hasher` must be NULL or a live hasher not used by another thread during the call; `out`
+/// NULL or writable for its `struct_size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_hasher_finish(
+    hasher: *mut mh_hasher,
+    out: *mut mh_hash_result,
+) -> mh_status {
+    ffi_boundary(|| {
+        non_null!("mh_hasher_finish", hasher, out)?;
+        // SAFETY: `hasher` is non-NULL; the caller guarantees it is live and not shared.
+        let hasher = unsafe { &mut *hasher };
+        let Some(analyzer) = hasher.analyzer.take() else {
+            return Err(fail(mh_status::InvalidParameter, "mh_hasher_finish: already finished"));
+        };
+        let analysis = analyzer.finish();
+        check_cancelled(&analysis)?;
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, to_result(&analysis, hasher.digests), "mh_hasher_finish") }
+    })
+}
+
+/// Frees a hasher (finished or not). NULL is a no-op.
+///
+/// # Safety
+///
+/// `hasher` must be NULL or a live hasher, not used after.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_hasher_free(hasher: *mut mh_hasher) {
+    super::status::boundary((), || {
+        if !hasher.is_null() {
+            // SAFETY: the caller gives up a live hasher made by `mh_hasher_new`.
+            drop(unsafe { Box::from_raw(hasher) });
+        }
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

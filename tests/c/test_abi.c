@@ -1,5 +1,5 @@
 /* ABI versioning: the ABI version, struct_size for structs from older and newer headers,
- * and cancel tokens. argv[1]: a PNG file. */
+ * cancel tokens, and streaming hashing. argv[1]: a PNG file. */
 #include <stdint.h>
 
 #include "check.h"
@@ -116,6 +116,49 @@ int main(int argc, char **argv) {
     CHECK(mh_cancel_is_set(NULL) == 0);
     mh_cancel_free(cancel);
     mh_cancel_free(NULL);
+
+    /* Streaming: 1-byte, 4 KiB and pseudo-random pieces give mh_hash_file's result. */
+    {
+        mh_hash_result from_file = {.struct_size = sizeof from_file};
+        size_t piece_sizes[3] = {1, 4096, 0};
+        int mode;
+        CHECK_STATUS(mh_hash_file(argv[1], NULL, &from_file), MH_STATUS_OK);
+        for (mode = 0; mode < 3; mode++) {
+            mh_hasher *h = NULL;
+            mh_hash_result r = {.struct_size = sizeof r};
+            size_t at = 0;
+            uint32_t seed = 12345;
+            CHECK_STATUS(mh_hasher_new(NULL, &h), MH_STATUS_OK);
+            while (at < len) {
+                size_t n = piece_sizes[mode];
+                if (n == 0) {
+                    seed = seed * 1103515245u + 12345u;
+                    n = 1 + (seed >> 16) % 9000;
+                }
+                if (n > len - at)
+                    n = len - at;
+                CHECK_STATUS(mh_hasher_update(h, png + at, n), MH_STATUS_OK);
+                at += n;
+            }
+            CHECK_STATUS(mh_hasher_update(h, NULL, 0), MH_STATUS_OK);
+            CHECK_STATUS(mh_hasher_finish(h, &r), MH_STATUS_OK);
+            CHECK(r.valid == from_file.valid && r.size == from_file.size);
+            CHECK(memcmp(r.md5, from_file.md5, 16) == 0);
+            CHECK(memcmp(r.sha1, from_file.sha1, 20) == 0);
+            CHECK(memcmp(r.sha256, from_file.sha256, 32) == 0);
+            CHECK(memcmp(r.pdq, from_file.pdq, 32) == 0 && r.pdq_quality == from_file.pdq_quality);
+            CHECK(r.phash == from_file.phash && r.dhash == from_file.dhash);
+            CHECK(r.ahash == from_file.ahash);
+            /* Finished: no more bytes, no second result. */
+            CHECK_STATUS(mh_hasher_update(h, png, 1), MH_STATUS_INVALID_PARAMETER);
+            CHECK_STATUS(mh_hasher_finish(h, &r), MH_STATUS_INVALID_PARAMETER);
+            mh_hasher_free(h);
+        }
+        CHECK_STATUS(mh_hasher_new(NULL, NULL), MH_STATUS_NULL_PARAMETER);
+        CHECK_STATUS(mh_hasher_update(NULL, png, 1), MH_STATUS_NULL_PARAMETER);
+        CHECK_STATUS(mh_hasher_finish(NULL, &got), MH_STATUS_NULL_PARAMETER);
+        mh_hasher_free(NULL);
+    }
 
     free(png);
     puts("test_abi: ok");
