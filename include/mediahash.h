@@ -161,6 +161,11 @@
 #define MH_MAX_NEEDLES 8
 
 /**
+ * `mh_refset_lookup_batch`'s entry for a value not in the set.
+ */
+#define MH_ENTRY_NONE UINT64_MAX
+
+/**
  * Follow symbolic links (default: record them, do not follow).
  */
 #define MH_SCAN_FOLLOW_SYMLINKS (1 << 0)
@@ -925,6 +930,96 @@ typedef struct mh_source_info {
 } mh_source_info;
 
 /**
+ * One membership of a stored value (a record in a set), read without allocating: filled by
+ * `mh_refset_membership_get`. Text fields are (pointer, length) pairs borrowed from the
+ * `mh_refset` (valid until `mh_refset_free`), **not** NUL-terminated; NULL (length 0) means
+ * the field is absent. Text is UTF-8 except `file_name` (bytes as stored).
+ */
+typedef struct mh_membership {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
+     * An `mh_disposition`: what to do with a file matching this set.
+     */
+    uint32_t disposition;
+    /**
+     * The set, as an index for `mh_refset_set_get`.
+     */
+    uint32_t set_index;
+    /**
+     * The source file the record came from, as an index for `mh_refset_source_get`.
+     */
+    uint32_t source_index;
+    /**
+     * The record's number in the set.
+     */
+    uint32_t record;
+    /**
+     * Whether the victim is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
+     */
+    int32_t victim_identified;
+    /**
+     * Whether the offender is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
+     */
+    int32_t offender_identified;
+    /**
+     * File size the source states, or -1.
+     */
+    int64_t file_size;
+    /**
+     * Category as the source states it (VICS: "0"-"4" in the Default profile).
+     */
+    const uint8_t *category;
+    /**
+     * Length of `category` in bytes.
+     */
+    size_t category_len;
+    /**
+     * Categorisation profile (VICS 2.0: "Default", "US"...).
+     */
+    const uint8_t *profile;
+    /**
+     * Length of `profile` in bytes.
+     */
+    size_t profile_len;
+    /**
+     * The series the source files the entry under.
+     */
+    const uint8_t *series;
+    /**
+     * Length of `series` in bytes.
+     */
+    size_t series_len;
+    /**
+     * The record's identifier in its source (VICS MediaID, NSRL row...).
+     */
+    const uint8_t *source_id;
+    /**
+     * Length of `source_id` in bytes.
+     */
+    size_t source_id_len;
+    /**
+     * Free text (product name, comment).
+     */
+    const uint8_t *note;
+    /**
+     * Length of `note` in bytes.
+     */
+    size_t note_len;
+    /**
+     * File name as stored (bytes).
+     */
+    const uint8_t *file_name;
+    /**
+     * Length of `file_name` in bytes.
+     */
+    size_t file_name_len;
+} mh_membership;
+
+/**
  * One match: a stored value and one of its memberships (a record in a set).
  *
  * Filled by `mh_matches_get`. Pointers are borrowed from the `mh_matches` and valid until
@@ -1573,6 +1668,44 @@ mh_status mh_refset_lookup(const struct mh_refset *set,
                            const uint8_t *value,
                            size_t len,
                            struct mh_matches **out);
+
+/**
+ * Looks up `count` values of one `kind` in one call, for suites that check many files
+ * against a set: `values` holds them back to back, each the kind's size (as
+ * `mh_refset_lookup`). For value `i`, `out_entries[i]` receives the stored value's entry id
+ * (for `mh_refset_membership_get`), or `MH_ENTRY_NONE` when it is not in the set; when
+ * `out_membership_counts` is not NULL, `out_membership_counts[i]` receives its number of
+ * memberships (0 when absent); when `out_found` is not NULL, `*out_found` receives how many
+ * were found. Nothing is allocated. Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `values` NULL (only with `count` 0) or readable for
+ * `count` values; `out_entries` NULL (only with `count` 0) or writable for `count`
+ * `uint64_t`; `out_membership_counts` NULL or writable for `count` `uint32_t`; `out_found`
+ * NULL or a writable `size_t`.
+ */
+mh_status mh_refset_lookup_batch(const struct mh_refset *set,
+                                 uint32_t kind,
+                                 const uint8_t *values,
+                                 size_t count,
+                                 uint64_t *out_entries,
+                                 uint32_t *out_membership_counts,
+                                 size_t *out_found);
+
+/**
+ * Membership `index` (0-based, below the count `mh_refset_lookup_batch` gave) of the stored
+ * value `entry` into `*out`, without allocating: its strings are borrowed from the set.
+ * Thread-safe.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `out` NULL or writable for its `struct_size` bytes.
+ */
+mh_status mh_refset_membership_get(const struct mh_refset *set,
+                                   uint64_t entry,
+                                   uint32_t index,
+                                   struct mh_membership *out);
 
 /**
  * Finds every stored PDQ hash within Hamming distance `radius` (inclusive, 0-256;

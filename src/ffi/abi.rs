@@ -191,6 +191,7 @@ mod tests {
         check::<refset::mh_set_info>(0);
         check::<refset::mh_source_info>(0);
         check::<refset::mh_match>(0);
+        check::<refset::mh_membership>(0);
         check::<scan::mh_archive_limits>(0);
         check::<scan::mh_scan_options>(pointer); // cancel
         check::<scan::mh_scan_entry>(0);

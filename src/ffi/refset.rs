@@ -18,6 +18,7 @@ sized32!(
     mh_set_info: source_count as usize,
     mh_source_info: source_version as *const c_char,
     mh_match: file_name_len as usize,
+    mh_membership: file_name_len as usize,
 );
 
 /// Default PDQ search radius (inclusive), as ThreatExchange recommends.
@@ -184,6 +185,59 @@ pub struct mh_source_info {
     pub bad_records: u64,
     /// The version or release the source states, or NULL.
     pub source_version: *const c_char,
+}
+
+/// `mh_refset_lookup_batch`'s entry for a value not in the set.
+pub const MH_ENTRY_NONE: u64 = u64::MAX;
+
+/// One membership of a stored value (a record in a set), read without allocating: filled by
+/// `mh_refset_membership_get`. Text fields are (pointer, length) pairs borrowed from the
+/// `mh_refset` (valid until `mh_refset_free`), **not** NUL-terminated; NULL (length 0) means
+/// the field is absent. Text is UTF-8 except `file_name` (bytes as stored).
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct mh_membership {
+    /// `sizeof` this struct as the caller's header declares it: set it before passing the
+    /// struct (see "ABI versioning" in the header's preamble).
+    pub struct_size: u32,
+    /// An `mh_disposition`: what to do with a file matching this set.
+    pub disposition: u32,
+    /// The set, as an index for `mh_refset_set_get`.
+    pub set_index: u32,
+    /// The source file the record came from, as an index for `mh_refset_source_get`.
+    pub source_index: u32,
+    /// The record's number in the set.
+    pub record: u32,
+    /// Whether the victim is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
+    pub victim_identified: i32,
+    /// Whether the offender is identified (VICS): 1 = yes, 0 = no, -1 = not stated.
+    pub offender_identified: i32,
+    /// File size the source states, or -1.
+    pub file_size: i64,
+    /// Category as the source states it (VICS: "0"-"4" in the Default profile).
+    pub category: *const u8,
+    /// Length of `category` in bytes.
+    pub category_len: usize,
+    /// Categorisation profile (VICS 2.0: "Default", "US"...).
+    pub profile: *const u8,
+    /// Length of `profile` in bytes.
+    pub profile_len: usize,
+    /// The series the source files the entry under.
+    pub series: *const u8,
+    /// Length of `series` in bytes.
+    pub series_len: usize,
+    /// The record's identifier in its source (VICS MediaID, NSRL row...).
+    pub source_id: *const u8,
+    /// Length of `source_id` in bytes.
+    pub source_id_len: usize,
+    /// Free text (product name, comment).
+    pub note: *const u8,
+    /// Length of `note` in bytes.
+    pub note_len: usize,
+    /// File name as stored (bytes).
+    pub file_name: *const u8,
+    /// Length of `file_name` in bytes.
+    pub file_name_len: usize,
 }
 
 /// One match: a stored value and one of its memberships (a record in a set).
@@ -777,6 +831,148 @@ pub unsafe extern "C" fn mh_refset_lookup(
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
         unsafe { give_matches(rows, out) };
         Ok(())
+    })
+}
+
+/// Looks up `count` values of one `kind` in one call, for suites that check many files
+/// against a set: `values` holds them back to back, each the kind's size (as
+/// `mh_refset_lookup`). For value `i`, `out_entries[i]` receives the stored value's entry id
+/// (for `mh_refset_membership_get`), or `MH_ENTRY_NONE` when it is not in the set; when
+/// `out_membership_counts` is not NULL, `out_membership_counts[i]` receives its number of
+/// memberships (0 when absent); when `out_found` is not NULL, `*out_found` receives how many
+/// were found. Nothing is allocated. Thread-safe.
+///
+/// # Safety
+///
+/// `set` must be NULL or a live handle; `values` NULL (only with `count` 0) or readable for
+/// `count` values; `out_entries` NULL (only with `count` 0) or writable for `count`
+/// `uint64_t`; `out_membership_counts` NULL or writable for `count` `uint32_t`; `out_found`
+/// NULL or a writable `size_t`.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_refset_lookup_batch(
+    set: *const mh_refset,
+    kind: u32,
+    values: *const u8,
+    count: usize,
+    out_entries: *mut u64,
+    out_membership_counts: *mut u32,
+    out_found: *mut usize,
+) -> mh_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller guarantees `set` is NULL or live.
+        let handle = unsafe { refset_ref(set, "mh_refset_lookup_batch") }?;
+        let kind = kind_from_c(kind)?;
+        if count > 0 {
+            non_null!("mh_refset_lookup_batch", values, out_entries)?;
+        }
+        let len = kind.value_len();
+        let total =
+            count.checked_mul(len).filter(|&t| t <= isize::MAX as usize).ok_or_else(|| {
+                fail(mh_status::InvalidParameter, "mh_refset_lookup_batch: count is too large")
+            })?;
+        let bytes: &[u8] = if count == 0 {
+            &[]
+        } else {
+            // SAFETY: `values` is non-NULL and the caller guarantees `count` values of `len`
+            // bytes; `total` fits in isize.
+            unsafe { std::slice::from_raw_parts(values, total) }
+        };
+        // Everything is computed before any output is written (outputs only on success).
+        let mut entries = Vec::with_capacity(count);
+        let mut counts =
+            Vec::with_capacity(if out_membership_counts.is_null() { 0 } else { count });
+        for value in bytes.chunks_exact(len) {
+            let hit = handle.set.find_value(&hash_value_from_bytes(kind, value));
+            entries.push(hit.map_or(MH_ENTRY_NONE, |h| u64::from(h.entry.0)));
+            if !out_membership_counts.is_null() {
+                let n = match hit {
+                    Some(h) => {
+                        handle.set.membership_count(h.entry).map_err(|e| refset_failure(&e))?
+                    }
+                    None => 0,
+                };
+                counts.push(n);
+            }
+        }
+        let found = entries.iter().filter(|&&e| e != MH_ENTRY_NONE).count();
+        if count > 0 {
+            // SAFETY: `out_entries` is non-NULL and the caller guarantees `count` writable
+            // slots; `entries` holds `count` values.
+            unsafe { std::ptr::copy_nonoverlapping(entries.as_ptr(), out_entries, count) };
+        }
+        if !out_membership_counts.is_null() && count > 0 {
+            // SAFETY: as above, for the caller's `count` `uint32_t` slots.
+            unsafe { std::ptr::copy_nonoverlapping(counts.as_ptr(), out_membership_counts, count) };
+        }
+        if !out_found.is_null() {
+            // SAFETY: the caller guarantees `out_found` is NULL or writable.
+            unsafe { out_found.write(found) };
+        }
+        Ok(())
+    })
+}
+
+/// Membership `index` (0-based, below the count `mh_refset_lookup_batch` gave) of the stored
+/// value `entry` into `*out`, without allocating: its strings are borrowed from the set.
+/// Thread-safe.
+///
+/// # Safety
+///
+/// `set` must be NULL or a live handle; `out` NULL or writable for its `struct_size` bytes.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_refset_membership_get(
+    set: *const mh_refset,
+    entry: u64,
+    index: u32,
+    out: *mut mh_membership,
+) -> mh_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller guarantees `set` is NULL or live.
+        let handle = unsafe { refset_ref(set, "mh_refset_membership_get") }?;
+        non_null!("mh_refset_membership_get", out)?;
+        let entry = u32::try_from(entry).map_err(|_| {
+            fail(mh_status::InvalidParameter, format_args!("entry {entry} is not an entry id"))
+        })?;
+        let m = handle.set.membership_at(crate::refset::EntryId(entry), index).map_err(
+            |e| match e {
+                RefsetError::ReferenceOutOfRange { .. } => fail(mh_status::InvalidParameter, &e),
+                e => refset_failure(&e),
+            },
+        )?;
+        let text = |t: Option<&str>| t.map_or((ptr::null(), 0), |t| (t.as_ptr(), t.len()));
+        let meta = &m.meta;
+        let (category, category_len) = text(meta.category);
+        let (profile, profile_len) = text(meta.profile);
+        let (series, series_len) = text(meta.series);
+        let (source_id, source_id_len) = text(meta.source_id);
+        let (note, note_len) = text(meta.note);
+        let (file_name, file_name_len) =
+            meta.file_name.map_or((ptr::null(), 0), |n| (n.as_ptr(), n.len()));
+        let membership = mh_membership {
+            struct_size: super::abi::size_of_struct::<mh_membership>(),
+            disposition: disposition_to_c(m.set.disposition) as u32,
+            set_index: m.set_id,
+            source_index: m.source_id,
+            record: m.record,
+            victim_identified: tri_state(meta.victim_identified),
+            offender_identified: tri_state(meta.offender_identified),
+            file_size: meta.file_size.and_then(|s| i64::try_from(s).ok()).unwrap_or(-1),
+            category,
+            category_len,
+            profile,
+            profile_len,
+            series,
+            series_len,
+            source_id,
+            source_id_len,
+            note,
+            note_len,
+            file_name,
+            file_name_len,
+        };
+        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
+        // writable.
+        unsafe { write_output(out, membership, "mh_refset_membership_get") }
     })
 }
 

@@ -861,12 +861,40 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         le_u32(&self.as_bytes()[at..at + 4])
     }
 
-    /// Every membership of an entry, in record order.
-    pub fn memberships(&self, entry: EntryId) -> Result<Vec<Membership<'_>>, RefsetError> {
+    /// How many memberships an entry has (as [`RefSet::memberships`] would list), without
+    /// decoding them.
+    pub fn membership_count(&self, entry: EntryId) -> Result<u32, RefsetError> {
         let e = u64::from(entry.0);
         if e < self.records {
-            return Ok(vec![self.membership(entry.0)?]);
+            return Ok(1);
         }
+        let range = self.list_range(self.list_of(e)?)?;
+        Ok(u32::try_from(range.end - range.start).unwrap_or(u32::MAX))
+    }
+
+    /// Membership `i` (in record order) of an entry, without listing the others: for
+    /// callers that walk memberships without allocating.
+    pub fn membership_at(&self, entry: EntryId, i: u32) -> Result<Membership<'_>, RefsetError> {
+        let e = u64::from(entry.0);
+        let out_of_range = |limit: u64| RefsetError::ReferenceOutOfRange {
+            what: "membership index",
+            index: e,
+            value: u64::from(i),
+            limit,
+        };
+        if e < self.records {
+            return if i == 0 { self.membership(entry.0) } else { Err(out_of_range(1)) };
+        }
+        let range = self.list_range(self.list_of(e)?)?;
+        let at = range.start + u64::from(i);
+        if at >= range.end {
+            return Err(out_of_range(range.end - range.start));
+        }
+        self.membership(self.list_member(at))
+    }
+
+    /// The list an entry id past the records names.
+    fn list_of(&self, e: u64) -> Result<u64, RefsetError> {
         let list = e - self.records;
         if list >= self.lists {
             return Err(RefsetError::ReferenceOutOfRange {
@@ -876,7 +904,16 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 limit: self.records + self.lists,
             });
         }
-        self.list_range(list)?.map(|i| self.membership(self.list_member(i))).collect()
+        Ok(list)
+    }
+
+    /// Every membership of an entry, in record order.
+    pub fn memberships(&self, entry: EntryId) -> Result<Vec<Membership<'_>>, RefsetError> {
+        let e = u64::from(entry.0);
+        if e < self.records {
+            return Ok(vec![self.membership(entry.0)?]);
+        }
+        self.list_range(self.list_of(e)?)?.map(|i| self.membership(self.list_member(i))).collect()
     }
 
     /// Full check, O(file size): the trailer checksum, then that every hash section is

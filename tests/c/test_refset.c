@@ -388,6 +388,87 @@ static void test_truncation(void) {
     mh_refset_free(set);
 }
 
+/* Batch lookups of 10^5 SHA-256 values (every 997th the image's, which the set holds
+ * twice) equal single lookups; memberships read without allocating. */
+static void test_lookup_batch(void) {
+    enum { COUNT = 100000 };
+    mh_refset *set = open_set();
+    uint8_t *values = malloc((size_t)COUNT * 32);
+    uint64_t *entries = malloc(sizeof(uint64_t) * COUNT);
+    uint32_t *counts = malloc(sizeof(uint32_t) * COUNT);
+    uint32_t seed = 7;
+    size_t i, j, found = 0, expected_found = 0;
+    mh_membership mb = {.struct_size = sizeof mb};
+    int saw_alerts = 0, saw_nsrl = 0;
+
+    CHECK(values != NULL && entries != NULL && counts != NULL);
+    for (i = 0; i < COUNT; i++) {
+        if (i % 997 == 0) {
+            memcpy(values + i * 32, img.sha256, 32);
+            continue;
+        }
+        for (j = 0; j < 32; j++) {
+            seed = seed * 1103515245u + 12345u;
+            values[i * 32 + j] = (uint8_t)(seed >> 16);
+        }
+    }
+    CHECK_STATUS(mh_refset_lookup_batch(set, MH_HASH_KIND_SHA256, values, COUNT, entries, counts,
+                                        &found),
+                 MH_STATUS_OK);
+    for (i = 0; i < COUNT; i++) {
+        mh_matches *matches = NULL;
+        size_t n;
+        CHECK_STATUS(mh_refset_lookup(set, MH_HASH_KIND_SHA256, values + i * 32, 32, &matches),
+                     MH_STATUS_OK);
+        n = mh_matches_len(matches);
+        CHECK(n == counts[i]);
+        CHECK((n == 0) == (entries[i] == MH_ENTRY_NONE));
+        if (n > 0) {
+            mh_match m = {.struct_size = sizeof m};
+            CHECK_STATUS(mh_matches_get(matches, 0, &m), MH_STATUS_OK);
+            CHECK(m.entry == entries[i]);
+            expected_found++;
+        }
+        mh_matches_free(matches);
+    }
+    CHECK(found == expected_found && found == (COUNT + 996) / 997);
+    CHECK(counts[0] == 2);
+    for (i = 0; i < counts[0]; i++) {
+        mh_set_info s = {.struct_size = sizeof s};
+        CHECK_STATUS(mh_refset_membership_get(set, entries[0], (uint32_t)i, &mb), MH_STATUS_OK);
+        CHECK_STATUS(mh_refset_set_get(set, mb.set_index, &s), MH_STATUS_OK);
+        CHECK(mb.disposition == s.disposition);
+        if (strcmp(s.name, "alerts") == 0) {
+            saw_alerts = 1;
+            CHECK(mb.category_len == 1 && memcmp(mb.category, "1", 1) == 0);
+            CHECK(mb.source_id_len == 7 && memcmp(mb.source_id, "media-1", 7) == 0);
+            CHECK(mb.file_name_len == 8 && memcmp(mb.file_name, "img\xff.png", 8) == 0);
+            CHECK(mb.victim_identified == 1 && mb.file_size == 1234 && mb.series == NULL);
+        }
+        if (strcmp(s.name, "NSRL") == 0) {
+            saw_nsrl = 1;
+            CHECK(mb.category == NULL && mb.category_len == 0);
+        }
+    }
+    CHECK(saw_alerts && saw_nsrl);
+    /* Errors: index past the memberships, a bad entry, NULLs; outputs untouched. */
+    CHECK_STATUS(mh_refset_membership_get(set, entries[0], counts[0], &mb),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_membership_get(set, MH_ENTRY_NONE, 0, &mb), MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_membership_get(set, entries[0], 0, NULL), MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_lookup_batch(set, MH_HASH_KIND_SHA256, NULL, 1, entries, NULL, NULL),
+                 MH_STATUS_NULL_PARAMETER);
+    CHECK_STATUS(mh_refset_lookup_batch(set, 99, values, 1, entries, NULL, NULL),
+                 MH_STATUS_INVALID_PARAMETER);
+    CHECK_STATUS(mh_refset_lookup_batch(set, MH_HASH_KIND_MD5, NULL, 0, NULL, NULL, &found),
+                 MH_STATUS_OK);
+    CHECK(found == 0);
+    free(values);
+    free(entries);
+    free(counts);
+    mh_refset_free(set);
+}
+
 int main(int argc, char **argv) {
     mh_hash_options o = {.struct_size = sizeof o};
     CHECK(argc == 7);
@@ -407,6 +488,7 @@ int main(int argc, char **argv) {
     test_verify();
     test_info();
     test_lookup();
+    test_lookup_batch();
     test_search();
     test_truncation();
     puts("test_refset: ok");
