@@ -1338,6 +1338,17 @@ typedef struct mh_scan_entry {
      * of a mounted folder.
      */
     const char *location_json;
+    /**
+     * Modification time as the report gives it (RFC 3339, UTC, e.g.
+     * "2024-03-01T12:00:00.5Z"), NUL-terminated, or NULL when unknown. (Appended after ABI
+     * version 1's first layout: check `struct_size`.)
+     */
+    const char *mtime;
+    /**
+     * The inode number on a mounted file system (`st_ino`), or -1 (entries inside disk
+     * images: see `location_json`'s `entry_number`). (Appended, as `mtime`.)
+     */
+    int64_t inode;
 } mh_scan_entry;
 
 /**

@@ -302,6 +302,13 @@ pub struct mh_scan_entry {
     /// as the JSON Lines report's `location` field (docs/report-format.md). NULL for entries
     /// of a mounted folder.
     pub location_json: *const c_char,
+    /// Modification time as the report gives it (RFC 3339, UTC, e.g.
+    /// "2024-03-01T12:00:00.5Z"), NUL-terminated, or NULL when unknown. (Appended after ABI
+    /// version 1's first layout: check `struct_size`.)
+    pub mtime: *const c_char,
+    /// The inode number on a mounted file system (`st_ino`), or -1 (entries inside disk
+    /// images: see `location_json`'s `entry_number`). (Appended, as `mtime`.)
+    pub inode: i64,
 }
 
 /// Totals of a finished scan.
@@ -508,6 +515,7 @@ impl CallbackWriter<'_> {
             Some(d) => i32::from(d),
             None => -1,
         };
+        let mtime = record.mtime.map(|t| super::refset::c_string(&t.to_rfc3339()));
         let mut entry = mh_scan_entry {
             struct_size: super::abi::size_of_struct::<mh_scan_entry>(),
             path: path.as_ptr(),
@@ -531,6 +539,8 @@ impl CallbackWriter<'_> {
             reason_code: record.reason.as_ref().map_or(0, |r| r.code as u32),
             deleted,
             location_json: location.as_ref().map_or(ptr::null(), |l| l.as_ptr()),
+            mtime: mtime.as_ref().map_or(ptr::null(), |t| t.as_ptr()),
+            inode: record.inode.and_then(|i| i64::try_from(i).ok()).unwrap_or(-1),
         };
         if let Some(md5) = record.md5 {
             entry.md5 = md5;

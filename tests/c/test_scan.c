@@ -5,6 +5,8 @@
  */
 #include "check.h"
 
+#include <stddef.h>
+
 struct tally {
     int entries, alerts, unknown_images, errors, directories, others;
     int saw_alerts_sha256, saw_nsrl, saw_pdq, saw_pdq_rotated, saw_phash;
@@ -18,6 +20,12 @@ static int on_entry(void *userdata, const mh_scan_entry *e) {
     CHECK(e->path_bytes_len == strlen(e->path));
     CHECK(memcmp(e->path_bytes, e->path, e->path_bytes_len) == 0);
     CHECK(e->deleted == -1 && e->location_json == NULL); /* a mounted folder's entries */
+    /* Fields appended after ABI version 1's first layout: inside struct_size here. */
+    CHECK(e->struct_size >= offsetof(mh_scan_entry, inode) + sizeof e->inode);
+    if (e->disposition != MH_ENTRY_DISPOSITION_ERROR) {
+        CHECK(e->inode > 0);
+        CHECK(e->mtime != NULL && strlen(e->mtime) >= 20 && e->mtime[strlen(e->mtime) - 1] == 'Z');
+    }
     t->entries++;
     switch (e->disposition) {
     case MH_ENTRY_DISPOSITION_ALERT:
