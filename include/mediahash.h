@@ -51,6 +51,13 @@
 #define MH_ABI_VERSION 1
 
 /**
+ * `mh_refset_builder_add_file` flag: keep a source with no usable record, or with more bad
+ * lines than good ones (by default such a source is refused with
+ * `MH_STATUS_IMPORT_UNUSABLE`: it is almost always the wrong file or format).
+ */
+#define MH_IMPORT_ALLOW_BAD_LINES (1 << 0)
+
+/**
  * Report MD5 (`mh_hash_options.digests`, `mh_hash_result.valid`).
  */
 #define MH_DIGEST_MD5 (1 << 0)
@@ -334,6 +341,12 @@ enum mh_status
      * Reported in `mh_hash_result.image_status`.
      */
     MH_STATUS_IMAGE_HASH_FAILED = 402,
+    /**
+     * `mh_refset_builder_add_file`: the hash-list file gave no usable record, or more bad
+     * lines than good ones, or could not be parsed in the given format; almost always the
+     * wrong file or format (see the error detail).
+     */
+    MH_STATUS_IMPORT_UNUSABLE = 500,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -628,6 +641,41 @@ typedef struct mh_matches mh_matches;
  * it opened; one from `mh_refset_open_mapped` requires the file to stay unchanged.
  */
 typedef struct mh_refset mh_refset;
+
+/**
+ * A reference set being built (opaque). Make with `mh_refset_builder_new`, add sources and
+ * hashes, write with `mh_refset_builder_finish`, free with `mh_refset_builder_free`. One
+ * thread at a time.
+ */
+typedef struct mh_refset_builder mh_refset_builder;
+
+/**
+ * What one `mh_refset_builder_add_file` read. Caller-allocated (set `struct_size`).
+ */
+typedef struct mh_import_summary {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
+     * Records added.
+     */
+    uint64_t records;
+    /**
+     * Lines or records refused (each named in the build's bad-record list).
+     */
+    uint64_t bad_records;
+    /**
+     * Records whose only hashes were those of the empty file, skipped.
+     */
+    uint64_t empty_file_records_skipped;
+    /**
+     * The format read, with the version the file declares (e.g. "vics-json-2.0"),
+     * NUL-terminated, truncated to fit.
+     */
+    char format[64];
+} mh_import_summary;
 
 /**
  * What to compute. Initialise with `mh_hash_options_default`, then change fields.
@@ -1439,6 +1487,80 @@ extern "C" {
  * from the header it was compiled against and refuses to run on a mismatch.
  */
 uint32_t mh_abi_version(void);
+
+/**
+ * Makes an empty builder in `*out`. Building holds the hashes in memory up to a budget
+ * (256 MiB), then spills sorted runs to the system's temporary directory.
+ *
+ * # Safety
+ *
+ * `out` must be NULL or a writable `mh_refset_builder *`.
+ */
+mh_status mh_refset_builder_new(struct mh_refset_builder **out);
+
+/**
+ * Imports the hash-list file at `path` into the set named `set_name` (NULL: the file's
+ * name) with `disposition` (an `mh_disposition`). `format` is NULL to detect the format
+ * from the content, or a name `mh refset build --format` accepts ("vics", "nsrl",
+ * "hashdeep", "md5sum", "pdq"...). Bad lines are counted, not fatal; but a file with no
+ * usable record, or more bad lines than good, is refused with `MH_STATUS_IMPORT_UNUSABLE`
+ * unless `flags` has `MH_IMPORT_ALLOW_BAD_LINES`; the refused file's records and its entry
+ * in the set's provenance are then still in the builder (free it and start again to leave
+ * them out). `*out` (may be NULL) receives the counts on success.
+ *
+ * # Safety
+ *
+ * `builder` must be NULL or a live builder used by no other thread; `path` NULL or
+ * NUL-terminated; `format` and `set_name` NULL or NUL-terminated; `out` NULL or writable for
+ * its `struct_size` bytes.
+ */
+mh_status mh_refset_builder_add_file(struct mh_refset_builder *builder,
+                                     const char *path,
+                                     const char *format,
+                                     uint32_t disposition,
+                                     const char *set_name,
+                                     uint32_t flags,
+                                     struct mh_import_summary *out);
+
+/**
+ * Adds one hash (`kind`: an `mh_hash_kind`, `len` its size as for `mh_refset_lookup`) to
+ * the set named `set_name` with `disposition`, with an optional `category` (NULL: none).
+ * Hashes added this way are listed in the set's provenance as the source
+ * "(added through the C API)" of their set.
+ *
+ * # Safety
+ *
+ * `builder` must be NULL or a live builder used by no other thread; `value` NULL or `len`
+ * readable bytes; `set_name` NULL or NUL-terminated; `category` NULL or NUL-terminated.
+ */
+mh_status mh_refset_builder_add_hash(struct mh_refset_builder *builder,
+                                     uint32_t kind,
+                                     const uint8_t *value,
+                                     size_t len,
+                                     const char *set_name,
+                                     uint32_t disposition,
+                                     const char *category);
+
+/**
+ * Writes the set to `path` (a new file: an existing one is refused, since its SHA-256 may
+ * be cited in earlier reports), atomically (a temporary file renamed into place). The
+ * builder then takes nothing more; free it with `mh_refset_builder_free`.
+ *
+ * # Safety
+ *
+ * `builder` must be NULL or a live builder used by no other thread; `path` NULL or
+ * NUL-terminated.
+ */
+mh_status mh_refset_builder_finish(struct mh_refset_builder *builder, const char *path);
+
+/**
+ * Frees a builder (finished or not; an unfinished one writes nothing). NULL is a no-op.
+ *
+ * # Safety
+ *
+ * `builder` must be NULL or a live builder, not used after.
+ */
+void mh_refset_builder_free(struct mh_refset_builder *builder);
 
 /**
  * Makes a cancel token in `*out` (not set).

@@ -447,6 +447,14 @@ fn c_refset() {
     );
 }
 
+/// Building sets from C: files, single hashes, the bad-line rule.
+#[test]
+fn c_build() {
+    let dir = scratch().join("build");
+    std::fs::create_dir_all(&dir).unwrap();
+    run_c_test("test_build", &[dir.as_os_str()]);
+}
+
 #[test]
 fn c_threads() {
     let f = fixture();

@@ -196,6 +196,7 @@ mod tests {
         check::<scan::mh_scan_options>(pointer); // cancel
         check::<scan::mh_scan_entry>(pointer + 8); // mtime, inode
         check::<scan::mh_scan_summary>(0);
+        check::<crate::ffi::build::mh_import_summary>(0);
     }
 
     #[test]

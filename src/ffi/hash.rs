@@ -308,7 +308,7 @@ fn image_error_status(error: &ImageError) -> mh_status {
 }
 
 /// Copies `text` into a fixed C buffer, NUL-terminated, cut at a UTF-8 boundary.
-fn copy_truncated(text: &str, out: &mut [c_char]) {
+pub(crate) fn copy_truncated(text: &str, out: &mut [c_char]) {
     let Some(room) = out.len().checked_sub(1) else { return };
     let mut end = text.len().min(room);
     while !text.is_char_boundary(end) {

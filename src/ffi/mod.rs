@@ -10,6 +10,7 @@
 #![deny(unsafe_op_in_unsafe_fn)]
 
 pub mod abi;
+pub mod build;
 pub mod cancel;
 pub mod hash;
 pub mod refset;

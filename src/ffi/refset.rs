@@ -811,21 +811,10 @@ pub unsafe extern "C" fn mh_refset_lookup(
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_lookup") }?;
         non_null!("mh_refset_lookup", value, out)?;
-        let kind = kind_from_c(kind)?;
-        if len != kind.value_len() {
-            return Err(fail(
-                mh_status::InvalidParameter,
-                format_args!(
-                    "a {} value is {} bytes, but len is {len}",
-                    kind.as_str(),
-                    kind.value_len()
-                ),
-            ));
-        }
-        // SAFETY: `value` is non-NULL and the caller guarantees `len` readable bytes; `len`
-        // equals a small kind size, so it fits in isize.
+        // SAFETY: `value` is non-NULL and the caller guarantees `len` readable bytes.
+        let hash_value = unsafe { hash_value_from_c(kind, value, len) }?;
+        // SAFETY: as above; `hash_value_from_c` checked `len` (a small kind size).
         let bytes = unsafe { std::slice::from_raw_parts(value, len) };
-        let hash_value = hash_value_from_bytes(kind, bytes);
         let found = handle.set.lookup(&hash_value).map_err(|e| refset_failure(&e))?;
         let rows = found.iter().map(|m| MatchRow::from_exact(m, bytes)).collect();
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
@@ -974,6 +963,32 @@ pub unsafe extern "C" fn mh_refset_membership_get(
         // writable.
         unsafe { write_output(out, membership, "mh_refset_membership_get") }
     })
+}
+
+/// The value of `kind` (an `mh_hash_kind`) in the `len` bytes at `value`, checking `len`.
+///
+/// # Safety
+///
+/// `value` must be non-NULL and readable for `len` bytes.
+pub(crate) unsafe fn hash_value_from_c(
+    kind: u32,
+    value: *const u8,
+    len: usize,
+) -> Result<HashValue, mh_status> {
+    let kind = kind_from_c(kind)?;
+    if len != kind.value_len() {
+        return Err(fail(
+            mh_status::InvalidParameter,
+            format_args!(
+                "a {} value is {} bytes, but len is {len}",
+                kind.as_str(),
+                kind.value_len()
+            ),
+        ));
+    }
+    // SAFETY: the caller guarantees `len` readable bytes; `len` is a small kind size.
+    let bytes = unsafe { std::slice::from_raw_parts(value, len) };
+    Ok(hash_value_from_bytes(kind, bytes))
 }
 
 fn hash_value_from_bytes(kind: HashKind, bytes: &[u8]) -> HashValue {

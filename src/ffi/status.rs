@@ -63,10 +63,14 @@ pub enum mh_status {
     /// The image decoded but a perceptual hash could not be computed.
     /// Reported in `mh_hash_result.image_status`.
     ImageHashFailed = 402,
+    /// `mh_refset_builder_add_file`: the hash-list file gave no usable record, or more bad
+    /// lines than good ones, or could not be parsed in the given format; almost always the
+    /// wrong file or format (see the error detail).
+    ImportUnusable = 500,
 }
 
 /// Every status: the checked conversion from C integers searches it.
-const ALL_STATUSES: [mh_status; 18] = [
+const ALL_STATUSES: [mh_status; 19] = [
     mh_status::Ok,
     mh_status::NullParameter,
     mh_status::InvalidParameter,
@@ -85,6 +89,7 @@ const ALL_STATUSES: [mh_status; 18] = [
     mh_status::ImageDecodeFailed,
     mh_status::ImageTooLarge,
     mh_status::ImageHashFailed,
+    mh_status::ImportUnusable,
 ];
 
 impl mh_status {
@@ -113,6 +118,9 @@ impl mh_status {
             mh_status::ImageDecodeFailed => c"image could not be decoded",
             mh_status::ImageTooLarge => c"image exceeds a decode limit",
             mh_status::ImageHashFailed => c"perceptual hash could not be computed",
+            mh_status::ImportUnusable => {
+                c"hash-list file unusable (no usable record, or mostly bad)"
+            }
         }
     }
 }
@@ -320,6 +328,7 @@ mod tests {
             (mh_status::ImageDecodeFailed, 400),
             (mh_status::ImageTooLarge, 401),
             (mh_status::ImageHashFailed, 402),
+            (mh_status::ImportUnusable, 500),
         ];
         for (status, number) in expected {
             assert_eq!(status as u32, number, "{status:?}");
