@@ -839,6 +839,12 @@ typedef struct mh_hash_result {
 } mh_hash_result;
 
 /**
+ * A progress callback: `done` of `total` bytes processed. Return 0 to go on, non-zero to
+ * stop the call (it then returns `MH_STATUS_CANCELLED`). Runs on the calling thread.
+ */
+typedef int32_t (*mh_progress_callback)(void *userdata, uint64_t done, uint64_t total);
+
+/**
  * Counts and provenance of a reference set. Strings are borrowed from the `mh_refset` and
  * valid until it is freed.
  */
@@ -1750,6 +1756,22 @@ void mh_refset_free(struct mh_refset *set);
  * `set` must be NULL or a live handle (from `mh_refset_open` or `mh_refset_open_mapped`).
  */
 mh_status mh_refset_verify(const struct mh_refset *set);
+
+/**
+ * `mh_refset_verify`, reporting progress and cancellable: the checksum pass reads the whole
+ * file (seconds for a multi-gigabyte set). `progress` (may be NULL) is called after each
+ * 16 MiB; `cancel` (may be NULL) is checked as often. Returns `MH_STATUS_CANCELLED` when
+ * either stopped it (the set was then not checked), otherwise as `mh_refset_verify`.
+ *
+ * # Safety
+ *
+ * `set` must be NULL or a live handle; `progress` NULL or callable as documented with
+ * `userdata`; `cancel` NULL or a live token.
+ */
+mh_status mh_refset_verify_with_progress(const struct mh_refset *set,
+                                         mh_progress_callback progress,
+                                         void *userdata,
+                                         const struct mh_cancel *cancel);
 
 /**
  * Writes the set's counts and provenance summary to `*out`. Strings in it are borrowed

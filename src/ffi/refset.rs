@@ -1,7 +1,7 @@
 //! Reference sets: open, free, verify, describe, exact lookup and Hamming-radius search,
 //! with results in an `mh_matches` object.
 
-use std::ffi::{CStr, CString, c_char};
+use std::ffi::{CStr, CString, c_char, c_void};
 use std::ptr;
 use std::sync::Arc;
 
@@ -668,6 +668,46 @@ pub unsafe extern "C" fn mh_refset_verify(set: *const mh_refset) -> mh_status {
         // SAFETY: the caller guarantees `set` is NULL or live.
         let handle = unsafe { refset_ref(set, "mh_refset_verify") }?;
         handle.set.verify().map_err(|e| refset_failure(&e))
+    })
+}
+
+/// A progress callback: `done` of `total` bytes processed. Return 0 to go on, non-zero to
+/// stop the call (it then returns `MH_STATUS_CANCELLED`). Runs on the calling thread.
+pub type mh_progress_callback =
+    Option<unsafe extern "C" fn(userdata: *mut c_void, done: u64, total: u64) -> i32>;
+
+/// `mh_refset_verify`, reporting progress and cancellable: the checksum pass reads the whole
+/// file (seconds for a multi-gigabyte set). `progress` (may be NULL) is called after each
+/// 16 MiB; `cancel` (may be NULL) is checked as often. Returns `MH_STATUS_CANCELLED` when
+/// either stopped it (the set was then not checked), otherwise as `mh_refset_verify`.
+///
+/// # Safety
+///
+/// `set` must be NULL or a live handle; `progress` NULL or callable as documented with
+/// `userdata`; `cancel` NULL or a live token.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_refset_verify_with_progress(
+    set: *const mh_refset,
+    progress: mh_progress_callback,
+    userdata: *mut c_void,
+    cancel: *const super::cancel::mh_cancel,
+) -> mh_status {
+    ffi_boundary(|| {
+        // SAFETY: the caller guarantees `set` is NULL or live.
+        let handle = unsafe { refset_ref(set, "mh_refset_verify_with_progress") }?;
+        // SAFETY: the caller guarantees `cancel` is NULL or live.
+        let token = unsafe { super::cancel::token(cancel) };
+        let mut report = |done: u64, total: u64| {
+            if token.as_ref().is_some_and(|t| t.load(std::sync::atomic::Ordering::SeqCst)) {
+                return false;
+            }
+            // SAFETY: the caller guarantees the callback is callable with `userdata`.
+            progress.is_none_or(|f| unsafe { f(userdata, done, total) } == 0)
+        };
+        handle.set.verify_with_progress(&mut report).map_err(|e| match e {
+            RefsetError::Stopped => fail(mh_status::Cancelled, "verification stopped"),
+            e => refset_failure(&e),
+        })
     })
 }
 

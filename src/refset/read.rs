@@ -53,6 +53,9 @@ use thiserror::Error;
 /// the builder wrote; a set that gives one must not be used for matching.
 #[derive(Debug, Error)]
 pub enum RefsetError {
+    /// [`RefSet::verify_with_progress`] was stopped by its progress callback.
+    #[error("verification stopped before the end (the set was not checked)")]
+    Stopped,
     /// The file could not be opened, measured, read or mapped.
     #[error("cannot read reference set {path}: {source}")]
     Io {
@@ -920,9 +923,33 @@ impl<B: AsRef<[u8]>> RefSet<B> {
     /// strictly ascending with a consistent prefix table, every entry id, record offset,
     /// list and source reference is in range, and every record decodes.
     pub fn verify(&self) -> Result<(), RefsetError> {
+        self.verify_with_progress(&mut |_, _| true)
+    }
+
+    /// [`RefSet::verify`], calling `progress(bytes_checked, total_bytes)` after each 16 MiB
+    /// of the checksum pass and once at its end; returning `false` stops with
+    /// [`RefsetError::Stopped`] (for a caller showing progress or offering to cancel: the
+    /// pass reads the whole file).
+    pub fn verify_with_progress(
+        &self,
+        progress: &mut dyn FnMut(u64, u64) -> bool,
+    ) -> Result<(), RefsetError> {
+        const PIECE: usize = 16 << 20;
         let data = self.as_bytes();
         let hashed = data.len() - 32;
-        let computed = blake3::hash(&data[..hashed]);
+        let mut hasher = blake3::Hasher::new();
+        let mut done = 0usize;
+        for piece in data[..hashed].chunks(PIECE) {
+            hasher.update(piece);
+            done += piece.len();
+            if !progress(done as u64, hashed as u64) {
+                return Err(RefsetError::Stopped);
+            }
+        }
+        if hashed == 0 && !progress(0, 0) {
+            return Err(RefsetError::Stopped);
+        }
+        let computed = hasher.finalize();
         let stored = &data[hashed..];
         if computed.as_bytes() != stored {
             return Err(RefsetError::ChecksumMismatch {

@@ -63,9 +63,37 @@ static void test_open_errors(void) {
     mh_refset_free(NULL);
 }
 
+struct progress {
+    int calls, stop;
+    uint64_t last_done, total;
+};
+
+static int on_progress(void *userdata, uint64_t done, uint64_t total) {
+    struct progress *p = userdata;
+    CHECK(done >= p->last_done && done <= total);
+    p->calls++;
+    p->last_done = done;
+    p->total = total;
+    return p->stop;
+}
+
 static void test_verify(void) {
     mh_refset *set = open_set(), *tampered = NULL;
+    struct progress p = {0, 0, 0, 0};
+    mh_cancel *cancel = NULL;
     CHECK_STATUS(mh_refset_verify(set), MH_STATUS_OK);
+    /* With progress: reaches the total; a callback or a token that says stop cancels. */
+    CHECK_STATUS(mh_refset_verify_with_progress(set, on_progress, &p, NULL), MH_STATUS_OK);
+    CHECK(p.calls >= 1 && p.last_done == p.total && p.total > 0);
+    p.stop = 1;
+    CHECK_STATUS(mh_refset_verify_with_progress(set, on_progress, &p, NULL), MH_STATUS_CANCELLED);
+    CHECK_STATUS(mh_refset_verify_with_progress(set, NULL, NULL, NULL), MH_STATUS_OK);
+    CHECK_STATUS(mh_cancel_new(&cancel), MH_STATUS_OK);
+    mh_cancel_set(cancel);
+    CHECK_STATUS(mh_refset_verify_with_progress(set, NULL, NULL, cancel), MH_STATUS_CANCELLED);
+    mh_cancel_free(cancel);
+    CHECK_STATUS(mh_refset_verify_with_progress(NULL, NULL, NULL, NULL),
+                 MH_STATUS_NULL_PARAMETER);
     CHECK_STATUS(mh_refset_verify(NULL), MH_STATUS_NULL_PARAMETER);
     CHECK(strcmp(last_error(), "mh_refset_verify: set is NULL") == 0);
     CHECK_STATUS(mh_refset_open(tampered_path, &tampered), MH_STATUS_OK);
