@@ -2011,6 +2011,42 @@ mh_status mh_last_error_message(char *buf, size_t len, size_t *out_needed);
  */
 const char *mh_version(void);
 
+#if defined(_WIN32)
+/**
+ * `mh_hash_file` on a UTF-16 path.
+ *
+ * # Safety
+ *
+ * `path` must be NULL or NUL-terminated UTF-16; otherwise as `mh_hash_file`.
+ */
+mh_status mh_hash_file_w(const uint16_t *path,
+                         const struct mh_hash_options *options,
+                         struct mh_hash_result *out);
+#endif
+
+#if defined(_WIN32)
+/**
+ * `mh_refset_open` on a UTF-16 path.
+ *
+ * # Safety
+ *
+ * `path` must be NULL or NUL-terminated UTF-16; `out` NULL or writable.
+ */
+mh_status mh_refset_open_w(const uint16_t *path, struct mh_refset **out);
+#endif
+
+#if defined(_WIN32)
+/**
+ * `mh_refset_open_mapped` on a UTF-16 path (same immutability contract).
+ *
+ * # Safety
+ *
+ * `path` must be NULL or NUL-terminated UTF-16; `out` NULL or writable; the file must
+ * stay unchanged while the set is open.
+ */
+mh_status mh_refset_open_mapped_w(const uint16_t *path, struct mh_refset **out);
+#endif
+
 #ifdef __cplusplus
 }  // extern "C"
 #endif  // __cplusplus

@@ -605,8 +605,12 @@ fn header_compiles_as_c99_and_cxx() {
     for (compiler, std, source) in
         [("cc", "-std=c99", &c_source), ("c++", "-std=c++11", &cxx_source)]
     {
-        let mut cmd = Command::new(compiler);
-        cmd.arg(std).args(WARNINGS).arg("-fsyntax-only").arg("-I").arg(&include).arg(source);
-        run_checked(&mut cmd, &format!("{compiler} {std} include/mediahash.h"));
+        // Also as a Windows compiler sees it (the UTF-16 path functions declared).
+        for defines in [&[][..], &["-D_WIN32"][..]] {
+            let mut cmd = Command::new(compiler);
+            cmd.arg(std).args(WARNINGS).args(defines).arg("-fsyntax-only");
+            cmd.arg("-I").arg(&include).arg(source);
+            run_checked(&mut cmd, &format!("{compiler} {std} {defines:?} include/mediahash.h"));
+        }
     }
 }

@@ -496,16 +496,31 @@ pub unsafe extern "C" fn mh_hash_file(
         non_null!("mh_hash_file", path, out)?;
         // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
         let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
-        // SAFETY: the caller guarantees `options` is NULL or readable.
-        let (analyze_options, digests) = unsafe { read_options(options, "mh_hash_file") }?;
-        let analysis = analyze::analyze_file(&path, &analyze_options)
-            .map_err(|e| io_failure("cannot hash", &path, &e))?;
-        check_cancelled(&analysis)?;
-        let result = to_result(&analysis, digests);
-        // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
-        // writable.
-        unsafe { write_output(out, result, "mh_hash_file") }
+        // SAFETY: forwarded from the caller.
+        unsafe { hash_file_at(&path, options, out, "mh_hash_file") }
     })
+}
+
+/// The body of `mh_hash_file` and its wide-path form.
+///
+/// # Safety
+///
+/// `options` must be NULL or readable for its `struct_size` bytes; `out` non-NULL and
+/// writable for its `struct_size` bytes.
+pub(crate) unsafe fn hash_file_at(
+    path: &std::path::Path,
+    options: *const mh_hash_options,
+    out: *mut mh_hash_result,
+    function: &str,
+) -> Result<(), mh_status> {
+    // SAFETY: the caller guarantees `options` is NULL or readable.
+    let (analyze_options, digests) = unsafe { read_options(options, function) }?;
+    let analysis = analyze::analyze_file(path, &analyze_options)
+        .map_err(|e| io_failure("cannot hash", path, &e))?;
+    check_cancelled(&analysis)?;
+    let result = to_result(&analysis, digests);
+    // SAFETY: the caller guarantees `out` is writable for its `struct_size` bytes.
+    unsafe { write_output(out, result, function) }
 }
 
 /// Hashes `len` bytes at `data` into `*out`. `data` may be NULL only when `len` is 0.

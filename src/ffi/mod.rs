@@ -17,5 +17,6 @@ pub mod refset;
 pub mod scan;
 pub mod status;
 pub mod version;
+pub mod wide;
 
 pub use status::mh_status;

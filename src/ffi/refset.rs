@@ -555,11 +555,34 @@ pub unsafe extern "C" fn mh_refset_open(
         non_null!("mh_refset_open", path, out)?;
         // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
         let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
-        let set = MappedRefSet::open(&path).map_err(|e| refset_failure(&e))?;
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { give_refset(set, &path, out) };
-        Ok(())
+        unsafe { open_at(&path, false, out) }
     })
+}
+
+/// Opens the set at `path` (copied, or `mapped`) into `*out`: the body of
+/// `mh_refset_open`, `mh_refset_open_mapped` and their wide-path forms.
+///
+/// # Safety
+///
+/// `out` must be non-NULL and writable; with `mapped`, the caller takes on
+/// `mh_refset_open_mapped`'s immutability contract.
+pub(crate) unsafe fn open_at(
+    path: &std::path::Path,
+    mapped: bool,
+    out: *mut *mut mh_refset,
+) -> Result<(), mh_status> {
+    let set = if mapped {
+        // SAFETY: the caller takes on the file's immutability contract, the precondition of
+        // `open_mapped`.
+        unsafe { MappedRefSet::open_mapped(path) }
+    } else {
+        MappedRefSet::open(path)
+    }
+    .map_err(|e| refset_failure(&e))?;
+    // SAFETY: the caller guarantees `out` is writable.
+    unsafe { give_refset(set, path, out) };
+    Ok(())
 }
 
 /// Opens the `.mhset` reference set at `path` by mapping the file itself, and writes a new
@@ -585,12 +608,9 @@ pub unsafe extern "C" fn mh_refset_open_mapped(
         non_null!("mh_refset_open_mapped", path, out)?;
         // SAFETY: `path` is non-NULL and the caller guarantees it is NUL-terminated.
         let path = path_from_c(unsafe { CStr::from_ptr(path) })?;
-        // SAFETY: the caller takes on the file's immutability contract (documented above),
-        // the precondition of `open_mapped`.
-        let set = unsafe { MappedRefSet::open_mapped(&path) }.map_err(|e| refset_failure(&e))?;
-        // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
-        unsafe { give_refset(set, &path, out) };
-        Ok(())
+        // SAFETY: `out` is non-NULL and writable; the caller takes on the file's
+        // immutability contract (documented above).
+        unsafe { open_at(&path, true, out) }
     })
 }
 
