@@ -143,6 +143,12 @@ fn hashkeeper_hke_alone_is_refused_naming_the_hsh() {
     let e = collect(hke.as_bytes(), None, &ImportOptions::default()).unwrap_err();
     assert!(matches!(e, ImportError::WrongSchema { .. }), "{e}");
     assert!(e.to_string().contains("import the .hsh file"), "{e}");
+    // Beside the .hsh it names the set.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("Z1.hke"), hke).unwrap();
+    std::fs::write(dir.path().join("Z1.hsh"), hashkeeper(2)).unwrap();
+    let (_, summary) = collect_path(&dir.path().join("Z1.hsh"), None, &Default::default()).unwrap();
+    assert_eq!(summary.source_description.as_deref(), Some("HashKeeper set 671: Z00236"));
     // Forced on a file without the header: a schema error, not a pile of bad lines.
     let e = collect(b"1,2,3\n", Some(Format::HashKeeper), &ImportOptions::default()).unwrap_err();
     assert!(e.to_string().contains("no HashKeeper header"), "{e}");
@@ -500,6 +506,11 @@ fn sample_files_from_the_public_repositories() {
         std::fs::copy(&hsh, &copy).unwrap();
         assert_eq!(md5_set(&records), hfind_hk_index(&copy));
     }
+    // The set's name comes from the .hke beside the .hsh.
+    assert_eq!(
+        summary.source_description.as_deref(),
+        Some("HashKeeper set 671: Z00236 Microsoft Windows 2000 Server")
+    );
     let e = collect_path(&sample("Z00236.hke").unwrap(), None, &opts).unwrap_err();
     assert!(e.to_string().contains("import the .hsh file"), "{e}");
 

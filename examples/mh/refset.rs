@@ -182,6 +182,9 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             summary.bad_records,
             summary.empty_file_records_skipped
         );
+        if let Some(description) = &summary.source_description {
+            eprintln!("  source: {description}");
+        }
         for note in &summary.notes {
             eprintln!("  note: {note}");
         }

@@ -195,6 +195,35 @@ fn hashkeeper_record(line: &[u8], n: u64) -> Result<Record, String> {
     })
 }
 
+/// The set description of a HashKeeper `.hsh` from the `.hke` beside it (same name,
+/// extension `.hke` or `.HKE`), when there is one: "HashKeeper set 671: Z00236 Microsoft
+/// Windows 2000 Server" per row. Best effort: a missing or unreadable `.hke` gives `None`.
+pub(crate) fn hke_description(hsh: &std::path::Path) -> Option<String> {
+    use std::io::Read;
+    let hke = ["hke", "HKE"].iter().map(|e| hsh.with_extension(e)).find(|p| p.is_file())?;
+    let file = crate::openfile::open_regular(&hke, 0).ok()?;
+    let mut text = Vec::new();
+    // A description file is a few lines; 64 KiB bounds what a hostile one can make us hold.
+    file.take(64 * 1024).read_to_end(&mut text).ok()?;
+    let mut lines = text.split(|&b| b == b'\n').map(|l| l.strip_suffix(b"\r").unwrap_or(l));
+    let header = split_csv(lines.next()?.trim_ascii(), b',').ok()?;
+    let column = |name: &str| header.iter().position(|h| h.eq_ignore_ascii_case(name.as_bytes()));
+    let (id, name) = (column("hashset_id")?, column("name")?);
+    let sets: Vec<String> = lines
+        .filter_map(|line| split_csv(line.trim_ascii(), b',').ok())
+        .filter(|fields| fields.len() > id.max(name))
+        .map(|fields| {
+            format!(
+                "HashKeeper set {}: {}",
+                String::from_utf8_lossy(fields[id].trim_ascii()),
+                String::from_utf8_lossy(&unquote(fields[name]))
+            )
+        })
+        .take(16)
+        .collect();
+    (!sets.is_empty()).then(|| sets.join("; "))
+}
+
 /// iLook v1, v3 and v4 hash sets.
 pub(crate) fn import_ilook<R: BufRead + ?Sized>(
     input: &mut R,

@@ -100,10 +100,13 @@ pub(crate) fn import_sums<R: BufRead + ?Sized>(
     })
 }
 
+/// An md5deep `-z` line's parts: the size, the hash field and the name.
+pub(crate) type SizeLine<'a> = (u64, &'a [u8], Option<Vec<u8>>);
+
 /// Splits an md5deep `-z` line (`SIZE  HASH  NAME`, the size right-aligned in 10 columns
 /// or wider) into (size, hash field, name); `None` if the line does not start with a size
 /// followed by a hex field.
-pub(crate) fn split_size_line(line: &[u8]) -> Option<(u64, &[u8], Option<Vec<u8>>)> {
+pub(crate) fn split_size_line(line: &[u8]) -> Option<SizeLine<'_>> {
     let line = line.trim_ascii_start();
     let digits = line.iter().take_while(|b| b.is_ascii_digit()).count();
     if digits == 0 || digits > 20 || !line.get(digits).is_some_and(|&b| b == b' ' || b == b'\t') {

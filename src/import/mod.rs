@@ -585,7 +585,12 @@ pub fn import_path(
         }
         _ => {
             let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
-            import_stream(file, &name, format, opts, sink)
+            let mut summary = import_stream(file, &name, format, opts, sink)?;
+            if format == Format::HashKeeper {
+                // The set's name lives in the companion .hke file, when it came along.
+                summary.source_description = legacy::hke_description(path);
+            }
+            Ok(summary)
         }
     }
 }
