@@ -455,7 +455,7 @@ fn hfind_indexes_the_same_md5s_from_a_hashkeeper_file() {
 
 /// The public samples, when `MEDIAHASH_HASHLIST_SAMPLES` names a folder holding them:
 /// from jessek/hashdeep (`sample-hashes/`: `ilookv3.hsh`, `ilookv4.hsh`,
-/// `md5deep-size.txt`, `hashkeeper/Z00236.hsh` and `.hke`) and facebook/ThreatExchange
+/// `md5deep-size.txt`, `md5deep.txt`, `hashdeep.txt`, `hashkeeper/Z00236.hsh` and `.hke`) and facebook/ThreatExchange
 /// (`pdq/wasm/test/TestData/PDQMD5TestData.csv`, `pdq/data/reg-test-input/haystack.txt`).
 /// They are not committed (the tests above use files made from the documentation).
 fn sample(name: &str) -> Option<PathBuf> {
@@ -497,6 +497,21 @@ fn sample_files_from_the_public_repositories() {
             assert_eq!(theirs.lines().count(), got.len(), "{name}");
         }
     }
+    // hashdeep.txt lists the SHA-256 of three of the samples: the copies are the originals.
+    let (listed, _) = collect_path(&sample("hashdeep.txt").unwrap(), None, &opts).unwrap();
+    let listed: Vec<HashValue> = listed.into_iter().flat_map(|r| r.hashes).collect();
+    for name in ["ilookv3.hsh", "md5deep-size.txt", "md5deep.txt"] {
+        let (_, summary) = collect_path(&sample(name).unwrap(), None, &opts).unwrap();
+        assert!(
+            listed.contains(&HashValue::Sha256(summary.sha256)),
+            "{name} differs from the sample"
+        );
+    }
+    // md5deep -z and plain md5deep output of the same four files: the same MD5s.
+    let (sized, _) = collect_path(&sample("md5deep-size.txt").unwrap(), None, &opts).unwrap();
+    let (plain, _) = collect_path(&sample("md5deep.txt").unwrap(), None, &opts).unwrap();
+    assert_eq!(md5_set(&sized), md5_set(&plain));
+    assert_eq!(md5_set(&sized).len(), 4);
     let hsh = sample("Z00236.hsh").unwrap();
     let (records, summary) = collect_path(&hsh, None, &opts).unwrap();
     assert_eq!((summary.format, summary.bad_records), (Format::HashKeeper, 0));

@@ -908,7 +908,7 @@ fn summary_feeds_source_info() {
 
 // ---------------------------------------------------------------- hostile bytes
 
-const STREAM_FORMATS: [Option<Format>; 12] = [
+const STREAM_FORMATS: [Option<Format>; 15] = [
     None,
     Some(Format::VicsJson),
     Some(Format::NsrlRds2Txt),
@@ -921,6 +921,9 @@ const STREAM_FORMATS: [Option<Format>; 12] = [
     Some(Format::PdqCsv),
     Some(Format::PdqLines),
     Some(Format::EncaseHash),
+    Some(Format::HashKeeper),
+    Some(Format::Ilook),
+    Some(Format::Md5deepSize),
 ];
 
 fn no_panic(bytes: &[u8]) {
