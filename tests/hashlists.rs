@@ -101,6 +101,19 @@ fn ilook(version: u8, n: usize) -> String {
     text
 }
 
+/// An iLook v1 file: one hash per line with its type and the set's description.
+fn ilook_v1(n: usize) -> String {
+    let mut text = String::from("V1Hash,HashType,SetDescription,FileName,FilePath,FileSize\n");
+    for i in 0..n {
+        let size = content(i).len();
+        text.push_str(&format!(
+            "{},MD5,Test set,file{i}.bin,D:\\cases\\,{size}\n",
+            upper(&digests(i).md5)
+        ));
+    }
+    text
+}
+
 fn md5deep_size(n: usize) -> String {
     (0..n)
         .map(|i| {
@@ -176,6 +189,15 @@ fn ilook_v3_and_v4_from_the_documented_headers() {
         assert_eq!(records[0].meta.file_size, Some(content(0).len() as u64));
         assert_eq!(bad_lines(&summary), vec![6, 7, 8]);
     }
+    // v1: the hash's kind from its length, the set description as the note.
+    let mut text = ilook_v1(2);
+    text.push_str("0011,MD5,Test set,x,\\,1\n");
+    let (records, summary) = collect(text.as_bytes(), None, &ImportOptions::default()).unwrap();
+    assert_eq!(summary.format_label, "ilook-v1");
+    assert_eq!(records[0].hashes, vec![HashValue::Md5(digests(0).md5)]);
+    assert_eq!(records[0].meta.note.as_deref(), Some("Test set"));
+    assert_eq!(records[1].meta.file_name.as_deref(), Some(&b"D:\\cases\\file1.bin"[..]));
+    assert_eq!(bad_lines(&summary), vec![4]);
     // A comma inside a name shifts the columns; the hashes are still found at both ends.
     let d = digests(1);
     let line = format!(

@@ -356,6 +356,23 @@ mod tests {
     }
 
     #[test]
+    fn a_hostile_hke_gives_no_description_and_no_panic() {
+        let dir = tempfile::tempdir().unwrap();
+        let hsh = dir.path().join("s.hsh");
+        assert_eq!(hke_description(&hsh), None, "no .hke");
+        for junk in
+            [&b"\xff\x00\"\n\""[..], b"\"hashset_id\"\n1", b"", b"\"name\",\"hashset_id\"\n\"x"]
+        {
+            std::fs::write(dir.path().join("s.hke"), junk).unwrap();
+            assert_eq!(hke_description(&hsh), None, "{junk:?}");
+        }
+        let mut big = b"\"hashset_id\",\"name\"\n".to_vec();
+        big.extend(std::iter::repeat_n(b'x', 1 << 20));
+        std::fs::write(dir.path().join("s.hke"), big).unwrap();
+        assert_eq!(hke_description(&hsh), None, "one unterminated megabyte line");
+    }
+
+    #[test]
     fn headers_are_recognised() {
         assert!(is_hashkeeper_header(HASHKEEPER_HEADER));
         assert!(is_hashkeeper_header(b"\"hashset_id\",\"name\",\"vendor\""));
