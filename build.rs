@@ -14,7 +14,7 @@ fn main() {
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 8] = [
+const ORACLE_TOOLS: &[(&str, &[&str])] = &[
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
     // fdisk gdisk]; DFXML reports validated against the schema [libxml2-utils].
     (
@@ -90,6 +90,9 @@ const ORACLE_TOOLS: [(&str, &[&str]); 8] = [
     ("mediahash_zip_tools", &["zip", "unzip"]),
     // tests/scan.rs: DFXML reports of folders validated against the schema [libxml2-utils].
     ("mediahash_xmllint", &["xmllint"]),
+    // tests/hashlists.rs: hash-list files read as md5deep and TSK's hfind read them
+    // [hashdeep sleuthkit].
+    ("mediahash_hashlist_tools", &["md5deep", "sha1deep", "sha256deep", "hfind"]),
 ];
 
 /// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,

@@ -51,6 +51,7 @@ fn source() -> SourceInfo {
         set_name: "bench".into(),
         records: 0,
         bad_records: 0,
+        empty_file_records_skipped: 0,
         source_version: None,
     }
 }

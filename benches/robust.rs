@@ -49,6 +49,7 @@ fn set_of_pictures(n: u32) -> RefSet<Vec<u8>> {
             set_name: "bench".into(),
             records: 0,
             bad_records: 0,
+            empty_file_records_skipped: 0,
             source_version: None,
         })
         .expect("source");

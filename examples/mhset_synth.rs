@@ -44,6 +44,7 @@ fn source(name: &str, set: &str, disposition: Disposition) -> SourceInfo {
         set_name: set.into(),
         records: 0,
         bad_records: 0,
+        empty_file_records_skipped: 0,
         source_version: None,
     }
 }

@@ -91,6 +91,7 @@ fn build(codes: &PathBuf, out: &PathBuf) -> Result<(), BoxError> {
         set_name: "bench".into(),
         records: 0,
         bad_records: 0,
+        empty_file_records_skipped: 0,
         source_version: None,
     })?;
     let mut n = 0u64;

@@ -981,6 +981,12 @@ typedef struct mh_source_info {
      * The version or release the source states, or NULL.
      */
     const char *source_version;
+    /**
+     * Records skipped because their only hashes were those of the empty file (which would
+     * match every empty file). (Appended after ABI version 1's first layout: check
+     * `struct_size`.)
+     */
+    uint64_t empty_file_records_skipped;
 } mh_source_info;
 
 /**

@@ -316,6 +316,10 @@ pub fn analyze_file(path: &Path, options: &AnalyzeOptions) -> io::Result<Analysi
 /// Opens a file read-only for evidence work: `O_NOATIME` where the OS permits it (Linux,
 /// when we own the file or have `CAP_FOWNER`), silently falling back to a plain read-only
 /// open otherwise, and `O_NOFOLLOW` so a symlink swapped in after enumeration is not followed.
+/// The open never blocks and only a regular file is returned: a FIFO, socket, device or
+/// directory is an error carrying [`crate::openfile::NotRegularFile`] (see
+/// [`crate::openfile::open_regular`]), so hashing `/dev/zero` or a FIFO without a writer
+/// ends at once with a reason instead of hanging.
 pub fn open_evidence(path: &Path) -> io::Result<File> {
     open_evidence_with(path, false).map(|(file, _)| file)
 }
@@ -323,23 +327,15 @@ pub fn open_evidence(path: &Path) -> io::Result<File> {
 /// As [`open_evidence`]; `follow_symlinks` allows a final symlink component. Also returns
 /// whether `O_NOATIME` was in effect (when false, the access time may have been updated).
 pub fn open_evidence_with(path: &Path, follow_symlinks: bool) -> io::Result<(File, bool)> {
-    use std::fs::OpenOptions;
+    use crate::openfile::open_regular;
     #[cfg(target_os = "linux")]
     {
-        use std::os::unix::fs::OpenOptionsExt;
         let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
-        let attempt = OpenOptions::new()
-            .read(true)
-            .custom_flags(libc::O_NOATIME | nofollow | libc::O_CLOEXEC)
-            .open(path);
-        match attempt {
+        match open_regular(path, libc::O_NOATIME | nofollow | libc::O_CLOEXEC) {
             Ok(file) => return Ok((file, true)),
             // EPERM: not the owner and no CAP_FOWNER. Retry without O_NOATIME.
             Err(e) if e.raw_os_error() == Some(libc::EPERM) => {
-                let file = OpenOptions::new()
-                    .read(true)
-                    .custom_flags(nofollow | libc::O_CLOEXEC)
-                    .open(path)?;
+                let file = open_regular(path, nofollow | libc::O_CLOEXEC)?;
                 return Ok((file, false));
             }
             Err(e) => return Err(e),
@@ -347,15 +343,13 @@ pub fn open_evidence_with(path: &Path, follow_symlinks: bool) -> io::Result<(Fil
     }
     #[cfg(all(unix, not(target_os = "linux")))]
     {
-        use std::os::unix::fs::OpenOptionsExt;
         let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
-        let file = OpenOptions::new().read(true).custom_flags(nofollow).open(path)?;
-        return Ok((file, false));
+        return Ok((open_regular(path, nofollow)?, false));
     }
     #[allow(unreachable_code)]
     {
         let _ = follow_symlinks;
-        Ok((OpenOptions::new().read(true).open(path)?, false))
+        Ok((open_regular(path, 0)?, false))
     }
 }
 

@@ -31,6 +31,7 @@ pub mod evidence;
 pub mod ffi;
 pub mod hex;
 pub mod import;
+pub mod openfile;
 pub mod perceptual;
 pub mod refset;
 pub mod report;

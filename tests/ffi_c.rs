@@ -321,6 +321,7 @@ fn build_fixture_set(analysis: &Analysis, out: &Path) {
         set_name: set.into(),
         records: 0,
         bad_records: 0,
+        empty_file_records_skipped: 0,
         source_version: version.map(str::to_owned),
     };
     let alerts = builder

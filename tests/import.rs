@@ -648,9 +648,14 @@ fn plain_hash_list_kind_from_length() {
         vec![
             Record { hashes: vec![md5(&a)], meta: line_meta(1, None) },
             Record { hashes: vec![sha1(&b)], meta: line_meta(2, None) },
-            Record { hashes: vec![sha256(&a)], meta: line_meta(3, None) },
+            // 64 hex alone: SHA-256 or PDQ, the file does not say; stored as both.
+            Record {
+                hashes: vec![sha256(&a), HashValue::Pdq { hash: a.sha256, quality: None }],
+                meta: line_meta(3, None)
+            },
         ]
     );
+    assert!(summary.notes.iter().any(|n| n.contains("both as SHA-256 and as PDQ")), "{summary:?}");
     assert_eq!(bad_lines(&summary), vec![5, 6, 7]);
     assert!(summary.bad_examples[0].reason.contains("4 characters"));
     assert!(summary.bad_examples[1].reason.contains("one hash alone"));
@@ -903,7 +908,7 @@ fn summary_feeds_source_info() {
 
 // ---------------------------------------------------------------- hostile bytes
 
-const STREAM_FORMATS: [Option<Format>; 12] = [
+const STREAM_FORMATS: [Option<Format>; 15] = [
     None,
     Some(Format::VicsJson),
     Some(Format::NsrlRds2Txt),
@@ -916,6 +921,9 @@ const STREAM_FORMATS: [Option<Format>; 12] = [
     Some(Format::PdqCsv),
     Some(Format::PdqLines),
     Some(Format::EncaseHash),
+    Some(Format::HashKeeper),
+    Some(Format::Ilook),
+    Some(Format::Md5deepSize),
 ];
 
 fn no_panic(bytes: &[u8]) {

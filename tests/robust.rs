@@ -304,6 +304,7 @@ fn source(builder: &mut Builder, name: &str) -> mediahash::refset::SourceId {
             set_name: name.into(),
             records: 0,
             bad_records: 0,
+            empty_file_records_skipped: 0,
             source_version: None,
         })
         .unwrap()

@@ -6,6 +6,17 @@
 //!
 //! Exit status: see [`status`] (and `mh --help`).
 
+/// `eprintln!` that never panics: std's panics when the write fails, so a closed stderr
+/// (`mh ... 2>&1 | head -1`) would abort the run with a panic; a message that cannot be
+/// shown is lost instead. Defined before the modules so that it shadows std's in all of
+/// them. (Standard output is written with `writeln!` and its errors are reported.)
+macro_rules! eprintln {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod demo;
 mod hash;
 mod refset;

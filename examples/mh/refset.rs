@@ -49,8 +49,8 @@ pub struct BuildArgs {
     #[arg(long)]
     force: bool,
     /// Build even from a file in which no line, or fewer good lines than bad, could be read
-    /// (refused by default: usually the wrong file or format).
-    #[arg(long)]
+    /// (refused by default: usually the wrong file or format). Also --allow-empty.
+    #[arg(long, visible_alias = "allow-empty")]
     allow_bad_lines: bool,
     /// Name of the collection: sets are named "NAME: <file name>" (default: the file name).
     #[arg(long)]
@@ -73,6 +73,11 @@ pub struct BuildArgs {
     /// Force the input format (default: detected per file). One of the importer names.
     #[arg(long)]
     format: Option<Format>,
+    /// PDQ CSVs: the column holding the hash, by number (1 is the first) or header name,
+    /// when it is not the first (e.g. ThreatExchange's `FilePath,Hash`). A header naming it
+    /// `hash` or `pdq` is found without this.
+    #[arg(long, value_name = "N|NAME")]
+    pdq_column: Option<mediahash::import::pdqlist::PdqColumn>,
     /// Stop at the first bad record instead of counting it.
     #[arg(long)]
     strict: bool,
@@ -148,7 +153,11 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         strict: args.strict,
         ..BuildOptions::default()
     })?;
-    let import_options = ImportOptions { strict: args.strict, ..ImportOptions::default() };
+    let import_options = ImportOptions {
+        strict: args.strict,
+        pdq_column: args.pdq_column.clone(),
+        ..ImportOptions::default()
+    };
     let inputs = args
         .alert
         .iter()
@@ -165,13 +174,20 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             &import_options,
         )?;
         eprintln!(
-            "{}: {} ({}), {} records, {} bad",
+            "{}: {} ({}), {} records, {} bad, {} empty-file hashes skipped",
             path.display(),
             summary.format_label,
             disposition.as_str(),
             summary.records,
-            summary.bad_records
+            summary.bad_records,
+            summary.empty_file_records_skipped
         );
+        if let Some(description) = &summary.source_description {
+            eprintln!("  source: {description}");
+        }
+        for note in &summary.notes {
+            eprintln!("  note: {note}");
+        }
         for bad in &summary.bad_examples {
             eprintln!("  line {}: {}", bad.line, bad.reason);
         }
@@ -230,8 +246,9 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         object.insert("trailer_blake3".into(), trailer);
         object.insert("sha256".into(), json!(file_sha256(&args.output)?));
     }
-    serde_json::to_writer_pretty(io::stdout().lock(), &value)?;
-    println!();
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &value)?;
+    writeln!(out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -252,8 +269,9 @@ fn info(path: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let mut value = serde_json::to_value(set.info())?;
     value["path"] = json!(path.display().to_string());
     value["sha256"] = json!(sha256);
-    serde_json::to_writer_pretty(io::stdout().lock(), &value)?;
-    println!();
+    let mut out = io::stdout().lock();
+    serde_json::to_writer_pretty(&mut out, &value)?;
+    writeln!(out)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -264,7 +282,7 @@ fn verify(path: &Path) -> Result<ExitCode, Box<dyn std::error::Error>> {
         Ok(()) => json!({"path": path.display().to_string(), "ok": true}),
         Err(e) => json!({"path": path.display().to_string(), "ok": false, "error": e.to_string()}),
     };
-    println!("{line}");
+    writeln!(io::stdout(), "{line}")?;
     Ok(if outcome.is_ok() { ExitCode::SUCCESS } else { ExitCode::from(UNREAD) })
 }
 

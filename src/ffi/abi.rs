@@ -189,7 +189,7 @@ mod tests {
         check::<hash::mh_hash_result>(0);
         check::<refset::mh_refset_info>(0);
         check::<refset::mh_set_info>(0);
-        check::<refset::mh_source_info>(0);
+        check::<refset::mh_source_info>(8); // empty_file_records_skipped
         check::<refset::mh_match>(0);
         check::<refset::mh_membership>(0);
         check::<scan::mh_archive_limits>(0);

@@ -254,6 +254,7 @@ pub unsafe extern "C" fn mh_refset_builder_add_hash(
                         set_name,
                         records: 0,
                         bad_records: 0,
+                        empty_file_records_skipped: 0,
                         source_version: None,
                     })
                     .map_err(|e| fail(mh_status::InvalidParameter, &e))?;

@@ -96,6 +96,7 @@ struct SourceStrings {
     disposition: mh_disposition,
     records: u64,
     bad_records: u64,
+    empty_file_records_skipped: u64,
     source_version: Option<CString>,
 }
 
@@ -185,6 +186,10 @@ pub struct mh_source_info {
     pub bad_records: u64,
     /// The version or release the source states, or NULL.
     pub source_version: *const c_char,
+    /// Records skipped because their only hashes were those of the empty file (which would
+    /// match every empty file). (Appended after ABI version 1's first layout: check
+    /// `struct_size`.)
+    pub empty_file_records_skipped: u64,
 }
 
 /// `mh_refset_lookup_batch`'s entry for a value not in the set.
@@ -641,6 +646,7 @@ unsafe fn give_refset(set: MappedRefSet, path: &std::path::Path, out: *mut *mut 
             disposition: disposition_to_c(s.disposition),
             records: s.records,
             bad_records: s.bad_records,
+            empty_file_records_skipped: s.empty_file_records_skipped,
             source_version: s.source_version.as_deref().map(c_string),
         })
         .collect();
@@ -841,6 +847,7 @@ pub unsafe extern "C" fn mh_refset_source_get(
             records: source.records,
             bad_records: source.bad_records,
             source_version: opt_ptr(&source.source_version),
+            empty_file_records_skipped: source.empty_file_records_skipped,
         };
         // SAFETY: `out` is non-NULL and the caller guarantees its `struct_size` bytes are
         // writable.

@@ -10,7 +10,7 @@ use std::io::BufRead;
 use super::{
     ImportError, Progress, Skip, for_each_line, kind_label, parse_digest, parse_digest_any, shown,
 };
-use crate::refset::{EntryMeta, HashKind, Record};
+use crate::refset::{EntryMeta, HashKind, HashValue, Record};
 
 /// A record for one hash line: the hash, the file name if any, the line number as source id.
 fn line_record(hash: crate::refset::HashValue, name: Option<Vec<u8>>, line: u64) -> Record {
@@ -100,6 +100,54 @@ pub(crate) fn import_sums<R: BufRead + ?Sized>(
     })
 }
 
+/// An md5deep `-z` line's parts: the size, the hash field and the name.
+pub(crate) type SizeLine<'a> = (u64, &'a [u8], Option<Vec<u8>>);
+
+/// Splits an md5deep `-z` line (`SIZE  HASH  NAME`, the size right-aligned in 10 columns
+/// or wider) into (size, hash field, name); `None` if the line does not start with a size
+/// followed by a hex field.
+pub(crate) fn split_size_line(line: &[u8]) -> Option<SizeLine<'_>> {
+    let line = line.trim_ascii_start();
+    let digits = line.iter().take_while(|b| b.is_ascii_digit()).count();
+    if digits == 0 || digits > 20 || !line.get(digits).is_some_and(|&b| b == b' ' || b == b'\t') {
+        return None;
+    }
+    let size = std::str::from_utf8(&line[..digits]).ok()?.parse::<u64>().ok()?;
+    let rest = line[digits..].trim_ascii_start();
+    let (hash, name) = split_sum_line(rest).ok()?;
+    is_hex_field(hash).then_some((size, hash, name))
+}
+
+fn is_hex_field(field: &[u8]) -> bool {
+    !field.is_empty() && field.iter().all(u8::is_ascii_hexdigit)
+}
+
+/// md5deep / sha1deep / sha256deep `-z` output: the file size before each hash, whose kind
+/// comes from its length (32 MD5, 40 SHA-1, 64 SHA-256: the *deep tools print no PDQ).
+pub(crate) fn import_size_lists<R: BufRead + ?Sized>(
+    input: &mut R,
+    progress: &mut Progress<'_, '_>,
+) -> Result<(), ImportError> {
+    for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
+        let parsed = match split_size_line(line) {
+            None => Err(format!(
+                "expected \"SIZE  HASH  NAME\" (md5deep -z), found {}",
+                shown(line.trim_ascii())
+            )),
+            Some((size, hash, name)) => parse_digest_any(hash).map(|h| (size, h, name)),
+        };
+        match parsed {
+            Ok((size, hash, name)) => {
+                let mut record = line_record(hash, name, n);
+                record.meta.file_size = Some(size);
+                progress.emit(record)?
+            }
+            Err(reason) => progress.bad(n, reason)?,
+        }
+        Ok(())
+    })
+}
+
 /// A parsed BSD tag line.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct BsdLine<'a> {
@@ -166,12 +214,22 @@ pub(crate) fn import_bsd<R: BufRead + ?Sized>(
     })
 }
 
-/// One hash per line; MD5, SHA-1 or SHA-256 by length. (64 hex characters are read as
-/// SHA-256; a list of PDQ hashes must be imported with `--format pdq-csv`.)
+/// The note a plain list with 64-hex values gets: the file does not say what they are.
+pub(crate) const AMBIGUOUS_64_NOTE: &str = "64-hex values alone on a line are stored both as \
+     SHA-256 and as PDQ (such a list does not say which it holds; a random SHA-256 value is \
+     never within PDQ distance of a picture's hash); name the format (sha256sum or pdq-csv) \
+     to store only one";
+
+/// One hash per line; MD5, SHA-1 or SHA-256 by length. A 64-hex value is ambiguous
+/// (ThreatExchange's PDQ lists look exactly like SHA-256 lists), so it is stored as both a
+/// SHA-256 and a PDQ hash, never decided silently; `--format sha256sum` or `pdq-csv` stores
+/// one kind only. The empty file's SHA-256 stays a SHA-256 alone, so that it is skipped and
+/// counted like any other empty-file hash.
 pub(crate) fn import_plain<R: BufRead + ?Sized>(
     input: &mut R,
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
+    let mut noted = false;
     for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
         let field = line.trim_ascii();
         let parsed = if field.iter().any(|b| b.is_ascii_whitespace() || *b == b',') {
@@ -180,6 +238,17 @@ pub(crate) fn import_plain<R: BufRead + ?Sized>(
             parse_digest_any(field)
         };
         match parsed {
+            Ok(HashValue::Sha256(bytes))
+                if !super::is_empty_file_digest(&HashValue::Sha256(bytes)) =>
+            {
+                if !noted {
+                    progress.summary_mut().notes.push(AMBIGUOUS_64_NOTE.to_string());
+                    noted = true;
+                }
+                let mut record = line_record(HashValue::Sha256(bytes), None, n);
+                record.hashes.push(HashValue::Pdq { hash: bytes, quality: None });
+                progress.emit(record)?
+            }
             Ok(hash) => progress.emit(line_record(hash, None, n))?,
             Err(reason) => progress.bad(n, reason)?,
         }

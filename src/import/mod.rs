@@ -14,11 +14,14 @@
 //! * [`lists`]: md5sum / sha1sum / sha256sum, BSD tag lines, plain one-hash-per-line lists.
 //! * [`pdqlist`]: PDQ lists (`hash,quality,name` CSV and `pdq <hex>` lines).
 //! * [`encase`]: EnCase (v6) `.hash` binary sets.
+//! * [`legacy`]: HashKeeper `.hsh` and iLook v1/v3/v4 `.hsh` CSV sets.
+//! * md5deep `-z` size lists (`SIZE  HASH  NAME`), in [`lists`].
 //!
 //! [`policy::check_usable`] is the one rule for a source too damaged to build from.
 
 pub mod encase;
 pub mod hashdeep;
+pub mod legacy;
 pub mod lists;
 pub mod nsrl;
 pub mod pdqlist;
@@ -56,7 +59,8 @@ pub enum Format {
     Sha256sum,
     /// BSD / `--tag` lines: `MD5 (name) = hash`.
     BsdTag,
-    /// One MD5, SHA-1 or SHA-256 per line (kind from length).
+    /// One MD5, SHA-1 or SHA-256 per line (kind from length); 64-hex values, which may
+    /// equally be PDQ hashes, are stored as both SHA-256 and PDQ.
     HashList,
     /// PDQ CSV: `hash,quality,name` (pdq-photo-hasher), `hash=...` or bare hashes.
     PdqCsv,
@@ -64,11 +68,17 @@ pub enum Format {
     PdqLines,
     /// EnCase v6 binary `.hash` set (MD5 only).
     EncaseHash,
+    /// HashKeeper `.hsh` CSV (MD5 per file record).
+    HashKeeper,
+    /// iLook `.hsh` CSV, v1, v3 or v4 (MD5, SHA-1, SHA-256).
+    Ilook,
+    /// md5deep / sha1deep / sha256deep `-z` lists: `SIZE  HASH  NAME`.
+    Md5deepSize,
 }
 
 impl Format {
     /// Every format, in the order detection messages and `--format` help list them.
-    pub const ALL: [Format; 12] = [
+    pub const ALL: [Format; 15] = [
         Format::VicsJson,
         Format::NsrlRdsV3,
         Format::NsrlRds2Txt,
@@ -81,6 +91,9 @@ impl Format {
         Format::PdqCsv,
         Format::PdqLines,
         Format::EncaseHash,
+        Format::HashKeeper,
+        Format::Ilook,
+        Format::Md5deepSize,
     ];
 
     /// The name used by `--format` and in reports.
@@ -98,6 +111,9 @@ impl Format {
             Format::PdqCsv => "pdq-csv",
             Format::PdqLines => "pdq-lines",
             Format::EncaseHash => "encase-hash",
+            Format::HashKeeper => "hashkeeper",
+            Format::Ilook => "ilook",
+            Format::Md5deepSize => "md5deep-size",
         }
     }
 
@@ -137,6 +153,9 @@ impl FromStr for Format {
             "list" | "hashlist" => Format::HashList,
             "pdq" => Format::PdqCsv,
             "encase" => Format::EncaseHash,
+            "hk" | "hke" => Format::HashKeeper,
+            "ilook-hsh" | "ilook-v3" | "ilook-v4" => Format::Ilook,
+            "md5deep-z" | "size-list" => Format::Md5deepSize,
             _ => {
                 return Err(ImportError::UnknownFormatName {
                     given: s.to_string(),
@@ -293,11 +312,19 @@ pub struct ImportOptions {
     /// Keep the MD5/SHA-1/SHA-256 of the empty file. Off by default: every empty file on a
     /// disk would match it (IPED and TSK skip them too); skipped values are counted.
     pub keep_empty_file_hashes: bool,
+    /// PDQ CSV ([`Format::PdqCsv`]) only: the column holding the hash, when it is not the
+    /// first (a header naming it `hash` or `pdq` is found without this).
+    pub pdq_column: Option<pdqlist::PdqColumn>,
 }
 
 impl Default for ImportOptions {
     fn default() -> Self {
-        ImportOptions { strict: false, max_bad_records_kept: 100, keep_empty_file_hashes: false }
+        ImportOptions {
+            strict: false,
+            max_bad_records_kept: 100,
+            keep_empty_file_hashes: false,
+            pdq_column: None,
+        }
     }
 }
 
@@ -341,6 +368,7 @@ impl ImportSummary {
             set_name: set_name.to_string(),
             records: self.records,
             bad_records: self.bad_records,
+            empty_file_records_skipped: self.empty_file_records_skipped,
             source_version: self.source_version.clone(),
         }
     }
@@ -427,6 +455,7 @@ pub fn detect_source_format_bytes(prefix: &[u8], name: &str) -> Result<Format, I
         Some(end) if prefix.len() == SNIFF_BYTES => &text[..end],
         _ => text,
     };
+    let mut column_hint = None;
     for raw in complete.split(|&b| b == b'\n') {
         let line = raw.strip_suffix(b"\r").unwrap_or(raw).trim_ascii();
         if line.is_empty() || line.starts_with(b"#") {
@@ -435,12 +464,33 @@ pub fn detect_source_format_bytes(prefix: &[u8], name: &str) -> Result<Format, I
         if let Some(format) = classify_line(line) {
             return Ok(format);
         }
+        column_hint = column_hint.or_else(|| hex64_column(line));
         tried_lines += 1;
         if tried_lines >= SNIFF_LINES {
             break;
         }
     }
-    Err(unknown(format!("none of the first {tried_lines} non-empty lines looks like a hash line")))
+    let mut reason =
+        format!("none of the first {tried_lines} non-empty lines looks like a hash line");
+    if let Some(column) = column_hint {
+        reason.push_str(&format!(
+            "; column {column} holds 64-hex values: if they are PDQ hashes, use --format pdq-csv \
+             --pdq-column {column}"
+        ));
+    }
+    Err(unknown(reason))
+}
+
+/// The 1-based column (after the first) of a comma- or tab-separated line that holds a
+/// 64-hex value, for the hint of an unrecognised file.
+fn hex64_column(line: &[u8]) -> Option<usize> {
+    let delimiter = if line.contains(&b'\t') && !line.contains(&b',') { b'\t' } else { b',' };
+    let fields = legacy::split_csv(line, delimiter).ok()?;
+    let position = fields.iter().skip(1).position(|f| {
+        let f = f.trim_ascii();
+        f.len() == 64 && f.iter().all(u8::is_ascii_hexdigit)
+    })?;
+    Some(position + 2)
 }
 
 /// Names well-known binary content, or says "binary" when the prefix holds NUL bytes.
@@ -475,6 +525,12 @@ fn classify_line(line: &[u8]) -> Option<Format> {
     if nsrl::is_rds2_header(line) {
         return Some(Format::NsrlRds2Txt);
     }
+    if legacy::is_hashkeeper_header(line) {
+        return Some(Format::HashKeeper);
+    }
+    if legacy::ilook_version(line).is_some() {
+        return Some(Format::Ilook);
+    }
     if pdqlist::is_pdq_signal_line(line) {
         return Some(Format::PdqLines);
     }
@@ -497,6 +553,9 @@ fn classify_line(line: &[u8]) -> Option<Format> {
             return by_token;
         }
     }
+    if lists::split_size_line(line).is_some_and(|(_, hash, _)| matches!(hash.len(), 32 | 40 | 64)) {
+        return Some(Format::Md5deepSize);
+    }
     // After the hash-first forms, so that an md5sum name like "(a) = b" stays md5sum.
     lists::parse_bsd_line(line).is_ok().then_some(Format::BsdTag)
 }
@@ -514,6 +573,7 @@ pub fn import_path(
     sink: &mut Sink<'_>,
 ) -> Result<ImportSummary, ImportError> {
     let name = display(path);
+    check_source_file(path, format.is_some())?;
     let format = match format {
         Some(format) => format,
         None => detect_source_format(path)?,
@@ -525,9 +585,40 @@ pub fn import_path(
         }
         _ => {
             let file = File::open(path).map_err(|e| ImportError::io(&name, e))?;
-            import_stream(file, &name, format, opts, sink)
+            let mut summary = import_stream(file, &name, format, opts, sink)?;
+            if format == Format::HashKeeper {
+                // The set's name lives in the companion .hke file, when it came along.
+                summary.source_description = legacy::hke_description(path);
+            }
+            Ok(summary)
         }
     }
+}
+
+/// Refuses a source that is a directory, a device (`/dev/zero` never ends) or a socket,
+/// saying what it is. A FIFO (`<(zcat list.gz)`) is read only when the format is named:
+/// detection would consume the bytes it looks at.
+fn check_source_file(path: &Path, format_named: bool) -> Result<(), ImportError> {
+    use crate::openfile::NotRegularFile;
+    let name = display(path);
+    // Opened non-blocking: a FIFO without a writer must not hang the check.
+    let error = match crate::openfile::open_regular(path, 0) {
+        Ok(_) => return Ok(()),
+        Err(e) => match NotRegularFile::of(&e) {
+            Some(NotRegularFile { kind: "fifo" }) if format_named => return Ok(()),
+            Some(NotRegularFile { kind: "fifo" }) => {
+                return Err(ImportError::UnknownFormat {
+                    path: name,
+                    tried: Format::all_names(),
+                    reason: "it is a FIFO (pipe), which cannot be read twice, once to detect \
+                             its format and once to import it"
+                        .into(),
+                });
+            }
+            _ => e,
+        },
+    };
+    Err(ImportError::io(&name, error))
 }
 
 fn starts_with(path: &Path, magic: &[u8]) -> Result<bool, ImportError> {
@@ -631,6 +722,9 @@ fn import_stream_inner<R: Read>(
         Format::PdqCsv => pdqlist::import_csv(&mut input, &mut progress)?,
         Format::PdqLines => pdqlist::import_signals(&mut input, &mut progress)?,
         Format::EncaseHash => encase::import(&mut input, &mut progress)?,
+        Format::HashKeeper => legacy::import_hashkeeper(&mut input, &mut progress)?,
+        Format::Ilook => legacy::import_ilook(&mut input, &mut progress)?,
+        Format::Md5deepSize => lists::import_size_lists(&mut input, &mut progress)?,
         Format::NsrlRdsV3 => {
             return Err(ImportError::NeedsPath { path: name.to_string(), format: format.as_str() });
         }
@@ -668,7 +762,7 @@ impl<R: Read> Read for HashingReader<R> {
 /// Counting, bad-record bookkeeping and the sink, shared by every importer.
 pub(crate) struct Progress<'s, 'k> {
     pub(crate) name: String,
-    opts: &'s ImportOptions,
+    pub(crate) opts: &'s ImportOptions,
     sink: &'s mut Sink<'k>,
     summary: ImportSummary,
 }
@@ -998,6 +1092,7 @@ pub fn import_into(
         set_name,
         records: 0,
         bad_records: 0,
+        empty_file_records_skipped: 0,
         source_version: None,
     };
     let source = builder.add_source(placeholder).map_err(ImportError::sink)?;
@@ -1013,6 +1108,9 @@ pub fn import_into(
         let bad = BadRecord { line: 0, reason: "not listed (over the kept-detail limit)".into() };
         builder.record_bad(source, bad).map_err(ImportError::sink)?;
     }
+    builder
+        .set_empty_file_records_skipped(source, summary.empty_file_records_skipped)
+        .map_err(ImportError::sink)?;
     builder
         .complete_source(
             source,

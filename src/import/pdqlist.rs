@@ -5,14 +5,131 @@
 //!   (`h1,...,h8,quality,filename`, eight dihedral hashes of one image); and the C++ loader's
 //!   `<hex>[,metadata]`. Tabs may replace commas. The file name is the rest of the line.
 //! * Signal lines (`pdq-lines`): python-threatexchange's local files, `pdq <hex>`.
+//! * CSVs whose hash is in another column (ThreatExchange's own test data has
+//!   `FilePath,Hash`): the column is named by [`PdqColumn`] (`--pdq-column 2` or
+//!   `--pdq-column Hash`), or found from a header row that names it `hash` or `pdq`. Fields
+//!   may be quoted; a header's `quality` column gives the quality, and its `filename`,
+//!   `file_name`, `filepath`, `path` or `name` column the file name.
 //!
 //! A PDQ hash is 64 hex characters; stored as the 32 bytes of its hex form. A 32-character
 //! value is refused by name: it is an MD5-sized value, and reading it as PDQ would be wrong.
 
 use std::io::BufRead;
+use std::str::FromStr;
 
+use super::legacy::{split_csv, unquote};
 use super::{ImportError, Progress, Skip, for_each_line, shown};
 use crate::refset::{EntryMeta, HashValue, Record};
+
+/// Which column of a PDQ CSV holds the hash (see the module documentation).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PdqColumn {
+    /// 1-based column number.
+    Number(usize),
+    /// A header field's name (case-insensitive); the first line must then be the header.
+    Name(String),
+}
+
+impl FromStr for PdqColumn {
+    type Err = String;
+
+    /// A positive number is a column number, anything else a header name.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("a PDQ column is a number (1 is the first) or a header name".into());
+        }
+        match s.parse::<usize>() {
+            Ok(0) => Err("PDQ columns are numbered from 1".into()),
+            Ok(n) => Ok(PdqColumn::Number(n)),
+            Err(_) => Ok(PdqColumn::Name(s.to_string())),
+        }
+    }
+}
+
+/// Header names taken to mean the PDQ hash column.
+const HASH_NAMES: [&str; 4] = ["hash", "pdq", "pdq_hash", "pdqhash"];
+/// Header names taken to mean the file-name column, in order of preference.
+const NAME_NAMES: [&str; 5] = ["filename", "file_name", "filepath", "path", "name"];
+
+/// A CSV read by column: where the hash, quality and name are.
+#[derive(Debug)]
+struct Columns {
+    delimiter: u8,
+    hash: usize,
+    quality: Option<usize>,
+    name: Option<usize>,
+}
+
+fn delimiter_of(line: &[u8]) -> u8 {
+    if line.contains(&b'\t') && !line.contains(&b',') { b'\t' } else { b',' }
+}
+
+fn field_is(field: &[u8], names: &[&str]) -> bool {
+    let field = unquote(field);
+    let field = field.trim_ascii();
+    names.iter().any(|n| field.eq_ignore_ascii_case(n.as_bytes()))
+}
+
+/// Reads the first line as a possible header: the columns to use, and whether the line is
+/// a header (to be skipped). `Ok(None)`: the line-oriented reader applies.
+fn columns_from_first_line(
+    line: &[u8],
+    requested: Option<&PdqColumn>,
+) -> Result<Option<(Columns, bool)>, String> {
+    let line = line.trim_ascii();
+    let delimiter = delimiter_of(line);
+    let fields = split_csv(line, delimiter).unwrap_or_default();
+    let is_header = !fields.is_empty() && !fields.iter().any(|f| is_pdq_hex(f));
+    let find = |names: &[&str]| fields.iter().position(|f| field_is(f, names));
+    let (quality, name) = if is_header {
+        (find(&["quality"]), NAME_NAMES.iter().find_map(|n| find(&[*n])))
+    } else {
+        (None, None)
+    };
+    let hash = match requested {
+        Some(PdqColumn::Number(n)) => n - 1,
+        Some(PdqColumn::Name(wanted)) => {
+            if !is_header {
+                return Err(format!(
+                    "the PDQ column is named {wanted:?}, but the first line {} is not a header",
+                    shown(line)
+                ));
+            }
+            find(&[wanted.as_str()]).ok_or_else(|| {
+                format!("the header {} has no column named {wanted:?}", shown(line))
+            })?
+        }
+        None => match (is_header, find(&HASH_NAMES)) {
+            // A header naming the hash column anywhere but first: read by column.
+            (true, Some(i)) if i > 0 => i,
+            _ => return Ok(None),
+        },
+    };
+    Ok(Some((Columns { delimiter, hash, quality, name }, is_header)))
+}
+
+fn column_record(line: &[u8], columns: &Columns) -> Result<Record, String> {
+    let fields = split_csv(line.trim_ascii(), columns.delimiter)?;
+    let field = |i: usize| fields.get(i).map(|f| unquote(f));
+    let hash_field = field(columns.hash).ok_or_else(|| {
+        format!(
+            "the line has {} fields; the PDQ hash is in column {}",
+            fields.len(),
+            columns.hash + 1
+        )
+    })?;
+    let hash = parse_pdq_hex(&hash_field)?;
+    let quality = match columns.quality.and_then(field) {
+        Some(q) if !q.trim_ascii().is_empty() => Some(parse_quality(&q)?),
+        _ => None,
+    };
+    let name = columns.name.and_then(field).filter(|n| !n.is_empty());
+    Ok(Record {
+        hashes: vec![HashValue::Pdq { hash, quality }],
+        meta: EntryMeta { file_name: name, ..EntryMeta::default() },
+    })
+}
 
 /// Parses a 64-hex PDQ hash (either case).
 pub(crate) fn parse_pdq_hex(field: &[u8]) -> Result<[u8; 32], String> {
@@ -129,17 +246,37 @@ pub(crate) fn import_csv<R: BufRead + ?Sized>(
     progress: &mut Progress<'_, '_>,
 ) -> Result<(), ImportError> {
     let mut first = true;
+    let mut by_column: Option<Columns> = None;
+    let requested = progress.opts.pdq_column.clone();
     for_each_line(input, progress, Skip::BlankAndComments, None, |progress, n, line| {
-        // A header row ("hash,quality,filename") is not a record.
-        let is_header = first && {
-            let (field, _) = next_field(line.trim_ascii());
-            field.eq_ignore_ascii_case(b"hash") || field.eq_ignore_ascii_case(b"pdq")
-        };
-        first = false;
-        if is_header {
-            return Ok(());
+        if std::mem::take(&mut first) {
+            match columns_from_first_line(line, requested.as_ref()) {
+                Err(what) => return Err(progress.wrong_schema(what)),
+                Ok(Some((columns, is_header))) => {
+                    progress.summary_mut().notes.push(format!(
+                        "PDQ hash read from column {}{}",
+                        columns.hash + 1,
+                        if is_header { " of the header's names" } else { "" }
+                    ));
+                    by_column = Some(columns);
+                    if is_header {
+                        return Ok(());
+                    }
+                }
+                Ok(None) => {
+                    // A header row ("hash,quality,filename") is not a record.
+                    let (field, _) = next_field(line.trim_ascii());
+                    if field.eq_ignore_ascii_case(b"hash") || field.eq_ignore_ascii_case(b"pdq") {
+                        return Ok(());
+                    }
+                }
+            }
         }
-        match parse_csv_line(line) {
+        let parsed = match &by_column {
+            Some(columns) => column_record(line, columns),
+            None => parse_csv_line(line),
+        };
+        match parsed {
             Ok(mut record) => {
                 record.meta.source_id = Some(n.to_string());
                 progress.emit(record)?;

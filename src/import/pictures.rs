@@ -71,6 +71,7 @@ pub fn import_pictures(
             set_name,
             records: 0,
             bad_records: 0,
+            empty_file_records_skipped: 0,
             source_version: None,
         })
         .map_err(ImportError::sink)?;

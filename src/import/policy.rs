@@ -19,7 +19,8 @@ pub enum UnusableImport {
     #[error(
         "{path}: no usable record ({bad_records} bad, {empty_file_records_skipped} only the \
          empty file's hashes); check that this is the right file and, if the format was \
-         misdetected, name it (mh: --format)"
+         misdetected, name it (mh: --format); to accept an empty source, say so explicitly \
+         (mh: --allow-empty)"
     )]
     NoRecords {
         /// The source, as given.
@@ -33,7 +34,8 @@ pub enum UnusableImport {
     #[error(
         "{path}: {bad_records} of {total} records are bad and only {records} usable; this is \
          probably the wrong file or a misdetected format (mh: --format); to use the {records} \
-         good records anyway, allow bad lines explicitly (mh: --allow-bad-lines)",
+         good records anyway, allow bad lines explicitly (mh: --allow-bad-lines, or \
+         --allow-empty)",
         total = records + bad_records
     )]
     MostlyBad {

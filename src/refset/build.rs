@@ -492,6 +492,7 @@ struct KindOutput {
 ///     set_name: "case-42".into(),
 ///     records: 0,
 ///     bad_records: 0,
+///     empty_file_records_skipped: 0,
 ///     source_version: None,
 /// })?;
 /// let md5 = mediahash::digest::digest_bytes(b"abc", Default::default()).md5;
@@ -635,6 +636,7 @@ impl Builder {
         }
         info.records = 0;
         info.bad_records = 0;
+        info.empty_file_records_skipped = 0;
         self.sources.push(info);
         Ok(SourceId(id))
     }
@@ -654,6 +656,19 @@ impl Builder {
         info.format = format;
         info.sha256 = sha256;
         info.source_version = source_version;
+        Ok(())
+    }
+
+    /// Records how many of a source's records were skipped for holding only the empty
+    /// file's hashes (the importer drops them before they reach the builder), for the
+    /// provenance section.
+    pub fn set_empty_file_records_skipped(
+        &mut self,
+        source: SourceId,
+        skipped: u64,
+    ) -> Result<(), BuildError> {
+        self.check_source(source)?;
+        self.sources[source.0 as usize].empty_file_records_skipped = skipped;
         Ok(())
     }
 
@@ -859,10 +874,16 @@ impl Builder {
             Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
             _ => PathBuf::from("."),
         };
-        let tmp = tempfile::Builder::new()
-            .prefix(".mhset-build-")
-            .tempfile_in(&dir)
-            .map_err(io_err("create a temporary output file in", &dir))?;
+        let mut builder = tempfile::Builder::new();
+        builder.prefix(".mhset-build-");
+        // A set is an ordinary output file: created with mode 0666 less the umask, as any
+        // other tool's output (tempfile's default, 0600, would hide it from colleagues).
+        #[cfg(unix)]
+        builder.permissions(
+            <std::fs::Permissions as std::os::unix::fs::PermissionsExt>::from_mode(0o666),
+        );
+        let tmp =
+            builder.tempfile_in(&dir).map_err(io_err("create a temporary output file in", &dir))?;
         let mut report = {
             let mut w = BufWriter::with_capacity(1 << 20, tmp.as_file());
             let report = self.write_to(&mut w, out_path)?;

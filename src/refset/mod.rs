@@ -232,6 +232,11 @@ pub struct SourceInfo {
     pub records: u64,
     /// Records refused (see the build report for line numbers and reasons).
     pub bad_records: u64,
+    /// Records skipped because their only hashes were those of the empty file (MD5, SHA-1
+    /// or SHA-256 of zero bytes: they would match every empty file). Absent in sets built
+    /// before it was recorded, read as 0.
+    #[serde(default)]
+    pub empty_file_records_skipped: u64,
     /// Format version or release the source states (NSRL VERSION row, VICS odata version).
     pub source_version: Option<String>,
 }

@@ -383,6 +383,7 @@ impl RefSet<memmap2::Mmap> {
     ///     set_name: "harmless".into(),
     ///     records: 0,
     ///     bad_records: 0,
+    ///     empty_file_records_skipped: 0,
     ///     source_version: None,
     /// })?;
     /// let md5 = mediahash::digest::digest_bytes(b"hello\n", Default::default()).md5;
@@ -425,7 +426,8 @@ impl RefSet<memmap2::Mmap> {
     pub unsafe fn open_mapped(path: impl AsRef<Path>) -> Result<Self, RefsetError> {
         let path = path.as_ref();
         let io_err = |source| RefsetError::Io { path: path.to_path_buf(), source };
-        let file = std::fs::File::open(path).map_err(io_err)?;
+        // A directory, FIFO or device is refused by name before anything is read or mapped.
+        let file = crate::openfile::open_regular(path, 0).map_err(io_err)?;
         // SAFETY: the map is read-only, so Rust never writes through it. Holding `&[u8]`
         // into it is sound only while no one modifies or truncates the file: that is this
         // function's documented precondition, passed on to the caller. Every read is
@@ -439,7 +441,8 @@ impl RefSet<memmap2::Mmap> {
 /// files over `limit` bytes (when known) before allocating anything.
 fn read_private(path: &Path, limit: Option<u64>) -> Result<memmap2::Mmap, RefsetError> {
     let io_err = |source| RefsetError::Io { path: path.to_path_buf(), source };
-    let file = std::fs::File::open(path).map_err(io_err)?;
+    // A directory, FIFO or device is refused by name before anything is read.
+    let file = crate::openfile::open_regular(path, 0).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
     copy_private(file, len, path, limit)
 }

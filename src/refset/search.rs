@@ -37,6 +37,7 @@
 //!     set_name: "known".into(),
 //!     records: 0,
 //!     bad_records: 0,
+//!     empty_file_records_skipped: 0,
 //!     source_version: None,
 //! })?;
 //! let hashes = vec![HashValue::Pdq { hash: stored, quality: Some(100) }];

@@ -127,7 +127,8 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         opt(&line.mtime),
         opt(&line.atime),
         opt(&line.ctime),
-        e.mode.map(|m| format!("{m:o}")).unwrap_or_default(),
+        // Decimal, as in JSONL and DFXML (whose schema says base 10).
+        e.mode.map(|m| m.to_string()).unwrap_or_default(),
         opt(&e.uid),
         opt(&e.gid),
         opt(&e.inode),
@@ -244,7 +245,7 @@ mod tests {
         let col = |name: &str| &r[COLUMNS.iter().position(|c| *c == name).unwrap()];
         assert_eq!(col("path"), "/ev/a,\"b\"\nc");
         assert_eq!(col("disposition"), "alert");
-        assert_eq!(col("mode"), "100644");
+        assert_eq!(col("mode"), "33188", "0o100644 in decimal, as JSONL and DFXML give it");
         assert_eq!(col("match_hash"), "pdq");
         assert_eq!(col("match_distance"), "12");
         assert_eq!(col("match_count"), "1");

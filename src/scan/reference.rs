@@ -48,6 +48,19 @@ pub enum LoadError {
         /// The reader's error.
         source: Box<RefsetError>,
     },
+    /// The `.mhset` opened but failed the full check ([`RefSet::verify`]: trailer checksum
+    /// and structure) that [`open_mhset_verified`] runs before a scan uses a set.
+    #[error(
+        "reference set {path} is damaged: {source}; copy it again from where it came from or \
+         rebuild it (`mh refset verify` checks a copy); to scan with it anyway, skip the check \
+         (mh scan: --no-verify)"
+    )]
+    Damaged {
+        /// The reference set path as given.
+        path: String,
+        /// What the check found.
+        source: Box<RefsetError>,
+    },
     /// The file could not be read to compute its SHA-256 for the report header.
     #[error("cannot read reference set {path}: {source}; check the path and permissions")]
     Io {
@@ -164,6 +177,36 @@ pub fn open_mhset(path: &Path) -> Result<LoadedReference, LoadError> {
 pub unsafe fn open_mhset_mapped(path: &Path) -> Result<LoadedReference, LoadError> {
     // SAFETY: the caller takes on `open_mapped`'s contract (documented above).
     loaded(path, unsafe { RefSet::open_mapped(path) })
+}
+
+/// As [`open_mhset`], then the full check a scan should make before trusting a set
+/// ([`RefSet::verify`]: the trailer's BLAKE3 over the whole file and every section's
+/// structure). Its cost is one more sequential pass over the bytes already in memory.
+pub fn open_mhset_verified(path: &Path) -> Result<LoadedReference, LoadError> {
+    verified(path, RefSet::open(path))
+}
+
+/// As [`open_mhset_mapped`], then the full check of [`open_mhset_verified`] (which reads
+/// every page of the mapping once).
+///
+/// # Safety
+///
+/// As [`RefSet::open_mapped`]: the file must not be truncated or modified while the returned
+/// reference (and any scan using it) lives.
+pub unsafe fn open_mhset_mapped_verified(path: &Path) -> Result<LoadedReference, LoadError> {
+    // SAFETY: the caller takes on `open_mapped`'s contract (documented above).
+    verified(path, unsafe { RefSet::open_mapped(path) })
+}
+
+fn verified(
+    path: &Path,
+    opened: Result<MappedRefSet, RefsetError>,
+) -> Result<LoadedReference, LoadError> {
+    let name = path.display().to_string();
+    let set = opened
+        .map_err(|source| LoadError::Open { path: name.clone(), source: Box::new(source) })?;
+    set.verify().map_err(|source| LoadError::Damaged { path: name, source: Box::new(source) })?;
+    loaded(path, Ok(set))
 }
 
 fn loaded(

@@ -147,6 +147,7 @@ static void test_info(void) {
             CHECK(strcmp(src.name, "nsrl.txt") == 0);
             CHECK(src.records == 1 && src.bad_records == 0);
             CHECK(src.source_version == NULL);
+            CHECK(src.struct_size == sizeof src && src.empty_file_records_skipped == 0);
         }
     }
 
