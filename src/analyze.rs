@@ -193,6 +193,12 @@ pub fn analyze_reader<R: Read>(mut reader: R, options: &AnalyzeOptions) -> io::R
     let mut analyzer = StreamAnalyzer::new(options.clone());
     let mut buffer = vec![0u8; READ_BUFFER_SIZE];
     loop {
+        // A large file is stopped between chunks, as a picture between rows.
+        if options.cancel.as_ref().is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            let mut stopped = analyzer.finish();
+            stopped.image_error = Some(ImageError::Cancelled);
+            return Ok(stopped);
+        }
         match reader.read(&mut buffer) {
             Ok(0) => break,
             Ok(n) => analyzer.update(&buffer[..n]),

@@ -173,6 +173,19 @@ int main(int argc, char **argv) {
         CHECK_STATUS(mh_scan(roots, 1, sets, 1, &o, on_entry, &t, NULL),
                      MH_STATUS_INVALID_PARAMETER);
     }
+    /* A cancel token set (here before the call; any thread may set it) stops the scan. */
+    {
+        mh_cancel *cancel = NULL;
+        CHECK_STATUS(mh_cancel_new(&cancel), MH_STATUS_OK);
+        mh_cancel_set(cancel);
+        mh_scan_options_default(&o);
+        o.cancel = cancel;
+        memset(&summary, 0xAB, sizeof summary);
+        summary.struct_size = sizeof summary;
+        CHECK_STATUS(mh_scan(roots, 1, sets, 1, &o, on_entry, &t, &summary), MH_STATUS_CANCELLED);
+        CHECK(summary.entries == 0xABABABABABABABABull); /* untouched */
+        mh_cancel_free(cancel);
+    }
     /* A struct_size below the struct's ABI version 1 size is refused. */
     mh_scan_options_default(&o);
     o.struct_size = 8;
