@@ -650,6 +650,12 @@ typedef struct mh_refset mh_refset;
 typedef struct mh_refset_builder mh_refset_builder;
 
 /**
+ * A progress callback: `done` of `total` bytes processed. Return 0 to go on, non-zero to
+ * stop the call (it then returns `MH_STATUS_CANCELLED`). Runs on the calling thread.
+ */
+typedef int32_t (*mh_progress_callback)(void *userdata, uint64_t done, uint64_t total);
+
+/**
  * What one `mh_refset_builder_add_file` read. Caller-allocated (set `struct_size`).
  */
 typedef struct mh_import_summary {
@@ -837,12 +843,6 @@ typedef struct mh_hash_result {
      */
     char image_error[256];
 } mh_hash_result;
-
-/**
- * A progress callback: `done` of `total` bytes processed. Return 0 to go on, non-zero to
- * stop the call (it then returns `MH_STATUS_CANCELLED`). Runs on the calling thread.
- */
-typedef int32_t (*mh_progress_callback)(void *userdata, uint64_t done, uint64_t total);
 
 /**
  * Counts and provenance of a reference set. Strings are borrowed from the `mh_refset` and
@@ -1499,6 +1499,24 @@ extern "C" {
  * from the header it was compiled against and refuses to run on a mismatch.
  */
 uint32_t mh_abi_version(void);
+
+/**
+ * Sets (or with NULLs clears) what `mh_refset_builder_add_file` reports to and is stopped
+ * by: `progress(userdata, records, 0)` every 65,536 records read (the total is not known
+ * in advance), and the token `cancel`, checked as often. A stopped import returns
+ * `MH_STATUS_CANCELLED` (the records read so far stay in the builder: free it and start
+ * again). The callback runs on the thread calling `mh_refset_builder_add_file`.
+ *
+ * # Safety
+ *
+ * `builder` must be NULL or a live builder used by no other thread; `progress` NULL or
+ * callable as documented with `userdata` while the builder is used; `cancel` NULL or a live
+ * token.
+ */
+mh_status mh_refset_builder_set_progress(struct mh_refset_builder *builder,
+                                         mh_progress_callback progress,
+                                         void *userdata,
+                                         const struct mh_cancel *cancel);
 
 /**
  * Makes an empty builder in `*out`. Building holds the hashes in memory up to a budget

@@ -3,7 +3,9 @@
 //! [`crate::refset::build::Builder`] and [`crate::import::import_into`].
 
 use std::collections::HashMap;
-use std::ffi::{CStr, c_char};
+use std::ffi::{CStr, c_char, c_void};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use crate::import::{self, Format, ImportOptions};
 use crate::refset::build::{BuildOptions, Builder, SourceId};
@@ -11,7 +13,7 @@ use crate::refset::{Disposition, EntryMeta, Record, SourceInfo};
 
 use super::abi::{sized32, write_output};
 use super::hash::path_from_c;
-use super::refset::hash_value_from_c;
+use super::refset::{hash_value_from_c, mh_progress_callback};
 use super::status::{boundary, fail, ffi_boundary, mh_status, non_null, null_parameter};
 
 /// `mh_refset_builder_add_file` flag: keep a source with no usable record, or with more bad
@@ -47,6 +49,44 @@ pub struct mh_refset_builder {
     builder: Option<Builder>,
     /// The source that holds single hashes, per (set name, disposition).
     hash_sources: HashSources,
+    /// `mh_refset_builder_set_progress`'s callback, its argument and the cancel token.
+    progress: mh_progress_callback,
+    userdata: *mut c_void,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+/// Records between two calls of the progress callback while a file is imported.
+const PROGRESS_EVERY: u64 = 65_536;
+
+/// Sets (or with NULLs clears) what `mh_refset_builder_add_file` reports to and is stopped
+/// by: `progress(userdata, records, 0)` every 65,536 records read (the total is not known
+/// in advance), and the token `cancel`, checked as often. A stopped import returns
+/// `MH_STATUS_CANCELLED` (the records read so far stay in the builder: free it and start
+/// again). The callback runs on the thread calling `mh_refset_builder_add_file`.
+///
+/// # Safety
+///
+/// `builder` must be NULL or a live builder used by no other thread; `progress` NULL or
+/// callable as documented with `userdata` while the builder is used; `cancel` NULL or a live
+/// token.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn mh_refset_builder_set_progress(
+    builder: *mut mh_refset_builder,
+    progress: mh_progress_callback,
+    userdata: *mut c_void,
+    cancel: *const super::cancel::mh_cancel,
+) -> mh_status {
+    ffi_boundary(|| {
+        // SAFETY: forwarded from the caller.
+        unsafe { builder_mut(builder, "mh_refset_builder_set_progress") }?;
+        // SAFETY: checked live above; not shared (the caller's promise).
+        let handle = unsafe { &mut *builder };
+        handle.progress = progress;
+        handle.userdata = userdata;
+        // SAFETY: the caller guarantees `cancel` is NULL or live.
+        handle.cancel = unsafe { super::cancel::token(cancel) };
+        Ok(())
+    })
 }
 
 /// The source of single hashes per (set name, disposition).
@@ -64,8 +104,13 @@ pub unsafe extern "C" fn mh_refset_builder_new(out: *mut *mut mh_refset_builder)
         non_null!("mh_refset_builder_new", out)?;
         let builder = Builder::new(BuildOptions::default())
             .map_err(|e| fail(mh_status::Io, format_args!("mh_refset_builder_new: {e}")))?;
-        let handle =
-            Box::new(mh_refset_builder { builder: Some(builder), hash_sources: HashMap::new() });
+        let handle = Box::new(mh_refset_builder {
+            builder: Some(builder),
+            hash_sources: HashMap::new(),
+            progress: None,
+            userdata: std::ptr::null_mut(),
+            cancel: None,
+        });
         // SAFETY: `out` is non-NULL and the caller guarantees it is writable.
         unsafe { out.write(Box::into_raw(handle)) };
         Ok(())
@@ -145,7 +190,12 @@ pub unsafe extern "C" fn mh_refset_builder_add_file(
 ) -> mh_status {
     ffi_boundary(|| {
         // SAFETY: forwarded from the caller.
-        let (b, _) = unsafe { builder_mut(builder, "mh_refset_builder_add_file") }?;
+        unsafe { builder_mut(builder, "mh_refset_builder_add_file") }?;
+        // SAFETY: checked live above; not shared (the caller's promise).
+        let handle = unsafe { &mut *builder };
+        let (progress, userdata, cancel) =
+            (handle.progress, handle.userdata, handle.cancel.clone());
+        let Some(b) = handle.builder.as_mut() else { return Ok(()) };
         non_null!("mh_refset_builder_add_file", path)?;
         if flags & !MH_IMPORT_ALLOW_BAD_LINES != 0 {
             return Err(fail(
@@ -168,15 +218,37 @@ pub unsafe extern "C" fn mh_refset_builder_add_file(
         // A file that cannot be opened leaves no source behind in the set's provenance.
         std::fs::File::open(&path)
             .map_err(|e| super::hash::io_failure("cannot read the hash list", &path, &e))?;
-        let summary = import::import_into(
+        let mut records = 0u64;
+        let mut stopped = false;
+        let mut before_record = || {
+            records += 1;
+            if records % PROGRESS_EVERY == 0 {
+                let cancelled = cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
+                // SAFETY: the caller of `mh_refset_builder_set_progress` guaranteed the
+                // callback is callable with `userdata`.
+                let refused = progress.is_some_and(|f| unsafe { f(userdata, records, 0) } != 0);
+                if cancelled || refused {
+                    stopped = true;
+                    return Err(import::ImportError::sink(
+                        "stopped through the progress callback or cancel token",
+                    ));
+                }
+            }
+            Ok(())
+        };
+        let result = import::import_into_with(
             b,
             &path,
             format,
             disposition,
             set_name.as_deref(),
             &ImportOptions::default(),
-        )
-        .map_err(|e| {
+            &mut before_record,
+        );
+        if stopped {
+            return Err(fail(mh_status::Cancelled, "mh_refset_builder_add_file: stopped"));
+        }
+        let summary = result.map_err(|e| {
             let status = match &e {
                 import::ImportError::Io { .. } => mh_status::Io,
                 _ => mh_status::ImportUnusable,

@@ -1079,6 +1079,20 @@ pub fn import_into(
     set_name: Option<&str>,
     options: &ImportOptions,
 ) -> Result<ImportSummary, ImportError> {
+    import_into_with(builder, path, format, disposition, set_name, options, &mut || Ok(()))
+}
+
+/// [`import_into`], calling `before_record` before each record is added: an error it
+/// returns ends the import with that error (a caller's progress report or cancel check).
+pub fn import_into_with(
+    builder: &mut crate::refset::build::Builder,
+    path: &Path,
+    format: Option<Format>,
+    disposition: Disposition,
+    set_name: Option<&str>,
+    options: &ImportOptions,
+    before_record: &mut dyn FnMut() -> Result<(), ImportError>,
+) -> Result<ImportSummary, ImportError> {
     let name = path.display().to_string();
     let set_name = match set_name {
         Some(s) => s.to_string(),
@@ -1097,6 +1111,7 @@ pub fn import_into(
     };
     let source = builder.add_source(placeholder).map_err(ImportError::sink)?;
     let summary = import_path(path, format, options, &mut |record| {
+        before_record()?;
         builder.add(source, record).map_err(ImportError::sink)
     })?;
     for bad in &summary.bad_examples {

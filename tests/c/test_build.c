@@ -15,6 +15,24 @@ static void write_text(const char *path, const char *text) {
     CHECK(fclose(f) == 0);
 }
 
+static int progress_calls;
+
+static int stop_at_first(void *userdata, uint64_t done, uint64_t total) {
+    CHECK(userdata == &progress_calls && done == 65536 && total == 0);
+    progress_calls++;
+    return 1;
+}
+
+/* A list of `lines` distinct MD5 lines. */
+static void write_long_list(const char *path, unsigned lines) {
+    FILE *f = fopen(path, "wb");
+    unsigned i;
+    CHECK(f != NULL);
+    for (i = 0; i < lines; i++)
+        CHECK(fprintf(f, "%032x  f%u\n", i + 1, i) > 0);
+    CHECK(fclose(f) == 0);
+}
+
 static size_t lookup_count(const mh_refset *set, uint32_t kind, const uint8_t *value, size_t len) {
     mh_matches *matches = NULL;
     size_t n;
@@ -100,6 +118,37 @@ int main(int argc, char **argv) {
     CHECK_STATUS(mh_refset_builder_finish(b, set_path), MH_STATUS_INVALID_PARAMETER);
     mh_refset_builder_free(b);
     mh_refset_builder_free(NULL);
+
+    /* Progress and cancel while importing a long list (70,000 lines). */
+    {
+        char long_path[4200];
+        mh_cancel *cancel = NULL;
+        snprintf(long_path, sizeof long_path, "%s/long.md5", argv[1]);
+        write_long_list(long_path, 70000);
+        CHECK_STATUS(mh_refset_builder_new(&b), MH_STATUS_OK);
+        CHECK_STATUS(mh_refset_builder_set_progress(b, stop_at_first, &progress_calls, NULL),
+                     MH_STATUS_OK);
+        CHECK_STATUS(mh_refset_builder_add_file(b, long_path, "md5sum", MH_DISPOSITION_IGNORE,
+                                                NULL, 0, NULL),
+                     MH_STATUS_CANCELLED);
+        CHECK(progress_calls == 1);
+        CHECK_STATUS(mh_cancel_new(&cancel), MH_STATUS_OK);
+        mh_cancel_set(cancel);
+        CHECK_STATUS(mh_refset_builder_set_progress(b, NULL, NULL, cancel), MH_STATUS_OK);
+        CHECK_STATUS(mh_refset_builder_add_file(b, long_path, "md5sum", MH_DISPOSITION_IGNORE,
+                                                NULL, 0, NULL),
+                     MH_STATUS_CANCELLED);
+        CHECK_STATUS(mh_refset_builder_set_progress(b, NULL, NULL, NULL), MH_STATUS_OK);
+        CHECK_STATUS(mh_refset_builder_add_file(b, long_path, "md5sum", MH_DISPOSITION_IGNORE,
+                                                NULL, 0, &summary),
+                     MH_STATUS_OK);
+        CHECK(summary.records == 70000);
+        CHECK_STATUS(mh_refset_builder_set_progress(NULL, NULL, NULL, NULL),
+                     MH_STATUS_NULL_PARAMETER);
+        mh_cancel_free(cancel);
+        mh_refset_builder_free(b);
+        unlink(long_path);
+    }
 
     /* The set holds what was added. */
     CHECK_STATUS(mh_refset_open(set_path, &set), MH_STATUS_OK);
