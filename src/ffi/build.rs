@@ -222,7 +222,7 @@ pub unsafe extern "C" fn mh_refset_builder_add_file(
         let mut stopped = false;
         let mut before_record = || {
             records += 1;
-            if records % PROGRESS_EVERY == 0 {
+            if records.is_multiple_of(PROGRESS_EVERY) {
                 let cancelled = cancel.as_ref().is_some_and(|c| c.load(Ordering::SeqCst));
                 // SAFETY: the caller of `mh_refset_builder_set_progress` guaranteed the
                 // callback is callable with `userdata`.
