@@ -153,6 +153,21 @@ pub struct Analysis {
 }
 
 impl Analysis {
+    /// Digests and size, no picture work yet.
+    fn digests_only(size: u64, digests: crate::digest::Digests) -> Self {
+        Analysis {
+            size,
+            digests,
+            image: None,
+            pdq: None,
+            pdq_dihedral: None,
+            imagehashes: None,
+            robust: Vec::new(),
+            windows: Vec::new(),
+            image_error: None,
+        }
+    }
+
     /// True when [`AnalyzeOptions::cancel`] stopped the image work: the analysis must not
     /// be reported as the file's result.
     pub fn cancelled(&self) -> bool {
@@ -164,17 +179,7 @@ impl Analysis {
 pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
     let mut hasher = MultiHasher::new(options.digest);
     hasher.update(bytes);
-    let mut analysis = Analysis {
-        size: bytes.len() as u64,
-        digests: hasher.finalize(),
-        image: None,
-        pdq: None,
-        pdq_dihedral: None,
-        imagehashes: None,
-        robust: Vec::new(),
-        windows: Vec::new(),
-        image_error: None,
-    };
+    let mut analysis = Analysis::digests_only(bytes.len() as u64, hasher.finalize());
     if options.perceptual && decode::detect_format(bytes).is_some() {
         if analysis.size > options.max_image_file_bytes {
             analysis.image_error = Some(ImageError::FileTooLarge {
@@ -288,17 +293,7 @@ impl StreamAnalyzer {
             self.kept = self.sniffed(head);
         }
         let size = self.hasher.bytes();
-        let mut analysis = Analysis {
-            size,
-            digests: self.hasher.finalize(),
-            image: None,
-            pdq: None,
-            pdq_dihedral: None,
-            imagehashes: None,
-            robust: Vec::new(),
-            windows: Vec::new(),
-            image_error: None,
-        };
+        let mut analysis = Analysis::digests_only(size, self.hasher.finalize());
         match self.kept {
             Kept::TooLarge => {
                 analysis.image_error = Some(ImageError::FileTooLarge {

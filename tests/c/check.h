@@ -41,4 +41,22 @@ static inline const char *last_error(void) {
     return buf;
 }
 
+/* The whole file at `path` (malloc'd; the caller frees it), its size in `*len`. */
+static inline unsigned char *read_file(const char *path, size_t *len) {
+    FILE *f = fopen(path, "rb");
+    unsigned char *buf;
+    long size;
+    CHECK(f != NULL);
+    CHECK(fseek(f, 0, SEEK_END) == 0);
+    size = ftell(f);
+    CHECK(size > 0);
+    CHECK(fseek(f, 0, SEEK_SET) == 0);
+    buf = malloc((size_t)size);
+    CHECK(buf != NULL);
+    CHECK(fread(buf, 1, (size_t)size, f) == (size_t)size);
+    fclose(f);
+    *len = (size_t)size;
+    return buf;
+}
+
 #endif

@@ -25,23 +25,6 @@ typedef struct {
     uint64_t added_later;
 } hash_options_newer;
 
-static uint8_t *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    uint8_t *data;
-    long size;
-    CHECK(f != NULL);
-    CHECK(fseek(f, 0, SEEK_END) == 0);
-    size = ftell(f);
-    CHECK(size > 0);
-    CHECK(fseek(f, 0, SEEK_SET) == 0);
-    data = malloc((size_t)size);
-    CHECK(data != NULL);
-    CHECK(fread(data, 1, (size_t)size, f) == (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return data;
-}
-
 int main(int argc, char **argv) {
     size_t len = 0;
     uint8_t *png;

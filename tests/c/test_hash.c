@@ -22,23 +22,6 @@ static int hex_equals(const uint8_t *bytes, size_t len, const char *want) {
     return strcmp(got, want) == 0;
 }
 
-static unsigned char *read_file(const char *path, size_t *len) {
-    FILE *f = fopen(path, "rb");
-    unsigned char *buf;
-    long size;
-    CHECK(f != NULL);
-    CHECK(fseek(f, 0, SEEK_END) == 0);
-    size = ftell(f);
-    CHECK(size > 0);
-    CHECK(fseek(f, 0, SEEK_SET) == 0);
-    buf = malloc((size_t)size);
-    CHECK(buf != NULL);
-    CHECK(fread(buf, 1, (size_t)size, f) == (size_t)size);
-    fclose(f);
-    *len = (size_t)size;
-    return buf;
-}
-
 static void check_image_result(const mh_hash_result *r) {
     char phash[17];
     CHECK((r->valid & (MH_VALID_MD5 | MH_VALID_SHA1 | MH_VALID_SHA256)) ==
