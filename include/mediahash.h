@@ -300,6 +300,11 @@ enum mh_status
      */
     MH_STATUS_PERMISSION_DENIED = 102,
     /**
+     * The path names a directory, FIFO, socket or device, not a regular file: it was not
+     * read (a FIFO could block forever, a device never end). Record it as skipped.
+     */
+    MH_STATUS_NOT_REGULAR_FILE = 103,
+    /**
      * The file is not a valid `.mhset` reference set (truncated, corrupt, not one at all).
      */
     MH_STATUS_REFSET_INVALID = 200,

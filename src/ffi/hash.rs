@@ -449,6 +449,7 @@ pub(crate) fn path_from_c(path: &CStr) -> Result<PathBuf, mh_status> {
 /// Maps an I/O error on `path` to a status and records the detail.
 pub(crate) fn io_failure(what: &str, path: &std::path::Path, error: &io::Error) -> mh_status {
     let status = match error.kind() {
+        _ if crate::openfile::NotRegularFile::of(error).is_some() => mh_status::NotRegularFile,
         io::ErrorKind::NotFound => mh_status::NotFound,
         io::ErrorKind::PermissionDenied => mh_status::PermissionDenied,
         _ => mh_status::Io,

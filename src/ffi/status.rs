@@ -39,6 +39,9 @@ pub enum mh_status {
     NotFound = 101,
     /// The operating system refused access to the file or directory.
     PermissionDenied = 102,
+    /// The path names a directory, FIFO, socket or device, not a regular file: it was not
+    /// read (a FIFO could block forever, a device never end). Record it as skipped.
+    NotRegularFile = 103,
     /// The file is not a valid `.mhset` reference set (truncated, corrupt, not one at all).
     RefsetInvalid = 200,
     /// The `.mhset` file was written by a newer format version than this library reads.
@@ -70,7 +73,7 @@ pub enum mh_status {
 }
 
 /// Every status: the checked conversion from C integers searches it.
-const ALL_STATUSES: [mh_status; 19] = [
+const ALL_STATUSES: [mh_status; 20] = [
     mh_status::Ok,
     mh_status::NullParameter,
     mh_status::InvalidParameter,
@@ -80,6 +83,7 @@ const ALL_STATUSES: [mh_status; 19] = [
     mh_status::Io,
     mh_status::NotFound,
     mh_status::PermissionDenied,
+    mh_status::NotRegularFile,
     mh_status::RefsetInvalid,
     mh_status::RefsetUnsupportedVersion,
     mh_status::RefsetChecksumMismatch,
@@ -105,6 +109,7 @@ impl mh_status {
             mh_status::Io => c"I/O error",
             mh_status::NotFound => c"file or directory not found",
             mh_status::PermissionDenied => c"permission denied",
+            mh_status::NotRegularFile => c"not a regular file (directory, FIFO, socket or device)",
             mh_status::RefsetInvalid => c"not a valid .mhset reference set",
             mh_status::RefsetUnsupportedVersion => {
                 c".mhset format version not supported by this library"
@@ -319,6 +324,7 @@ mod tests {
             (mh_status::Io, 100),
             (mh_status::NotFound, 101),
             (mh_status::PermissionDenied, 102),
+            (mh_status::NotRegularFile, 103),
             (mh_status::RefsetInvalid, 200),
             (mh_status::RefsetUnsupportedVersion, 201),
             (mh_status::RefsetChecksumMismatch, 202),

@@ -4,7 +4,11 @@
  * argv: IMAGE_PNG SHA256_HEX PDQ_HEX PHASH_HEX WIDTH HEIGHT CORRUPT_PNG DIRECTORY
  * (expected values computed by the Rust driver with crate::analyze).
  */
+#define _POSIX_C_SOURCE 200809L /* mkfifo, unlink */
 #include "check.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
 
 static const char *image_path, *sha256_hex, *pdq_hex, *phash_hex, *corrupt_path, *dir_path;
 static unsigned width, height;
@@ -185,8 +189,20 @@ static void test_errors(void) {
     snprintf(missing, sizeof missing, "%s.does-not-exist", image_path);
     CHECK_STATUS(mh_hash_file(missing, NULL, &r), MH_STATUS_NOT_FOUND);
     CHECK(strstr(last_error(), "does-not-exist") != NULL);
-    CHECK_STATUS(mh_hash_file(dir_path, NULL, &r), MH_STATUS_IO);
+    CHECK_STATUS(mh_hash_file(dir_path, NULL, &r), MH_STATUS_NOT_REGULAR_FILE);
     CHECK(strlen(last_error()) > 0);
+    /* Special files are refused at once, never read: a FIFO nobody writes would block, a
+     * device like /dev/zero never end. */
+    CHECK_STATUS(mh_hash_file("/dev/zero", NULL, &r), MH_STATUS_NOT_REGULAR_FILE);
+    {
+        char fifo[4200];
+        snprintf(fifo, sizeof fifo, "%s/fifo", dir_path);
+        unlink(fifo);
+        CHECK(mkfifo(fifo, 0600) == 0);
+        CHECK_STATUS(mh_hash_file(fifo, NULL, &r), MH_STATUS_NOT_REGULAR_FILE);
+        CHECK(strstr(last_error(), "FIFO") != NULL || strstr(last_error(), "fifo") != NULL);
+        unlink(fifo);
+    }
 
     mh_hash_options_default(&o);
     o.digests = 1u << 20;
