@@ -14,6 +14,7 @@
 //!   metadata and a way to read its bytes.
 //! * [`scan`] and [`report`]: the examiner's read-only scan (one pipeline for every source)
 //!   and its typed records and report writers.
+//! * [`cluster`]: near-duplicate clusters of PDQ hashes through a multi-index.
 //! * [`ffi`]: the C ABI (`include/mediahash.h`).
 //!
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
@@ -25,6 +26,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod analyze;
+pub mod cluster;
 pub mod decode;
 pub mod digest;
 pub mod evidence;
