@@ -14,7 +14,7 @@ fn main() {
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
+const ORACLE_TOOLS: [(&str, &[&str]); 8] = [
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
     // fdisk gdisk].
     (
@@ -86,6 +86,8 @@ const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
     ),
     // tests/archive.rs: Info-ZIP [zip unzip].
     ("mediahash_zip_tools", &["zip", "unzip"]),
+    // tests/review.rs: the review page opened by headless Chromium [chromium].
+    ("mediahash_chromium", &["chromium"]),
 ];
 
 /// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,

@@ -150,6 +150,9 @@ pub struct Analysis {
     pub windows: Vec<crate::robust::WindowHash>,
     /// Set when the content looked like an image but decoding or hashing failed.
     pub image_error: Option<ImageError>,
+    /// Provenance indicators from the picture's metadata ([`crate::provenance`]), for
+    /// content that sniffs as an image within the size limit.
+    pub provenance: Option<crate::provenance::Provenance>,
 }
 
 impl Analysis {
@@ -174,6 +177,7 @@ pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
         robust: Vec::new(),
         windows: Vec::new(),
         image_error: None,
+        provenance: None,
     };
     if options.perceptual && decode::detect_format(bytes).is_some() {
         if analysis.size > options.max_image_file_bytes {
@@ -182,6 +186,7 @@ pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
                 limit: options.max_image_file_bytes,
             });
         } else {
+            analysis.provenance = Some(crate::provenance::inspect(bytes));
             add_perceptual(&mut analysis, bytes, options);
         }
     }
@@ -229,11 +234,13 @@ pub fn analyze_reader<R: Read>(mut reader: R, options: &AnalyzeOptions) -> io::R
         robust: Vec::new(),
         windows: Vec::new(),
         image_error: None,
+        provenance: None,
     };
     if too_large {
         analysis.image_error =
             Some(ImageError::FileTooLarge { size, limit: options.max_image_file_bytes });
     } else if let Some(bytes) = kept {
+        analysis.provenance = Some(crate::provenance::inspect(&bytes));
         add_perceptual(&mut analysis, &bytes, options);
     }
     Ok(analysis)

@@ -329,7 +329,7 @@ mod tests {
                 let flips = (rng.next() % (max_flip + 1)) as u32;
                 out.push(rng.flip(&base, flips));
             }
-            if rng.next() % 5 == 0 {
+            if rng.next().is_multiple_of(5) {
                 out.push(base); // an identical copy
             }
         }
@@ -347,8 +347,7 @@ mod tests {
     #[test]
     fn multi_index_equals_all_pairs() {
         let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
-        for (n, radius, flips) in [(3000, 31, 24), (3500, 20, 20), (4000, 47, 30), (3000, 63, 40)]
-        {
+        for (n, radius, flips) in [(3000, 31, 24), (3500, 20, 20), (4000, 47, 30), (3000, 63, 40)] {
             let hashes = groups(&mut rng, n, flips);
             let got = cluster_pdq(&hashes, radius);
             assert_eq!(got.ids, brute(&hashes, radius), "n {n} radius {radius}");
@@ -370,7 +369,8 @@ mod tests {
             }
             h
         };
-        let hashes = [bits(0..128), bits(0..0), bits(0..20), bits(0..40), bits(0..127), bits(200..256)];
+        let hashes =
+            [bits(0..128), bits(0..0), bits(0..20), bits(0..40), bits(0..127), bits(200..256)];
         let c = cluster_pdq(&hashes, 31);
         assert_eq!(c.ids, vec![Some(1), Some(2), Some(2), Some(2), Some(1), None]);
         assert_eq!(c.sizes, vec![2, 3]);

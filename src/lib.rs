@@ -15,6 +15,9 @@
 //! * [`scan`] and [`report`]: the examiner's read-only scan (one pipeline for every source)
 //!   and its typed records and report writers.
 //! * [`cluster`]: near-duplicate clusters of PDQ hashes through a multi-index.
+//! * [`provenance`]: provenance indicators from picture metadata (C2PA, generator
+//!   parameters, EXIF, XMP digital source type).
+//! * [`review`]: the examiner's review page (HTML, thumbnails, "look here first").
 //! * [`ffi`]: the C ABI (`include/mediahash.h`).
 //!
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
@@ -34,8 +37,10 @@ pub mod ffi;
 pub mod hex;
 pub mod import;
 pub mod perceptual;
+pub mod provenance;
 pub mod refset;
 pub mod report;
+pub mod review;
 pub mod robust;
 pub mod scan;
 mod sysinfo;

@@ -148,6 +148,10 @@ pub struct ScanArgs {
     /// Group near-duplicate unknown images (PDQ within --pdq-radius) into clusters.
     #[arg(long)]
     cluster: bool,
+    /// After the scan, write the review page (index.html and thumbnails) into this new
+    /// folder (`mh review`); needs --report FILE in the jsonl format.
+    #[arg(long, value_name = "DIR")]
+    review: Option<PathBuf>,
     /// Use --alert/--ignore files even when no line, or fewer good lines than bad, could be
     /// read (refused by default: usually the wrong file or format).
     #[arg(long)]
@@ -290,6 +294,14 @@ fn scan(mut args: ScanArgs) -> u8 {
     };
     if let Err(e) = lib::ensure_work_dir_outside_evidence(&work_dir, &args.roots) {
         return fatal(scan_error_status(&e), e);
+    }
+    if let Some(dir) = &args.review {
+        if args.report.is_none() || args.format != ReportFormat::Jsonl {
+            return fatal(USAGE, "--review needs --report FILE in the jsonl format");
+        }
+        if let Err(e) = lib::ensure_work_dir_outside_evidence(dir, &args.roots) {
+            return fatal(USAGE, e);
+        }
     }
     if let Some(code) = atime_preflight(&args) {
         return code;
@@ -465,6 +477,8 @@ fn scan(mut args: ScanArgs) -> u8 {
             if let Some(n) = f.clusters {
                 eprintln!("mh scan: {n} clusters of near-duplicate unknown images");
             }
+            let triage = std::mem::take(&mut writer.notable.triage).finish(args.pdq_radius);
+            eprintln!("mh scan: {triage}");
             for line in writer.notable.lines() {
                 eprintln!("  {line}");
             }
@@ -478,6 +492,19 @@ fn scan(mut args: ScanArgs) -> u8 {
             }
             if let Some(path) = &args.report {
                 eprintln!("mh scan: report written to {}", path.display());
+            }
+            if let (Some(dir), Some(report)) = (&args.review, &args.report) {
+                drop(writer);
+                let options = mediahash::review::ReviewOptions {
+                    threads: args.threads,
+                    cluster_radius: Some(args.pdq_radius),
+                    extra_roots: args.roots.clone(),
+                    ..Default::default()
+                };
+                let code = crate::review::make(report, dir, &options);
+                if code != 0 {
+                    return code;
+                }
             }
             u8::try_from(status).unwrap_or(FAILURE)
         }
@@ -519,10 +546,12 @@ struct Notable {
     errors: Vec<String>,
     more_alerts: u64,
     more_errors: u64,
+    triage: mediahash::review::TriageCounter,
 }
 
 impl Notable {
     fn add(&mut self, entry: &EntryRecord) {
+        self.triage.add(entry);
         let (shown, more) = match entry.disposition {
             EntryDisposition::Alert => (&mut self.alerts, &mut self.more_alerts),
             EntryDisposition::Error => (&mut self.errors, &mut self.more_errors),

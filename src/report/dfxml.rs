@@ -15,7 +15,7 @@
 //! elements of other namespaces: after the DFXML children of each `fileobject`
 //! (`mh:disposition`, `mh:reason`, `mh:path_bytes_hex`, `mh:link_target_hex`, `mh:mtime`,
 //! `mh:ctime`, `mh:atime`, `mh:carved`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
-//! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:noatime`, `mh:bytes_read`), and at the top
+//! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:provenance`, `mh:noatime`, `mh:bytes_read`), and at the top
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` after
 //! `<source>`, and the footer is `mh:scan_end` after the last fileobject.
 //!
@@ -456,6 +456,17 @@ impl<W: Write> ReportWriter for DfxmlWriter<W> {
         }
         if let Some(c) = e.cluster {
             writeln!(o, "    <mh:cluster>{c}</mh:cluster>")?;
+        }
+        for p in &e.provenance {
+            match &p.value {
+                Some(v) => writeln!(
+                    o,
+                    r#"    <mh:provenance kind="{}">{}</mh:provenance>"#,
+                    p.kind,
+                    esc(v)
+                )?,
+                None => writeln!(o, r#"    <mh:provenance kind="{}"/>"#, p.kind)?,
+            }
         }
         if let Some(n) = e.noatime {
             writeln!(o, "    <mh:noatime>{}</mh:noatime>", u8::from(n))?;

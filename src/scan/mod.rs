@@ -1152,6 +1152,7 @@ fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {
     record.pdq_dihedral = a.pdq_dihedral;
     record.phash = a.imagehashes.as_ref().map(|ih| ih.phash);
     record.image_error = a.image_error.as_ref().map(ToString::to_string);
+    record.provenance = a.provenance.as_ref().map(|p| p.indicators.clone()).unwrap_or_default();
 }
 
 /// Exact digests, then PDQ (quality permitting), then pHash, against every reference set.
