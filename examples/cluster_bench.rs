@@ -41,7 +41,7 @@ fn main() {
         for c in base.chunks_exact_mut(8) {
             c.copy_from_slice(&rng.next().to_le_bytes());
         }
-        let size = if rng.next() % 2 == 0 {
+        let size = if rng.next().is_multiple_of(2) {
             1
         } else {
             let mut s = 2;
@@ -54,7 +54,7 @@ fn main() {
         hashes.push(base);
         for _ in 1..size {
             let mut h = base;
-            if rng.next() % 10 != 0 {
+            if !rng.next().is_multiple_of(10) {
                 for _ in 0..rng.next() % 25 {
                     let b = (rng.next() % 256) as usize;
                     h[b / 8] ^= 1 << (b % 8);

@@ -523,3 +523,110 @@ pub fn write_review(
         })
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::perceptual::pdq::PdqHash;
+    use crate::report::jsonl::JsonlWriter;
+    use crate::report::{Match, ReportWriter};
+
+    fn flip(h: [u8; 32], bits: usize, from: usize) -> [u8; 32] {
+        let mut out = h;
+        for b in from..from + bits {
+            out[(b % 256) / 8] ^= 1 << (b % 8);
+        }
+        out
+    }
+
+    fn picture(path: &str, d: EntryDisposition, pdq: [u8; 32], quality: u8) -> EntryRecord {
+        let mut r = EntryRecord::at(path.as_bytes());
+        r.disposition = d;
+        r.image_format = Some(crate::decode::ImageFormat::Jpeg);
+        r.pdq = Some(PdqHash(pdq));
+        r.pdq_quality = Some(quality);
+        r
+    }
+
+    #[test]
+    fn look_here_first_order_and_triage() {
+        let a = [0x5a_u8; 32];
+        let b = [0x33_u8; 32];
+        let c = [0x0f_u8; 32];
+        let mut alert = picture("e/alert.jpg", EntryDisposition::Alert, a, 100);
+        alert.matches.push(Match {
+            reference: 0,
+            set: "known".into(),
+            disposition: crate::refset::Disposition::Alert,
+            hash: crate::refset::HashKind::Md5,
+            distance: None,
+            transform: None,
+            robust: None,
+            category: None,
+            profile: None,
+            victim_identified: None,
+            offender_identified: None,
+            series: None,
+            source_id: None,
+            note: None,
+        });
+        let u = EntryDisposition::UnknownImage;
+        let records = vec![
+            picture("e/a-single.jpg", u, c, 90),
+            picture("e/b1.jpg", u, b, 90),
+            picture("e/b2.jpg", u, flip(b, 3, 0), 90),
+            picture("e/b3.jpg", u, flip(b, 20, 100), 90),
+            picture("e/far.jpg", u, flip(a, 90, 150), 90),
+            picture("e/near60.jpg", u, flip(a, 60, 10), 90),
+            picture("e/near40.jpg", u, flip(a, 40, 50), 90),
+            picture("e/flat.jpg", u, flip(a, 1, 0), 10),
+            alert,
+            EntryRecord::at(b"e/broken.jpg".to_vec()),
+        ];
+        let mut w = JsonlWriter::new(Vec::new());
+        let header = Header {
+            options: crate::report::OptionsRecord { pdq_radius: 31, ..Default::default() },
+            ..Default::default()
+        };
+        w.header(&header).unwrap();
+        for r in &records {
+            w.entry(r).unwrap();
+        }
+        w.footer(&Footer::default()).unwrap();
+        let bytes = w.into_inner();
+        let review =
+            Review::from_reader(&bytes[..], Path::new("r.jsonl"), &ReviewOptions::default())
+                .unwrap();
+        let names: Vec<Vec<String>> = review
+            .queue
+            .iter()
+            .map(|unit| {
+                unit.members
+                    .iter()
+                    .map(|&i| review.items[i].record.path_text().into_owned())
+                    .collect()
+            })
+            .collect();
+        let expect = [
+            vec!["e/near40.jpg"],
+            vec!["e/near60.jpg"],
+            vec!["e/b1.jpg", "e/b2.jpg", "e/b3.jpg"],
+            vec!["e/a-single.jpg"],
+            vec!["e/far.jpg"],
+            vec!["e/flat.jpg"],
+        ];
+        assert_eq!(names, expect.map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
+        assert_eq!(review.queue[0].near_miss.map(|n| n.0), Some(40));
+        assert_eq!(review.queue[1].near_miss.map(|n| n.0), Some(60));
+        assert_eq!(review.queue[2].cluster, Some(1));
+        // Pictures: 8 unknown + 1 alert (the error record has no format).
+        let t = review.triage;
+        assert_eq!((t.pictures, t.alerts, t.unknown_pictures, t.unknown_units), (9, 1, 8, 6));
+        assert_eq!(t.to_review, 7);
+        let mut counter = TriageCounter::default();
+        records.iter().for_each(|r| counter.add(r));
+        assert_eq!(counter.finish(31), t, "mh scan's figure is the review's");
+        assert_eq!(review.errors.len(), 1);
+        assert_eq!(review.alert_groups[0].set, "known");
+    }
+}
