@@ -95,7 +95,7 @@ fn review_model_and_escaping_in_the_file() {
     let case = make_case();
     let c = &case.footer.counts;
     assert_eq!((c.alert, c.unknown_image, c.error), (1, 5, 1), "{c}");
-    let summary = write_review(&case.report, &case.out, &ReviewOptions::default()).unwrap();
+    let summary = write_review(&case.report, &case.out, &ReviewOptions::default(), &[]).unwrap();
     assert_eq!(summary.thumbnails, 6, "one per alert and unknown picture");
     assert_eq!(summary.placeholders, 0);
     // 7 pictures (the truncated JPEG is one); 1 alert + 4 unknown units (burst is one).
@@ -103,7 +103,7 @@ fn review_model_and_escaping_in_the_file() {
     assert_eq!((t.pictures, t.alerts, t.unknown_pictures, t.unknown_units), (7, 1, 5, 4));
     assert_eq!(t.to_review, 5);
 
-    let review = Review::from_report(&case.report, &ReviewOptions::default()).unwrap();
+    let review = Review::from_report(&case.report, &ReviewOptions::default(), &[]).unwrap();
     assert_eq!(review.queue[0].members.len(), 2, "the cluster before single pictures");
     assert_eq!(review.alert_groups.len(), 1);
     assert_eq!(review.errors.len(), 1);
@@ -128,14 +128,14 @@ fn review_model_and_escaping_in_the_file() {
 fn output_folder_is_refused_under_evidence_or_when_not_empty() {
     let case = make_case();
     let inside = case.root.join("DCIM/review");
-    match write_review(&case.report, &inside, &ReviewOptions::default()) {
+    match write_review(&case.report, &inside, &ReviewOptions::default(), &[]) {
         Err(ReviewError::OutputInsideEvidence(_)) => {}
         other => panic!("expected a refusal, got {other:?}"),
     }
     assert!(!inside.exists(), "nothing written under the evidence");
     std::fs::create_dir_all(&case.out).unwrap();
     std::fs::write(case.out.join("old.txt"), b"x").unwrap();
-    match write_review(&case.report, &case.out, &ReviewOptions::default()) {
+    match write_review(&case.report, &case.out, &ReviewOptions::default(), &[]) {
         Err(ReviewError::OutputNotEmpty { .. }) => {}
         other => panic!("expected a refusal, got {other:?}"),
     }
@@ -145,7 +145,7 @@ fn output_folder_is_refused_under_evidence_or_when_not_empty() {
 fn changed_evidence_gets_a_placeholder_not_a_picture() {
     let case = make_case();
     std::fs::write(case.root.join("DCIM/burst-2.jpg"), synth::png_rgb8(8, 8, &[9; 192])).unwrap();
-    let summary = write_review(&case.report, &case.out, &ReviewOptions::default()).unwrap();
+    let summary = write_review(&case.report, &case.out, &ReviewOptions::default(), &[]).unwrap();
     assert_eq!((summary.thumbnails, summary.placeholders), (5, 1));
     let html = std::fs::read_to_string(case.out.join("index.html")).unwrap();
     assert!(html.contains("the file changed since the scan"));
@@ -172,7 +172,7 @@ fn url(page: &Path, fragment: &str) -> String {
 #[cfg_attr(not(mediahash_chromium), ignore = "needs chromium")]
 fn chromium_renders_blurred_reveals_and_shows_the_footer_counts() {
     let case = make_case();
-    write_review(&case.report, &case.out, &ReviewOptions::default()).unwrap();
+    write_review(&case.report, &case.out, &ReviewOptions::default(), &[]).unwrap();
     let page = case.out.join("index.html");
     let dom = String::from_utf8(chromium(&["--dump-dom", &url(&page, "#selftest")])).unwrap();
     let start = dom.find("<pre id=\"selftest\">").expect("self-test ran") + 19;

@@ -33,6 +33,10 @@ pub struct ReviewArgs {
     /// Make no thumbnails (placeholders only).
     #[arg(long)]
     no_thumbnails: bool,
+    /// A reference set (.mhset) whose alert PDQ hashes make near misses too (pictures
+    /// just outside the match radius of a known picture are shown first). Repeatable.
+    #[arg(long, value_name = "SET.mhset")]
+    refset: Vec<PathBuf>,
     /// Another evidence root the output folder must not be under (the report's roots are
     /// always checked). Repeatable.
     #[arg(long, value_name = "DIR")]
@@ -52,8 +56,13 @@ pub fn options(args: &ReviewArgs) -> ReviewOptions {
 }
 
 /// Writes the review and prints where and the triage figure; the exit status of an error.
-pub fn make(report: &std::path::Path, out: &std::path::Path, options: &ReviewOptions) -> u8 {
-    match write_review(report, out, options) {
+pub fn make(
+    report: &std::path::Path,
+    out: &std::path::Path,
+    options: &ReviewOptions,
+    references: &[mediahash::scan::LoadedReference],
+) -> u8 {
+    match write_review(report, out, options, references) {
         Ok(summary) => {
             eprintln!(
                 "mh review: {} ({} thumbnails, {} placeholders)",
@@ -79,5 +88,15 @@ pub fn make(report: &std::path::Path, out: &std::path::Path, options: &ReviewOpt
 
 /// Runs `mh review`.
 pub fn run(args: ReviewArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
-    Ok(ExitCode::from(make(&args.report, &args.out, &options(&args))))
+    let mut references = Vec::new();
+    for path in &args.refset {
+        match mediahash::scan::reference::open_mhset(path) {
+            Ok(r) => references.push(r),
+            Err(e) => {
+                eprintln!("mh review: error: {e}");
+                return Ok(ExitCode::from(status::FAILURE));
+            }
+        }
+    }
+    Ok(ExitCode::from(make(&args.report, &args.out, &options(&args), &references)))
 }

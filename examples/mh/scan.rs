@@ -501,7 +501,7 @@ fn scan(mut args: ScanArgs) -> u8 {
                     extra_roots: args.roots.clone(),
                     ..Default::default()
                 };
-                let code = crate::review::make(report, dir, &options);
+                let code = crate::review::make(report, dir, &options, &references);
                 if code != 0 {
                     return code;
                 }

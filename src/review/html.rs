@@ -213,7 +213,16 @@ fn data_json(review: &Review, thumbs: &[Thumb]) -> Value {
             json!({
                 "m": u.members,
                 "c": u.cluster,
-                "nm": u.near_miss.map(|(d, m, a)| json!([d, m, a])),
+                "nm": u.near_miss.as_ref().map(|(d, m, to)| {
+                    let what = match to {
+                        super::NearTo::Picture(a) => format!(
+                            "alert picture {}",
+                            display_bytes(&review.items[*a].record.path)
+                        ),
+                        super::NearTo::Set(set) => format!("an alert hash of set {set}"),
+                    };
+                    json!([d, m, what])
+                }),
             })
         })
         .collect();
@@ -231,6 +240,7 @@ fn data_json(review: &Review, thumbs: &[Thumb]) -> Value {
         "queue": queue,
         "groups": groups,
         "alertCount": review.triage.alerts,
+        "radius": review.header.options.pdq_radius,
         "errors": review.errors,
     })
 }

@@ -25,6 +25,7 @@
 //!     std::path::Path::new("case-123.jsonl"),
 //!     std::path::Path::new("/cases/123/review"),
 //!     &ReviewOptions::default(),
+//!     &[],
 //! )?;
 //! println!("{} pictures to review of {}", summary.triage.to_review, summary.triage.pictures);
 //! # Ok::<(), mediahash::review::ReviewError>(())
@@ -41,6 +42,7 @@ use thiserror::Error;
 
 use crate::report::jsonl::{JsonlReader, ReadError, ReportItem};
 use crate::report::{EntryDisposition, EntryRecord, Footer, Header};
+use crate::scan::LoadedReference;
 
 /// Default upper bound of the "near miss" PDQ distance to an alert picture.
 pub const DEFAULT_NEAR_MISS: u32 = 70;
@@ -140,9 +142,18 @@ pub struct ReviewItem {
     pub record: EntryRecord,
     /// Cluster id among the unknown pictures (numbered from 1 in path order).
     pub cluster: Option<u64>,
-    /// Nearest alert picture of the report by PDQ (distance, index into
-    /// [`Review::items`]) when within [`ReviewOptions::near_miss`].
-    pub near_alert: Option<(u32, usize)>,
+    /// Nearest alert by PDQ (an alert picture of the report, or an alert hash of a
+    /// reference set given to the review) when within [`ReviewOptions::near_miss`].
+    pub near_alert: Option<(u32, NearTo)>,
+}
+
+/// What an unknown picture is a near miss of.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum NearTo {
+    /// An alert picture of the same report (index into [`Review::items`]).
+    Picture(usize),
+    /// An alert hash of a reference set (the set's name).
+    Set(String),
 }
 
 /// A unit of the "look here first" queue: one unknown picture, or one cluster.
@@ -152,9 +163,9 @@ pub struct QueueUnit {
     pub members: Vec<usize>,
     /// The cluster id, for clusters.
     pub cluster: Option<u64>,
-    /// The smallest distance of a member to an alert picture, and which member and alert
-    /// (indexes into [`Review::items`]), when within [`ReviewOptions::near_miss`].
-    pub near_miss: Option<(u32, usize, usize)>,
+    /// The smallest distance of a member to an alert, which member (index into
+    /// [`Review::items`]) and which alert, when within [`ReviewOptions::near_miss`].
+    pub near_miss: Option<(u32, usize, NearTo)>,
 }
 
 /// Alerts of one set and category.
@@ -282,10 +293,16 @@ fn pdq_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
 impl Review {
     /// Reads a JSON Lines report and prepares the review (clusters on rayon's current
     /// pool).
-    pub fn from_report(path: &Path, options: &ReviewOptions) -> Result<Review, ReviewError> {
+    /// `references`: sets whose alert PDQ hashes also count for near misses (searched
+    /// within [`ReviewOptions::near_miss`] for every unknown picture; may be empty).
+    pub fn from_report(
+        path: &Path,
+        options: &ReviewOptions,
+        references: &[LoadedReference],
+    ) -> Result<Review, ReviewError> {
         let file = std::fs::File::open(path)
             .map_err(|source| ReviewError::ReportIo { path: path.to_path_buf(), source })?;
-        Review::from_reader(io::BufReader::new(file), path, options)
+        Review::from_reader(io::BufReader::new(file), path, options, references)
     }
 
     /// As [`Review::from_report`] from any reader (`name` is used in errors).
@@ -293,6 +310,7 @@ impl Review {
         input: R,
         name: &Path,
         options: &ReviewOptions,
+        references: &[LoadedReference],
     ) -> Result<Review, ReviewError> {
         let mut header = None;
         let mut footer = None;
@@ -341,11 +359,11 @@ impl Review {
             triage: Triage { pictures, ..Default::default() },
             cluster_radius: radius,
         };
-        review.prepare(options);
+        review.prepare(options, references);
         Ok(review)
     }
 
-    fn prepare(&mut self, options: &ReviewOptions) {
+    fn prepare(&mut self, options: &ReviewOptions, references: &[LoadedReference]) {
         let unknown: Vec<usize> = (0..self.items.len())
             .filter(|&i| self.items[i].record.disposition == EntryDisposition::UnknownImage)
             .collect();
@@ -372,17 +390,27 @@ impl Review {
         // Near misses: each unknown picture against every alert picture (alerts are few).
         let anchors: Vec<(usize, [u8; 32])> =
             alerts.iter().filter_map(|&i| self.items[i].record.pdq.map(|p| (i, p.0))).collect();
-        if !anchors.is_empty() {
+        if !anchors.is_empty() || !references.is_empty() {
             use rayon::prelude::*;
-            let near: Vec<Option<(u32, usize)>> = points
+            let near: Vec<Option<(u32, NearTo)>> = points
                 .par_iter()
                 .map(|&i| {
                     let h = pdq_usable(&self.items[i].record)?;
-                    anchors
+                    let picture = anchors
                         .iter()
-                        .map(|(a, ah)| (pdq_distance(&h, ah), *a))
-                        .min()
-                        .filter(|(d, _)| *d <= options.near_miss)
+                        .map(|(a, ah)| (pdq_distance(&h, ah), NearTo::Picture(*a)))
+                        .min();
+                    let needle = [crate::perceptual::pdq::PdqHash(h)];
+                    let sets = references.iter().filter_map(|r| {
+                        // A set that fails here failed the scan too; it adds no near miss.
+                        let found = r.index.search_pdq(&needle, options.near_miss, 8).ok()?;
+                        found
+                            .into_iter()
+                            .filter(|(_, m)| m.disposition == crate::refset::Disposition::Alert)
+                            .filter_map(|(_, m)| Some((m.distance?, NearTo::Set(m.set))))
+                            .min()
+                    });
+                    picture.into_iter().chain(sets).min().filter(|(d, _)| *d <= options.near_miss)
                 })
                 .collect();
             for (&i, n) in points.iter().zip(near) {
@@ -413,13 +441,13 @@ impl Review {
             unit.near_miss = unit
                 .members
                 .iter()
-                .filter_map(|&m| self.items[m].near_alert.map(|(d, a)| (d, m, a)))
+                .filter_map(|&m| self.items[m].near_alert.clone().map(|(d, a)| (d, m, a)))
                 .min();
         }
         // Near misses nearest first, then clusters largest first, then the rest; ties in
         // report order (units are built in report order of their first member).
-        let rank = |u: &QueueUnit| match (u.near_miss, u.members.len()) {
-            (Some((d, _, _)), _) => (0, d as u64),
+        let rank = |u: &QueueUnit| match (&u.near_miss, u.members.len()) {
+            (Some((d, _, _)), _) => (0, u64::from(*d)),
             (None, n) if n >= 2 => (1, u64::MAX - n as u64),
             _ => (2, 0),
         };
@@ -487,10 +515,12 @@ pub fn prepare_output(dir: &Path, roots: &[PathBuf]) -> Result<(), ReviewError> 
 /// Reads `report` (JSON Lines), makes thumbnails from the evidence (read-only) and writes
 /// `out/index.html`. The output folder must be new or empty and outside every evidence
 /// root the report names.
+/// `references`: sets whose alert PDQ hashes also make near misses (may be empty).
 pub fn write_review(
     report: &Path,
     out: &Path,
     options: &ReviewOptions,
+    references: &[LoadedReference],
 ) -> Result<ReviewSummary, ReviewError> {
     let threads = if options.threads == 0 {
         std::thread::available_parallelism().map_or(1, |n| n.get())
@@ -502,7 +532,7 @@ pub fn write_review(
         .build()
         .map_err(|e| ReviewError::ThreadPool { threads, message: e.to_string() })?;
     pool.install(|| {
-        let review = Review::from_report(report, options)?;
+        let review = Review::from_report(report, options, references)?;
         let mut roots: Vec<PathBuf> =
             review.header.evidence_roots.iter().map(PathBuf::from).collect();
         roots.extend(options.extra_roots.iter().cloned());
@@ -548,18 +578,42 @@ mod tests {
         r
     }
 
-    #[test]
-    fn look_here_first_order_and_triage() {
-        let a = [0x5a_u8; 32];
-        let b = [0x33_u8; 32];
-        let c = [0x0f_u8; 32];
-        let mut alert = picture("e/alert.jpg", EntryDisposition::Alert, a, 100);
-        alert.matches.push(Match {
+    /// One stored alert hash, searched by brute force.
+    struct OneHash([u8; 32]);
+    impl crate::scan::ReferenceIndex for OneHash {
+        fn lookup(
+            &self,
+            _: &crate::refset::HashValue,
+        ) -> Result<Vec<Match>, crate::refset::read::RefsetError> {
+            Ok(Vec::new())
+        }
+        fn search_pdq(
+            &self,
+            needles: &[PdqHash],
+            radius: u32,
+            _limit: usize,
+        ) -> Result<Vec<(usize, Match)>, crate::refset::read::RefsetError> {
+            let d = pdq_distance(&needles[0].0, &self.0);
+            Ok((d <= radius).then(|| (0, alert_match("fake-set", Some(d)))).into_iter().collect())
+        }
+        fn search_u64(
+            &self,
+            _: crate::refset::HashKind,
+            _: u64,
+            _: u32,
+            _: usize,
+        ) -> Result<Vec<Match>, crate::refset::read::RefsetError> {
+            Ok(Vec::new())
+        }
+    }
+
+    fn alert_match(set: &str, distance: Option<u32>) -> Match {
+        Match {
             reference: 0,
-            set: "known".into(),
+            set: set.into(),
             disposition: crate::refset::Disposition::Alert,
             hash: crate::refset::HashKind::Md5,
-            distance: None,
+            distance,
             transform: None,
             robust: None,
             category: None,
@@ -569,7 +623,17 @@ mod tests {
             series: None,
             source_id: None,
             note: None,
-        });
+        }
+    }
+
+    #[test]
+    fn look_here_first_order_and_triage() {
+        let a = [0x5a_u8; 32];
+        let b = [0x33_u8; 32];
+        let c = [0x0f_u8; 32];
+        let mut alert = picture("e/alert.jpg", EntryDisposition::Alert, a, 100);
+        alert.matches.push(alert_match("known", None));
+        let x = [0xc3_u8; 32];
         let u = EntryDisposition::UnknownImage;
         let records = vec![
             picture("e/a-single.jpg", u, c, 90),
@@ -580,6 +644,7 @@ mod tests {
             picture("e/near60.jpg", u, flip(a, 60, 10), 90),
             picture("e/near40.jpg", u, flip(a, 40, 50), 90),
             picture("e/flat.jpg", u, flip(a, 1, 0), 10),
+            picture("e/set-near.jpg", u, flip(x, 50, 0), 90),
             alert,
             EntryRecord::at(b"e/broken.jpg".to_vec()),
         ];
@@ -594,9 +659,23 @@ mod tests {
         }
         w.footer(&Footer::default()).unwrap();
         let bytes = w.into_inner();
-        let review =
-            Review::from_reader(&bytes[..], Path::new("r.jsonl"), &ReviewOptions::default())
-                .unwrap();
+        let reference = LoadedReference {
+            provenance: crate::report::ReferenceProvenance {
+                path: "fake.mhset".into(),
+                sha256: String::new(),
+                kind: "mhset".into(),
+                disposition: None,
+                sources: Vec::new(),
+            },
+            index: Box::new(OneHash(x)),
+        };
+        let review = Review::from_reader(
+            &bytes[..],
+            Path::new("r.jsonl"),
+            &ReviewOptions::default(),
+            std::slice::from_ref(&reference),
+        )
+        .unwrap();
         let names: Vec<Vec<String>> = review
             .queue
             .iter()
@@ -609,6 +688,7 @@ mod tests {
             .collect();
         let expect = [
             vec!["e/near40.jpg"],
+            vec!["e/set-near.jpg"],
             vec!["e/near60.jpg"],
             vec!["e/b1.jpg", "e/b2.jpg", "e/b3.jpg"],
             vec!["e/a-single.jpg"],
@@ -616,13 +696,14 @@ mod tests {
             vec!["e/flat.jpg"],
         ];
         assert_eq!(names, expect.map(|v| v.iter().map(|s| s.to_string()).collect::<Vec<_>>()));
-        assert_eq!(review.queue[0].near_miss.map(|n| n.0), Some(40));
-        assert_eq!(review.queue[1].near_miss.map(|n| n.0), Some(60));
-        assert_eq!(review.queue[2].cluster, Some(1));
-        // Pictures: 8 unknown + 1 alert (the error record has no format).
+        assert_eq!(review.queue[0].near_miss.as_ref().map(|n| n.0), Some(40));
+        assert_eq!(review.queue[1].near_miss, Some((50, 8, NearTo::Set("fake-set".into()))));
+        assert_eq!(review.queue[2].near_miss.as_ref().map(|n| n.0), Some(60));
+        assert_eq!(review.queue[3].cluster, Some(1));
+        // Pictures: 9 unknown + 1 alert (the error record has no format).
         let t = review.triage;
-        assert_eq!((t.pictures, t.alerts, t.unknown_pictures, t.unknown_units), (9, 1, 8, 6));
-        assert_eq!(t.to_review, 7);
+        assert_eq!((t.pictures, t.alerts, t.unknown_pictures, t.unknown_units), (10, 1, 9, 7));
+        assert_eq!(t.to_review, 8);
         let mut counter = TriageCounter::default();
         records.iter().for_each(|r| counter.add(r));
         assert_eq!(counter.finish(31), t, "mh scan's figure is the review's");

@@ -106,7 +106,7 @@
     if (entry.u) {
       var u = entry.u;
       if (u.nm) {
-        line.appendChild(el('span', 'badge near', 'near miss: PDQ distance ' + u.nm[0] + ' to alert ' + D.items[u.nm[2]].p));
+        line.appendChild(el('span', 'badge near', 'near miss: PDQ distance ' + u.nm[0] + ' (match radius ' + D.radius + ') to ' + u.nm[2] + (u.m.length > 1 ? ' (member ' + D.items[u.nm[1]].p + ')' : '')));
       }
       line.appendChild(el('span', 'badge', u.c ? 'cluster ' + u.c + ' \u00b7 ' + u.m.length + ' pictures' : 'single picture'));
     } else if (entry.g) {
