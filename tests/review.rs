@@ -217,3 +217,38 @@ fn chromium_renders_blurred_reveals_and_shows_the_footer_counts() {
     let png = image::open(&shot).unwrap().to_rgb8();
     assert!(vivid_share(&png) < 0.0005, "a vivid pixel share of {}", vivid_share(&png));
 }
+
+/// Pictures inside a disk image (a FAT file system made by `mkfs.vfat`, filled by `mcopy`,
+/// one picture deleted by `mdel`) get thumbnails read through the image, checked against
+/// the report's SHA-256.
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs dosfstools mtools")]
+fn pictures_inside_a_disk_image_get_thumbnails() {
+    let needs = "needs dosfstools mtools";
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("evidence")).unwrap();
+    let fs = dir.path().join("evidence/fat.img");
+    std::fs::File::create(&fs).unwrap().set_len(16 << 20).unwrap();
+    let fs_text = fs.to_str().unwrap();
+    common::tools::run_tool("mkfs.vfat", &["-F", "16", fs_text], needs);
+    for (name, bytes) in [
+        ("a.png", synth::png_rgb8(160, 120, &vivid(160, 120, 0))),
+        ("b.jpg", jpeg(200, 150, &synth::photo_like(200, 150, 4), 85)),
+        ("gone.png", synth::png_rgb8(90, 70, &synth::photo_like(90, 70, 9))),
+    ] {
+        let src = dir.path().join(name);
+        std::fs::write(&src, bytes).unwrap();
+        common::tools::run_tool("mcopy", &["-i", fs_text, src.to_str().unwrap(), "::/"], needs);
+    }
+    common::tools::run_tool("mdel", &["-i", fs_text, "::/gone.png"], needs);
+
+    let report = dir.path().join("report.jsonl");
+    let mut writer = JsonlWriter::new(std::fs::File::create(&report).unwrap());
+    let options = ScanOptions { no_carve: true, ..Default::default() };
+    let summary = scan(std::slice::from_ref(&fs), &[], &options, &mut writer).unwrap();
+    drop(writer);
+    assert_eq!(summary.footer.counts.unknown_image, 3, "{}", summary.footer.counts);
+    let out = dir.path().join("review");
+    let made = write_review(&report, &out, &ReviewOptions::default(), &[]).unwrap();
+    assert_eq!((made.thumbnails, made.placeholders), (3, 0));
+}

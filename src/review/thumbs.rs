@@ -6,8 +6,11 @@
 //! saying so, never a picture of other content), decoded under the default limits (JPEGs
 //! scaled in the DCT domain) and reduced by area averaging to at most
 //! [`ReviewOptions::thumb_size`](super::ReviewOptions::thumb_size) pixels a side, then
-//! written as a JPEG into `OUT/thumbs/`. Entries inside disk images and archives get a
-//! placeholder with the reason: this version does not re-open them.
+//! written as a JPEG into `OUT/thumbs/`. Entries inside a disk image (files of its file
+//! systems, deleted ones included) are read through the same evidence source the scan
+//! used ([`crate::evidence::disk`]: the image walked again, read-only, without carving),
+//! and checked the same way. Members of archives and carved pictures get a placeholder
+//! with the reason: this version does not re-open them.
 
 use std::io::Read;
 use std::path::Path;
@@ -38,7 +41,7 @@ pub fn make_all(review: &Review, out: &Path, options: &ReviewOptions) -> Vec<Thu
         0 => DEFAULT_MAX_BYTES,
         n => n,
     };
-    review
+    let mut thumbs: Vec<Thumb> = review
         .items
         .par_iter()
         .map(|item| {
@@ -50,34 +53,101 @@ pub fn make_all(review: &Review, out: &Path, options: &ReviewOptions) -> Vec<Thu
                 return Thumb::Placeholder("thumbnails were not made (--no-thumbnails)".into());
             }
             if let Some(loc) = &r.location {
-                let within = if loc.archive.is_empty() { "a disk image" } else { "an archive" };
-                return Thumb::Placeholder(format!(
-                    "inside {within} ({}): this version makes thumbnails only of files on a \
-                     mounted file system; the location below says where to extract it",
-                    loc.image
-                ));
+                if !loc.archive.is_empty() || loc.carved.is_some() {
+                    let what = if loc.carved.is_some() { "carved" } else { "inside an archive" };
+                    return Thumb::Placeholder(format!(
+                        "{what} ({}): this version makes no thumbnail of it; the location \
+                         below says where to extract it",
+                        loc.image
+                    ));
+                }
+                // Read through the disk image below.
+                return Thumb::Placeholder(NOT_FOUND_IN_IMAGE.into());
             }
             let name = format!("{:08}.jpg", item.ordinal);
-            match make_one(r, max_bytes, options.thumb_size, &out.join("thumbs").join(&name)) {
+            let made =
+                open_file(r).and_then(|reader| thumbnail(reader, r, max_bytes, options.thumb_size));
+            match made.and_then(|jpeg| write(&out.join("thumbs").join(&name), jpeg)) {
                 Ok(()) => Thumb::Made(name),
                 Err(reason) => Thumb::Placeholder(reason),
             }
         })
-        .collect()
+        .collect();
+    if !options.no_thumbnails {
+        from_disk_images(review, out, options, max_bytes, &mut thumbs);
+    }
+    thumbs
 }
 
-fn make_one(
+const NOT_FOUND_IN_IMAGE: &str =
+    "inside a disk image: not found again when the image was read for thumbnails";
+
+/// Walks each disk image holding wanted entries once more (no carving, no archives) and
+/// makes their thumbnails from the contents it yields.
+fn from_disk_images(
+    review: &Review,
+    out: &Path,
+    options: &ReviewOptions,
+    max_bytes: u64,
+    thumbs: &mut [Thumb],
+) {
+    use std::collections::{BTreeMap, HashMap};
+    let mut wanted: BTreeMap<String, HashMap<Vec<u8>, usize>> = BTreeMap::new();
+    for (i, item) in review.items.iter().enumerate() {
+        if thumbs[i] == Thumb::Placeholder(NOT_FOUND_IN_IMAGE.into())
+            && let Some(loc) = &item.record.location
+        {
+            wanted.entry(loc.image.clone()).or_default().insert(item.record.path.clone(), i);
+        }
+    }
+    let source =
+        crate::evidence::SourceOptions { no_carve: true, no_archives: true, ..Default::default() };
+    for (image, mut paths) in wanted {
+        let root = Path::new(&image);
+        let Some(detected) = crate::evidence::disk::detect(root, &source) else { continue };
+        for item in crate::evidence::disk::items(root, detected, &source) {
+            if paths.is_empty() {
+                break;
+            }
+            let crate::evidence::Item::Content(job) = item else { continue };
+            let Some(i) = paths.remove(&job.record.path) else { continue };
+            let r = &review.items[i].record;
+            let name = format!("{:08}.jpg", review.items[i].ordinal);
+            let made = job
+                .content
+                .open()
+                .map_err(|reason| format!("cannot read it in the image again: {reason}"))
+                .and_then(|opened| thumbnail(opened.reader, r, max_bytes, options.thumb_size))
+                .and_then(|jpeg| write(&out.join("thumbs").join(&name), jpeg));
+            thumbs[i] = match made {
+                Ok(()) => Thumb::Made(name),
+                Err(reason) => Thumb::Placeholder(reason),
+            };
+        }
+    }
+}
+
+fn open_file(record: &crate::report::EntryRecord) -> Result<std::fs::File, String> {
+    use std::os::unix::ffi::OsStrExt;
+    let path = Path::new(std::ffi::OsStr::from_bytes(&record.path));
+    crate::analyze::open_evidence(path).map_err(|e| format!("cannot open the file again: {e}"))
+}
+
+fn write(dest: &Path, jpeg: Vec<u8>) -> Result<(), String> {
+    std::fs::write(dest, jpeg).map_err(|e| format!("cannot write the thumbnail: {e}"))
+}
+
+/// Reads the content (bounded), checks it against the record's SHA-256, and makes the
+/// thumbnail's JPEG bytes.
+fn thumbnail(
+    reader: impl Read,
     record: &crate::report::EntryRecord,
     max_bytes: u64,
     side: u32,
-    dest: &Path,
-) -> Result<(), String> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = Path::new(std::ffi::OsStr::from_bytes(&record.path));
-    let file = crate::analyze::open_evidence(path)
-        .map_err(|e| format!("cannot open the file again: {e}"))?;
+) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
-    file.take(max_bytes + 1)
+    reader
+        .take(max_bytes + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| format!("cannot read the file again: {e}"))?;
     if bytes.len() as u64 > max_bytes {
@@ -101,7 +171,7 @@ fn make_one(
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 75)
         .encode(&small.pixels, small.width, small.height, image::ExtendedColorType::Rgb8)
         .map_err(|e| format!("cannot encode the thumbnail: {e}"))?;
-    std::fs::write(dest, jpeg).map_err(|e| format!("cannot write the thumbnail: {e}"))
+    Ok(jpeg)
 }
 
 /// Area-average reduction so the longer side is at most `side` (never enlarges).
