@@ -202,47 +202,57 @@ fn provenance_json(record: &EntryRecord) -> Vec<Value> {
         .collect()
 }
 
-/// The page's data block.
-fn data_json(review: &Review, thumbs: &[Thumb]) -> Value {
-    let items: Vec<Value> =
-        (0..review.items.len()).map(|i| item_json(review, i, &thumbs[i])).collect();
-    let queue: Vec<Value> = review
-        .queue
-        .iter()
-        .map(|u| {
-            json!({
-                "m": u.members,
-                "c": u.cluster,
-                "nm": u.near_miss.as_ref().map(|(d, m, to)| {
-                    let what = match to {
-                        super::NearTo::Picture(a) => format!(
-                            "alert picture {}",
-                            display_bytes(&review.items[*a].record.path)
-                        ),
-                        super::NearTo::Set(set) => format!("an alert hash of set {set}"),
-                    };
-                    json!([d, m, what])
-                }),
-            })
-        })
-        .collect();
-    let groups: Vec<Value> = review
-        .alert_groups
-        .iter()
-        .map(|g| json!({"s": g.set, "c": g.category, "i": g.items}))
-        .collect();
+fn queue_json(review: &Review, u: &super::QueueUnit) -> Value {
+    json!({
+        "m": u.members,
+        "c": u.cluster,
+        "nm": u.near_miss.as_ref().map(|(d, m, to)| {
+            let what = match to {
+                super::NearTo::Picture(a) => {
+                    format!("alert picture {}", display_bytes(&review.items[*a].record.path))
+                }
+                super::NearTo::Set(set) => format!("an alert hash of set {set}"),
+            };
+            json!([d, m, what])
+        }),
+    })
+}
+
+/// Writes the page's data block as JSON, one item and one queue unit at a time (memory
+/// stays that of one item), every `<`, `>` and `&` escaped as [`script_json`] does.
+fn write_data(out: &mut impl Write, review: &Review, thumbs: &[Thumb]) -> io::Result<()> {
     let h = &review.header;
     let report_id =
         format!("{}|{}|{}", h.start_time, h.host.as_deref().unwrap_or(""), review.entries);
-    json!({
+    let head = json!({
         "reportId": report_id,
-        "items": items,
-        "queue": queue,
-        "groups": groups,
         "alertCount": review.triage.alerts,
         "radius": review.header.options.pdq_radius,
         "errors": review.errors,
-    })
+        "groups": review
+            .alert_groups
+            .iter()
+            .map(|g| json!({"s": g.set, "c": g.category, "i": g.items}))
+            .collect::<Vec<_>>(),
+    });
+    let head = script_json(&head);
+    // The object without its closing brace, then the two long arrays.
+    out.write_all(&head.as_bytes()[..head.len() - 1])?;
+    out.write_all(b",\"items\":[")?;
+    for i in 0..review.items.len() {
+        if i > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(script_json(&item_json(review, i, &thumbs[i])).as_bytes())?;
+    }
+    out.write_all(b"],\"queue\":[")?;
+    for (k, u) in review.queue.iter().enumerate() {
+        if k > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(script_json(&queue_json(review, u)).as_bytes())?;
+    }
+    out.write_all(b"]}")
 }
 
 fn summary_html(review: &Review) -> String {
@@ -328,7 +338,6 @@ fn summary_html(review: &Review) -> String {
 pub fn write(review: &Review, thumbs: &[Thumb], path: &Path) -> io::Result<()> {
     let script_hash =
         base64::engine::general_purpose::STANDARD.encode(sha2::Sha256::digest(JS.as_bytes()));
-    let data = script_json(&data_json(review, thumbs));
     let mut out = io::BufWriter::new(std::fs::File::create(path)?);
     write!(
         out,
@@ -337,11 +346,11 @@ pub fn write(review: &Review, thumbs: &[Thumb], path: &Path) -> io::Result<()> {
          <meta name=\"referrer\" content=\"no-referrer\">\n\
          <title>mediahash review</title>\n<style>{CSS}</style></head>\n<body>\n\
          <header><h1>mediahash review</h1>{}</header>\n<nav></nav>\n<main><div id=\"list\"></div></main>\n\
-         <pre id=\"selftest\"></pre>\n\
-         <script type=\"application/json\" id=\"mh-data\">{data}</script>\n\
-         <script>{JS}</script>\n</body></html>\n",
+         <pre id=\"selftest\"></pre>\n<script type=\"application/json\" id=\"mh-data\">",
         summary_html(review)
     )?;
+    write_data(&mut out, review, thumbs)?;
+    write!(out, "</script>\n<script>{JS}</script>\n</body></html>\n")?;
     out.flush()
 }
 
