@@ -302,6 +302,16 @@ fn scan(mut args: ScanArgs) -> u8 {
         if let Err(e) = lib::ensure_work_dir_outside_evidence(dir, &args.roots) {
             return fatal(USAGE, e);
         }
+        // Refused now rather than after a long scan (reviews are never overwritten).
+        if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+            return fatal(
+                USAGE,
+                format!(
+                    "the review folder {} exists and is not empty; choose a new folder",
+                    dir.display()
+                ),
+            );
+        }
     }
     if let Some(code) = atime_preflight(&args) {
         return code;
