@@ -70,6 +70,13 @@ pub fn make(
                 summary.thumbnails,
                 summary.placeholders
             );
+            for root in &summary.missing_roots {
+                eprintln!(
+                    "mh review: warning: evidence root {root} (as the report records it) is not \
+                     found from this directory: its pictures have placeholders and the output \
+                     folder was not checked against it; run mh review where mh scan ran"
+                );
+            }
             eprintln!("mh review: {}", summary.triage);
             status::CLEAN
         }

@@ -490,6 +490,10 @@ pub struct ReviewSummary {
     pub placeholders: u64,
     /// The triage figure.
     pub triage: Triage,
+    /// Evidence roots of the report (as recorded, relative ones from the current
+    /// directory) that do not exist here: their pictures have placeholders, and the output
+    /// folder could not be checked against them. Run the review where the scan ran.
+    pub missing_roots: Vec<String>,
 }
 
 /// Refuses an output folder under an evidence root (the report's roots and `extra_roots`)
@@ -550,6 +554,13 @@ pub fn write_review(
                 .filter(|t| matches!(t, thumbs::Thumb::Placeholder(_)))
                 .count() as u64,
             triage: review.triage,
+            missing_roots: review
+                .header
+                .evidence_roots
+                .iter()
+                .filter(|r| !Path::new(r).exists())
+                .cloned()
+                .collect(),
         })
     })
 }
