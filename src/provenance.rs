@@ -250,14 +250,14 @@ pub fn inspect(bytes: &[u8]) -> Provenance {
         (make, model) => {
             let text =
                 [make.as_deref(), model.as_deref()].into_iter().flatten().collect::<Vec<_>>();
-            push(IndicatorKind::Camera, Some(text.join(" ")));
+            push(IndicatorKind::Camera, Some(clip(&text.join(" "))));
         }
     }
     for t in &found.source_type {
         push(IndicatorKind::DigitalSourceType, Some(t.clone()));
     }
     if let Some(e) = &found.error {
-        push(IndicatorKind::MetadataUnreadable, Some(e.to_string()));
+        push(IndicatorKind::MetadataUnreadable, Some(clip(&e.to_string())));
     }
     out.sort_by(|a, b| (a.kind, &a.value).cmp(&(b.kind, &b.value)));
     Provenance { indicators: out, error: found.error }
