@@ -239,11 +239,11 @@ fn write_data(out: &mut impl Write, review: &Review, thumbs: &[Thumb]) -> io::Re
     // The object without its closing brace, then the two long arrays.
     out.write_all(&head.as_bytes()[..head.len() - 1])?;
     out.write_all(b",\"items\":[")?;
-    for i in 0..review.items.len() {
+    for (i, thumb) in thumbs.iter().enumerate().take(review.items.len()) {
         if i > 0 {
             out.write_all(b",")?;
         }
-        out.write_all(script_json(&item_json(review, i, &thumbs[i])).as_bytes())?;
+        out.write_all(script_json(&item_json(review, i, thumb)).as_bytes())?;
     }
     out.write_all(b"],\"queue\":[")?;
     for (k, u) in review.queue.iter().enumerate() {
