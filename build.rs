@@ -93,6 +93,8 @@ const ORACLE_TOOLS: &[(&str, &[&str])] = &[
     // tests/hashlists.rs: hash-list files read as md5deep and TSK's hfind read them
     // [hashdeep sleuthkit].
     ("mediahash_hashlist_tools", &["md5deep", "sha1deep", "sha256deep", "hfind"]),
+    // tests/review.rs: the review page opened by headless Chromium [chromium].
+    ("mediahash_chromium", &["chromium"]),
 ];
 
 /// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,

@@ -150,6 +150,9 @@ pub struct Analysis {
     pub windows: Vec<crate::robust::WindowHash>,
     /// Set when the content looked like an image but decoding or hashing failed.
     pub image_error: Option<ImageError>,
+    /// Provenance indicators from the picture's metadata ([`crate::provenance`]), for
+    /// content that sniffs as an image within the size limit.
+    pub provenance: Option<crate::provenance::Provenance>,
 }
 
 impl Analysis {
@@ -165,6 +168,7 @@ impl Analysis {
             robust: Vec::new(),
             windows: Vec::new(),
             image_error: None,
+            provenance: None,
         }
     }
 
@@ -187,6 +191,7 @@ pub fn analyze_bytes(bytes: &[u8], options: &AnalyzeOptions) -> Analysis {
                 limit: options.max_image_file_bytes,
             });
         } else {
+            analysis.provenance = Some(crate::provenance::inspect(bytes));
             add_perceptual(&mut analysis, bytes, options);
         }
     }
@@ -301,7 +306,10 @@ impl StreamAnalyzer {
                     limit: self.options.max_image_file_bytes,
                 });
             }
-            Kept::Image(bytes) => add_perceptual(&mut analysis, &bytes, &self.options),
+            Kept::Image(bytes) => {
+                analysis.provenance = Some(crate::provenance::inspect(&bytes));
+                add_perceptual(&mut analysis, &bytes, &self.options);
+            }
             Kept::NotImage | Kept::Unsniffed(_) => {}
         }
         analysis

@@ -14,6 +14,10 @@
 //!   metadata and a way to read its bytes.
 //! * [`scan`] and [`report`]: the examiner's read-only scan (one pipeline for every source)
 //!   and its typed records and report writers.
+//! * [`cluster`]: near-duplicate clusters of PDQ hashes through a multi-index.
+//! * [`provenance`]: provenance indicators from picture metadata (C2PA, generator
+//!   parameters, EXIF, XMP digital source type).
+//! * [`review`]: the examiner's review page (HTML, thumbnails, "look here first").
 //! * [`ffi`]: the C ABI (`include/mediahash.h`).
 //!
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
@@ -25,6 +29,7 @@
 #![warn(clippy::undocumented_unsafe_blocks)]
 
 pub mod analyze;
+pub mod cluster;
 pub mod decode;
 pub mod digest;
 pub mod evidence;
@@ -33,8 +38,10 @@ pub mod hex;
 pub mod import;
 pub mod openfile;
 pub mod perceptual;
+pub mod provenance;
 pub mod refset;
 pub mod report;
+pub mod review;
 pub mod robust;
 pub mod scan;
 mod sysinfo;

@@ -766,3 +766,46 @@ fn scan_with_overlapping_roots_reads_each_file_once() {
     assert_eq!(footer["counts"]["entries"], 3 + 3);
     assert_eq!(footer["counts"]["skipped"], 3);
 }
+
+/// `mh scan --review DIR` writes the report and the review page; the output folder is
+/// refused under evidence, when not empty, and without a JSON Lines report file.
+#[test]
+fn scan_review_writes_the_page_and_refuses_bad_folders() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("r.jsonl");
+    let review = dir.path().join("review");
+    let out = mh()
+        .args(["scan", "--demo", "--no-progress", "--report"])
+        .arg(&report)
+        .arg("--review")
+        .arg(&review)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out)); // the demo's truncated JPEG
+    assert!(stderr(&out).contains("pictures to review: 7 of 8"), "{}", stderr(&out));
+    assert!(review.join("index.html").is_file());
+    assert_eq!(std::fs::read_dir(review.join("thumbs")).unwrap().count(), 7);
+
+    // mh review from the report: refused into the same (non-empty) folder, accepted anew.
+    let again = mh().arg("review").arg(&report).arg("--out").arg(&review).output().unwrap();
+    assert_eq!(again.status.code(), Some(64), "{}", stderr(&again));
+    let evidence = dir.path().join("ev");
+    std::fs::create_dir(&evidence).unwrap();
+    let inside = mh()
+        .arg("review")
+        .arg(&report)
+        .arg("--out")
+        .arg(evidence.join("rev"))
+        .arg("--evidence")
+        .arg(&evidence)
+        .output()
+        .unwrap();
+    assert_eq!(inside.status.code(), Some(64), "{}", stderr(&inside));
+    assert!(!evidence.join("rev").exists());
+    let no_report = mh()
+        .args(["scan", "--demo", "--no-progress", "--review"])
+        .arg(dir.path().join("x"))
+        .output()
+        .unwrap();
+    assert_eq!(no_report.status.code(), Some(64), "{}", stderr(&no_report));
+}

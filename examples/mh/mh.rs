@@ -3,6 +3,7 @@
 //! * `mh hash`: digests and perceptual hashes of files, JSON Lines on stdout.
 //! * `mh refset`: build, inspect, verify and query `.mhset` reference sets.
 //! * `mh scan`: the read-only scan of seized media against reference sets.
+//! * `mh review`: the examiner's review page (HTML) from a scan report.
 //!
 //! Exit status: see [`status`] (and `mh --help`).
 
@@ -20,6 +21,7 @@ macro_rules! eprintln {
 mod demo;
 mod hash;
 mod refset;
+mod review;
 mod scan;
 mod verify;
 
@@ -76,6 +78,9 @@ enum Command {
     Refset(refset::RefsetCommand),
     /// Scan evidence read-only against hash sets and write a report for the case file.
     Scan(scan::ScanArgs),
+    /// Make the examiner's review page (static HTML, blurred thumbnails, clusters, "look
+    /// here first") from a JSON Lines scan report.
+    Review(review::ReviewArgs),
     /// Verify disk images: hash the media (MD5, SHA-1) and compare with the digests stored
     /// at acquisition (EWF/E01); exit 2 on a mismatch or an unreadable chunk.
     VerifyImage(verify::VerifyArgs),
@@ -144,6 +149,7 @@ fn main() -> ExitCode {
         Command::Refset(command) => refset::run(command),
         Command::Scan(args) => scan::run(args),
         Command::VerifyImage(args) => verify::run(args),
+        Command::Review(args) => review::run(args),
     };
     match result {
         Ok(code) => code,

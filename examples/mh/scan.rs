@@ -148,6 +148,10 @@ pub struct ScanArgs {
     /// Group near-duplicate unknown images (PDQ within --pdq-radius) into clusters.
     #[arg(long)]
     cluster: bool,
+    /// After the scan, write the review page (index.html and thumbnails) into this new
+    /// folder (`mh review`); needs --report FILE in the jsonl format.
+    #[arg(long, value_name = "DIR")]
+    review: Option<PathBuf>,
     /// Use --refset files without the full check (trailer checksum and structure) made
     /// before a scan; a damaged set is otherwise refused (exit 3). The check costs one
     /// sequential read of each set (see the README for measured times).
@@ -295,6 +299,24 @@ fn scan(mut args: ScanArgs) -> u8 {
     };
     if let Err(e) = lib::ensure_work_dir_outside_evidence(&work_dir, &args.roots) {
         return fatal(scan_error_status(&e), e);
+    }
+    if let Some(dir) = &args.review {
+        if args.report.is_none() || args.format != ReportFormat::Jsonl {
+            return fatal(USAGE, "--review needs --report FILE in the jsonl format");
+        }
+        if let Err(e) = lib::ensure_work_dir_outside_evidence(dir, &args.roots) {
+            return fatal(USAGE, e);
+        }
+        // Refused now rather than after a long scan (reviews are never overwritten).
+        if std::fs::read_dir(dir).is_ok_and(|mut d| d.next().is_some()) {
+            return fatal(
+                USAGE,
+                format!(
+                    "the review folder {} exists and is not empty; choose a new folder",
+                    dir.display()
+                ),
+            );
+        }
     }
     if let Some(code) = atime_preflight(&args) {
         return code;
@@ -474,6 +496,8 @@ fn scan(mut args: ScanArgs) -> u8 {
             if let Some(n) = f.clusters {
                 eprintln!("mh scan: {n} clusters of near-duplicate unknown images");
             }
+            let triage = std::mem::take(&mut writer.notable.triage).finish(args.pdq_radius);
+            eprintln!("mh scan: {triage}");
             for line in writer.notable.lines() {
                 eprintln!("  {line}");
             }
@@ -487,6 +511,19 @@ fn scan(mut args: ScanArgs) -> u8 {
             }
             if let Some(path) = &args.report {
                 eprintln!("mh scan: report written to {}", path.display());
+            }
+            if let (Some(dir), Some(report)) = (&args.review, &args.report) {
+                drop(writer);
+                let options = mediahash::review::ReviewOptions {
+                    threads: args.threads,
+                    cluster_radius: Some(args.pdq_radius),
+                    extra_roots: args.roots.clone(),
+                    ..Default::default()
+                };
+                let code = crate::review::make(report, dir, &options, &references);
+                if code != 0 {
+                    return code;
+                }
             }
             u8::try_from(status).unwrap_or(FAILURE)
         }
@@ -533,10 +570,12 @@ struct Notable {
     errors: Vec<String>,
     more_alerts: u64,
     more_errors: u64,
+    triage: mediahash::review::TriageCounter,
 }
 
 impl Notable {
     fn add(&mut self, entry: &EntryRecord) {
+        self.triage.add(entry);
         let (shown, more) = match entry.disposition {
             EntryDisposition::Alert => (&mut self.alerts, &mut self.more_alerts),
             EntryDisposition::Error => (&mut self.errors, &mut self.more_errors),

@@ -21,8 +21,8 @@ fn image_rs_format(format: ImageFormat) -> image::ImageFormat {
         ImageFormat::Ico => image::ImageFormat::Ico,
         ImageFormat::Gif => image::ImageFormat::Gif,
         ImageFormat::Pnm => image::ImageFormat::Pnm,
-        // JPEG never comes here (libjpeg decodes it); the image crate has no JPEG support
-        // compiled in, so it would fail cleanly as unsupported.
+        // JPEG never comes here (libjpeg decodes it; the image crate's JPEG support is
+        // compiled in only for the review's thumbnail encoder).
         ImageFormat::Jpeg => image::ImageFormat::Jpeg,
     }
 }

@@ -543,6 +543,10 @@ fn statement(e: &EntryRecord) -> String {
     if let Some(c) = e.cluster {
         s.push_str(&format!("; cluster {c}"));
     }
+    if !e.provenance.is_empty() {
+        let shown: Vec<String> = e.provenance.iter().map(ToString::to_string).collect();
+        s.push_str(&format!("; provenance indicators: {}", shown.join("; ")));
+    }
     if e.disposition == EntryDisposition::UnknownImage {
         s.push_str("; not in any reference set");
     }

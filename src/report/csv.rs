@@ -11,7 +11,7 @@ use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 56] = [
+pub const COLUMNS: [&str; 57] = [
     "path",
     "path_bytes_hex",
     "kind",
@@ -51,6 +51,7 @@ pub const COLUMNS: [&str; 56] = [
     "match_victim_identified",
     "matches_json",
     "cluster",
+    "provenance",
     "image",
     "partition",
     "partition_offset",
@@ -156,6 +157,7 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         best.and_then(|m| m.victim_identified).map(|v| v.to_string()).unwrap_or_default(),
         matches_json,
         opt(&e.cluster),
+        e.provenance.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
         loc.map(|l| l.image.clone()).unwrap_or_default(),
         opt(&loc.and_then(|l| l.partition)),
         opt(&loc.and_then(|l| l.partition_offset)),

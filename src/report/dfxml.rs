@@ -17,7 +17,7 @@
 //! (`mh:disposition`, `mh:reason`, `mh:path_bytes_hex`, `mh:fs_address`,
 //! `mh:link_target_hex`, `mh:mtime`,
 //! `mh:ctime`, `mh:atime`, `mh:carved`, `mh:image`, `mh:pdq`, `mh:pdq_dihedral`, `mh:phash`,
-//! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:noatime`, `mh:bytes_read`), and at the top
+//! `mh:image_error`, `mh:match`, `mh:cluster`, `mh:provenance`, `mh:noatime`, `mh:bytes_read`), and at the top
 //! level: run-level provenance (reference sets with SHA-256, options) is `mh:scan` first,
 //! before `<metadata>`, and the footer is `mh:scan_end` after the last fileobject or image.
 //! These are the places where both DFXML 1.2.0 and 2.0.0-beta.0 admit foreign elements

@@ -186,6 +186,9 @@ pub struct EntryLine {
     /// With `--cluster`: the number of this unknown image's cluster of near duplicates.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cluster: Option<u64>,
+    /// Provenance indicators of a picture ([`crate::provenance::Indicator`]).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub provenance: Vec<crate::provenance::Indicator>,
     /// Where an entry inside a disk image lies ([`super::Location`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<super::Location>,
@@ -235,6 +238,7 @@ impl From<&EntryRecord> for EntryLine {
             image_error: r.image_error.clone(),
             matches: r.matches.clone(),
             cluster: r.cluster,
+            provenance: r.provenance.clone(),
             location: r.location.clone(),
         }
     }
@@ -362,6 +366,7 @@ impl EntryLine {
             image_error: self.image_error.clone(),
             matches: self.matches.clone(),
             cluster: self.cluster,
+            provenance: self.provenance.clone(),
             location: self.location.clone(),
         })
     }

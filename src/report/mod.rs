@@ -514,6 +514,10 @@ pub struct EntryRecord {
     /// Cluster of near-duplicate unknown images (`--cluster`), numbered from 1 in order of
     /// each cluster's first path.
     pub cluster: Option<u64>,
+    /// Provenance indicators from the picture's metadata (C2PA, generator parameters,
+    /// software, camera, digital source type, no camera metadata): signs, never verdicts
+    /// (see [`crate::provenance`]). Empty for non-pictures.
+    pub provenance: Vec<crate::provenance::Indicator>,
     /// Where an entry inside a disk image or an archive lies (image, partition, file system,
     /// entry number, deleted flag, byte runs, archive members); `None` for entries on a
     /// mounted file system.

@@ -63,7 +63,6 @@
 //! [`ScanOptions::allow_atime_changes`]). Errors win: some content was not examined, or
 //! the evidence changed. Never 0 after a read error.
 
-mod cluster;
 pub mod reference;
 
 use std::collections::VecDeque;
@@ -739,10 +738,19 @@ pub fn scan<W: ReportWriter + ?Sized>(
     };
 
     if let Some(spool) = spool {
-        let clusters = cluster::assign(&emitter.cluster_points, options.pdq_radius);
-        footer.clusters = Some(clusters.count);
-        footer.clustered_images = Some(clusters.members.len() as u64);
-        spool.replay(&clusters.members, writer)?;
+        // Through the multi-index, on the scan's own pool (crate::cluster).
+        let hashes: Vec<[u8; 32]> = emitter.cluster_points.iter().map(|p| p.1).collect();
+        let clusters = pool.install(|| crate::cluster::cluster_pdq(&hashes, options.pdq_radius));
+        drop(hashes);
+        let members: std::collections::HashMap<u64, u64> = emitter
+            .cluster_points
+            .iter()
+            .zip(&clusters.ids)
+            .filter_map(|(p, id)| id.map(|id| (p.0, id)))
+            .collect();
+        footer.clusters = Some(clusters.count());
+        footer.clustered_images = Some(clusters.clustered());
+        spool.replay(&members, writer)?;
     }
 
     footer.end_time = rfc3339_system_time(SystemTime::now());
@@ -1144,6 +1152,7 @@ fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {
     record.pdq_dihedral = a.pdq_dihedral;
     record.phash = a.imagehashes.as_ref().map(|ih| ih.phash);
     record.image_error = a.image_error.as_ref().map(ToString::to_string);
+    record.provenance = a.provenance.as_ref().map(|p| p.indicators.clone()).unwrap_or_default();
 }
 
 /// Exact digests, then PDQ (quality permitting), then pHash, against every reference set.
