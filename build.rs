@@ -9,12 +9,26 @@ fn main() {
     warn_if_jpeg_simd_missing();
     detect_shared_testdata();
     detect_oracle_tools();
+    detect_vpdq();
+}
+
+/// cfg `mediahash_vpdq` when `MEDIAHASH_VPDQ_PYTHON` names a Python that has Meta's `vpdq`
+/// package (tests/video.rs runs it live as an oracle), or always under
+/// `MEDIAHASH_REQUIRE_TESTDATA=1` (CI installs it, so a missing one fails).
+fn detect_vpdq() {
+    println!("cargo:rerun-if-env-changed=MEDIAHASH_VPDQ_PYTHON");
+    println!("cargo::rustc-check-cfg=cfg(mediahash_vpdq)");
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    let python = std::env::var_os("MEDIAHASH_VPDQ_PYTHON").map(PathBuf::from);
+    if required || python.is_some_and(|p| p.is_file()) {
+        println!("cargo:rustc-cfg=mediahash_vpdq");
+    }
 }
 
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
 /// the cfg set when all of them are installed: the tests carry
 /// `#[cfg_attr(not(CFG), ignore = "...")]`, so without the tools they are listed as ignored.
-const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
+const ORACLE_TOOLS: [(&str, &[&str]); 8] = [
     // tests/disk.rs: FAT images in MBR/GPT vs The Sleuth Kit [sleuthkit dosfstools mtools
     // fdisk gdisk].
     (
@@ -86,6 +100,8 @@ const ORACLE_TOOLS: [(&str, &[&str]); 7] = [
     ),
     // tests/archive.rs: Info-ZIP [zip unzip].
     ("mediahash_zip_tools", &["zip", "unzip"]),
+    // tests/video.rs: videos decoded by FFmpeg's programs [ffmpeg].
+    ("mediahash_video_tools", &["ffmpeg", "ffprobe"]),
 ];
 
 /// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,

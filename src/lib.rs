@@ -14,6 +14,8 @@
 //!   metadata and a way to read its bytes.
 //! * [`scan`] and [`report`]: the examiner's read-only scan (one pipeline for every source)
 //!   and its typed records and report writers.
+//! * [`video`]: videos decoded by the `ffmpeg` program in a child process, hashed as vPDQ
+//!   ([`perceptual::vpdq`]).
 //! * [`ffi`]: the C ABI (`include/mediahash.h`).
 //!
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
@@ -37,6 +39,7 @@ pub mod report;
 pub mod robust;
 pub mod scan;
 mod sysinfo;
+pub mod video;
 
 /// The crate version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
