@@ -76,6 +76,8 @@ pub struct VpdqHasher {
     step: u64,
     next: u64,
     frames: Vec<VpdqFrame>,
+    trim_bars: bool,
+    trimmed: Vec<VpdqFrame>,
 }
 
 /// A frame that could not be taken.
@@ -110,7 +112,23 @@ impl VpdqHasher {
             step: frame_step(seconds_per_hash, fps),
             next: 0,
             frames: Vec::new(),
+            trim_bars: false,
+            trimmed: Vec::new(),
         }
+    }
+
+    /// Also hashes each sampled frame with its dark bars (letterbox, pillarbox) cut off
+    /// ([`dark_bars`]), for matching only: those hashes go to [`VpdqHasher::trimmed`],
+    /// never into the reference-equal list.
+    pub fn with_trimmed_bars(mut self, on: bool) -> VpdqHasher {
+        self.trim_bars = on;
+        self
+    }
+
+    /// The bar-trimmed hashes of the frames that had bars (see
+    /// [`VpdqHasher::with_trimmed_bars`]), ascending.
+    pub fn trimmed(&self) -> &[VpdqFrame] {
+        &self.trimmed
     }
 
     /// The sampling step K.
@@ -141,12 +159,21 @@ impl VpdqHasher {
         }
         let r = pdq_from_rgb(self.width, self.height, rgb, PdqConvention::FullResolution)
             .map_err(|source| VpdqError::Pdq { frame: n, source })?;
-        self.frames.push(VpdqFrame {
-            frame: n,
-            quality: r.quality,
-            hash: r.hash,
-            timestamp: frame_timestamp(n, self.fps),
-        });
+        let timestamp = frame_timestamp(n, self.fps);
+        self.frames.push(VpdqFrame { frame: n, quality: r.quality, hash: r.hash, timestamp });
+        if self.trim_bars
+            && let Some((x, y, w, h)) = dark_bars(self.width, self.height, rgb)
+        {
+            let (width, x, y) = (self.width as usize, x as usize, y as usize);
+            let mut inner = Vec::with_capacity(w as usize * h as usize * 3);
+            for row in y..y + h as usize {
+                let start = (row * width + x) * 3;
+                inner.extend_from_slice(&rgb[start..start + w as usize * 3]);
+            }
+            let t = pdq_from_rgb(w, h, &inner, PdqConvention::FullResolution)
+                .map_err(|source| VpdqError::Pdq { frame: n, source })?;
+            self.trimmed.push(VpdqFrame { frame: n, quality: t.quality, hash: t.hash, timestamp });
+        }
         Ok(())
     }
 
@@ -160,6 +187,45 @@ impl VpdqHasher {
     pub fn finish(self) -> Vec<VpdqFrame> {
         self.frames
     }
+}
+
+/// Luma at or below which a bar pixel counts as dark (0-255; ffmpeg's `cropdetect` uses 24
+/// on limited-range video, whose black is 16).
+const BAR_LUMA: u32 = 32;
+
+/// The rectangle `(x, y, width, height)` left when the rows and columns at the edges whose
+/// every pixel is dark (luma ≤ 32) are cut off, or `None` when there are none, or when less
+/// than half of either side would remain (a dark frame, not bars). Bars under 1% of a side
+/// are ignored (encoder edge noise).
+pub fn dark_bars(width: u32, height: u32, rgb: &[u8]) -> Option<(u32, u32, u32, u32)> {
+    let (w, h) = (width as usize, height as usize);
+    if w < 8 || h < 8 || rgb.len() != w * h * 3 {
+        return None;
+    }
+    let dark = |x: usize, y: usize| {
+        let p = &rgb[(y * w + x) * 3..][..3];
+        (299 * u32::from(p[0]) + 587 * u32::from(p[1]) + 114 * u32::from(p[2])) / 1000 <= BAR_LUMA
+    };
+    let row_dark = |y: usize| (0..w).all(|x| dark(x, y));
+    let top = (0..h).take_while(|&y| row_dark(y)).count();
+    if top * 2 >= h {
+        return None;
+    }
+    let bottom = (top..h).rev().take_while(|&y| row_dark(y)).count();
+    let col_dark = |x: usize| (top..h - bottom).all(|y| dark(x, y));
+    let left = (0..w).take_while(|&x| col_dark(x)).count();
+    if left * 2 >= w {
+        return None;
+    }
+    let right = (left..w).rev().take_while(|&x| col_dark(x)).count();
+    let keep = |a: usize, side: usize| if a * 100 < side { 0 } else { a };
+    let (top, bottom) = (keep(top, h), keep(bottom, h));
+    let (left, right) = (keep(left, w), keep(right, w));
+    let (iw, ih) = (w - left - right, h - top - bottom);
+    if top + bottom + left + right == 0 || iw * 2 < w || ih * 2 < h {
+        return None;
+    }
+    Some((left as u32, top as u32, iw as u32, ih as u32))
 }
 
 /// A line of a vPDQ list that cannot be read.
@@ -335,8 +401,8 @@ pub fn usable_hashes(frames: &[VpdqFrame], quality: u8) -> Vec<PdqHash> {
     frames.iter().filter(|f| f.quality >= quality && seen.insert(f.hash)).map(|f| f.hash).collect()
 }
 
-fn matched_count(a: &[PdqHash], b: &[PdqHash], distance: u32) -> usize {
-    a.iter().filter(|x| b.iter().any(|y| x.distance(y) <= distance)).count()
+fn near(a: &PdqHash, b: &[PdqHash], distance: u32) -> bool {
+    b.iter().any(|y| a.distance(y) <= distance)
 }
 
 fn percent(n: usize, of: usize) -> f64 {
@@ -351,16 +417,46 @@ pub fn compare(
     target: &[VpdqFrame],
     options: &VpdqMatchOptions,
 ) -> VpdqComparison {
-    let q = usable_hashes(query, options.quality);
+    compare_with_variants(query, &[], target, options)
+}
+
+/// [`compare`] where some query frames also have a second hash (`variants`, same frame
+/// numbers: the bar-trimmed hashes of [`VpdqHasher::trimmed`]): a query frame is matched
+/// when its hash or its variant is within the distance of a target frame, and a target
+/// frame when some query hash or variant is. With no variants this is [`compare`].
+pub fn compare_with_variants(
+    query: &[VpdqFrame],
+    variants: &[VpdqFrame],
+    target: &[VpdqFrame],
+    options: &VpdqMatchOptions,
+) -> VpdqComparison {
     let t = usable_hashes(target, options.quality);
-    let query_matched = matched_count(&q, &t, options.distance);
-    let target_matched = matched_count(&t, &q, options.distance);
+    // Query frames deduplicated by hash, each with its usable variant.
+    let mut seen = HashSet::new();
+    let mut groups: Vec<(PdqHash, Option<PdqHash>)> = Vec::new();
+    for f in query.iter().filter(|f| f.quality >= options.quality) {
+        if seen.insert(f.hash) {
+            let variant = variants
+                .binary_search_by_key(&f.frame, |v| v.frame)
+                .ok()
+                .map(|i| variants[i])
+                .filter(|v| v.quality >= options.quality)
+                .map(|v| v.hash);
+            groups.push((f.hash, variant));
+        }
+    }
+    let d = options.distance;
+    let query_matched =
+        groups.iter().filter(|(h, v)| near(h, &t, d) || v.is_some_and(|v| near(&v, &t, d))).count();
+    let all_query: Vec<PdqHash> =
+        groups.iter().flat_map(|(h, v)| std::iter::once(*h).chain(*v)).collect();
+    let target_matched = t.iter().filter(|x| near(x, &all_query, d)).count();
     VpdqComparison {
-        query_frames: q.len(),
+        query_frames: groups.len(),
         target_frames: t.len(),
         query_matched,
         target_matched,
-        query_percent: percent(query_matched, q.len()),
+        query_percent: percent(query_matched, groups.len()),
         target_percent: percent(target_matched, t.len()),
     }
 }

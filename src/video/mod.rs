@@ -38,6 +38,9 @@ pub struct VideoOptions {
     pub ffmpeg: FfmpegOptions,
     /// Sampling interval in seconds (0: every frame). Default 1, as the reference.
     pub seconds_per_hash: f64,
+    /// Also hash each sampled frame with its dark bars cut off
+    /// ([`VideoHashes::trimmed`], for matching letterboxed copies). Default true.
+    pub trim_bars: bool,
 }
 
 impl Default for VideoOptions {
@@ -45,6 +48,7 @@ impl Default for VideoOptions {
         VideoOptions {
             ffmpeg: FfmpegOptions::default(),
             seconds_per_hash: DEFAULT_SECONDS_PER_HASH,
+            trim_bars: true,
         }
     }
 }
@@ -58,8 +62,12 @@ pub struct VideoHashes {
     pub seconds_per_hash: f64,
     /// The reference's step: every `step`-th decoded frame is hashed.
     pub step: u64,
-    /// The hashed frames, ascending.
+    /// The hashed frames, ascending: the vPDQ list.
     pub frames: Vec<VpdqFrame>,
+    /// For the frames with dark bars (letterbox, pillarbox), the hash with the bars cut off
+    /// ([`crate::perceptual::vpdq::dark_bars`]): not part of the vPDQ list, used by
+    /// [`crate::perceptual::vpdq::compare_with_variants`] to match letterboxed copies.
+    pub trimmed: Vec<VpdqFrame>,
     /// Why this list may differ from the `vpdq` package's on the same file (empty: it is
     /// computed as the reference computes it).
     pub not_vpdq_equal: Vec<String>,
@@ -71,7 +79,8 @@ pub struct VideoHashes {
 pub fn hash_video_file(path: &Path, options: &VideoOptions) -> Result<VideoHashes, VideoError> {
     let deadline = options.ffmpeg.deadline();
     let info = ffmpeg::probe(path, &options.ffmpeg, deadline)?;
-    let mut hasher = VpdqHasher::new(info.width, info.height, info.fps, options.seconds_per_hash);
+    let mut hasher = VpdqHasher::new(info.width, info.height, info.fps, options.seconds_per_hash)
+        .with_trimmed_bars(options.trim_bars);
     let step = hasher.step();
     let mut failure: Option<VpdqError> = None;
     let outcome = ffmpeg::decode(path, &info, step, &options.ffmpeg, deadline, |rgb| match hasher
@@ -86,6 +95,7 @@ pub fn hash_video_file(path: &Path, options: &VideoOptions) -> Result<VideoHashe
     if let Some(e) = failure {
         return Err(VideoError::Frame { source: e });
     }
+    let trimmed = hasher.trimmed().to_vec();
     let frames = hasher.finish();
     let mut not_vpdq_equal = Vec::new();
     if info.width < 5 || info.height < 5 {
@@ -116,6 +126,7 @@ pub fn hash_video_file(path: &Path, options: &VideoOptions) -> Result<VideoHashe
         seconds_per_hash: options.seconds_per_hash,
         step,
         frames,
+        trimmed,
         not_vpdq_equal,
         decoder_messages: outcome.messages,
     })
