@@ -421,3 +421,114 @@ fn transformed_copies_match_and_other_clips_do_not() {
         );
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(mediahash_video_tools),
+    ignore = "needs ffmpeg and ffprobe (apt-get install ffmpeg)"
+)]
+fn known_videos_and_pictures_in_a_set_are_found_with_timestamps() {
+    use mediahash::refset::build::{BuildOptions, Builder};
+    use mediahash::refset::{Disposition, RefSet};
+    use mediahash::video::matching::match_video;
+
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // A known picture, and a clip that shows it for 2 s (from 3 s to 5 s) between other
+    // footage.
+    std::fs::create_dir(dir.join("pictures")).unwrap();
+    let picture = make(
+        &dir.join("pictures"),
+        "known.png",
+        &["-f", "lavfi", "-i", "testsrc2=s=240x180", "-frames:v", "1"],
+    );
+    let shows = make(
+        dir,
+        "shows-picture.mp4",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "life=s=240x180:r=15:mold=10:ratio=0.2",
+            "-loop",
+            "1",
+            "-t",
+            "2",
+            "-i",
+            picture.to_str().unwrap(),
+            "-filter_complex",
+            "[0:v]trim=0:3,setpts=PTS-STARTPTS,format=yuv420p[a];[0:v]trim=5:8,setpts=PTS-STARTPTS,format=yuv420p[c];[1:v]fps=15,format=yuv420p[b];[a][b][c]concat=n=3:v=1",
+            "-t",
+            "8",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    // A known video, as a vPDQ list (every frame), and a re-encoded, resized copy.
+    let known = make(
+        dir,
+        "known.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "mandelbrot=s=240x180:r=15",
+            "-t",
+            "4",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "12",
+        ],
+    );
+    let copy = make(
+        dir,
+        "copy.mp4",
+        &["-i", known.to_str().unwrap(), "-vf", "scale=160:120", "-c:v", "libx264", "-crf", "28"],
+    );
+    std::fs::create_dir(dir.join("lists")).unwrap();
+    let list = hash_video_file(&known, &options(0.0)).unwrap();
+    std::fs::write(dir.join("lists/case-7-video.txt"), write_list(&list.frames)).unwrap();
+
+    let mut builder = Builder::new(BuildOptions::default()).unwrap();
+    let s = mediahash::import::vpdq::import_vpdq_lists(
+        &mut builder,
+        &dir.join("lists"),
+        Disposition::Alert,
+        Some("known videos"),
+    )
+    .unwrap();
+    assert_eq!((s.videos, s.frames), (1, 60));
+    mediahash::import::pictures::import_pictures(
+        &mut builder,
+        &dir.join("pictures"),
+        Disposition::Alert,
+        Some("known pictures"),
+    )
+    .unwrap();
+    let (bytes, _) = builder.finish_to_vec().unwrap();
+    let set = RefSet::from_bytes(bytes).unwrap();
+    set.verify().unwrap();
+    assert_eq!(set.video_frame_count(), 60);
+    let stored = set.videos();
+    assert_eq!(stored.len(), 1);
+    assert_equal_lists("stored list", &stored[0].1, &list.frames);
+
+    let opts = VpdqMatchOptions::default();
+    let seized = hash_video_file(&copy, &options(1.0)).unwrap();
+    let (videos, frames) = match_video(&set, &seized, &opts).unwrap();
+    assert_eq!(videos.len(), 1, "{videos:?}");
+    assert_eq!(videos[0].video_id.as_deref(), Some("case-7-video"));
+    assert_eq!(videos[0].rule, "reference");
+    assert!(frames.is_empty(), "{frames:?}");
+
+    let seized = hash_video_file(&shows, &options(1.0)).unwrap();
+    let (videos, frames) = match_video(&set, &seized, &opts).unwrap();
+    assert!(videos.is_empty(), "{videos:?}");
+    assert!(!frames.is_empty(), "the picture shown from 3 s to 5 s was not found");
+    for f in &frames {
+        assert!((3.0..5.0).contains(&f.timestamp), "{f:?}");
+        assert_eq!(f.file_name.as_deref(), Some("known.png"));
+        assert_eq!(f.set, "known pictures");
+    }
+}

@@ -21,6 +21,7 @@
 //! open other files or the network.
 
 pub mod ffmpeg;
+pub mod matching;
 
 use std::path::Path;
 
