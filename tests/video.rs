@@ -532,3 +532,68 @@ fn known_videos_and_pictures_in_a_set_are_found_with_timestamps() {
         assert_eq!(f.set, "known pictures");
     }
 }
+
+#[test]
+#[cfg_attr(
+    not(mediahash_video_tools),
+    ignore = "needs ffmpeg and ffprobe (apt-get install ffmpeg)"
+)]
+fn mh_hash_prints_vpdq_and_refset_build_imports_lists() {
+    let mh = env!("CARGO_BIN_EXE_mh");
+    let video = repo().join("tests/data/video/mandelbrot-2997.mp4");
+    let out = Command::new(mh).args(["hash", "--video-fps", "1"]).arg(&video).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let reference = parse_list(
+        &std::fs::read_to_string(repo().join("tests/vectors/vpdq/mandelbrot-2997.mp4.1.txt"))
+            .unwrap(),
+    )
+    .unwrap();
+    let vpdq = line["vpdq"].as_array().unwrap();
+    assert_eq!(vpdq.len(), reference.len());
+    for (v, r) in vpdq.iter().zip(&reference) {
+        assert_eq!(v["frame"], r.frame);
+        assert_eq!(v["quality"], r.quality);
+        assert_eq!(v["hash"], r.hash.to_hex());
+        assert_eq!(
+            format!("{:.3}", v["timestamp"].as_f64().unwrap()),
+            format!("{:.3}", r.timestamp)
+        );
+    }
+    assert_eq!(line["video"]["not_vpdq_equal"], serde_json::json!([]));
+    assert!(line["video"]["ffmpeg_version"].as_str().unwrap().starts_with("ffmpeg version"));
+
+    // Without ffmpeg: the line says why, the exit status says the output is incomplete.
+    let out = Command::new(mh)
+        .args(["hash", "--video-fps", "1", "--ffmpeg", "/nonexistent/ffmpeg"])
+        .arg(&video)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert!(line["video_error"].as_str().unwrap().contains("not found"), "{line}");
+
+    // A vPDQ list into a set, then found by its video id.
+    let tmp = tempfile::tempdir().unwrap();
+    let set = tmp.path().join("videos.mhset");
+    let out = Command::new(mh)
+        .args(["refset", "build", "-o"])
+        .arg(&set)
+        .arg("--alert-vpdq")
+        .arg(repo().join("tests/vectors/vpdq/testsrc2-h264.mp4.0.txt"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let set = mediahash::refset::RefSet::open(&set).unwrap();
+    set.verify().unwrap();
+    assert_eq!(set.video_frame_count(), 120);
+    // A file that is not a vPDQ list is refused.
+    let out = Command::new(mh)
+        .args(["refset", "build", "-o"])
+        .arg(tmp.path().join("bad.mhset"))
+        .arg("--alert-vpdq")
+        .arg(repo().join("tests/vectors/vpdq/README.txt"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

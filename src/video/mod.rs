@@ -132,3 +132,69 @@ pub fn hash_video_file(path: &Path, options: &VideoOptions) -> Result<VideoHashe
         decoder_messages: outcome.messages,
     })
 }
+
+/// The container a file's first bytes name, when it is one that holds video (by content,
+/// never by name): `"mp4"` (ISO BMFF / QuickTime, not HEIF/AVIF pictures), `"matroska"`,
+/// `"avi"`, `"flv"`, `"mpegts"`, `"mpeg-ps"`, `"mpeg-video"`, `"asf"`, `"ogg"`, `"y4m"`,
+/// `"ivf"`. A file that sniffs as one may still hold no video stream (audio only): probing
+/// says so ([`VideoError::NoVideoStream`]). Needs the first 400 bytes or all of a shorter
+/// file.
+pub fn sniff_container(prefix: &[u8]) -> Option<&'static str> {
+    let at = |i: usize, magic: &[u8]| prefix.get(i..i + magic.len()) == Some(magic);
+    if at(4, b"ftyp") {
+        let brand = prefix.get(8..12)?;
+        let pictures: [&[u8]; 8] =
+            [b"heic", b"heix", b"heim", b"heis", b"mif1", b"msf1", b"avif", b"avis"];
+        return (!pictures.contains(&brand)).then_some("mp4");
+    }
+    if at(4, b"moov") || at(4, b"mdat") || at(4, b"wide") || at(4, b"free") && at(12, b"mdat") {
+        return Some("mp4");
+    }
+    if at(0, &[0x1A, 0x45, 0xDF, 0xA3]) {
+        return Some("matroska");
+    }
+    if at(0, b"RIFF") && at(8, b"AVI ") {
+        return Some("avi");
+    }
+    if at(0, b"FLV\x01") {
+        return Some("flv");
+    }
+    if prefix.len() >= 377 && prefix[0] == 0x47 && prefix[188] == 0x47 && prefix[376] == 0x47 {
+        return Some("mpegts");
+    }
+    if at(0, &[0, 0, 1, 0xBA]) {
+        return Some("mpeg-ps");
+    }
+    if at(0, &[0, 0, 1, 0xB3]) {
+        return Some("mpeg-video");
+    }
+    if at(0, &[0x30, 0x26, 0xB2, 0x75, 0x8E, 0x66, 0xCF, 0x11]) {
+        return Some("asf");
+    }
+    if at(0, b"OggS") {
+        return Some("ogg");
+    }
+    if at(0, b"YUV4MPEG2 ") {
+        return Some("y4m");
+    }
+    if at(0, b"DKIF") {
+        return Some("ivf");
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sniff_container;
+
+    #[test]
+    fn containers_are_recognised_by_content() {
+        assert_eq!(sniff_container(b"\0\0\0\x20ftypisom\0\0\x02\0"), Some("mp4"));
+        assert_eq!(sniff_container(b"\0\0\0\x1cftypheic\0\0\0\0"), None);
+        assert_eq!(sniff_container(&[0x1A, 0x45, 0xDF, 0xA3, 1]), Some("matroska"));
+        assert_eq!(sniff_container(b"RIFF\0\0\0\0AVI LIST"), Some("avi"));
+        assert_eq!(sniff_container(b"RIFF\0\0\0\0WEBPVP8 "), None);
+        assert_eq!(sniff_container(b"\xff\xd8\xff\xe0"), None);
+        assert_eq!(sniff_container(b""), None);
+    }
+}
