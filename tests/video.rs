@@ -597,3 +597,174 @@ fn mh_hash_prints_vpdq_and_refset_build_imports_lists() {
         .unwrap();
     assert!(!out.status.success());
 }
+
+#[test]
+#[cfg_attr(
+    not(mediahash_video_tools),
+    ignore = "needs ffmpeg and ffprobe (apt-get install ffmpeg)"
+)]
+fn mh_scan_reports_videos_in_every_format() {
+    let mh = env!("CARGO_BIN_EXE_mh");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for d in ["pictures", "lists", "evidence", "work"] {
+        std::fs::create_dir(dir.join(d)).unwrap();
+    }
+    let picture = make(
+        &dir.join("pictures"),
+        "known.png",
+        &["-f", "lavfi", "-i", "testsrc2=s=240x180", "-frames:v", "1"],
+    );
+    let known = make(
+        &dir.join("work"),
+        "known.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "mandelbrot=s=240x180:r=15",
+            "-t",
+            "3",
+            "-c:v",
+            "libx264",
+            "-crf",
+            "12",
+        ],
+    );
+    let out = Command::new(mh).args(["hash", "--video-fps", "0"]).arg(&known).output().unwrap();
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let list: String = line["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}\n",
+                f["frame"],
+                f["quality"],
+                f["hash"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("lists/known-video.txt"), list).unwrap();
+    let set = dir.join("work/set.mhset");
+    let status = Command::new(mh)
+        .args(["refset", "build", "-o"])
+        .arg(&set)
+        .arg("--alert-vpdq")
+        .arg(dir.join("lists"))
+        .arg("--alert-images")
+        .arg(dir.join("pictures"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let ev = dir.join("evidence");
+    make(
+        &ev,
+        "copy.mp4",
+        &["-i", known.to_str().unwrap(), "-vf", "scale=120:90", "-c:v", "libx264"],
+    );
+    make(
+        &ev,
+        "shows-picture.mkv",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "life=s=240x180:r=15:mold=10:ratio=0.2",
+            "-loop",
+            "1",
+            "-t",
+            "2",
+            "-i",
+            picture.to_str().unwrap(),
+            "-filter_complex",
+            "[0:v]trim=0:2,setpts=PTS-STARTPTS,format=yuv420p[a];[1:v]fps=15,format=yuv420p[b];[a][b]concat=n=2:v=1",
+            "-c:v",
+            "libx264",
+        ],
+    );
+    make(
+        &ev,
+        "other.webm",
+        &[
+            "-f",
+            "lavfi",
+            "-i",
+            "cellauto=s=160x120:r=10:rule=30",
+            "-t",
+            "3",
+            "-c:v",
+            "libvpx",
+            "-b:v",
+            "100k",
+        ],
+    );
+    let bytes = std::fs::read(ev.join("copy.mp4")).unwrap();
+    std::fs::write(ev.join("truncated.mp4"), &bytes[..bytes.len() / 3]).unwrap();
+
+    let scan = |format: &str, extra: &[&str]| {
+        let out = Command::new(mh)
+            .args(["scan", "--no-progress", "--threads", "2", "--format", format, "--refset"])
+            .arg(&set)
+            .args(extra)
+            .arg(&ev)
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8(out.stdout).unwrap())
+    };
+    let (code, jsonl) = scan("jsonl", &[]);
+    assert_eq!(code, Some(2), "the truncated video is an error: exit 2");
+    let entries: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|v| v["record"] == "entry")
+        .collect();
+    let entry = |name: &str| {
+        entries
+            .iter()
+            .find(|e| e["path"].as_str().unwrap().ends_with(name))
+            .unwrap_or_else(|| panic!("{name} not in report"))
+    };
+    let copy = entry("copy.mp4");
+    assert_eq!(copy["disposition"], "alert", "{copy}");
+    let m = &copy["video"]["video_matches"][0];
+    assert_eq!(
+        (m["video_id"].as_str(), m["rule"].as_str()),
+        (Some("known-video"), Some("reference"))
+    );
+    assert!(m["query_percent"].as_f64().unwrap() >= 80.0);
+    let shows = entry("shows-picture.mkv");
+    assert_eq!(shows["disposition"], "alert", "{shows}");
+    let f = &shows["video"]["frame_matches"][0];
+    assert_eq!(f["file_name"], "known.png");
+    assert!((2.0..4.0).contains(&f["timestamp"].as_f64().unwrap()), "{f}");
+    let other = entry("other.webm");
+    assert_eq!(other["disposition"], "other", "{other}");
+    assert_eq!(other["video"]["codec"], "vp8");
+    assert!(other["video"]["frames_hashed"].as_u64().unwrap() >= 3);
+    let truncated = entry("truncated.mp4");
+    assert_eq!(truncated["disposition"], "error");
+    assert_eq!(truncated["reason_code"], "video-not-hashed");
+
+    // The other formats carry the same.
+    let (_, csv) = scan("csv", &[]);
+    assert!(csv.contains("best video match known-video"), "{csv}");
+    let (_, dfxml) = scan("dfxml", &[]);
+    assert!(dfxml.contains("<mh:video_match ") && dfxml.contains("<mh:frame_match "), "{dfxml}");
+    let (_, case) = scan("case", &[]);
+    assert!(
+        case.contains("video match alert") && case.contains("picture \\\"known.png\\\""),
+        "{case}"
+    );
+
+    // Without ffmpeg: every video is an error record saying why; exit 2.
+    let (code, jsonl) = scan("jsonl", &["--ffmpeg", "/nonexistent/ffmpeg"]);
+    assert_eq!(code, Some(2));
+    let missing = jsonl.lines().filter(|l| l.contains("video-not-hashed")).count();
+    assert_eq!(missing, 4, "{jsonl}");
+    // --no-videos: hashed as files only.
+    let (_, jsonl) = scan("jsonl", &["--no-videos"]);
+    assert!(!jsonl.contains("\"video\""));
+}

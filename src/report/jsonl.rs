@@ -189,6 +189,9 @@ pub struct EntryLine {
     /// Where an entry inside a disk image lies ([`super::Location`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<super::Location>,
+    /// A video's stream, vPDQ summary and matches ([`super::video::VideoRecord`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<super::video::VideoRecord>,
 }
 
 impl From<&EntryRecord> for EntryLine {
@@ -236,6 +239,7 @@ impl From<&EntryRecord> for EntryLine {
             matches: r.matches.clone(),
             cluster: r.cluster,
             location: r.location.clone(),
+            video: r.video.as_deref().cloned(),
         }
     }
 }
@@ -363,6 +367,7 @@ impl EntryLine {
             matches: self.matches.clone(),
             cluster: self.cluster,
             location: self.location.clone(),
+            video: self.video.clone().map(Box::new),
         })
     }
 }
