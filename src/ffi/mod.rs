@@ -14,5 +14,6 @@ pub mod refset;
 pub mod scan;
 pub mod status;
 pub mod version;
+pub mod video;
 
 pub use status::mh_status;

@@ -11,7 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// The numbers are part of the ABI: they are never changed and never reused for another
 /// meaning (retired codes stay reserved). Codes are grouped in bands: 0-99 arguments and
 /// internal errors, 100-199 file system, 200-299 reference sets, 300-399 scanning,
-/// 400-499 image decoding (reported in `mh_hash_result.image_status`, never returned).
+/// 400-499 image decoding (reported in `mh_hash_result.image_status`, never returned),
+/// 500-599 videos.
 ///
 /// `mh_status_str` names a code; `mh_last_error_message` gives the detail of the last
 /// failure on the calling thread.
@@ -60,10 +61,13 @@ pub enum mh_status {
     /// The image decoded but a perceptual hash could not be computed.
     /// Reported in `mh_hash_result.image_status`.
     ImageHashFailed = 402,
+    /// A video could not be hashed: `ffmpeg`/`ffprobe` not found, failed, timed out, over a
+    /// limit, or no video stream (the error detail says which and what to do).
+    VideoFailed = 500,
 }
 
 /// Every status: the checked conversion from C integers searches it.
-const ALL_STATUSES: [mh_status; 17] = [
+const ALL_STATUSES: [mh_status; 18] = [
     mh_status::Ok,
     mh_status::NullParameter,
     mh_status::InvalidParameter,
@@ -81,6 +85,7 @@ const ALL_STATUSES: [mh_status; 17] = [
     mh_status::ImageDecodeFailed,
     mh_status::ImageTooLarge,
     mh_status::ImageHashFailed,
+    mh_status::VideoFailed,
 ];
 
 impl mh_status {
@@ -108,6 +113,7 @@ impl mh_status {
             mh_status::ImageDecodeFailed => c"image could not be decoded",
             mh_status::ImageTooLarge => c"image exceeds a decode limit",
             mh_status::ImageHashFailed => c"perceptual hash could not be computed",
+            mh_status::VideoFailed => c"video could not be hashed",
         }
     }
 }
