@@ -56,6 +56,10 @@ pub struct HashArgs {
     /// Address-space limit of each ffmpeg process, in MiB (0: none).
     #[arg(long, value_name = "MIB", default_value_t = mediahash::video::DEFAULT_MEMORY_LIMIT >> 20)]
     video_memory_mib: u64,
+    /// Decoder threads per video (ffmpeg's slice threads; 0: ffmpeg chooses). The hashes do
+    /// not depend on it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    video_threads: u32,
     /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_parser = crate::parse_threads)]
     threads: Option<usize>,
@@ -210,6 +214,7 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
                 ffmpeg: args.ffmpeg.clone(),
                 time_limit: std::time::Duration::from_secs(args.video_time_limit),
                 memory_limit: args.video_memory_mib << 20,
+                threads: args.video_threads,
                 ..Default::default()
             };
             let toolchain = mediahash::video::ffmpeg::toolchain(&ffmpeg).map_err(|e| e.to_string());
