@@ -768,3 +768,47 @@ fn mh_scan_reports_videos_in_every_format() {
     let (_, jsonl) = scan("jsonl", &["--no-videos"]);
     assert!(!jsonl.contains("\"video\""));
 }
+
+/// A damaged "PDQ video frames" section: `open` still works (cheap checks), `verify` names
+/// the problem, reading never panics.
+#[test]
+fn damaged_video_frame_sections_fail_verification() {
+    use mediahash::refset::build::{BuildOptions, Builder};
+    use mediahash::refset::{Disposition, RefSet};
+
+    let tmp = tempfile::tempdir().unwrap();
+    let list = repo().join("tests/vectors/vpdq/testsrc2-vfr.mkv.0.txt");
+    let mut builder = Builder::new(BuildOptions::default()).unwrap();
+    mediahash::import::vpdq::import_vpdq_lists(&mut builder, &list, Disposition::Alert, None)
+        .unwrap();
+    let (bytes, _) = builder.finish_to_vec().unwrap();
+    RefSet::from_bytes(bytes.clone()).unwrap().verify().unwrap();
+    let u64_at = |b: &[u8], at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap());
+    let table = u64_at(&bytes, 0x18) as usize;
+    let count = u32::from_le_bytes(bytes[0x20..0x24].try_into().unwrap()) as usize;
+    let section = (0..count)
+        .map(|i| table + 32 * i)
+        .find(|&e| u32::from_le_bytes(bytes[e..e + 4].try_into().unwrap()) == 0x1407)
+        .expect("video frames section");
+    let offset = u64_at(&bytes, section + 8) as usize;
+    let reseal = |b: &mut Vec<u8>| {
+        let n = b.len() - 32;
+        let h = blake3::hash(&b[..n]);
+        b[n..].copy_from_slice(h.as_bytes());
+    };
+    let _ = tmp;
+    // Quality 200; frames out of order; a record id past the records.
+    let edits: [&dyn Fn(&mut Vec<u8>); 3] = [
+        &|b| b[offset + 12] = 200,
+        &|b| b[offset + 48 + 4..offset + 48 + 8].copy_from_slice(&0u32.to_le_bytes()),
+        &|b| b[offset..offset + 4].copy_from_slice(&9999u32.to_le_bytes()),
+    ];
+    for edit in edits {
+        let mut bad = bytes.clone();
+        edit(&mut bad);
+        reseal(&mut bad);
+        let set = RefSet::from_bytes(bad).unwrap();
+        assert!(set.verify().is_err());
+        let _ = set.videos();
+    }
+}
