@@ -798,7 +798,8 @@ fn damaged_video_frame_sections_fail_verification() {
     };
     let _ = tmp;
     // Quality 200; frames out of order; a record id past the records.
-    let edits: [&dyn Fn(&mut Vec<u8>); 3] = [
+    type Edit<'a> = &'a dyn Fn(&mut Vec<u8>);
+    let edits: [Edit; 3] = [
         &|b| b[offset + 12] = 200,
         &|b| b[offset + 48 + 4..offset + 48 + 8].copy_from_slice(&0u32.to_le_bytes()),
         &|b| b[offset..offset + 4].copy_from_slice(&9999u32.to_le_bytes()),
