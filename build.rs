@@ -9,6 +9,20 @@ fn main() {
     warn_if_jpeg_simd_missing();
     detect_shared_testdata();
     detect_oracle_tools();
+    detect_vpdq();
+}
+
+/// cfg `mediahash_vpdq` when `MEDIAHASH_VPDQ_PYTHON` names a Python that has Meta's `vpdq`
+/// package (tests/video.rs runs it live as an oracle), or always under
+/// `MEDIAHASH_REQUIRE_TESTDATA=1` (CI installs it, so a missing one fails).
+fn detect_vpdq() {
+    println!("cargo:rerun-if-env-changed=MEDIAHASH_VPDQ_PYTHON");
+    println!("cargo::rustc-check-cfg=cfg(mediahash_vpdq)");
+    let required = std::env::var_os("MEDIAHASH_REQUIRE_TESTDATA").is_some_and(|v| v == "1");
+    let python = std::env::var_os("MEDIAHASH_VPDQ_PYTHON").map(PathBuf::from);
+    if required || python.is_some_and(|p| p.is_file()) {
+        println!("cargo:rustc-cfg=mediahash_vpdq");
+    }
 }
 
 /// The reference tools each group of oracle tests runs (Debian packages in brackets), and
@@ -95,6 +109,8 @@ const ORACLE_TOOLS: &[(&str, &[&str])] = &[
     ("mediahash_hashlist_tools", &["md5deep", "sha1deep", "sha256deep", "hfind"]),
     // tests/review.rs: the review page opened by headless Chromium [chromium].
     ("mediahash_chromium", &["chromium"]),
+    // tests/video.rs: videos decoded by FFmpeg's programs [ffmpeg].
+    ("mediahash_video_tools", &["ffmpeg", "ffprobe"]),
 ];
 
 /// Sets each cfg of [`ORACLE_TOOLS`] whose tools are all on `PATH` (or in /sbin, /usr/sbin,

@@ -28,6 +28,7 @@
  *   lacks take their defaults; fields it does not know must be zero) and writes the first
  *   struct_size bytes of an output, setting struct_size to what it wrote. Entries handed to
  *   a callback carry the library's struct_size: read a field only if it lies within it.
+ *   Array elements (mh_vpdq_frame) have no struct_size: their layout is fixed.
  *   A minor release may add functions, constants, status codes and struct fields at the
  *   end; it never changes or removes one (that is a new MH_ABI_VERSION).
  */
@@ -250,7 +251,8 @@
  * The numbers are part of the ABI: they are never changed and never reused for another
  * meaning (retired codes stay reserved). Codes are grouped in bands: 0-99 arguments and
  * internal errors, 100-199 file system, 200-299 reference sets, 300-399 scanning,
- * 400-499 image decoding (reported in `mh_hash_result.image_status`, never returned).
+ * 400-499 image decoding (reported in `mh_hash_result.image_status`, never returned),
+ * 500-599 hash-list import, 600-699 videos.
  *
  * `mh_status_str` names a code; `mh_last_error_message` gives the detail of the last
  * failure on the calling thread.
@@ -352,6 +354,11 @@ enum mh_status
      * wrong file or format (see the error detail).
      */
     MH_STATUS_IMPORT_UNUSABLE = 500,
+    /**
+     * A video could not be hashed: `ffmpeg`/`ffprobe` not found, failed, timed out, over a
+     * limit, or no video stream (the error detail says which and what to do).
+     */
+    MH_STATUS_VIDEO_FAILED = 600,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -653,6 +660,16 @@ typedef struct mh_refset mh_refset;
  * thread at a time.
  */
 typedef struct mh_refset_builder mh_refset_builder;
+
+/**
+ * A video's vPDQ list (opaque; free with `mh_vpdq_list_free`).
+ */
+typedef struct mh_vpdq_list mh_vpdq_list;
+
+/**
+ * Video matches (opaque; free with `mh_vpdq_matches_free`).
+ */
+typedef struct mh_vpdq_matches mh_vpdq_matches;
 
 /**
  * A progress callback: `done` of `total` bytes processed. Return 0 to go on, non-zero to
@@ -1495,6 +1512,74 @@ typedef struct mh_scan_summary {
     int32_t exit_status;
 } mh_scan_summary;
 
+/**
+ * One hashed frame of a video. An array element (`mh_vpdq_list_frames`,
+ * `mh_refset_match_vpdq`), so it has no `struct_size`: its layout is fixed for
+ * `MH_ABI_VERSION` 1.
+ */
+typedef struct mh_vpdq_frame {
+    /**
+     * 0-based frame number in decode order.
+     */
+    uint64_t frame;
+    /**
+     * Seconds: frame / frame rate, as the reference computes it (not presentation time).
+     */
+    double timestamp;
+    /**
+     * PDQ quality 0-100; frames below 50 take no part in matching.
+     */
+    uint32_t quality;
+    /**
+     * PDQ hash, 32 bytes (the 64-hex-digit form's bytes).
+     */
+    uint8_t hash[32];
+} mh_vpdq_frame;
+
+/**
+ * A known video of a set matched by a video's frames.
+ */
+typedef struct mh_vpdq_match {
+    /**
+     * `sizeof` this struct as the caller's header declares it: set it before passing the
+     * struct (see "ABI versioning" in the header's preamble).
+     */
+    uint32_t struct_size;
+    /**
+     * The known video's record in the set.
+     */
+    uint32_t record;
+    /**
+     * The set's name (borrowed from the `mh_vpdq_matches`).
+     */
+    const char *set_name;
+    /**
+     * Alert or ignore (`mh_disposition`).
+     */
+    uint32_t disposition;
+    /**
+     * The known video's id (borrowed; NULL when it has none).
+     */
+    const char *video_id;
+    /**
+     * Share of the query video's distinct frames of quality ≥ 50 matched, percent.
+     */
+    double query_percent;
+    /**
+     * Share of the known video's distinct frames of quality ≥ 50 matched, percent.
+     */
+    double known_percent;
+    /**
+     * 1 when `query_percent` ≥ 80 (python-threatexchange's verdict: a copy or clip of the
+     * known video).
+     */
+    uint32_t reference_match;
+    /**
+     * 1 when `known_percent` ≥ 80 (the query contains the known video).
+     */
+    uint32_t contains_known;
+} mh_vpdq_match;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -2039,6 +2124,139 @@ mh_status mh_last_error_message(char *buf, size_t len, size_t *out_needed);
  * Do not free it.
  */
 const char *mh_version(void);
+
+/**
+ * Hashes the video file at `path` (NUL-terminated) as vPDQ, one frame every
+ * `seconds_per_hash` seconds (1 = the reference's default; 0 = every frame), through the
+ * `ffmpeg` program (`ffmpeg_path` NULL: `ffmpeg` on PATH; `ffprobe` is taken from the same
+ * directory), killed after `time_limit_ms` milliseconds (0: the default, 30 minutes).
+ * Writes a new list to `*out`. `MH_STATUS_VIDEO_FAILED` when ffmpeg is missing, fails or
+ * times out, or the file has no video stream (the error detail says which).
+ *
+ * # Safety
+ *
+ * `path` and `ffmpeg_path` NULL or NUL-terminated strings; `out` NULL or writable.
+ */
+mh_status mh_vpdq_hash_file(const char *path,
+                            double seconds_per_hash,
+                            const char *ffmpeg_path,
+                            uint64_t time_limit_ms,
+                            struct mh_vpdq_list **out);
+
+/**
+ * Number of frames in a list (0 for NULL).
+ *
+ * # Safety
+ *
+ * `list` NULL or a live list.
+ */
+size_t mh_vpdq_list_len(const struct mh_vpdq_list *list);
+
+/**
+ * 1 when the list was computed as Meta's vpdq computes it, 0 when it may differ (damaged
+ * file, frames the reference loses; `mh hash --video-fps` says why) or `list` is NULL.
+ *
+ * # Safety
+ *
+ * `list` NULL or a live list.
+ */
+uint32_t mh_vpdq_list_vpdq_equal(const struct mh_vpdq_list *list);
+
+/**
+ * Copies frame `index` of `list` into `*out`; `MH_STATUS_INVALID_PARAMETER` past the end.
+ * The list's frames are also readable as one array: see `mh_vpdq_list_frames`.
+ *
+ * # Safety
+ *
+ * `list` NULL or a live list; `out` NULL or writable.
+ */
+mh_status mh_vpdq_list_get(const struct mh_vpdq_list *list,
+                           size_t index,
+                           struct mh_vpdq_frame *out);
+
+/**
+ * The list's frames as a contiguous array of `mh_vpdq_list_len` elements (NULL for an
+ * empty or NULL list), valid until the list is freed: pass it to `mh_refset_match_vpdq`.
+ *
+ * # Safety
+ *
+ * `list` NULL or a live list.
+ */
+const struct mh_vpdq_frame *mh_vpdq_list_frames(const struct mh_vpdq_list *list);
+
+/**
+ * Frees a list (NULL: nothing).
+ *
+ * # Safety
+ *
+ * `list` NULL or a list from `mh_vpdq_hash_file`, not freed before.
+ */
+void mh_vpdq_list_free(struct mh_vpdq_list *list);
+
+/**
+ * For suites with their own decoder: the vPDQ frame of one decoded frame. `rgb` holds
+ * `width * height * 3` bytes (RGB24, rows top to bottom, no padding) of frame number
+ * `frame_number` (0-based, decode order) of a stream of `fps` frames per second. To equal
+ * Meta's vpdq, give frames `n` with `n % step == 0`, `step = max(1, (int)(seconds_per_hash
+ * * fps))`, converted to RGB as `docs/video.md` says. Writes `*out`.
+ *
+ * # Safety
+ *
+ * `rgb` NULL or `len` readable bytes; `out` NULL or writable.
+ */
+mh_status mh_vpdq_hash_rgb(const uint8_t *rgb,
+                           size_t len,
+                           uint32_t width,
+                           uint32_t height,
+                           uint64_t frame_number,
+                           double fps,
+                           struct mh_vpdq_frame *out);
+
+/**
+ * Compares `count` frames at `frames` (a query video, e.g. from `mh_vpdq_list_frames` or
+ * `mh_vpdq_hash_rgb`) with every known video of `set` (vPDQ lists imported with `mh refset
+ * build --alert-vpdq`), with the reference's thresholds (PDQ distance ≤ 31, quality ≥ 50),
+ * and writes the known videos matched by either rule (query ≥ 80% or known ≥ 80%), best
+ * first, to `*out`.
+ *
+ * # Safety
+ *
+ * `set` NULL or live; `frames` NULL or `count` readable frames (NULL allowed when `count`
+ * is 0); `out` NULL or writable.
+ */
+mh_status mh_refset_match_vpdq(const struct mh_refset *set,
+                               const struct mh_vpdq_frame *frames,
+                               size_t count,
+                               struct mh_vpdq_matches **out);
+
+/**
+ * Number of video matches (0 for NULL).
+ *
+ * # Safety
+ *
+ * `matches` NULL or live.
+ */
+size_t mh_vpdq_matches_len(const struct mh_vpdq_matches *matches);
+
+/**
+ * Copies match `index` into `*out` (its strings borrowed from `matches`).
+ *
+ * # Safety
+ *
+ * `matches` NULL or live; `out` NULL or writable.
+ */
+mh_status mh_vpdq_matches_get(const struct mh_vpdq_matches *matches,
+                              size_t index,
+                              struct mh_vpdq_match *out);
+
+/**
+ * Frees video matches (NULL: nothing).
+ *
+ * # Safety
+ *
+ * `matches` NULL or from `mh_refset_match_vpdq`, not freed before.
+ */
+void mh_vpdq_matches_free(struct mh_vpdq_matches *matches);
 
 #if defined(_WIN32)
 /**

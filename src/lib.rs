@@ -18,6 +18,8 @@
 //! * [`provenance`]: provenance indicators from picture metadata (C2PA, generator
 //!   parameters, EXIF, XMP digital source type).
 //! * [`review`]: the examiner's review page (HTML, thumbnails, "look here first").
+//! * [`video`]: videos decoded by the `ffmpeg` program in a child process, hashed as vPDQ
+//!   ([`perceptual::vpdq`]).
 //! * [`ffi`]: the C ABI (`include/mediahash.h`).
 //!
 //! The library installs no logger, panic hook or global thread pool and writes nothing to
@@ -45,6 +47,7 @@ pub mod review;
 pub mod robust;
 pub mod scan;
 mod sysinfo;
+pub mod video;
 
 /// The crate version, as in Cargo.toml.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

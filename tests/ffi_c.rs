@@ -615,3 +615,30 @@ fn header_compiles_as_c99_and_cxx() {
         }
     }
 }
+
+/// Videos through the C ABI: `tests/c/test_video.c` against a committed test video and its
+/// reference vPDQ list (Meta's vpdq, `tests/vectors/vpdq/`).
+#[test]
+#[cfg_attr(
+    not(mediahash_video_tools),
+    ignore = "needs ffmpeg and ffprobe (apt-get install ffmpeg)"
+)]
+fn c_video() {
+    let list = crate_dir().join("tests/vectors/vpdq/testsrc2-h264.mp4.0.txt");
+    let text = std::fs::read_to_string(&list).unwrap();
+    let first_hex = text.lines().next().unwrap().split(',').nth(2).unwrap().to_string();
+    let mut builder = mediahash::refset::build::Builder::new(Default::default()).unwrap();
+    mediahash::import::vpdq::import_vpdq_lists(
+        &mut builder,
+        &list,
+        mediahash::refset::Disposition::Alert,
+        None,
+    )
+    .unwrap();
+    let set = scratch().join("video.mhset");
+    let _ = std::fs::remove_file(&set);
+    builder.finish(&set).unwrap();
+    let video = crate_dir().join("tests/data/video/testsrc2-h264.mp4");
+    let first: &OsStr = first_hex.as_ref();
+    run_c_test("test_video", &[video.as_os_str(), set.as_os_str(), first]);
+}

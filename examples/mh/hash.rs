@@ -40,6 +40,26 @@ pub struct HashArgs {
     /// Digests only: skip image decoding and perceptual hashes.
     #[arg(long)]
     no_perceptual: bool,
+    /// Also hash videos (found by content) as vPDQ, sampling this many frames per second of
+    /// video (1 = the reference's default; 0 = every frame, as known videos should be
+    /// hashed): prints `"vpdq": [{"frame", "timestamp", "quality", "hash"}, ...]` and a
+    /// `"video"` summary. Needs FFmpeg's `ffmpeg` and `ffprobe` programs.
+    #[arg(long, value_name = "FPS")]
+    video_fps: Option<f64>,
+    /// The `ffmpeg` program (default: `ffmpeg` on PATH; `ffprobe` is taken from the same
+    /// directory).
+    #[arg(long, value_name = "PATH", default_value = "ffmpeg")]
+    ffmpeg: PathBuf,
+    /// Wall-time limit per video in seconds (ffmpeg is killed past it).
+    #[arg(long, value_name = "SECONDS", default_value_t = mediahash::video::DEFAULT_TIME_LIMIT.as_secs())]
+    video_time_limit: u64,
+    /// Address-space limit of each ffmpeg process, in MiB (0: none).
+    #[arg(long, value_name = "MIB", default_value_t = mediahash::video::DEFAULT_MEMORY_LIMIT >> 20)]
+    video_memory_mib: u64,
+    /// Decoder threads per video (ffmpeg's slice threads; 0: ffmpeg chooses). The hashes do
+    /// not depend on it.
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    video_threads: u32,
     /// Worker threads (default: all cores; at most 4 per core).
     #[arg(long, short = 'j', value_parser = crate::parse_threads)]
     threads: Option<usize>,
@@ -96,6 +116,35 @@ struct WindowOut {
     window: &'static str,
 }
 
+#[derive(Serialize)]
+struct VpdqFrameOut {
+    frame: u64,
+    timestamp: f64,
+    quality: u8,
+    hash: String,
+}
+
+/// A video's summary on its `mh hash` line.
+#[derive(Serialize)]
+struct VideoOut {
+    container: &'static str,
+    format: String,
+    codec: String,
+    width: u32,
+    height: u32,
+    frame_rate: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<f64>,
+    seconds_per_hash: f64,
+    frames_hashed: usize,
+    /// Empty: computed as Meta's vpdq computes it.
+    not_vpdq_equal: Vec<String>,
+    ffmpeg_version: String,
+    cpu: String,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    decoder_messages: String,
+}
+
 #[derive(Serialize, Default)]
 struct Line {
     path: String,
@@ -138,10 +187,46 @@ struct Line {
     #[serde(skip_serializing_if = "Option::is_none")]
     ahash: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    video: Option<VideoOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    vpdq: Option<Vec<VpdqFrameOut>>,
+    /// Why a video could not be hashed (ffmpeg missing, failed, timed out...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    video_error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
 }
 
+/// How `mh hash` hashes videos, when asked to.
+struct VideoSetup {
+    options: mediahash::video::VideoOptions,
+    /// `ffmpeg -version` and the CPU, or why ffmpeg could not be run.
+    toolchain: Result<mediahash::video::Toolchain, String>,
+}
+
 pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let video = match args.video_fps {
+        Some(fps) if !(fps.is_finite() && fps >= 0.0) => {
+            return Err(format!("--video-fps {fps}: give frames per second, 0 or more").into());
+        }
+        Some(fps) => {
+            let ffmpeg = mediahash::video::FfmpegOptions {
+                ffmpeg: args.ffmpeg.clone(),
+                time_limit: std::time::Duration::from_secs(args.video_time_limit),
+                memory_limit: args.video_memory_mib << 20,
+                threads: args.video_threads,
+                ..Default::default()
+            };
+            let toolchain = mediahash::video::ffmpeg::toolchain(&ffmpeg).map_err(|e| e.to_string());
+            let options = mediahash::video::VideoOptions {
+                ffmpeg,
+                seconds_per_hash: if fps == 0.0 { 0.0 } else { 1.0 / fps },
+                ..Default::default()
+            };
+            Some(VideoSetup { options, toolchain })
+        }
+        None => None,
+    };
     let mut options = AnalyzeOptions {
         perceptual: !args.no_perceptual,
         dihedral: args.dihedral,
@@ -184,7 +269,7 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         while let Some(slot) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
             let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else { continue };
             let path = file.record.path.clone();
-            done.push((path.clone(), hash_item(file, &options)));
+            done.push((path.clone(), hash_item(file, &options, video.as_ref())));
         }
         done
     });
@@ -196,6 +281,7 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let skipped = lines.iter().filter(|l| l.skipped.is_some()).count();
     let unread = lines.iter().filter(|l| l.md5.is_none() && l.skipped.is_none()).count();
     let image_errors = lines.iter().filter(|l| l.md5.is_some() && l.error.is_some()).count();
+    let video_errors = lines.iter().filter(|l| l.video_error.is_some()).count();
     let stdout = io::stdout();
     let mut out = BufWriter::new(stdout.lock());
     for line in &lines {
@@ -203,14 +289,16 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         out.write_all(b"\n")?;
     }
     out.flush()?;
-    if unread > 0 || image_errors > 0 || skipped > 0 {
+    if unread > 0 || image_errors > 0 || skipped > 0 || video_errors > 0 {
         eprintln!(
             "mh hash: {} entries, {unread} could not be read, {skipped} skipped (their lines say \
-             why), {image_errors} images could not be decoded",
+             why), {image_errors} images could not be decoded, {video_errors} videos could not \
+             be hashed",
             lines.len()
         );
     }
-    Ok(if unread > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+    // A video not hashed (ffmpeg missing, failed, timed out) leaves the output incomplete.
+    Ok(if unread > 0 || video_errors > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 fn path_fields(path: &[u8]) -> (String, Option<String>) {
@@ -255,7 +343,7 @@ fn error_line(record: &EntryRecord, reason: &Reason) -> Line {
 }
 
 /// Opens, reads and hashes one file.
-fn hash_item(file: ContentItem, options: &AnalyzeOptions) -> Line {
+fn hash_item(file: ContentItem, options: &AnalyzeOptions, video: Option<&VideoSetup>) -> Line {
     let ContentItem { record, content, .. } = file;
     let mut opened = match content.open() {
         Ok(opened) => opened,
@@ -297,12 +385,71 @@ fn hash_item(file: ContentItem, options: &AnalyzeOptions) -> Line {
                 .collect(),
         );
     }
+    if let Some(setup) = video
+        && analysis.image.is_none()
+        && record.location.is_none()
+    {
+        hash_video(&record.path, setup, &mut line);
+    }
     if opened.noatime == Some(false) {
         line.error = Some(
             "read without O_NOATIME (--allow-atime-changes): its access time changed".to_string(),
         );
     }
     line
+}
+
+/// Adds the vPDQ of the file at `path` to its line when its content is a video container.
+fn hash_video(path: &[u8], setup: &VideoSetup, line: &mut Line) {
+    use std::os::unix::ffi::OsStrExt;
+    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    let mut prefix = Vec::with_capacity(400);
+    let sniffed = analyze::open_evidence(path)
+        .and_then(|f| io::Read::read_to_end(&mut io::Read::take(f, 400), &mut prefix))
+        .ok()
+        .and_then(|_| mediahash::video::sniff_container(&prefix));
+    let Some(container) = sniffed else { return };
+    let toolchain = match &setup.toolchain {
+        Ok(t) => t,
+        Err(why) => {
+            line.video_error = Some(why.clone());
+            return;
+        }
+    };
+    match mediahash::video::hash_video_file(path, &setup.options) {
+        Ok(v) => {
+            line.vpdq = Some(
+                v.frames
+                    .iter()
+                    .map(|f| VpdqFrameOut {
+                        frame: f.frame,
+                        // The reference's f32 timestamp, printed as it prints it (3 decimals).
+                        timestamp: format!("{:.3}", f64::from(f.timestamp)).parse().unwrap_or(0.0),
+                        quality: f.quality,
+                        hash: f.hash.to_hex(),
+                    })
+                    .collect(),
+            );
+            line.video = Some(VideoOut {
+                container,
+                format: v.info.format_name,
+                codec: v.info.codec,
+                width: v.info.width,
+                height: v.info.height,
+                frame_rate: v.info.frame_rate,
+                duration: v.info.duration,
+                seconds_per_hash: v.seconds_per_hash,
+                frames_hashed: v.frames.len(),
+                not_vpdq_equal: v.not_vpdq_equal,
+                ffmpeg_version: toolchain.ffmpeg_version.clone(),
+                cpu: toolchain.cpu.clone(),
+                decoder_messages: v.decoder_messages,
+            });
+        }
+        // A container with no video stream (audio only) is not a video.
+        Err(mediahash::video::VideoError::NoVideoStream { .. }) => {}
+        Err(e) => line.video_error = Some(e.to_string()),
+    }
 }
 
 fn line_for(path: &[u8], a: &Analysis) -> Line {

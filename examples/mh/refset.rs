@@ -70,6 +70,15 @@ pub struct BuildArgs {
     /// Folders of known-harmless pictures, stored as with --alert-images.
     #[arg(long, num_args = 1..)]
     ignore_images: Vec<PathBuf>,
+    /// vPDQ hash lists of known videos whose matches are alerts, in the reference's text
+    /// format (`vpdq-hash-video` output: `frame,quality,pdq-hex,timestamp` per line): a
+    /// list file (one video) or a folder of them; the video id is the file name without
+    /// `.txt`. Hash known videos at every frame (`mh hash --video-fps 0`).
+    #[arg(long, num_args = 1..)]
+    alert_vpdq: Vec<PathBuf>,
+    /// vPDQ hash lists of known-harmless videos, as --alert-vpdq.
+    #[arg(long, num_args = 1..)]
+    ignore_vpdq: Vec<PathBuf>,
     /// Force the input format (default: detected per file). One of the importer names.
     #[arg(long)]
     format: Option<Format>,
@@ -133,6 +142,8 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
         && args.ignore.is_empty()
         && args.alert_images.is_empty()
         && args.ignore_images.is_empty()
+        && args.alert_vpdq.is_empty()
+        && args.ignore_vpdq.is_empty()
     {
         return Err(usage(
             "give at least one --alert or --ignore hash set, or --alert-images / --ignore-images folder",
@@ -228,6 +239,37 @@ fn build(args: BuildArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
             return Err(usage(format!(
                 "{}: no picture could be read; check the folder (or pass --allow-bad-lines)",
                 dir.display()
+            )));
+        }
+    }
+    let lists = args
+        .alert_vpdq
+        .iter()
+        .map(|p| (p, Disposition::Alert))
+        .chain(args.ignore_vpdq.iter().map(|p| (p, Disposition::Ignore)));
+    for (path, disposition) in lists {
+        let set_name = args.name.as_ref().map(|n| format!("{n}: {}", file_name(path)));
+        let summary = mediahash::import::vpdq::import_vpdq_lists(
+            &mut builder,
+            path,
+            disposition,
+            set_name.as_deref(),
+        )?;
+        eprintln!(
+            "{}: vPDQ lists ({}), {} videos, {} frames, {} files refused",
+            path.display(),
+            disposition.as_str(),
+            summary.videos,
+            summary.frames,
+            summary.refused.len()
+        );
+        for (file, why) in summary.refused.iter().take(10) {
+            eprintln!("  {}: {why}", file.display());
+        }
+        if summary.videos == 0 && !args.allow_bad_lines {
+            return Err(usage(format!(
+                "{}: no vPDQ list could be read; check the path (or pass --allow-bad-lines)",
+                path.display()
             )));
         }
     }

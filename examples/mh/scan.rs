@@ -110,6 +110,25 @@ pub struct ScanArgs {
     /// unpartitioned space and volumes whose file system is unknown.
     #[arg(long)]
     no_carve: bool,
+    /// Do not hash videos (found by content) as vPDQ: hash them as files only.
+    #[arg(long)]
+    no_videos: bool,
+    /// vPDQ sampling: frames hashed per second of video (1 = the reference's default; 0 =
+    /// every frame).
+    #[arg(long, value_name = "FPS", default_value_t = 1.0)]
+    video_fps: f64,
+    /// The `ffmpeg` program that decodes videos (default: `ffmpeg` on PATH; `ffprobe` is
+    /// taken from the same directory). Without it every video is an error record and the
+    /// exit status is 2.
+    #[arg(long, value_name = "PATH", default_value = "ffmpeg")]
+    ffmpeg: std::path::PathBuf,
+    /// Wall-time limit per video in seconds (ffmpeg is killed past it; the video is an
+    /// error record).
+    #[arg(long, value_name = "SECONDS", default_value_t = mediahash::video::DEFAULT_TIME_LIMIT.as_secs())]
+    video_time_limit: u64,
+    /// Address-space limit of each ffmpeg process, in MiB (0: none).
+    #[arg(long, value_name = "MIB", default_value_t = mediahash::video::DEFAULT_MEMORY_LIMIT >> 20)]
+    video_memory_mib: u64,
     /// Deepest ZIP nesting read (1: members of archives met as files; 2: also archives in
     /// those...). 0 reads no archive.
     #[arg(long, value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
@@ -368,7 +387,24 @@ fn scan(mut args: ScanArgs) -> u8 {
         analyze.decode_memory_budget =
             mediahash::decode::MemoryBudget::new(mb.saturating_mul(1 << 20));
     }
+    if !(args.video_fps.is_finite() && args.video_fps >= 0.0) {
+        return fatal(
+            FAILURE,
+            format!("--video-fps {}: give frames per second, 0 or more", args.video_fps),
+        );
+    }
+    let video = (!args.no_videos).then(|| mediahash::video::VideoOptions {
+        ffmpeg: mediahash::video::FfmpegOptions {
+            ffmpeg: args.ffmpeg.clone(),
+            time_limit: std::time::Duration::from_secs(args.video_time_limit),
+            memory_limit: args.video_memory_mib << 20,
+            ..Default::default()
+        },
+        seconds_per_hash: if args.video_fps == 0.0 { 0.0 } else { 1.0 / args.video_fps },
+        ..Default::default()
+    });
     let options = ScanOptions {
+        video,
         threads: args.threads,
         follow_symlinks: args.follow_symlinks,
         link_targets: args.link_targets,

@@ -37,8 +37,8 @@ pub extern "C" fn mh_abi_version() -> u32 {
 /// # Safety
 ///
 /// Implementors must be `#[repr(C)]`, start with a `u32` `struct_size` field, and hold only
-/// integers, arrays of integers and raw pointers, so that every byte pattern is a valid value
-/// (the library copies callers' bytes into them).
+/// integers, floats, arrays of them and raw pointers, so that every byte pattern is a valid
+/// value (the library copies callers' bytes into them).
 pub(crate) unsafe trait Sized32: Copy {
     /// The struct's size at ABI version 1: the least `struct_size` accepted.
     const V1_SIZE: usize;
@@ -150,7 +150,7 @@ pub(crate) unsafe fn write_output<T: Sized32>(
 macro_rules! sized32 {
     ($($t:ident: $last:ident as $last_ty:ty),* $(,)?) => {$(
         // SAFETY: each listed struct is `#[repr(C)]`, starts with `struct_size: u32` and
-        // holds only integers, integer arrays and raw pointers.
+        // holds only integers, floats, arrays of them and raw pointers.
         unsafe impl $crate::ffi::abi::Sized32 for $t {
             const V1_SIZE: usize =
                 std::mem::offset_of!($t, $last) + std::mem::size_of::<$last_ty>();
@@ -197,6 +197,7 @@ mod tests {
         check::<scan::mh_scan_entry>(pointer + 8); // mtime, inode
         check::<scan::mh_scan_summary>(0);
         check::<crate::ffi::build::mh_import_summary>(0);
+        check::<crate::ffi::video::mh_vpdq_match>(0);
     }
 
     #[test]

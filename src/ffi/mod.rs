@@ -17,6 +17,7 @@ pub mod refset;
 pub mod scan;
 pub mod status;
 pub mod version;
+pub mod video;
 pub mod wide;
 
 pub use status::mh_status;

@@ -513,7 +513,7 @@ impl MatchRow {
 /// # Safety
 ///
 /// `set` must be NULL or a live pointer from `mh_refset_open` or `mh_refset_open_mapped`.
-unsafe fn refset_ref<'a>(
+pub(crate) unsafe fn refset_ref<'a>(
     set: *const mh_refset,
     function: &str,
 ) -> Result<&'a mh_refset, mh_status> {

@@ -11,7 +11,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 /// The numbers are part of the ABI: they are never changed and never reused for another
 /// meaning (retired codes stay reserved). Codes are grouped in bands: 0-99 arguments and
 /// internal errors, 100-199 file system, 200-299 reference sets, 300-399 scanning,
-/// 400-499 image decoding (reported in `mh_hash_result.image_status`, never returned).
+/// 400-499 image decoding (reported in `mh_hash_result.image_status`, never returned),
+/// 500-599 hash-list import, 600-699 videos.
 ///
 /// `mh_status_str` names a code; `mh_last_error_message` gives the detail of the last
 /// failure on the calling thread.
@@ -70,10 +71,13 @@ pub enum mh_status {
     /// lines than good ones, or could not be parsed in the given format; almost always the
     /// wrong file or format (see the error detail).
     ImportUnusable = 500,
+    /// A video could not be hashed: `ffmpeg`/`ffprobe` not found, failed, timed out, over a
+    /// limit, or no video stream (the error detail says which and what to do).
+    VideoFailed = 600,
 }
 
 /// Every status: the checked conversion from C integers searches it.
-const ALL_STATUSES: [mh_status; 20] = [
+const ALL_STATUSES: [mh_status; 21] = [
     mh_status::Ok,
     mh_status::NullParameter,
     mh_status::InvalidParameter,
@@ -94,6 +98,7 @@ const ALL_STATUSES: [mh_status; 20] = [
     mh_status::ImageTooLarge,
     mh_status::ImageHashFailed,
     mh_status::ImportUnusable,
+    mh_status::VideoFailed,
 ];
 
 impl mh_status {
@@ -126,6 +131,7 @@ impl mh_status {
             mh_status::ImportUnusable => {
                 c"hash-list file unusable (no usable record, or mostly bad)"
             }
+            mh_status::VideoFailed => c"video could not be hashed",
         }
     }
 }
@@ -335,6 +341,7 @@ mod tests {
             (mh_status::ImageTooLarge, 401),
             (mh_status::ImageHashFailed, 402),
             (mh_status::ImportUnusable, 500),
+            (mh_status::VideoFailed, 600),
         ];
         for (status, number) in expected {
             assert_eq!(status as u32, number, "{status:?}");

@@ -28,6 +28,7 @@ pub mod pdqlist;
 pub mod pictures;
 pub mod policy;
 pub mod vics;
+pub mod vpdq;
 
 use std::fmt;
 use std::fs::File;

@@ -122,12 +122,12 @@ pub fn import_pictures(
     Ok(summary)
 }
 
-mod sha2_lines {
+pub(crate) mod sha2_lines {
     use sha2::{Digest, Sha256};
 
     /// SHA-256 over "name NUL digest-hex LF" lines in the order given (sorted paths).
     #[derive(Default)]
-    pub struct Lines(Sha256);
+    pub(crate) struct Lines(Sha256);
 
     impl Lines {
         pub fn add(&mut self, name: &str, sha256: &[u8; 32]) {

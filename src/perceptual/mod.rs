@@ -5,3 +5,4 @@
 
 pub mod imagehash;
 pub mod pdq;
+pub mod vpdq;

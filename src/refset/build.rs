@@ -535,6 +535,8 @@ pub struct Builder {
     bad_records_not_listed: u64,
     /// PDQ windows of pictures ([`Builder::add_picture`]), encoded items; sorted at the end.
     windows: Vec<[u8; format::WINDOW_ITEM_LEN]>,
+    /// vPDQ frames of videos ([`Builder::add_video`]), encoded items; sorted at the end.
+    video_frames: Vec<[u8; format::VIDEO_FRAME_ITEM_LEN]>,
 }
 
 /// Calls `$f` on every kind buffer (they have different key types).
@@ -596,6 +598,7 @@ impl Builder {
             records_added: 0,
             record_cache: DedupCache::new(4096, 512),
             windows: Vec::new(),
+            video_frames: Vec::new(),
             encoded: Vec::new(),
             md5: Buf::new(HashKind::Md5),
             sha1: Buf::new(HashKind::Sha1),
@@ -728,6 +731,33 @@ impl Builder {
                 item[36] = w.window.code();
                 item[37] = w.quality.min(100);
                 self.windows.push(item);
+            }
+        }
+        Ok(())
+    }
+
+    /// Adds the record of a known video with its vPDQ frames (section "PDQ video frames"),
+    /// which video matching compares with a seized video's frames. The record should carry
+    /// the frames' distinct PDQ hashes of quality ≥ 50 (so a still of the video is found by
+    /// plain PDQ search) and the video's id as `source_id`, so that its meta is its own.
+    /// Frames are held in memory until [`Builder::finish`]: 48 bytes each. Frame numbers
+    /// must fit in 32 bits.
+    pub fn add_video(
+        &mut self,
+        source: SourceId,
+        record: Record,
+        frames: &[crate::perceptual::vpdq::VpdqFrame],
+    ) -> Result<(), BuildError> {
+        if let Some(id) = self.add_record(source, record)? {
+            for f in frames {
+                let mut item = [0u8; format::VIDEO_FRAME_ITEM_LEN];
+                item[..4].copy_from_slice(&id.to_le_bytes());
+                item[4..8]
+                    .copy_from_slice(&u32::try_from(f.frame).unwrap_or(u32::MAX).to_le_bytes());
+                item[8..12].copy_from_slice(&f.timestamp.to_bits().to_le_bytes());
+                item[12] = f.quality.min(100);
+                item[16..].copy_from_slice(&f.hash.0);
+                self.video_frames.push(item);
             }
         }
         Ok(())
@@ -1001,6 +1031,22 @@ impl Builder {
             sections.push((
                 kind::hash_section(HashKind::Pdq, kind::SUB_WINDOWS),
                 format::WINDOW_ITEM_LEN as u32,
+                count,
+                Content::Bytes(bytes),
+            ));
+        }
+
+        if !self.video_frames.is_empty() {
+            let key = |i: &[u8; format::VIDEO_FRAME_ITEM_LEN]| {
+                (format::le_u32(&i[..4]), format::le_u32(&i[4..8]))
+            };
+            self.video_frames.sort_unstable_by(|a, b| key(a).cmp(&key(b)).then(a.cmp(b)));
+            self.video_frames.dedup_by(|a, b| key(a) == key(b));
+            let count = self.video_frames.len() as u64;
+            let bytes: Vec<u8> = self.video_frames.iter().flatten().copied().collect();
+            sections.push((
+                kind::hash_section(HashKind::Pdq, kind::SUB_VIDEO_FRAMES),
+                format::VIDEO_FRAME_ITEM_LEN as u32,
                 count,
                 Content::Bytes(bytes),
             ));

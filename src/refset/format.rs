@@ -99,6 +99,9 @@ pub mod kind {
     /// PDQ windows (robust matching), optional: [`super::WINDOW_ITEM_LEN`]-byte items
     /// (hash, record id, window code, quality), sorted by hash, then record, then window.
     pub const SUB_WINDOWS: u32 = 0x06;
+    /// vPDQ frames of known videos, optional: [`super::VIDEO_FRAME_ITEM_LEN`]-byte items
+    /// (record id, frame number, timestamp, quality, hash), sorted by record, then frame.
+    pub const SUB_VIDEO_FRAMES: u32 = 0x07;
 
     /// The section kind of `sub` for hash kind `k`.
     pub fn hash_section(k: super::HashKind, sub: u32) -> u32 {
@@ -138,6 +141,7 @@ pub fn section_name(kind: u32) -> String {
                 kind::SUB_MIH_IDS => "multi-index ids",
                 kind::SUB_MIH_OFFSETS => "multi-index offsets",
                 kind::SUB_WINDOWS => "windows",
+                kind::SUB_VIDEO_FRAMES => "video frames",
                 _ => "unknown part",
             };
             match hash {
@@ -163,6 +167,9 @@ pub fn expected_item_len(kind: u32) -> Option<u32> {
                 kind::SUB_QUALITY if *hash == HashKind::Pdq => Some(1),
                 kind::SUB_MIH_IDS | kind::SUB_MIH_OFFSETS if *hash == HashKind::Pdq => Some(4),
                 kind::SUB_WINDOWS if *hash == HashKind::Pdq => Some(WINDOW_ITEM_LEN as u32),
+                kind::SUB_VIDEO_FRAMES if *hash == HashKind::Pdq => {
+                    Some(VIDEO_FRAME_ITEM_LEN as u32)
+                }
                 _ => None,
             }
         }
@@ -173,6 +180,10 @@ pub fn expected_item_len(kind: u32) -> Option<u32> {
 /// Bytes per PDQ window item: 32 hash bytes, u32 record id (little-endian), window code
 /// ([`crate::robust::Window::code`]), quality (0-100), 2 zero bytes.
 pub const WINDOW_ITEM_LEN: usize = 40;
+
+/// Bytes per video frame item: u32 record id, u32 frame number, f32 timestamp (all
+/// little-endian), quality (0-100), 3 zero bytes, 32 PDQ hash bytes.
+pub const VIDEO_FRAME_ITEM_LEN: usize = 48;
 
 /// One section table entry (32 bytes on disk).
 ///

@@ -345,6 +345,8 @@ pub struct RefSet<B: AsRef<[u8]>> {
     pub(crate) kinds: [Option<KindSections>; 8],
     /// PDQ windows of pictures (robust matching), when the set has them.
     pub(crate) windows: Option<Range<usize>>,
+    /// vPDQ frames of known videos, when the set has them.
+    pub(crate) video_frames: Option<Range<usize>>,
 }
 
 /// A reference set opened from a file. Its bytes live in a read-only memory map: either a
@@ -708,8 +710,11 @@ impl<B: AsRef<[u8]>> RefSet<B> {
             });
         }
         let windows = find(kind::hash_section(HashKind::Pdq, kind::SUB_WINDOWS)).map(|s| s.range());
+        let video_frames =
+            find(kind::hash_section(HashKind::Pdq, kind::SUB_VIDEO_FRAMES)).map(|s| s.range());
         Ok(RefSet {
             windows,
+            video_frames,
             header,
             provenance,
             source_set,
@@ -968,7 +973,61 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 self.verify_kind(kind, ks)?;
             }
         }
-        self.verify_windows()
+        self.verify_windows()?;
+        self.verify_video_frames()
+    }
+
+    /// Video frames: ascending by (record, frame) without repeats, record ids < R, quality
+    /// 0-100, zero padding.
+    fn verify_video_frames(&self) -> Result<(), RefsetError> {
+        let Some(range) = &self.video_frames else { return Ok(()) };
+        let items = self.as_bytes()[range.clone()].chunks_exact(format::VIDEO_FRAME_ITEM_LEN);
+        let mut previous: Option<(u32, u32)> = None;
+        for (i, item) in items.enumerate() {
+            let key = (format::le_u32(&item[..4]), format::le_u32(&item[4..8]));
+            if u64::from(key.0) >= self.records {
+                return Err(corrupt(format!(
+                    "video frame {i} names record {} of {}",
+                    key.0, self.records
+                )));
+            }
+            if item[12] > 100 || item[13..16] != [0, 0, 0] || previous.is_some_and(|p| p >= key) {
+                return Err(corrupt(format!(
+                    "video frame {i} is out of order, not padded or has quality {}",
+                    item[12]
+                )));
+            }
+            previous = Some(key);
+        }
+        Ok(())
+    }
+
+    /// Number of vPDQ frames of known videos stored (0 for sets without videos).
+    pub fn video_frame_count(&self) -> u64 {
+        self.video_frames.as_ref().map_or(0, |r| (r.len() / format::VIDEO_FRAME_ITEM_LEN) as u64)
+    }
+
+    /// The known videos of the set: each record's vPDQ frames, by record id, frames in
+    /// stored order. Quality over 100 reads as 0 (only `verify` rejects it).
+    pub fn videos(&self) -> Vec<(u32, Vec<crate::perceptual::vpdq::VpdqFrame>)> {
+        let Some(range) = &self.video_frames else { return Vec::new() };
+        let mut out: Vec<(u32, Vec<crate::perceptual::vpdq::VpdqFrame>)> = Vec::new();
+        for item in self.as_bytes()[range.clone()].chunks_exact(format::VIDEO_FRAME_ITEM_LEN) {
+            let record = format::le_u32(&item[..4]);
+            let mut hash = [0u8; 32];
+            hash.copy_from_slice(&item[16..48]);
+            let frame = crate::perceptual::vpdq::VpdqFrame {
+                frame: u64::from(format::le_u32(&item[4..8])),
+                timestamp: f32::from_bits(format::le_u32(&item[8..12])),
+                quality: if item[12] <= 100 { item[12] } else { 0 },
+                hash: crate::perceptual::pdq::PdqHash(hash),
+            };
+            match out.last_mut() {
+                Some((r, frames)) if *r == record => frames.push(frame),
+                _ => out.push((record, vec![frame])),
+            }
+        }
+        out
     }
 
     /// PDQ windows: strictly ascending items, record ids < R, known window codes, quality

@@ -514,6 +514,31 @@ fn statement(e: &EntryRecord) -> String {
     if let Some(phash) = &e.phash {
         s.push_str(&format!("; phash {}", phash.to_hex()));
     }
+    if let Some(v) = &e.video {
+        s.push_str(&format!("; video: {}", v.summary()));
+        for m in &v.video_matches {
+            s.push_str(&format!(
+                "; video match {} set {:?} video {:?} by vPDQ ({}: seized {:.1}%, known {:.1}%)",
+                m.disposition.as_str(),
+                m.set,
+                m.video_id.as_deref().unwrap_or(""),
+                m.rule,
+                m.query_percent,
+                m.known_percent
+            ));
+        }
+        for m in &v.frame_matches {
+            s.push_str(&format!(
+                "; frame {} at {:.3} s matches {} set {:?} picture {:?} by PDQ at distance {}",
+                m.frame,
+                m.timestamp,
+                m.disposition.as_str(),
+                m.set,
+                m.file_name.as_deref().or(m.source_id.as_deref()).unwrap_or(""),
+                m.distance
+            ));
+        }
+    }
     for m in &e.matches {
         s.push_str(&format!(
             "; match {} set {:?} by {}",

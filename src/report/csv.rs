@@ -11,7 +11,7 @@ use super::jsonl::EntryLine;
 use super::{EntryRecord, Footer, Header, ReportWriter};
 
 /// The columns, in order.
-pub const COLUMNS: [&str; 57] = [
+pub const COLUMNS: [&str; 59] = [
     "path",
     "path_bytes_hex",
     "kind",
@@ -69,6 +69,8 @@ pub const COLUMNS: [&str; 57] = [
     "carved_format",
     "carved_offset",
     "carved_length",
+    "video",
+    "video_json",
 ];
 
 /// Writes one CSV row per entry.
@@ -185,6 +187,12 @@ fn row(e: &EntryRecord) -> io::Result<Vec<String>> {
         opt(&carved.map(|c| c.format.clone())),
         opt(&carved.map(|c| c.offset)),
         opt(&carved.map(|c| c.length)),
+        // Videos: the one-line summary, and the whole video part as JSON Lines writes it.
+        e.video.as_ref().map(|v| v.summary()).unwrap_or_default(),
+        match &e.video {
+            Some(v) => serde_json::to_string(v).map_err(io::Error::from)?,
+            None => String::new(),
+        },
     ])
 }
 

@@ -584,6 +584,54 @@ fn fileobject(o: &mut Vec<u8>, e: &EntryRecord) -> io::Result<()> {
     if let Some(err) = &e.image_error {
         writeln!(o, "    <mh:image_error>{}</mh:image_error>", esc(err))?;
     }
+    if let Some(v) = &e.video {
+        write!(
+            o,
+            r#"    <mh:video container="{}" codec="{}" frame_rate="{}" seconds_per_hash="{}" frames_hashed="{}" frames_usable="{}" distinct_hashes="{}" vpdq_equal="{}""#,
+            esc(&v.container),
+            esc(&v.codec),
+            esc(&v.frame_rate),
+            v.seconds_per_hash,
+            v.frames_hashed,
+            v.frames_usable,
+            v.distinct_hashes,
+            v.not_vpdq_equal.is_empty()
+        )?;
+        if let (Some(w), Some(h)) = (v.width, v.height) {
+            write!(o, r#" width="{w}" height="{h}""#)?;
+        }
+        if let Some(d) = v.duration {
+            write!(o, r#" duration="{d}""#)?;
+        }
+        writeln!(o, ">{}</mh:video>", esc(&v.summary()))?;
+        for m in &v.video_matches {
+            writeln!(
+                o,
+                r#"    <mh:video_match reference="{}" set="{}" disposition="{}" video_id="{}" query_percent="{:.1}" known_percent="{:.1}" rule="{}"/>"#,
+                m.reference,
+                esc(&m.set),
+                m.disposition.as_str(),
+                esc(m.video_id.as_deref().unwrap_or("")),
+                m.query_percent,
+                m.known_percent,
+                esc(&m.rule)
+            )?;
+        }
+        for m in &v.frame_matches {
+            writeln!(
+                o,
+                r#"    <mh:frame_match frame="{}" timestamp="{:.3}" distance="{}" reference="{}" set="{}" disposition="{}" source_id="{}" file_name="{}"/>"#,
+                m.frame,
+                m.timestamp,
+                m.distance,
+                m.reference,
+                esc(&m.set),
+                m.disposition.as_str(),
+                esc(m.source_id.as_deref().unwrap_or("")),
+                esc(m.file_name.as_deref().unwrap_or(""))
+            )?;
+        }
+    }
     for m in &e.matches {
         write!(
             o,

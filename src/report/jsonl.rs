@@ -192,6 +192,9 @@ pub struct EntryLine {
     /// Where an entry inside a disk image lies ([`super::Location`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub location: Option<super::Location>,
+    /// A video's stream, vPDQ summary and matches ([`super::video::VideoRecord`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub video: Option<super::video::VideoRecord>,
 }
 
 impl From<&EntryRecord> for EntryLine {
@@ -240,6 +243,7 @@ impl From<&EntryRecord> for EntryLine {
             cluster: r.cluster,
             provenance: r.provenance.clone(),
             location: r.location.clone(),
+            video: r.video.as_deref().cloned(),
         }
     }
 }
@@ -368,6 +372,7 @@ impl EntryLine {
             cluster: self.cluster,
             provenance: self.provenance.clone(),
             location: self.location.clone(),
+            video: self.video.clone().map(Box::new),
         })
     }
 }

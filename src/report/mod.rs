@@ -26,6 +26,7 @@ pub mod case;
 pub mod csv;
 pub mod dfxml;
 pub mod jsonl;
+pub mod video;
 
 use std::ffi::OsStr;
 use std::fmt;
@@ -347,6 +348,9 @@ pub enum ReasonCode {
     ArchiveDamaged = 119,
     /// An archive member whose bytes do not have the CRC-32 the archive records.
     ArchiveCrcMismatch = 120,
+    /// A video that could not be hashed: ffmpeg missing, failed, timed out or over a limit
+    /// (the message says which).
+    VideoNotHashed = 121,
 }
 
 impl ReasonCode {
@@ -394,6 +398,7 @@ impl ReasonCode {
             ReasonCode::CarvedFragment => "carved-fragment",
             ReasonCode::ArchiveDamaged => "archive-damaged",
             ReasonCode::ArchiveCrcMismatch => "archive-crc-mismatch",
+            ReasonCode::VideoNotHashed => "video-not-hashed",
         }
     }
 }
@@ -522,6 +527,9 @@ pub struct EntryRecord {
     /// entry number, deleted flag, byte runs, archive members); `None` for entries on a
     /// mounted file system.
     pub location: Option<Location>,
+    /// A video found by content: stream, vPDQ summary, video and frame matches
+    /// ([`video::VideoRecord`]).
+    pub video: Option<Box<video::VideoRecord>>,
 }
 
 /// One contiguous stretch of an entry's content on the media.

@@ -69,6 +69,7 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
+use std::os::unix::ffi::OsStrExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -116,6 +117,20 @@ pub trait ReferenceIndex: Send + Sync {
     ) -> Result<Vec<(usize, crate::robust::Window, Match)>, RefsetError> {
         let _ = (needles, radius, limit);
         Ok(Vec::new())
+    }
+    /// A hashed video against the set's known videos and pictures
+    /// ([`crate::video::matching::match_video`]). The default has neither.
+    #[allow(clippy::type_complexity)]
+    fn match_video(
+        &self,
+        video: &crate::video::VideoHashes,
+        options: &crate::perceptual::vpdq::VpdqMatchOptions,
+    ) -> Result<
+        (Vec<crate::video::matching::VideoMatch>, Vec<crate::video::matching::FrameMatch>),
+        RefsetError,
+    > {
+        let _ = (video, options);
+        Ok((Vec::new(), Vec::new()))
     }
     /// 64-bit perceptual entries (pHash, dHash, aHash by `kind`) within `radius`, nearest
     /// first, for at most `limit` stored hashes.
@@ -232,6 +247,14 @@ pub struct ScanOptions {
     /// header ([`Header::image_verifications`]) and [`ScanSummary::image_verifications`],
     /// and a failed one (mismatch, unreadable) makes the exit status 2.
     pub verify_images: bool,
+    /// Videos found by content (folder files) are hashed as vPDQ through the `ffmpeg`
+    /// program with these settings ([`crate::video`]) and matched against the sets' known
+    /// videos and pictures; `None`: videos are hashed as files only. Default: on, 1 frame per
+    /// second, the default limits. Without ffmpeg each video is an error record
+    /// (`video-not-hashed`) and the scan's exit status says it is incomplete.
+    pub video: Option<crate::video::VideoOptions>,
+    /// How a video's frames are matched with known videos ([`crate::perceptual::vpdq`]).
+    pub video_match: crate::perceptual::vpdq::VpdqMatchOptions,
     /// Test hooks (simulated failures); not part of the stable API.
     #[doc(hidden)]
     pub hooks: TestHooks,
@@ -248,6 +271,8 @@ impl Default for ScanOptions {
             exclude: Vec::new(),
             pdq_radius: crate::refset::DEFAULT_PDQ_RADIUS,
             phash_radius: crate::refset::DEFAULT_U64_RADIUS,
+            video: Some(crate::video::VideoOptions::default()),
+            video_match: crate::perceptual::vpdq::VpdqMatchOptions::default(),
             max_perceptual_matches: 16,
             dihedral: false,
             robust: false,
@@ -637,6 +662,9 @@ enum Outcome {
 /// Shared state of one scan run, borrowed by the hashing tasks.
 struct Context<'a> {
     references: &'a [LoadedReference],
+    /// `ffmpeg -version`'s first line, asked at the scan's first video (empty without
+    /// ffmpeg).
+    ffmpeg_version: std::sync::OnceLock<String>,
     options: &'a ScanOptions,
     analyze: crate::analyze::AnalyzeOptions,
     /// Internal stop flag (a report write failed), besides the caller's.
@@ -692,7 +720,13 @@ pub fn scan<W: ReportWriter + ?Sized>(
     analyze.dihedral = options.dihedral;
     analyze.robust = options.robust;
     analyze.cancel = options.cancel.clone().or(analyze.cancel);
-    let context = Context { references, options, analyze, stop: AtomicBool::new(false) };
+    let context = Context {
+        references,
+        ffmpeg_version: std::sync::OnceLock::new(),
+        options,
+        analyze,
+        stop: AtomicBool::new(false),
+    };
 
     let mut spool = if options.cluster { Some(Spool::new(options, roots)?) } else { None };
     let mut emitter = Emitter {
@@ -1103,13 +1137,26 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
         }
     };
 
-    let has = |d: Disposition| record.matches.iter().any(|m| m.disposition == d);
+    if analysis.image.is_none() && record.kind == crate::report::EntryKind::File {
+        match video_record(&record, &reader.head, context) {
+            Ok(video) => record.video = video.map(Box::new),
+            Err(()) => return Outcome::Cancelled,
+        }
+    }
+
+    let has = |d: Disposition| {
+        record.matches.iter().any(|m| m.disposition == d)
+            || record.video.as_ref().is_some_and(|v| v.has(d))
+    };
+    let video_error = record.video.as_ref().and_then(|v| v.error.clone());
     let (disposition, reason) = if has(Disposition::Alert) {
         (EntryDisposition::Alert, changed)
     } else if let Some(changed) = changed {
         (EntryDisposition::Error, Some(changed))
     } else if has(Disposition::Ignore) {
         (EntryDisposition::Ignore, None)
+    } else if let Some(video_error) = video_error {
+        (EntryDisposition::Error, Some(Reason::new(ReasonCode::VideoNotHashed, video_error)))
     } else if let Some(image_error) = &record.image_error {
         (
             EntryDisposition::Error,
@@ -1134,6 +1181,114 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
         return Outcome::Archive(Box::new(record), Box::new(members));
     }
     Outcome::Record(Box::new(record))
+}
+
+/// The video part of a record whose content sniffs as a video container: hashed through
+/// ffmpeg (folder files) and matched against every set; `Ok(None)` when it is not a video
+/// (or video hashing is off); `Err(())` when the scan was cancelled meanwhile.
+fn video_record(
+    record: &EntryRecord,
+    head: &[u8],
+    context: &Context<'_>,
+) -> Result<Option<crate::report::video::VideoRecord>, ()> {
+    use crate::report::video::{FrameMatchRecord, VideoMatchRecord, VideoRecord};
+    use crate::video::VideoError;
+    let Some(options) = &context.options.video else { return Ok(None) };
+    // A folder file is read again by path for its first bytes (the scan keeps 32) and given
+    // to ffmpeg by path; content inside a disk image or an archive has no path ffmpeg can
+    // open.
+    let path = (record.location.is_none())
+        .then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&record.path)));
+    let mut prefix = Vec::new();
+    if let Some(p) = &path
+        && let Ok(f) = crate::analyze::open_evidence(p)
+    {
+        let _ = f.take(400).read_to_end(&mut prefix);
+    }
+    let sniffed = crate::video::sniff_container(if prefix.is_empty() { head } else { &prefix });
+    let Some(container) = sniffed else { return Ok(None) };
+    let mut out = VideoRecord { container: container.to_string(), ..VideoRecord::default() };
+    let Some(path) = path else {
+        out.error = Some(
+            "video inside a disk image or archive: not hashed as video (extract it, e.g. with \
+             icat or unzip, and hash it with mh hash --video-fps)"
+                .to_string(),
+        );
+        return Ok(Some(out));
+    };
+    let mut options = options.clone();
+    options.ffmpeg.cancel = context.options.cancel.clone();
+    let hashes = match crate::video::hash_video_file(&path, &options) {
+        Ok(h) => h,
+        Err(VideoError::NoVideoStream { .. }) => return Ok(None),
+        Err(VideoError::Cancelled) => return Err(()),
+        Err(e) => {
+            out.error = Some(e.to_string());
+            return Ok(Some(out));
+        }
+    };
+    let quality = context.options.video_match.quality;
+    let usable: Vec<_> = hashes.frames.iter().filter(|f| f.quality >= quality).collect();
+    let distinct: std::collections::HashSet<_> = usable.iter().map(|f| f.hash).collect();
+    out.format = hashes.info.format_name.clone();
+    out.codec = hashes.info.codec.clone();
+    out.width = Some(hashes.info.width);
+    out.height = Some(hashes.info.height);
+    out.frame_rate = hashes.info.frame_rate.clone();
+    out.duration = hashes.info.duration;
+    out.seconds_per_hash = hashes.seconds_per_hash;
+    out.frames_hashed = hashes.frames.len() as u64;
+    out.frames_usable = usable.len() as u64;
+    out.distinct_hashes = distinct.len() as u64;
+    out.not_vpdq_equal = hashes.not_vpdq_equal.clone();
+    out.ffmpeg_version = context
+        .ffmpeg_version
+        .get_or_init(|| {
+            crate::video::ffmpeg::toolchain(&options.ffmpeg)
+                .map(|t| t.ffmpeg_version)
+                .unwrap_or_default()
+        })
+        .clone();
+    for (index, reference) in context.references.iter().enumerate() {
+        let (videos, frames) =
+            match reference.index.match_video(&hashes, &context.options.video_match) {
+                Ok(found) => found,
+                Err(problem) => {
+                    out.error = Some(format!("reference set lookup failed: {problem}"));
+                    return Ok(Some(out));
+                }
+            };
+        out.video_matches.extend(videos.into_iter().map(|m| VideoMatchRecord {
+            reference: index,
+            set: m.set,
+            disposition: m.disposition,
+            video_id: m.video_id,
+            query_percent: m.comparison.query_percent,
+            known_percent: m.comparison.target_percent,
+            rule: m.rule.to_string(),
+        }));
+        out.frame_matches.extend(frames.into_iter().map(|m| FrameMatchRecord {
+            frame: m.frame,
+            timestamp: format!("{:.3}", f64::from(m.timestamp)).parse().unwrap_or(0.0),
+            distance: m.distance,
+            trimmed: m.trimmed,
+            reference: index,
+            set: m.set,
+            disposition: m.disposition,
+            source_id: m.source_id,
+            file_name: m.file_name,
+        }));
+    }
+    out.video_matches.sort_by(|a, b| {
+        (b.query_percent + b.known_percent)
+            .total_cmp(&(a.query_percent + a.known_percent))
+            .then(a.reference.cmp(&b.reference))
+            .then(a.video_id.cmp(&b.video_id))
+    });
+    out.frame_matches.sort_by(|a, b| {
+        (a.frame, a.distance, a.reference).cmp(&(b.frame, b.distance, b.reference))
+    });
+    Ok(Some(out))
 }
 
 fn fill_analysis(record: &mut EntryRecord, a: &crate::analyze::Analysis) {

@@ -126,6 +126,17 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
         Ok(out)
     }
 
+    fn match_video(
+        &self,
+        video: &crate::video::VideoHashes,
+        options: &crate::perceptual::vpdq::VpdqMatchOptions,
+    ) -> Result<
+        (Vec<crate::video::matching::VideoMatch>, Vec<crate::video::matching::FrameMatch>),
+        RefsetError,
+    > {
+        crate::video::matching::match_video(self, video, options)
+    }
+
     fn search_pdq_windows(
         &self,
         needles: &[PdqHash],
