@@ -679,6 +679,14 @@ fn fileobject(o: &mut Vec<u8>, e: &EntryRecord) -> io::Result<()> {
     if let Some(c) = e.cluster {
         writeln!(o, "    <mh:cluster>{c}</mh:cluster>")?;
     }
+    for p in &e.provenance {
+        match &p.value {
+            Some(v) => {
+                writeln!(o, r#"    <mh:provenance kind="{}">{}</mh:provenance>"#, p.kind, esc(v))?
+            }
+            None => writeln!(o, r#"    <mh:provenance kind="{}"/>"#, p.kind)?,
+        }
+    }
     if let Some(n) = e.noatime {
         writeln!(o, "    <mh:noatime>{}</mh:noatime>", u8::from(n))?;
     }
