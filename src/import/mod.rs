@@ -1083,6 +1083,32 @@ pub fn import_into(
     import_into_with(builder, path, format, disposition, set_name, options, &mut || Ok(()))
 }
 
+/// A source's description before it is read: named by its path, in the set `set_name`
+/// (default the file or folder name); the builder counts its records.
+pub(crate) fn new_source(
+    path: &Path,
+    format: &str,
+    disposition: Disposition,
+    set_name: Option<&str>,
+) -> SourceInfo {
+    let name = path.display().to_string();
+    let set_name = match set_name {
+        Some(s) => s.to_string(),
+        None => path.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
+    };
+    SourceInfo {
+        name,
+        format: format.to_string(),
+        sha256: String::new(),
+        disposition,
+        set_name,
+        records: 0,
+        bad_records: 0,
+        empty_file_records_skipped: 0,
+        source_version: None,
+    }
+}
+
 /// [`import_into`], calling `before_record` before each record is added: an error it
 /// returns ends the import with that error (a caller's progress report or cancel check).
 pub fn import_into_with(
@@ -1094,23 +1120,9 @@ pub fn import_into_with(
     options: &ImportOptions,
     before_record: &mut dyn FnMut() -> Result<(), ImportError>,
 ) -> Result<ImportSummary, ImportError> {
-    let name = path.display().to_string();
-    let set_name = match set_name {
-        Some(s) => s.to_string(),
-        None => path.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
-    };
-    let placeholder = SourceInfo {
-        name: name.clone(),
-        format: String::new(),
-        sha256: String::new(),
-        disposition,
-        set_name,
-        records: 0,
-        bad_records: 0,
-        empty_file_records_skipped: 0,
-        source_version: None,
-    };
-    let source = builder.add_source(placeholder).map_err(ImportError::sink)?;
+    let source = builder
+        .add_source(new_source(path, "", disposition, set_name))
+        .map_err(ImportError::sink)?;
     let summary = import_path(path, format, options, &mut |record| {
         before_record()?;
         builder.add(source, record).map_err(ImportError::sink)

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use crate::analyze::{AnalyzeOptions, analyze_file};
 use crate::refset::build::Builder;
-use crate::refset::{BadRecord, Disposition, EntryMeta, HashValue, Record, SourceInfo};
+use crate::refset::{BadRecord, Disposition, EntryMeta, HashValue, Record};
 
 use super::ImportError;
 
@@ -24,7 +24,7 @@ pub struct PictureSummary {
 
 /// Regular files under `dir`, sorted by path, not following links (a picture folder is the
 /// examiner's own input, read as given).
-fn files_under(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
+pub(crate) fn files_under(dir: &Path) -> Result<Vec<PathBuf>, ImportError> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -57,23 +57,8 @@ pub fn import_pictures(
     disposition: Disposition,
     set_name: Option<&str>,
 ) -> Result<PictureSummary, ImportError> {
-    let name = dir.display().to_string();
-    let set_name = match set_name {
-        Some(s) => s.to_string(),
-        None => dir.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
-    };
     let source = builder
-        .add_source(SourceInfo {
-            name: name.clone(),
-            format: "pictures".into(),
-            sha256: String::new(),
-            disposition,
-            set_name,
-            records: 0,
-            bad_records: 0,
-            empty_file_records_skipped: 0,
-            source_version: None,
-        })
+        .add_source(super::new_source(dir, "pictures", disposition, set_name))
         .map_err(ImportError::sink)?;
     let options = AnalyzeOptions { windows: true, ..AnalyzeOptions::default() };
     let mut summary = PictureSummary::default();

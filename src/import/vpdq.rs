@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 
 use crate::perceptual::vpdq::{DEFAULT_QUALITY, parse_list};
 use crate::refset::build::Builder;
-use crate::refset::{BadRecord, Disposition, EntryMeta, HashValue, Record, SourceInfo};
+use crate::refset::{BadRecord, Disposition, EntryMeta, HashValue, Record};
 
 use super::ImportError;
 use super::pictures::sha2_lines;
@@ -29,25 +29,7 @@ fn list_files(path: &Path) -> Result<Vec<PathBuf>, ImportError> {
     if !meta.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
-    let mut out = Vec::new();
-    let mut stack = vec![path.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        let entries =
-            std::fs::read_dir(&d).map_err(|e| ImportError::io(&d.display().to_string(), e))?;
-        for entry in entries {
-            let entry = entry.map_err(|e| ImportError::io(&d.display().to_string(), e))?;
-            let kind = entry
-                .file_type()
-                .map_err(|e| ImportError::io(&entry.path().display().to_string(), e))?;
-            if kind.is_dir() {
-                stack.push(entry.path());
-            } else if kind.is_file() {
-                out.push(entry.path());
-            }
-        }
-    }
-    out.sort();
-    Ok(out)
+    super::pictures::files_under(path)
 }
 
 /// Adds the vPDQ list file `path` (one video), or every list under the folder `path` (one
@@ -63,23 +45,8 @@ pub fn import_vpdq_lists(
     disposition: Disposition,
     set_name: Option<&str>,
 ) -> Result<VpdqListSummary, ImportError> {
-    let name = path.display().to_string();
-    let set_name = match set_name {
-        Some(s) => s.to_string(),
-        None => path.file_name().map_or_else(|| name.clone(), |f| f.to_string_lossy().into_owned()),
-    };
     let source = builder
-        .add_source(SourceInfo {
-            name: name.clone(),
-            format: "vpdq-list".into(),
-            sha256: String::new(),
-            disposition,
-            set_name,
-            records: 0,
-            bad_records: 0,
-            empty_file_records_skipped: 0,
-            source_version: None,
-        })
+        .add_source(super::new_source(path, "vpdq-list", disposition, set_name))
         .map_err(ImportError::sink)?;
     let mut summary = VpdqListSummary::default();
     let mut identity = sha2_lines::Lines::default();
