@@ -39,6 +39,7 @@ pub mod ffi;
 pub mod hex;
 pub mod import;
 pub mod openfile;
+pub mod pathbytes;
 pub mod perceptual;
 pub mod provenance;
 pub mod refset;

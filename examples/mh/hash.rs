@@ -401,8 +401,8 @@ fn hash_item(file: ContentItem, options: &AnalyzeOptions, video: Option<&VideoSe
 
 /// Adds the vPDQ of the file at `path` to its line when its content is a video container.
 fn hash_video(path: &[u8], setup: &VideoSetup, line: &mut Line) {
-    use std::os::unix::ffi::OsStrExt;
-    let path = std::path::Path::new(std::ffi::OsStr::from_bytes(path));
+    let path = mediahash::pathbytes::path_from_bytes(path);
+    let path = path.as_path();
     let mut prefix = Vec::with_capacity(400);
     let sniffed = analyze::open_evidence(path)
         .and_then(|f| io::Read::read_to_end(&mut io::Read::take(f, 400), &mut prefix))

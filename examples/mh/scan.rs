@@ -194,6 +194,7 @@ pub struct ScanArgs {
 /// Set by the SIGINT / SIGTERM handler; relayed to the scan's cancel flag.
 static INTERRUPTED: AtomicBool = AtomicBool::new(false);
 
+#[cfg(unix)]
 extern "C" fn on_stop_signal(_signal: libc::c_int) {
     // Only an atomic store: async-signal-safe.
     INTERRUPTED.store(true, Ordering::SeqCst);
@@ -203,6 +204,7 @@ extern "C" fn on_stop_signal(_signal: libc::c_int) {
 /// stop at their next row, and the report gets its footer marked incomplete. The handler
 /// stays installed, so a repeated signal never kills the process before the footer is
 /// written.
+#[cfg(unix)]
 fn install_stop_handlers() {
     let handler: extern "C" fn(libc::c_int) = on_stop_signal;
     for signal in [libc::SIGINT, libc::SIGTERM] {
@@ -216,6 +218,21 @@ fn install_stop_handlers() {
             libc::sigemptyset(&mut action.sa_mask);
             libc::sigaction(signal, &action, std::ptr::null_mut());
         }
+    }
+}
+
+/// Ctrl-C and Ctrl-Break stop the scan as SIGINT does on Unix (the handler runs on a thread
+/// of its own and only sets the flag; returning TRUE keeps the process alive to finish the
+/// report's footer).
+#[cfg(windows)]
+fn install_stop_handlers() {
+    unsafe extern "system" fn on_console_event(_event: u32) -> windows_sys::core::BOOL {
+        INTERRUPTED.store(true, Ordering::SeqCst);
+        1
+    }
+    // SAFETY: the handler is a plain function valid for the life of the process.
+    unsafe {
+        windows_sys::Win32::System::Console::SetConsoleCtrlHandler(Some(on_console_event), 1);
     }
 }
 

@@ -140,6 +140,7 @@ impl<'data> Decoder<'data> {
     fn warnings(&self) -> (u32, Option<String>) {
         // SAFETY: `raw` is live.
         let count = unsafe { mh_jpeg_warning_count(self.raw.as_ptr()) };
+        #[allow(clippy::useless_conversion)] // c_ulong is u32 on Windows
         let count = u32::try_from(count).unwrap_or(u32::MAX);
         if count == 0 {
             return (0, None);

@@ -36,13 +36,11 @@
 
 use std::fs::File;
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use super::image::{BlockVisitor, DiskImage, StoredDigests};
-use super::sys::{self, AtimePolicy, OpenError};
+use super::sys::{self, AtimePolicy, OpenError, OpenFor};
 
 /// The EWF v1 signature (`.E01`, `.s01`).
 pub const EVF_SIGNATURE: [u8; 8] = *b"EVF\x09\x0d\x0a\xff\x00";
@@ -328,7 +326,8 @@ pub fn adler32(data: &[u8]) -> u32 {
 /// after `L` with `AA`..`ZZ`, up to `ZZZ`. `None` past the last name or for a first name
 /// that does not end in `?01`.
 pub fn segment_path(first: &Path, n: usize) -> Option<PathBuf> {
-    let name = first.file_name()?.as_bytes();
+    let os_name = first.file_name()?;
+    let name = os_name.as_encoded_bytes();
     if name.len() < 4 || name[name.len() - 4] != b'.' || &name[name.len() - 2..] != b"01" {
         return None;
     }
@@ -353,9 +352,8 @@ pub fn segment_path(first: &Path, n: usize) -> Option<PathBuf> {
         }
         e
     };
-    let mut out = name[..name.len() - 3].to_vec();
-    out.extend_from_slice(&ext);
-    Some(first.with_file_name(std::ffi::OsString::from_vec(out)))
+    let next = crate::pathbytes::replace_ascii_tail(os_name, name.len() - 3, &ext)?;
+    Some(first.with_file_name(next))
 }
 
 /// A section descriptor read from a segment.
@@ -452,7 +450,7 @@ impl EwfImage {
     }
 
     fn read_exact(&self, segment: usize, offset: u64, buf: &mut [u8]) -> Result<(), EwfError> {
-        self.segments[segment].file.read_exact_at(buf, offset).map_err(|e| {
+        crate::openfile::read_exact_at(&self.segments[segment].file, buf, offset).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 self.damaged(
                     segment,
@@ -938,7 +936,7 @@ impl EwfImage {
         }
         let mut stored = vec![0u8; read_len as usize];
         let segment = &self.segments[table.segment];
-        segment.file.read_exact_at(&mut stored, start).map_err(|e| {
+        crate::openfile::read_exact_at(&segment.file, &mut stored, start).map_err(|e| {
             if e.kind() == io::ErrorKind::UnexpectedEof {
                 io::Error::from(fail(
                     table.segment,
@@ -998,12 +996,13 @@ struct OpenState {
 }
 
 fn open_segment(path: &Path, policy: AtimePolicy) -> Result<(File, bool), EwfError> {
-    let c = sys::c_name(path.as_os_str())
+    let c = sys::name(path.as_os_str())
         .map_err(|e| EwfError::Io { path: path.to_path_buf(), source: e })?;
-    let (fd, quiet) = sys::open_at(None, &c, libc::O_NONBLOCK, policy).map_err(|e| match e {
-        OpenError::AtimeWouldChange => EwfError::AtimeWouldChange { path: path.to_path_buf() },
-        OpenError::Io(e) => EwfError::Io { path: path.to_path_buf(), source: e },
-    })?;
+    let (fd, quiet) =
+        sys::open_at(None, &c, OpenFor::Reading, true, policy).map_err(|e| match e {
+            OpenError::AtimeWouldChange => EwfError::AtimeWouldChange { path: path.to_path_buf() },
+            OpenError::Io(e) => EwfError::Io { path: path.to_path_buf(), source: e },
+        })?;
     Ok((File::from(fd), quiet))
 }
 

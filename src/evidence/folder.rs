@@ -25,16 +25,14 @@
 //! Memory: the names of each directory on the current path (not of the whole tree).
 
 use std::collections::{HashMap, VecDeque};
-use std::ffi::{CString, OsStr, OsString};
+use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::{AsFd, BorrowedFd, OwnedFd};
-use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::sys::{self, AtimePolicy, OpenError, Stat};
+use super::sys::{self, AsDir, AtimePolicy, Dir, DirRef, Name, OpenError, OpenFor, Stat};
 use super::{Content, ContentItem, ContentReader, Item, OpenedContent, SourceOptions};
 use crate::report::{EntryDisposition, EntryKind, EntryRecord, Reason, ReasonCode};
 
@@ -43,8 +41,6 @@ use crate::report::{EntryDisposition, EntryKind, EntryRecord, Reason, ReasonCode
 pub const MAX_OPEN_DIRS: usize = 64;
 /// Symbolic links followed while resolving one link (as the kernel's `ELOOP` limit).
 pub const MAX_LINK_HOPS: usize = 40;
-/// Paths at least this long are opened through their directory's descriptor, not by path.
-const PATH_OPEN_LIMIT: usize = libc::PATH_MAX as usize - 1;
 
 /// Where a [`TestHooks::fail`] hook can inject an error (testing hostile conditions).
 #[doc(hidden)]
@@ -103,21 +99,13 @@ impl TestHooks {
     }
 }
 
-fn path_of(bytes: &[u8]) -> &Path {
-    Path::new(OsStr::from_bytes(bytes))
+fn path_of(bytes: &[u8]) -> PathBuf {
+    crate::pathbytes::path_from_bytes(bytes)
 }
 
 /// The message of an entry not read because its access time would change.
 fn atime_reason(what: &str) -> Reason {
-    Reason::new(
-        ReasonCode::AtimeWouldChange,
-        format!(
-            "{what}: O_NOATIME was refused (you do not own it and lack CAP_FOWNER) and the \
-             mount records access times, so reading would change the evidence; mount it \
-             read-only (or noatime), run as its owner or root, or accept the change with \
-             --allow-atime-changes"
-        ),
-    )
+    Reason::new(ReasonCode::AtimeWouldChange, format!("{what}: {}", sys::ATIME_REFUSAL))
 }
 
 /// How a file's bytes are reached.
@@ -125,7 +113,7 @@ enum Location {
     /// By path (short paths outside followed links); `follow` allows a final link (a root).
     Path { path: PathBuf, follow: bool },
     /// By name in an open directory (deep paths, and anything reached through a link).
-    At { dir: Arc<OwnedFd>, name: CString },
+    At { dir: Arc<Dir>, name: Name },
 }
 
 /// A regular file to open and read, with what `fstatat` said when it was listed.
@@ -144,29 +132,22 @@ struct FileContent {
 impl Content for FileContent {
     fn open(self: Box<Self>) -> Result<OpenedContent, Reason> {
         let policy = self.hooks.atime_policy(self.allow_atime_changes, &self.path);
-        // O_NONBLOCK: a FIFO swapped in after listing must not block the open.
         let opened = match self.hooks.failure(HookPoint::Open, &self.path) {
             Some(e) => Err(OpenError::Io(e)),
             None => match &self.location {
-                Location::Path { path, follow } => {
-                    sys::c_name(path.as_os_str()).map_err(OpenError::Io).and_then(|c| {
-                        let nofollow = if *follow { 0 } else { libc::O_NOFOLLOW };
-                        sys::open_at(None, &c, nofollow | libc::O_NONBLOCK, policy)
-                    })
+                Location::Path { path, follow } => sys::name(path.as_os_str())
+                    .map_err(OpenError::Io)
+                    .and_then(|c| sys::open_at(None, &c, OpenFor::Reading, *follow, policy)),
+                Location::At { dir, name } => {
+                    sys::open_at(Some(dir.as_dir()), name, OpenFor::Reading, false, policy)
                 }
-                Location::At { dir, name } => sys::open_at(
-                    Some(dir.as_fd()),
-                    name,
-                    libc::O_NOFOLLOW | libc::O_NONBLOCK,
-                    policy,
-                ),
             },
         };
         let (fd, noatime) = opened.map_err(|e| match e {
             OpenError::AtimeWouldChange => atime_reason("not read"),
             OpenError::Io(e) => Reason::new(ReasonCode::OpenFailed, format!("cannot open: {e}")),
         })?;
-        match sys::stat_fd(fd.as_fd()) {
+        match sys::stat_open(fd.as_dir()) {
             Ok(st) if st.kind() == EntryKind::File && st.dev == self.dev && st.ino == self.ino => {}
             Ok(_) => {
                 return Err(Reason::new(
@@ -186,15 +167,17 @@ impl Content for FileContent {
             hook(&self.path);
         }
         Ok(OpenedContent {
-            reader: Box::new(FileReader { file: File::from(fd), content: *self }),
+            reader: Box::new(FileReader { file: File::from(fd), position: 0, content: *self }),
             noatime: Some(noatime),
         })
     }
 }
 
-/// An opened regular file.
+/// An opened regular file, read with positioned reads (on Windows a positioned read moves
+/// the handle's cursor, which [`FileReader::random_access`]'s clone shares).
 struct FileReader {
     file: File,
+    position: u64,
     content: FileContent,
 }
 
@@ -203,21 +186,22 @@ impl Read for FileReader {
         if let Some(e) = self.content.hooks.failure(HookPoint::Read, &self.content.path) {
             return Err(e);
         }
-        self.file.read(buf)
+        let n = crate::openfile::read_at(&self.file, buf, self.position)?;
+        self.position += n as u64;
+        Ok(n)
     }
 }
 
 impl ContentReader for FileReader {
-    #[cfg(unix)]
     fn random_access(&self) -> Option<super::archive::ArchiveBytes> {
-        // A second descriptor on the same open file: positioned reads leave the cursor alone.
+        // A second descriptor on the same open file, read with positioned reads only.
         let file = self.file.try_clone().ok()?;
         let len = file.metadata().ok()?.len();
         Some(std::sync::Arc::new(FileBytes { file, len }))
     }
 
     fn changed_while_read(&mut self, bytes_read: u64) -> Option<Reason> {
-        let st = sys::stat_fd(self.file.as_fd()).ok()?;
+        let st = sys::stat_open(self.file.as_dir()).ok()?;
         let expected = self.content.size;
         if st.size == expected && bytes_read == expected && st.mtime == self.content.mtime {
             return None;
@@ -234,13 +218,11 @@ impl ContentReader for FileReader {
 }
 
 /// An opened file as a byte store (positioned reads), for archives found in it.
-#[cfg(unix)]
 struct FileBytes {
     file: File,
     len: u64,
 }
 
-#[cfg(unix)]
 impl super::image::DiskImage for FileBytes {
     fn len(&self) -> u64 {
         self.len
@@ -248,7 +230,7 @@ impl super::image::DiskImage for FileBytes {
 
     fn read_at(&self, offset: u64, buf: &mut [u8]) -> io::Result<usize> {
         let want = self.len.saturating_sub(offset).min(buf.len() as u64) as usize;
-        std::os::unix::fs::FileExt::read_at(&self.file, &mut buf[..want], offset)
+        crate::openfile::read_at(&self.file, &mut buf[..want], offset)
     }
 
     fn container(&self) -> String {
@@ -261,15 +243,15 @@ enum Reopen {
     /// The evidence root (never closed).
     Root,
     /// By name in its parent frame's directory.
-    Name(CString),
+    Name(Name),
     /// Entered through a followed link: by its real path from the root.
-    FromRoot(Vec<CString>),
+    FromRoot(Vec<Name>),
 }
 
 /// A directory on the current path.
 struct Frame {
     /// Open for lookups; `None` when closed to bound descriptors.
-    fd: Option<Arc<OwnedFd>>,
+    fd: Option<Arc<Dir>>,
     reopen: Reopen,
     /// Length of its record path in [`FolderSource::path`].
     path_len: usize,
@@ -333,15 +315,15 @@ impl Iterator for FolderSource<'_> {
             top.next += 1;
             let (path_len, relative_len) = (top.path_len, top.relative_len);
             self.path.truncate(path_len);
-            if !self.path.ends_with(b"/") {
-                self.path.push(b'/');
+            if !self.path.last().is_some_and(|&b| sys::is_separator(b)) {
+                self.path.push(sys::SEPARATOR);
             }
-            self.path.extend_from_slice(name.as_bytes());
+            self.path.extend_from_slice(name.as_encoded_bytes());
             self.relative.truncate(relative_len);
             if !self.relative.is_empty() {
                 self.relative.push(b'/');
             }
-            self.relative.extend_from_slice(name.as_bytes());
+            self.relative.extend_from_slice(name.as_encoded_bytes());
             return Some(self.visit_child(&name));
         }
     }
@@ -382,7 +364,7 @@ fn special_reason(kind: EntryKind) -> (ReasonCode, &'static str) {
 enum Resolved {
     /// The real path from the root (no links in it) and what is there.
     Found {
-        components: Vec<CString>,
+        components: Vec<Name>,
         stat: Stat,
     },
     /// `..` would climb above the root.
@@ -392,36 +374,34 @@ enum Resolved {
     Failed(io::Error),
 }
 
-fn split_components(target: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
-    target.split(|&b| b == b'/').filter(|c| !c.is_empty() && *c != b".")
-}
-
 /// Opens the directory at `components` below `root`, each step with `O_NOFOLLOW` (for
 /// lookups only: opening reads nothing, so no access time changes). `None`: the root.
-fn open_chain(root: BorrowedFd<'_>, components: &[CString]) -> io::Result<Option<OwnedFd>> {
-    let mut cur: Option<OwnedFd> = None;
+fn open_chain(root: DirRef<'_>, components: &[Name]) -> io::Result<Option<Dir>> {
+    let mut cur: Option<Dir> = None;
     for c in components {
-        let at = cur.as_ref().map_or(root, |f| f.as_fd());
+        let at = cur.as_ref().map_or(root, |f| f.as_dir());
         cur = Some(open_lookup(at, c)?);
     }
     Ok(cur)
 }
 
 /// A directory opened for lookups in it (never listed through this descriptor).
-fn open_lookup(dir: BorrowedFd<'_>, name: &CString) -> io::Result<OwnedFd> {
+fn open_lookup(dir: DirRef<'_>, name: &Name) -> io::Result<Dir> {
     let lookup = AtimePolicy { allow_changes: true, simulate_refusal: false, mount_override: None };
-    sys::open_at(Some(dir), name, libc::O_DIRECTORY | libc::O_NOFOLLOW, lookup)
-        .map(|(fd, _)| fd)
-        .map_err(|e| match e {
+    sys::open_at(Some(dir), name, OpenFor::Listing, false, lookup).map(|(fd, _)| fd).map_err(|e| {
+        match e {
             OpenError::Io(e) => e,
-            OpenError::AtimeWouldChange => io::Error::from_raw_os_error(libc::EPERM),
-        })
+            OpenError::AtimeWouldChange => {
+                io::Error::new(io::ErrorKind::PermissionDenied, "opening for a lookup was refused")
+            }
+        }
+    })
 }
 
 /// Resolves `target` (a link in the directory at `dir` below `root`) inside the root.
-fn resolve(root: BorrowedFd<'_>, dir: Vec<CString>, target: &[u8]) -> Resolved {
-    let mut stack = if target.starts_with(b"/") { Vec::new() } else { dir };
-    let mut queue: VecDeque<Vec<u8>> = split_components(target).map(<[u8]>::to_vec).collect();
+fn resolve(root: DirRef<'_>, dir: Vec<Name>, target: &[u8]) -> Resolved {
+    let mut stack = if sys::link_is_absolute(target) { Vec::new() } else { dir };
+    let mut queue: VecDeque<Vec<u8>> = sys::link_components(target).map(<[u8]>::to_vec).collect();
     let mut cur = match open_chain(root, &stack) {
         Ok(fd) => fd,
         Err(e) => return Resolved::Failed(e),
@@ -440,13 +420,13 @@ fn resolve(root: BorrowedFd<'_>, dir: Vec<CString>, target: &[u8]) -> Resolved {
             last = None;
             continue;
         }
-        let Ok(name) = CString::new(component) else {
+        let Ok(name) = sys::name_from_bytes(component) else {
             return Resolved::Dangling("a target component contains a NUL byte".into());
         };
-        let at = cur.as_ref().map_or(root, |f| f.as_fd());
+        let at = cur.as_ref().map_or(root, |f| f.as_dir());
         let st = match sys::stat_at(Some(at), &name, false) {
             Ok(st) => st,
-            Err(e) if matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR)) => {
+            Err(e) if sys::is_missing(&e) => {
                 return Resolved::Dangling(format!(
                     "{} does not exist",
                     show_components(&stack, Some(&name))
@@ -463,11 +443,11 @@ fn resolve(root: BorrowedFd<'_>, dir: Vec<CString>, target: &[u8]) -> Resolved {
                 Ok(t) => t,
                 Err(e) => return Resolved::Failed(e),
             };
-            if next.starts_with(b"/") {
+            if sys::link_is_absolute(&next) {
                 stack.clear();
                 cur = None;
             }
-            for c in split_components(&next).rev() {
+            for c in sys::link_components(&next).rev() {
                 queue.push_front(c.to_vec());
             }
             continue;
@@ -489,7 +469,7 @@ fn resolve(root: BorrowedFd<'_>, dir: Vec<CString>, target: &[u8]) -> Resolved {
     }
     let stat = match last {
         Some(st) => st,
-        None => match sys::stat_fd(cur.as_ref().map_or(root, |f| f.as_fd())) {
+        None => match sys::stat_open(cur.as_ref().map_or(root, |f| f.as_dir())) {
             Ok(st) => st,
             Err(e) => return Resolved::Failed(e),
         },
@@ -498,7 +478,7 @@ fn resolve(root: BorrowedFd<'_>, dir: Vec<CString>, target: &[u8]) -> Resolved {
 }
 
 /// `/a/b/name` (root-relative, as the evidence sees it).
-fn show_components(stack: &[CString], name: Option<&CString>) -> String {
+fn show_components(stack: &[Name], name: Option<&Name>) -> String {
     let mut out = String::new();
     for c in stack.iter().chain(name) {
         out.push('/');
@@ -521,10 +501,10 @@ impl FolderSource<'_> {
 
     /// The root: followed if it is a link (the examiner named it).
     fn visit_root(&mut self, root: PathBuf) -> Item {
-        self.path = root.as_os_str().as_bytes().to_vec();
+        self.path = root.as_os_str().as_encoded_bytes().to_vec();
         self.relative.clear();
         let mut record = EntryRecord::at(self.path.clone());
-        let c_root = match sys::c_name(root.as_os_str()) {
+        let c_root = match sys::name(root.as_os_str()) {
             Ok(c) => c,
             Err(e) => return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}")),
         };
@@ -555,7 +535,7 @@ impl FolderSource<'_> {
                         "dangling symbolic link: the target does not exist",
                     );
                 }
-                Err(e) if e.raw_os_error() == Some(libc::ELOOP) => {
+                Err(e) if sys::is_link_loop(&e) => {
                     return skipped(
                         record,
                         ReasonCode::SymlinkLoop,
@@ -577,7 +557,7 @@ impl FolderSource<'_> {
                 let policy = self.policy(&root);
                 let opened = match self.hook(HookPoint::ListDir, &root) {
                     Some(e) => Err(OpenError::Io(e)),
-                    None => sys::open_at(None, &c_root, libc::O_DIRECTORY, policy),
+                    None => sys::open_at(None, &c_root, OpenFor::Listing, true, policy),
                 };
                 self.enter(record, &st, opened, Reopen::Root, false, None)
             }
@@ -593,7 +573,7 @@ impl FolderSource<'_> {
     }
 
     /// The directory descriptor of the top frame, reopened if it was closed.
-    fn top_dir(&mut self) -> io::Result<Arc<OwnedFd>> {
+    fn top_dir(&mut self) -> io::Result<Arc<Dir>> {
         let top = self.stack.len() - 1;
         if let Some(fd) = &self.stack[top].fd {
             return Ok(fd.clone());
@@ -607,23 +587,23 @@ impl FolderSource<'_> {
             start -= 1;
         }
         let root_fd = self.stack[0].fd.clone().expect("the root frame stays open");
-        let mut cur: Option<Arc<OwnedFd>> = self.stack[start].fd.clone();
+        let mut cur: Option<Arc<Dir>> = self.stack[start].fd.clone();
         for i in start..=top {
             if i == start && cur.is_some() {
                 continue;
             }
             let fd = match &self.stack[i].reopen {
                 Reopen::Root => unreachable!("the root frame stays open"),
-                Reopen::FromRoot(components) => match open_chain(root_fd.as_fd(), components)? {
+                Reopen::FromRoot(components) => match open_chain(root_fd.as_dir(), components)? {
                     Some(fd) => fd,
-                    None => root_fd.as_fd().try_clone_to_owned()?,
+                    None => root_fd.as_dir().try_clone_to_owned()?,
                 },
                 Reopen::Name(name) => {
                     let parent = cur.as_ref().expect("parent opened first");
-                    open_lookup(parent.as_fd(), name)?
+                    open_lookup(parent.as_dir(), name)?
                 }
             };
-            let st = sys::stat_fd(fd.as_fd())?;
+            let st = sys::stat_open(fd.as_dir())?;
             let frame = &mut self.stack[i];
             if st.dev != frame.dev || st.ino != frame.ino {
                 return Err(io::Error::other(
@@ -656,7 +636,7 @@ impl FolderSource<'_> {
     }
 
     /// The real path (from the root, no links) of the top frame's directory.
-    fn top_components(&self) -> Vec<CString> {
+    fn top_components(&self) -> Vec<Name> {
         let mut reversed = Vec::new();
         for frame in self.stack.iter().rev() {
             match &frame.reopen {
@@ -676,7 +656,7 @@ impl FolderSource<'_> {
     /// One entry of the top frame's directory; `self.path` and `self.relative` are its.
     fn visit_child(&mut self, name: &OsStr) -> Item {
         let mut record = EntryRecord::at(self.path.clone());
-        let path = path_of(&self.path).to_path_buf();
+        let path = path_of(&self.path);
         let dir = match self.top_dir() {
             Ok(dir) => dir,
             Err(e) => {
@@ -688,13 +668,13 @@ impl FolderSource<'_> {
                 );
             }
         };
-        let c_name = match sys::c_name(name) {
+        let c_name = match sys::name(name) {
             Ok(c) => c,
             Err(e) => return error(record, ReasonCode::StatFailed, format!("cannot stat: {e}")),
         };
         let lstat = match self.hook(HookPoint::Stat, &path) {
             Some(e) => Err(e),
-            None => sys::stat_at(Some(dir.as_fd()), &c_name, false),
+            None => sys::stat_at(Some(dir.as_dir()), &c_name, false),
         };
         let st = match lstat {
             Ok(st) => st,
@@ -707,7 +687,7 @@ impl FolderSource<'_> {
         record.kind = kind;
         st.fill(&mut record);
 
-        if let Some(glob) = self.options.exclude.matching(&self.relative, name.as_bytes()) {
+        if let Some(glob) = self.options.exclude.matching(&self.relative, name.as_encoded_bytes()) {
             return skipped(
                 record,
                 ReasonCode::Excluded,
@@ -722,16 +702,17 @@ impl FolderSource<'_> {
                 let opened = match self.hook(HookPoint::ListDir, &path) {
                     Some(e) => Err(OpenError::Io(e)),
                     None => sys::open_at(
-                        Some(dir.as_fd()),
+                        Some(dir.as_dir()),
                         &c_name,
-                        libc::O_DIRECTORY | libc::O_NOFOLLOW,
+                        OpenFor::Listing,
+                        false,
                         self.policy(&path),
                     ),
                 };
                 self.enter(record, &st, opened, Reopen::Name(c_name), through_link, Some(root_dev))
             }
             EntryKind::File => {
-                let location = if through_link || self.path.len() >= PATH_OPEN_LIMIT {
+                let location = if through_link || self.path.len() >= sys::PATH_OPEN_LIMIT {
                     Location::At { dir, name: c_name }
                 } else {
                     Location::Path { path, follow: false }
@@ -749,8 +730,8 @@ impl FolderSource<'_> {
         &mut self,
         mut record: EntryRecord,
         st: &Stat,
-        dir: &Arc<OwnedFd>,
-        name: CString,
+        dir: &Arc<Dir>,
+        name: Name,
         path: &Path,
     ) -> Item {
         let follow = self.options.follow_symlinks;
@@ -758,7 +739,7 @@ impl FolderSource<'_> {
         // O_NOATIME), so read it only where that cannot happen, when following (resolving
         // reads it anyway) or when asked to.
         if follow || self.options.link_targets || self.readlink_is_quiet(st.dev, dir) {
-            match sys::read_link_at(Some(dir.as_fd()), &name) {
+            match sys::read_link_at(Some(dir.as_dir()), &name) {
                 Ok(target) => record.link_target = Some(target),
                 Err(e) => return link_unreadable(record, &e),
             }
@@ -776,7 +757,7 @@ impl FolderSource<'_> {
         let target = record.link_target.clone().unwrap_or_default();
         let shown = String::from_utf8_lossy(&target).into_owned();
         let root_fd = self.stack[0].fd.clone().expect("the root frame stays open");
-        let components = match resolve(root_fd.as_fd(), self.top_components(), &target) {
+        let components = match resolve(root_fd.as_dir(), self.top_components(), &target) {
             Resolved::Found { components, stat } => {
                 // From here on the entry is described by its target.
                 stat.fill(&mut record);
@@ -794,7 +775,7 @@ impl FolderSource<'_> {
                 );
             }
             Resolved::Dangling(what) => {
-                let absolute = if target.starts_with(b"/") {
+                let absolute = if sys::link_is_absolute(&target) {
                     " (an absolute target is a path on the evidence's own file system, looked \
                      up inside the evidence root, never on this machine)"
                 } else {
@@ -846,7 +827,7 @@ impl FolderSource<'_> {
             }
             EntryKind::File => {
                 let (last, parents) = components.split_last().expect("a file has a name");
-                let parent = match open_chain(root_fd.as_fd(), parents) {
+                let parent = match open_chain(root_fd.as_dir(), parents) {
                     Ok(Some(fd)) => Arc::new(fd),
                     Ok(None) => root_fd.clone(),
                     Err(e) => {
@@ -869,25 +850,25 @@ impl FolderSource<'_> {
     /// Opens a directory found by [`resolve`] for listing.
     fn open_resolved_dir(
         &self,
-        root_fd: &Arc<OwnedFd>,
-        components: &[CString],
+        root_fd: &Arc<Dir>,
+        components: &[Name],
         policy: AtimePolicy,
-    ) -> Result<(OwnedFd, bool), OpenError> {
+    ) -> Result<(Dir, bool), OpenError> {
         let Some((last, parents)) = components.split_last() else {
-            let dot = CString::new(".").expect("no NUL");
-            return sys::open_at(Some(root_fd.as_fd()), &dot, libc::O_DIRECTORY, policy);
+            let dot = sys::name_from_bytes(b".".to_vec()).expect("no NUL");
+            return sys::open_at(Some(root_fd.as_dir()), &dot, OpenFor::Listing, true, policy);
         };
-        let parent = open_chain(root_fd.as_fd(), parents).map_err(OpenError::Io)?;
-        let at = parent.as_ref().map_or(root_fd.as_fd(), |f| f.as_fd());
-        sys::open_at(Some(at), last, libc::O_DIRECTORY | libc::O_NOFOLLOW, policy)
+        let parent = open_chain(root_fd.as_dir(), parents).map_err(OpenError::Io)?;
+        let at = parent.as_ref().map_or(root_fd.as_dir(), |f| f.as_dir());
+        sys::open_at(Some(at), last, OpenFor::Listing, false, policy)
     }
 
-    fn readlink_is_quiet(&mut self, dev: u64, dir: &Arc<OwnedFd>) -> bool {
+    fn readlink_is_quiet(&mut self, dev: u64, dir: &Arc<Dir>) -> bool {
         let forced = self.options.hooks.mount_keeps_atime;
         *self
             .quiet_readlink
             .entry(dev)
-            .or_insert_with(|| forced.unwrap_or_else(|| sys::mount_keeps_atime(dir.as_fd())))
+            .or_insert_with(|| forced.unwrap_or_else(|| sys::mount_keeps_atime(dir.as_dir())))
     }
 
     fn content(&self, record: EntryRecord, st: &Stat, location: Location) -> Item {
@@ -902,7 +883,7 @@ impl FolderSource<'_> {
             );
         }
         let content = FileContent {
-            path: path_of(&record.path).to_path_buf(),
+            path: path_of(&record.path),
             location,
             dev: st.dev,
             ino: st.ino,
@@ -919,7 +900,7 @@ impl FolderSource<'_> {
         &mut self,
         mut record: EntryRecord,
         st: &Stat,
-        opened: Result<(OwnedFd, bool), OpenError>,
+        opened: Result<(Dir, bool), OpenError>,
         reopen: Reopen,
         through_link: bool,
         root_dev: Option<u64>,
@@ -959,7 +940,7 @@ impl FolderSource<'_> {
                 );
             }
         };
-        match sys::stat_fd(fd.as_fd()) {
+        match sys::stat_open(fd.as_dir()) {
             Ok(now) if now.dev == st.dev && now.ino == st.ino => {}
             Ok(_) => {
                 return error(
@@ -987,7 +968,7 @@ impl FolderSource<'_> {
                 );
             }
         };
-        names.sort_unstable_by(|a, b| a.as_bytes().cmp(b.as_bytes()));
+        names.sort_unstable_by(|a, b| a.as_encoded_bytes().cmp(b.as_encoded_bytes()));
         // Directories say so only when listing them may have changed their access time.
         if !noatime {
             record.noatime = Some(false);
@@ -1026,9 +1007,9 @@ impl FolderSource<'_> {
 /// when both name the same place, else it lies inside `by`. Its entries are reported
 /// under `by`, once.
 pub fn covered_root(root: &Path, by: &Path, same: bool) -> Item {
-    let mut record = EntryRecord::at(root.as_os_str().as_bytes().to_vec());
+    let mut record = EntryRecord::at(root.as_os_str().as_encoded_bytes().to_vec());
     record.kind = EntryKind::Unknown;
-    if let Ok(c) = sys::c_name(root.as_os_str())
+    if let Ok(c) = sys::name(root.as_os_str())
         && let Ok(st) = sys::stat_at(None, &c, false)
     {
         record.kind = st.kind();
@@ -1070,7 +1051,7 @@ pub enum AtimeProtection {
 /// Checks whether reading `root` can leave access times alone: opens it (a directory or a
 /// file, following a link) with `O_NOATIME` and reads the mount's flags. Reads nothing.
 pub fn atime_protection(root: &Path, hooks: &TestHooks) -> AtimeProtection {
-    let c_root = match sys::c_name(root.as_os_str()) {
+    let c_root = match sys::name(root.as_os_str()) {
         Ok(c) => c,
         Err(e) => return AtimeProtection::Unknown(e),
     };
@@ -1081,10 +1062,10 @@ pub fn atime_protection(root: &Path, hooks: &TestHooks) -> AtimeProtection {
         simulate_refusal: hooks.failure(HookPoint::NoAtime, root).is_some(),
         mount_override: hooks.mount_keeps_atime,
     };
-    match sys::open_at(None, &c_root, libc::O_NONBLOCK, strict) {
+    match sys::open_at(None, &c_root, OpenFor::Reading, true, strict) {
         Ok((fd, _)) => {
             let mount =
-                hooks.mount_keeps_atime.unwrap_or_else(|| sys::mount_keeps_atime(fd.as_fd()));
+                hooks.mount_keeps_atime.unwrap_or_else(|| sys::mount_keeps_atime(fd.as_dir()));
             if mount { AtimeProtection::Mount } else { AtimeProtection::NoAtime }
         }
         Err(OpenError::AtimeWouldChange) => AtimeProtection::Refused,
@@ -1102,13 +1083,20 @@ mod tests {
         let root = dir.path().join("root");
         std::fs::create_dir_all(root.join("a/b")).unwrap();
         std::fs::write(root.join("a/b/f"), b"x").unwrap();
-        let root_fd = File::open(&root).unwrap();
-        let fd = root_fd.as_fd();
-        let c = |s: &str| CString::new(s).unwrap();
+        let policy =
+            AtimePolicy { allow_changes: true, simulate_refusal: false, mount_override: None };
+        let root_name = sys::name(root.as_os_str()).unwrap();
+        let (root_fd, _) = match sys::open_at(None, &root_name, OpenFor::Listing, true, policy) {
+            Ok(opened) => opened,
+            Err(_) => panic!("cannot open the test root"),
+        };
+        let fd = root_fd.as_dir();
+        let c = |s: &str| sys::name_from_bytes(s.as_bytes().to_vec()).unwrap();
         let found = |r: Resolved| match r {
-            Resolved::Found { components, .. } => {
-                components.iter().map(|c| c.to_str().unwrap().to_string()).collect::<Vec<_>>()
-            }
+            Resolved::Found { components, .. } => components
+                .iter()
+                .map(|c| String::from_utf8_lossy(c.as_bytes()).into_owned())
+                .collect::<Vec<_>>(),
             Resolved::Outside => vec!["<outside>".into()],
             Resolved::Dangling(w) => vec![format!("<dangling {w}>")],
             Resolved::Loop => vec!["<loop>".into()],

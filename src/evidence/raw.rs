@@ -7,15 +7,12 @@
 //! opened read-only with `O_NOATIME` (the folder source's open) and read with positioned
 //! reads, so several threads read one image at once without a shared cursor.
 
-use std::ffi::OsString;
 use std::fs::File;
 use std::io;
-use std::os::unix::ffi::{OsStrExt, OsStringExt};
-use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
 use super::image::DiskImage;
-use super::sys::{self, AtimePolicy, OpenError};
+use super::sys::{self, AtimePolicy, OpenError, OpenFor};
 
 /// Pieces of a split set followed at most (`.001` to `.999` and beyond is unusual; a
 /// bound keeps a directory of millions of names from being probed forever).
@@ -78,9 +75,9 @@ impl RawImage {
         let mut noatime = true;
         for path in segment_paths(first) {
             let open_err = |source| RawError::Open { path: path.clone(), source };
-            let c = sys::c_name(path.as_os_str()).map_err(open_err)?;
+            let c = sys::name(path.as_os_str()).map_err(open_err)?;
             let (fd, quiet) =
-                sys::open_at(None, &c, libc::O_NONBLOCK, policy).map_err(|e| match e {
+                sys::open_at(None, &c, OpenFor::Reading, true, policy).map_err(|e| match e {
                     OpenError::AtimeWouldChange => {
                         RawError::AtimeWouldChange { path: path.clone() }
                     }
@@ -123,7 +120,7 @@ impl DiskImage for RawImage {
         let seg = &self.segments[i];
         let within = offset - seg.start;
         let want = (seg.len - within).min(buf.len() as u64) as usize;
-        let n = seg.file.read_at(&mut buf[..want], within).map_err(|e| {
+        let n = crate::openfile::read_at(&seg.file, &mut buf[..want], within).map_err(|e| {
             io::Error::new(
                 e.kind(),
                 format!(
@@ -158,13 +155,18 @@ impl DiskImage for RawImage {
 /// The paths of the split set `first` starts (just `first` when its name starts none).
 pub fn segment_paths(first: &Path) -> Vec<PathBuf> {
     let mut paths = vec![first.to_path_buf()];
-    let Some(name) = first.file_name() else { return paths };
-    let name = name.as_bytes();
+    let Some(os_name) = first.file_name() else { return paths };
+    let name = os_name.as_encoded_bytes();
     let Some(counter) = split_counter(name) else { return paths };
     let mut current = name.to_vec();
     while paths.len() < MAX_SEGMENTS {
         let Some(next) = counter.next(&current) else { break };
-        let path = first.with_file_name(OsString::from_vec(next.clone()));
+        let keep = crate::pathbytes::common_prefix(name, &next);
+        let Some(next_name) = crate::pathbytes::replace_ascii_tail(os_name, keep, &next[keep..])
+        else {
+            break;
+        };
+        let path = first.with_file_name(next_name);
         if !path.is_file() {
             break;
         }

@@ -128,9 +128,8 @@ fn from_disk_images(
 }
 
 fn open_file(record: &crate::report::EntryRecord) -> Result<std::fs::File, String> {
-    use std::os::unix::ffi::OsStrExt;
-    let path = Path::new(std::ffi::OsStr::from_bytes(&record.path));
-    crate::analyze::open_evidence(path).map_err(|e| format!("cannot open the file again: {e}"))
+    let path = crate::pathbytes::path_from_bytes(&record.path);
+    crate::analyze::open_evidence(&path).map_err(|e| format!("cannot open the file again: {e}"))
 }
 
 fn write(dest: &Path, jpeg: Vec<u8>) -> Result<(), String> {

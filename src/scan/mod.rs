@@ -69,7 +69,6 @@ use std::collections::VecDeque;
 use std::fmt;
 use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
-use std::os::unix::ffi::OsStrExt;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -1197,8 +1196,7 @@ fn video_record(
     // A folder file is read again by path for its first bytes (the scan keeps 32) and given
     // to ffmpeg by path; content inside a disk image or an archive has no path ffmpeg can
     // open.
-    let path = (record.location.is_none())
-        .then(|| std::path::PathBuf::from(std::ffi::OsStr::from_bytes(&record.path)));
+    let path = (record.location.is_none()).then(|| crate::pathbytes::path_from_bytes(&record.path));
     let mut prefix = Vec::new();
     if let Some(p) = &path
         && let Ok(f) = crate::analyze::open_evidence(p)

@@ -1,7 +1,6 @@
 //! The `ffprobe` and `ffmpeg` child processes: command lines, limits, reading the pipe.
 
 use std::io::{self, Read};
-use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, ExitStatus, Stdio};
 use std::sync::Arc;
@@ -12,6 +11,7 @@ use std::time::{Duration, Instant};
 
 use thiserror::Error;
 
+use super::child;
 use crate::perceptual::vpdq::VpdqError;
 
 /// Default wall-time limit per video (probe and decode together): 30 minutes, about a
@@ -457,11 +457,17 @@ fn run_to_end(
 struct Guard {
     child: Child,
     reaped: bool,
+    killer: Option<child::Killer>,
 }
 
 impl Guard {
-    fn kill_group(&self) {
-        kill_group(self.child.id());
+    fn kill_group(&mut self) {
+        match &self.killer {
+            Some(killer) => killer.kill(),
+            None => {
+                let _ = self.child.kill();
+            }
+        }
     }
 }
 
@@ -470,18 +476,6 @@ impl Drop for Guard {
         if !self.reaped {
             self.kill_group();
             let _ = self.child.wait();
-        }
-    }
-}
-
-/// SIGKILL to the process group `pid` leads (the child made itself leader: `process_group(0)`).
-/// Only called while the child is not yet reaped, so the id cannot belong to another process.
-fn kill_group(pid: u32) {
-    if let Ok(pid) = libc::pid_t::try_from(pid) {
-        // SAFETY: kill(2) has no memory-safety preconditions; a negative pid names the
-        // process group, which is the unreaped child's own.
-        unsafe {
-            libc::kill(-pid, libc::SIGKILL);
         }
     }
 }
@@ -498,28 +492,8 @@ fn run(
     if Instant::now() >= deadline {
         return Err(VideoError::TimedOut { seconds: options.time_limit.as_secs(), frames: 0 });
     }
-    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped()).process_group(0);
-    let memory = options.memory_limit;
-    // SAFETY: the closure runs in the forked child before exec and only calls setrlimit,
-    // which is async-signal-safe; it allocates nothing and touches no lock.
-    unsafe {
-        cmd.pre_exec(move || {
-            let no_core = libc::rlimit { rlim_cur: 0, rlim_max: 0 };
-            if libc::setrlimit(libc::RLIMIT_CORE, &no_core) != 0 {
-                return Err(io::Error::last_os_error());
-            }
-            if memory > 0 {
-                let lim = libc::rlimit {
-                    rlim_cur: memory as libc::rlim_t,
-                    rlim_max: memory as libc::rlim_t,
-                };
-                if libc::setrlimit(libc::RLIMIT_AS, &lim) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            Ok(())
-        });
-    }
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    child::prepare(&mut cmd, options.memory_limit);
     let child = cmd.spawn().map_err(|source| {
         if source.kind() == io::ErrorKind::NotFound {
             VideoError::ToolMissing { program: program.to_path_buf(), source }
@@ -527,7 +501,10 @@ fn run(
             VideoError::Spawn { program: program.to_path_buf(), source }
         }
     })?;
-    let mut guard = Guard { child, reaped: false };
+    let mut guard = Guard { child, reaped: false, killer: None };
+    let killer = child::contain(&guard.child, options.memory_limit)
+        .map_err(|source| VideoError::Spawn { program: program.to_path_buf(), source })?;
+    guard.killer = Some(killer.clone());
     let mut stdout = guard.child.stdout.take().expect("stdout is piped");
     let mut stderr = guard.child.stderr.take().expect("stderr is piped");
     let stderr_thread = thread::spawn(move || {
@@ -539,7 +516,6 @@ fn run(
     // The watchdog kills the group at the deadline or on cancel. It stops (and is joined)
     // before the child is reaped, so it never signals a reused process id.
     let (stop_tx, stop_rx) = mpsc::channel::<()>();
-    let pid = guard.child.id();
     let cancel = options.cancel.clone();
     let watchdog = thread::spawn(move || -> Option<VideoError> {
         loop {
@@ -548,11 +524,11 @@ fn run(
                 _ => return None,
             }
             if cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed)) {
-                kill_group(pid);
+                killer.kill();
                 return Some(VideoError::Cancelled);
             }
             if Instant::now() >= deadline {
-                kill_group(pid);
+                killer.kill();
                 return Some(VideoError::TimedOut { seconds: 0, frames: 0 });
             }
         }
@@ -634,6 +610,7 @@ mod tests {
         assert_eq!(options.ffprobe_program(), PathBuf::from("/nonexistent/mediahash-test/ffprobe"));
     }
 
+    #[cfg(unix)]
     #[test]
     fn the_time_limit_kills_the_process_group() {
         // `sh` stands in for a hung ffmpeg: it starts a grandchild and waits.

@@ -20,6 +20,7 @@
 //! demuxers of [`DEMUXERS`], so a playlist or concat file on seized media cannot make ffmpeg
 //! open other files or the network.
 
+mod child;
 pub mod ffmpeg;
 pub mod matching;
 

@@ -1,8 +1,5 @@
-//! The `*at` system calls the folder source walks with: every lookup is relative to an open
-//! directory descriptor, so the depth of a tree is not limited by `PATH_MAX` and a name is
-//! resolved in the directory that was listed (not again from the top).
-//!
-//! Unix only. `O_NOATIME` exists on Linux; elsewhere it is never had, so only a read-only
+//! Unix: the `*at` system calls, every lookup relative to an open directory descriptor.
+//! `O_NOATIME` exists on Linux; elsewhere it is never had, so only a read-only
 //! or `noatime` mount keeps access times.
 
 use std::ffi::{CStr, CString, OsStr, OsString};
@@ -10,80 +7,102 @@ use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
-use crate::report::{EntryKind, EntryRecord, Timestamp};
+use super::{AsDir, AtimePolicy, OpenError, OpenFor, Stat};
+use crate::report::EntryKind;
 
 #[cfg(target_os = "linux")]
 const O_NOATIME: libc::c_int = libc::O_NOATIME;
 #[cfg(not(target_os = "linux"))]
 const O_NOATIME: libc::c_int = 0;
 
-/// What `fstatat` said about an entry.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct Stat {
-    pub dev: u64,
-    pub ino: u64,
-    pub mode: u32,
-    pub size: u64,
-    pub uid: u32,
-    pub gid: u32,
-    pub nlink: u64,
-    pub atime: (i64, i64),
-    pub mtime: (i64, i64),
-    pub ctime: (i64, i64),
+fn stat_of(st: &libc::stat) -> Stat {
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    let mode = st.st_mode as u32;
+    #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some platforms
+    let kind = match mode & (libc::S_IFMT as u32) {
+        m if m == libc::S_IFLNK as u32 => EntryKind::Symlink,
+        m if m == libc::S_IFDIR as u32 => EntryKind::Directory,
+        m if m == libc::S_IFREG as u32 => EntryKind::File,
+        m if m == libc::S_IFIFO as u32 => EntryKind::Fifo,
+        m if m == libc::S_IFSOCK as u32 => EntryKind::Socket,
+        m if m == libc::S_IFBLK as u32 => EntryKind::BlockDevice,
+        m if m == libc::S_IFCHR as u32 => EntryKind::CharDevice,
+        _ => EntryKind::Unknown,
+    };
+    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
+    Stat {
+        kind,
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+        size: st.st_size as u64,
+        nlink: st.st_nlink as u64,
+        mode: Some(mode),
+        uid: Some(st.st_uid as u32),
+        gid: Some(st.st_gid as u32),
+        atime: (st.st_atime as i64, st.st_atime_nsec as i64),
+        mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
+        ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
+    }
 }
 
-impl Stat {
-    #[allow(clippy::unnecessary_cast)] // the field types differ between platforms
-    fn from_raw(st: &libc::stat) -> Stat {
-        Stat {
-            dev: st.st_dev as u64,
-            ino: st.st_ino as u64,
-            mode: st.st_mode as u32,
-            size: st.st_size as u64,
-            uid: st.st_uid as u32,
-            gid: st.st_gid as u32,
-            nlink: st.st_nlink as u64,
-            atime: (st.st_atime as i64, st.st_atime_nsec as i64),
-            mtime: (st.st_mtime as i64, st.st_mtime_nsec as i64),
-            ctime: (st.st_ctime as i64, st.st_ctime_nsec as i64),
-        }
-    }
+/// An open file or directory.
+pub(crate) type Dir = OwnedFd;
+/// A borrowed [`Dir`].
+pub(crate) type DirRef<'a> = BorrowedFd<'a>;
+/// One entry name (or a path given by a caller) as the system calls take it.
+pub(crate) type Name = CString;
 
-    /// The entry's type.
-    pub fn kind(&self) -> EntryKind {
-        #[allow(clippy::unnecessary_cast)] // mode_t is u16 on some platforms
-        match self.mode & (libc::S_IFMT as u32) {
-            m if m == libc::S_IFLNK as u32 => EntryKind::Symlink,
-            m if m == libc::S_IFDIR as u32 => EntryKind::Directory,
-            m if m == libc::S_IFREG as u32 => EntryKind::File,
-            m if m == libc::S_IFIFO as u32 => EntryKind::Fifo,
-            m if m == libc::S_IFSOCK as u32 => EntryKind::Socket,
-            m if m == libc::S_IFBLK as u32 => EntryKind::BlockDevice,
-            m if m == libc::S_IFCHR as u32 => EntryKind::CharDevice,
-            _ => EntryKind::Unknown,
-        }
+impl<T: AsFd> AsDir for T {
+    fn as_dir(&self) -> DirRef<'_> {
+        self.as_fd()
     }
+}
 
-    /// Copies the fields into a record.
-    pub fn fill(&self, record: &mut EntryRecord) {
-        let time = |(secs, nanos): (i64, i64)| Timestamp {
-            secs,
-            nanos: u32::try_from(nanos).unwrap_or(0),
-        };
-        record.size = Some(self.size);
-        record.mode = Some(self.mode);
-        record.uid = Some(self.uid);
-        record.gid = Some(self.gid);
-        record.inode = Some(self.ino);
-        record.nlink = Some(self.nlink);
-        record.mtime = Some(time(self.mtime));
-        record.atime = Some(time(self.atime));
-        record.ctime = Some(time(self.ctime));
-    }
+/// The byte that separates path components.
+pub(crate) const SEPARATOR: u8 = b'/';
+
+/// Whether `b` separates components of a link target.
+pub(crate) fn is_separator(b: u8) -> bool {
+    b == b'/'
+}
+
+/// Whether a link target starts at the top of its file system.
+pub(crate) fn link_is_absolute(target: &[u8]) -> bool {
+    target.starts_with(b"/")
+}
+
+/// Splits a link target into its components (no empty ones, no `.`).
+pub(crate) fn link_components(target: &[u8]) -> impl DoubleEndedIterator<Item = &[u8]> {
+    super::split_components(target)
+}
+
+/// Record paths at least this long are opened through their directory, not by path.
+pub(crate) const PATH_OPEN_LIMIT: usize = libc::PATH_MAX as usize - 1;
+
+/// What to do when access times cannot be kept, for messages.
+pub(crate) const ATIME_REFUSAL: &str = "O_NOATIME was refused (you do not own it and lack \
+     CAP_FOWNER) and the mount records access times, so reading would change the evidence; \
+     mount it read-only (or noatime), run as its owner or root, or accept the change with \
+     --allow-atime-changes";
+
+/// Whether a lookup failed because the name (or a directory on its way) is not there.
+pub(crate) fn is_missing(e: &io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::ENOENT) | Some(libc::ENOTDIR))
+}
+
+/// Whether a lookup failed on a loop of symbolic links.
+pub(crate) fn is_link_loop(e: &io::Error) -> bool {
+    e.raw_os_error() == Some(libc::ELOOP)
+}
+
+/// A name from bytes (a link target's component); refused if it holds a NUL byte.
+pub(crate) fn name_from_bytes(bytes: Vec<u8>) -> io::Result<Name> {
+    CString::new(bytes)
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "name contains a NUL byte"))
 }
 
 /// A name as a C string (names from a listing never hold NUL; paths given by callers may).
-pub(crate) fn c_name(name: &OsStr) -> io::Result<CString> {
+pub(crate) fn name(name: &OsStr) -> io::Result<Name> {
     CString::new(name.as_bytes())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "path contains a NUL byte"))
 }
@@ -103,11 +122,11 @@ pub(crate) fn stat_at(dir: Option<BorrowedFd<'_>>, name: &CStr, follow: bool) ->
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fstatat returned 0, so it filled the struct.
-    Ok(Stat::from_raw(unsafe { st.assume_init_ref() }))
+    Ok(stat_of(unsafe { st.assume_init_ref() }))
 }
 
 /// `fstat` of an open descriptor.
-pub(crate) fn stat_fd(fd: BorrowedFd<'_>) -> io::Result<Stat> {
+pub(crate) fn stat_open(fd: BorrowedFd<'_>) -> io::Result<Stat> {
     let mut st = std::mem::MaybeUninit::<libc::stat>::uninit();
     // SAFETY: fd is open for the call; st is writable storage for one stat.
     let rc = unsafe { libc::fstat(fd.as_raw_fd(), st.as_mut_ptr()) };
@@ -115,7 +134,7 @@ pub(crate) fn stat_fd(fd: BorrowedFd<'_>) -> io::Result<Stat> {
         return Err(io::Error::last_os_error());
     }
     // SAFETY: fstat returned 0, so it filled the struct.
-    Ok(Stat::from_raw(unsafe { st.assume_init_ref() }))
+    Ok(stat_of(unsafe { st.assume_init_ref() }))
 }
 
 /// `readlinkat(dir, name)`: the link's target bytes, whatever their length.
@@ -142,37 +161,23 @@ pub(crate) fn read_link_at(dir: Option<BorrowedFd<'_>>, name: &CStr) -> io::Resu
     }
 }
 
-/// How an open asks for `O_NOATIME`.
-#[derive(Debug, Clone, Copy)]
-pub(crate) struct AtimePolicy {
-    /// Open without `O_NOATIME` when it is refused and the mount does not keep times.
-    pub allow_changes: bool,
-    /// Act as if `O_NOATIME` were refused (test hook).
-    pub simulate_refusal: bool,
-    /// Take the mount as read-only/`noatime` (`true`) or not, instead of asking (test hook).
-    pub mount_override: Option<bool>,
-}
-
-/// Why an evidence open failed.
-#[derive(Debug)]
-pub(crate) enum OpenError {
-    /// `O_NOATIME` was refused (not the owner, no `CAP_FOWNER`), the mount records access
-    /// times, and changes were not allowed: closed again before anything was read.
-    AtimeWouldChange,
-    /// The open itself failed.
-    Io(io::Error),
-}
-
-/// Opens `name` in `dir` read-only with `flags` added, asking for `O_NOATIME` first.
-/// Returns the descriptor and whether reading it leaves access times alone (`O_NOATIME`,
-/// or a read-only or `noatime` mount).
+/// Opens `name` in `dir` read-only, asking for `O_NOATIME` first; `follow` allows a final
+/// symbolic link. Returns the descriptor and whether reading it leaves access times alone
+/// (`O_NOATIME`, or a read-only or `noatime` mount).
 pub(crate) fn open_at(
     dir: Option<BorrowedFd<'_>>,
     name: &CStr,
-    flags: libc::c_int,
+    what: OpenFor,
+    follow: bool,
     policy: AtimePolicy,
 ) -> Result<(OwnedFd, bool), OpenError> {
-    let base = libc::O_RDONLY | libc::O_CLOEXEC | flags;
+    // O_NONBLOCK: a FIFO swapped in after listing must not block the open.
+    let kind = match what {
+        OpenFor::Reading => libc::O_NONBLOCK,
+        OpenFor::Listing => libc::O_DIRECTORY,
+    };
+    let nofollow = if follow { 0 } else { libc::O_NOFOLLOW };
+    let base = libc::O_RDONLY | libc::O_CLOEXEC | kind | nofollow;
     let raw = |flags: libc::c_int| -> io::Result<OwnedFd> {
         // SAFETY: name is NUL-terminated; the descriptor (or AT_FDCWD) is valid for the call.
         let fd = unsafe { libc::openat(dir_raw(dir), name.as_ptr(), flags) };
