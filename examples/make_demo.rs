@@ -1,6 +1,7 @@
 //! Generates the small, benign demo in `examples/demo/` (committed; under 1 MB):
 //! synthetic pictures, transformed copies (JPEG re-encoded, resized, mirrored, truncated),
-//! a few documents, and demo hash sets that mark some files as alert and some as ignore.
+//! a few documents, a re-encoded copy of a generated video (made with `ffmpeg`), and demo
+//! hash sets (and a vPDQ list) that mark some files as alert and some as ignore.
 //!
 //! ```text
 //! cargo run --release --example make_demo      # regenerate
@@ -185,12 +186,42 @@ fn main() {
     let known_list = format!("{}  readme.txt\n{}  license.txt\n", md5(readme), md5(license));
     write(&sets, "demo-known.md5", known_list.as_bytes());
 
+    known_video(&evidence, &sets);
+
     let total: u64 = [&evidence, &sets]
         .iter()
         .flat_map(|d| walk(d))
         .map(|p| fs::metadata(p).map(|m| m.len()).unwrap_or(0))
         .sum();
     println!("demo written to {} ({total} bytes)", demo.display());
+}
+
+/// A "known" video (ffmpeg's `testsrc2` source, 4 s at 320x240), kept only as its vPDQ list
+/// (`sets/demo-vpdq/known-clip.txt`, the reference's text format), and a re-encoded,
+/// resized copy in the evidence (`Videos/VID_0001.mp4`) that the list flags. Needs the
+/// `ffmpeg` program when the demo is made, not when it is scanned from the committed files.
+fn known_video(evidence: &Path, sets: &Path) {
+    let work = tempfile::tempdir().expect("temporary directory");
+    let original = work.path().join("known-clip.mp4");
+    let copy = evidence.join("Videos/VID_0001.mp4");
+    fs::create_dir_all(copy.parent().unwrap()).expect("create Videos");
+    let ffmpeg = |args: &[&str], out: &Path| {
+        let status = std::process::Command::new("ffmpeg")
+            .args(["-y", "-v", "error", "-nostdin"])
+            .args(args)
+            .args(["-c:v", "libx264", "-pix_fmt", "yuv420p", "-threads", "1"])
+            .args(["-map_metadata", "-1", "-fflags", "+bitexact"])
+            .arg(out)
+            .status()
+            .expect("run ffmpeg (apt-get install ffmpeg)");
+        assert!(status.success(), "ffmpeg failed for {}", out.display());
+    };
+    ffmpeg(&["-f", "lavfi", "-i", "testsrc2=s=320x240:r=10", "-t", "4"], &original);
+    ffmpeg(&["-i", original.to_str().unwrap(), "-vf", "scale=192:144", "-crf", "30"], &copy);
+    let hashes = mediahash::video::hash_video_file(&original, &Default::default())
+        .expect("vPDQ of the demo video");
+    let list = mediahash::perceptual::vpdq::write_list(&hashes.frames);
+    write(sets, "demo-vpdq/known-clip.txt", list.as_bytes());
 }
 
 fn walk(dir: &Path) -> Vec<std::path::PathBuf> {

@@ -355,6 +355,10 @@ pub fn open_evidence_with(path: &Path, follow_symlinks: bool) -> io::Result<(Fil
         let nofollow = if follow_symlinks { 0 } else { libc::O_NOFOLLOW };
         return Ok((open_regular(path, nofollow)?, false));
     }
+    #[cfg(windows)]
+    if let Some(file) = crate::openfile::open_regular_frozen(path)? {
+        return Ok((file, true));
+    }
     #[allow(unreachable_code)]
     {
         let _ = follow_symlinks;

@@ -121,6 +121,50 @@ pub fn check_regular(file: &File) -> io::Result<()> {
     }
 }
 
+/// Windows: freezes the last-access time of an open handle (`SetFileTime` with all bits
+/// set, as the Windows documentation describes), so reads through it leave the time alone.
+/// Needs `FILE_WRITE_ATTRIBUTES` on the handle; nothing is written.
+#[cfg(windows)]
+pub(crate) fn freeze_access_time(
+    handle: std::os::windows::io::BorrowedHandle<'_>,
+) -> io::Result<()> {
+    use std::os::windows::io::AsRawHandle;
+    use windows_sys::Win32::Foundation::FILETIME;
+    let keep = FILETIME { dwLowDateTime: u32::MAX, dwHighDateTime: u32::MAX };
+    // SAFETY: the handle is open for the call; only the last-access argument is given.
+    let ok = unsafe {
+        windows_sys::Win32::Storage::FileSystem::SetFileTime(
+            handle.as_raw_handle() as _,
+            std::ptr::null(),
+            &keep,
+            std::ptr::null(),
+        )
+    };
+    if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
+}
+
+/// Windows: opens `path` as [`open_regular`] does, with its last-access time frozen
+/// ([`freeze_access_time`]); `Ok(None)` when write-attributes access or the freeze is
+/// refused (read-only media, a write blocker, an ACL), so the caller opens it plainly.
+/// A final link is followed (as `open_regular` does on Windows): opening the link itself
+/// would also read the stubs of cloud and deduplicated files instead of their data.
+#[cfg(windows)]
+pub fn open_regular_frozen(path: &Path) -> io::Result<Option<File>> {
+    use std::os::windows::fs::OpenOptionsExt;
+    use std::os::windows::io::AsHandle;
+    use windows_sys::Win32::Storage::FileSystem::{FILE_GENERIC_READ, FILE_WRITE_ATTRIBUTES};
+    let mut options = OpenOptions::new();
+    options.read(true).access_mode(FILE_GENERIC_READ | FILE_WRITE_ATTRIBUTES);
+    let file = match options.open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::PermissionDenied => return Ok(None),
+        Err(e) if e.raw_os_error() == Some(19) => return Ok(None), // ERROR_WRITE_PROTECT
+        Err(e) => return Err(e),
+    };
+    check_regular(&file)?;
+    Ok(freeze_access_time(file.as_handle()).ok().map(|()| file))
+}
+
 /// Reads at `offset` without using the file's cursor on Unix (`pread`). On Windows the read
 /// moves the handle's cursor (`ReadFile` with an offset), so a caller that mixes it with
 /// sequential reads must track its own position.

@@ -813,3 +813,160 @@ fn damaged_video_frame_sections_fail_verification() {
         let _ = set.videos();
     }
 }
+
+/// Videos with no path of their own (ZIP members, nested ZIPs, files inside a FAT disk
+/// image) are decoded from an in-memory copy and give the vPDQ the same file gives from a
+/// folder; an MP4 with its index at the end (needs seeking) is among them. Past
+/// `--video-spool-mib` they are error records that say so.
+#[test]
+#[cfg_attr(
+    not(all(mediahash_video_tools, mediahash_disk_tools, mediahash_zip_tools)),
+    ignore = "needs ffmpeg, zip and mtools (apt-get install ffmpeg zip mtools dosfstools)"
+)]
+fn videos_inside_archives_and_disk_images_are_hashed_from_memory() {
+    let mh = env!("CARGO_BIN_EXE_mh");
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    for d in ["lists", "evidence", "work", "zip"] {
+        std::fs::create_dir(dir.join(d)).unwrap();
+    }
+    let known = make(
+        &dir.join("work"),
+        "known.mp4",
+        &["-f", "lavfi", "-i", "mandelbrot=s=200x150:r=10", "-t", "4", "-c:v", "libx264"],
+    );
+    let moov = std::fs::read(&known).unwrap();
+    let at = |tag: &[u8]| moov.windows(4).position(|w| w == tag).unwrap();
+    assert!(at(b"moov") > at(b"mdat"), "the clip keeps its index at the end");
+    let status = Command::new(mh).args(["hash", "--video-fps", "1"]).arg(&known).output().unwrap();
+    let line: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
+    let frames = line["vpdq"].as_array().unwrap().len() as u64;
+    assert!(frames >= 4);
+    let list: String = line["vpdq"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}\n",
+                f["frame"],
+                f["quality"],
+                f["hash"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    std::fs::write(dir.join("lists/known-video.txt"), list).unwrap();
+    let set = dir.join("work/set.mhset");
+    let built = Command::new(mh)
+        .args(["refset", "build", "-o"])
+        .arg(&set)
+        .arg("--alert-vpdq")
+        .arg(dir.join("lists"))
+        .status()
+        .unwrap();
+    assert!(built.success());
+
+    // A ZIP holding the clip (deflated) and a nested ZIP holding it again.
+    let ev = dir.join("evidence");
+    std::fs::copy(&known, dir.join("zip/clip.mp4")).unwrap();
+    let zip = |out: &Path, what: &str| {
+        let ok = Command::new("zip")
+            .arg("-q")
+            .arg(out)
+            .arg(what)
+            .current_dir(dir.join("zip"))
+            .status()
+            .unwrap();
+        assert!(ok.success());
+    };
+    zip(&dir.join("zip/inner.zip"), "clip.mp4");
+    zip(&ev.join("export.zip"), "clip.mp4");
+    zip(&ev.join("export.zip"), "inner.zip");
+    // A FAT16 image holding it (a second evidence root: disk images are opened as roots).
+    let image = dir.join("work/stick.img");
+    std::fs::File::create(&image).unwrap().set_len(16 << 20).unwrap();
+    assert!(
+        Command::new("mkfs.vfat").args(["-F", "16"]).arg(&image).output().unwrap().status.success()
+    );
+    let copied = Command::new("mcopy")
+        .arg("-i")
+        .arg(&image)
+        .arg(&known)
+        .arg("::/clip.mp4")
+        .output()
+        .unwrap();
+    assert!(copied.status.success(), "{}", String::from_utf8_lossy(&copied.stderr));
+
+    let scan = |extra: &[&str]| {
+        let out = Command::new(mh)
+            .args(["scan", "--no-progress", "--threads", "2", "--format", "jsonl", "--refset"])
+            .arg(&set)
+            .args(extra)
+            .arg(&ev)
+            .arg(&image)
+            .output()
+            .unwrap();
+        let entries: Vec<serde_json::Value> = String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .filter(|v| v["record"] == "entry" && v["path"].as_str().unwrap().ends_with("clip.mp4"))
+            .collect();
+        (out.status.code(), entries)
+    };
+    let (code, clips) = scan(&[]);
+    assert_eq!(clips.len(), 3, "the ZIP member, the nested member, the file in the image");
+    for clip in &clips {
+        assert_eq!(clip["disposition"], "alert", "{clip}");
+        assert_eq!(clip["video"]["frames_hashed"].as_u64(), Some(frames), "{clip}");
+        assert_eq!(clip["video"]["video_matches"][0]["video_id"], "known-video", "{clip}");
+        assert_eq!(clip["video"]["video_matches"][0]["query_percent"].as_f64(), Some(100.0));
+    }
+    assert_eq!(code, Some(1), "alerts found, nothing incomplete");
+
+    // Past the in-memory limit: error records that say so, and the scan is incomplete.
+    let (code, clips) = scan(&["--video-spool-mib", "0"]);
+    assert_eq!(code, Some(2));
+    assert_eq!(clips.len(), 3);
+    for clip in &clips {
+        assert_eq!(clip["reason_code"], "video-not-hashed", "{clip}");
+        assert!(clip["video"]["error"].as_str().unwrap().contains("in-memory limit"), "{clip}");
+    }
+}
+
+/// `compare` against python-threatexchange's `match_VPDQ_hash_brute` (Meta's matcher, used
+/// by HMA): both percentages, on the reference lists and on copies with bits flipped around
+/// the radius, frames dropped, hashes repeated with other qualities and low-quality frames
+/// (tests/vectors/vpdq-match, made by scripts/vpdq_match_vectors.py).
+#[test]
+fn vpdq_matching_equals_python_threatexchange() {
+    let dir = repo().join("tests/vectors/vpdq-match");
+    let list = |name: &str| {
+        let text = std::fs::read_to_string(dir.join(format!("{name}.txt"))).unwrap();
+        parse_list(&text).unwrap_or_else(|e| panic!("{name}: {e}"))
+    };
+    let table = std::fs::read_to_string(dir.join("matches.csv")).unwrap();
+    let mut checked = 0;
+    let mut partial = 0;
+    for line in table.lines().skip(1) {
+        let f: Vec<&str> = line.split(',').collect();
+        let options = VpdqMatchOptions {
+            quality: f[2].parse().unwrap(),
+            distance: f[3].parse().unwrap(),
+            ..Default::default()
+        };
+        let (want_query, want_target): (f64, f64) = (f[4].parse().unwrap(), f[5].parse().unwrap());
+        let got = compare(&list(f[0]), &list(f[1]), &options);
+        assert!(
+            (got.query_percent - want_query).abs() < 1e-5
+                && (got.target_percent - want_target).abs() < 1e-5,
+            "{line}: mediahash {:.6},{:.6}",
+            got.query_percent,
+            got.target_percent
+        );
+        checked += 1;
+        partial += usize::from(want_query > 0.0 && want_query < 100.0);
+    }
+    assert!(checked >= 300 && partial >= 20, "{checked} comparisons, {partial} partial");
+}

@@ -18,9 +18,11 @@ const FILES: &[(&str, &[u8])] = &[
     ("evidence/Documents/scan.png", include_bytes!("../demo/evidence/Documents/scan.png")),
     ("evidence/System/license.txt", include_bytes!("../demo/evidence/System/license.txt")),
     ("evidence/System/readme.txt", include_bytes!("../demo/evidence/System/readme.txt")),
+    ("evidence/Videos/VID_0001.mp4", include_bytes!("../demo/evidence/Videos/VID_0001.mp4")),
     ("sets/demo-known.md5", include_bytes!("../demo/sets/demo-known.md5")),
     ("sets/demo-pdq.txt", include_bytes!("../demo/sets/demo-pdq.txt")),
     ("sets/demo-vics.json", include_bytes!("../demo/sets/demo-vics.json")),
+    ("sets/demo-vpdq/known-clip.txt", include_bytes!("../demo/sets/demo-vpdq/known-clip.txt")),
 ];
 
 /// The demo, unpacked; the directory is removed when this is dropped.
@@ -54,5 +56,10 @@ impl Demo {
             vec![sets.join("demo-vics.json"), sets.join("demo-pdq.txt")],
             vec![sets.join("demo-known.md5")],
         )
+    }
+
+    /// The demo's known videos: a folder of vPDQ lists, alerts.
+    pub fn vpdq_lists(&self) -> std::path::PathBuf {
+        self.dir.path().join("sets/demo-vpdq")
     }
 }

@@ -50,6 +50,13 @@ pub struct ScanArgs {
     /// A hash-set source file whose entries are known harmless (e.g. NSRL). Repeatable.
     #[arg(long, value_name = "FILE")]
     ignore: Vec<PathBuf>,
+    /// A vPDQ list of a known video (the reference's text format, the file name as video
+    /// id), or a folder of them, whose videos are alerts; imported in memory. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    alert_vpdq: Vec<PathBuf>,
+    /// As --alert-vpdq, for known harmless videos. Repeatable.
+    #[arg(long, value_name = "PATH")]
+    ignore_vpdq: Vec<PathBuf>,
     /// Write the report here (default: standard output). Refused inside an evidence root.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
@@ -129,6 +136,11 @@ pub struct ScanArgs {
     /// Address-space limit of each ffmpeg process, in MiB (0: none).
     #[arg(long, value_name = "MIB", default_value_t = mediahash::video::DEFAULT_MEMORY_LIMIT >> 20)]
     video_memory_mib: u64,
+    /// Largest video inside a disk image or archive copied into memory (never to disk) to
+    /// be decoded, in MiB; larger ones are error records. Each scan thread holds at most
+    /// one copy.
+    #[arg(long, value_name = "MIB", default_value_t = mediahash::video::spool::DEFAULT_SPOOL_LIMIT >> 20)]
+    video_spool_mib: u64,
     /// Deepest ZIP nesting read (1: members of archives met as files; 2: also archives in
     /// those...). 0 reads no archive.
     #[arg(long, value_name = "N", default_value_t = ArchiveLimits::default().max_depth)]
@@ -315,6 +327,7 @@ fn scan(mut args: ScanArgs) -> u8 {
         let (alert, ignore) = demo.sets();
         args.alert.extend(alert);
         args.ignore.extend(ignore);
+        args.alert_vpdq.push(demo.vpdq_lists());
         Some(demo)
     } else {
         None
@@ -375,15 +388,22 @@ fn scan(mut args: ScanArgs) -> u8 {
             Err(e) => return fatal(FAILURE, e),
         }
     }
-    for (paths, disposition) in
-        [(&args.alert, Disposition::Alert), (&args.ignore, Disposition::Ignore)]
-    {
+    for (paths, disposition, vpdq) in [
+        (&args.alert, Disposition::Alert, false),
+        (&args.ignore, Disposition::Ignore, false),
+        (&args.alert_vpdq, Disposition::Alert, true),
+        (&args.ignore_vpdq, Disposition::Ignore, true),
+    ] {
         for path in paths {
-            let loaded =
-                match lib::reference::load_source(path, disposition, Some(work_dir.clone())) {
-                    Ok(r) => r,
-                    Err(e) => return fatal(FAILURE, e),
-                };
+            let temp_dir = Some(work_dir.clone());
+            let loaded = match if vpdq {
+                lib::reference::load_vpdq_lists(path, disposition, temp_dir)
+            } else {
+                lib::reference::load_source(path, disposition, temp_dir)
+            } {
+                Ok(r) => r,
+                Err(e) => return fatal(FAILURE, e),
+            };
             if let Err(refused) = check_source(path, &loaded, args.allow_bad_lines) {
                 return fatal(FAILURE, refused);
             }
@@ -392,8 +412,9 @@ fn scan(mut args: ScanArgs) -> u8 {
     }
     if references.is_empty() {
         eprintln!(
-            "mh scan: warning: no reference set given (--refset, --alert, --ignore): nothing \
-             can match, every image will be reported unknown-image"
+            "mh scan: warning: no reference set given (--refset, --alert, --ignore, \
+             --alert-vpdq, --ignore-vpdq): nothing can match, every image will be reported \
+             unknown-image"
         );
     }
 
@@ -418,6 +439,7 @@ fn scan(mut args: ScanArgs) -> u8 {
             ..Default::default()
         },
         seconds_per_hash: if args.video_fps == 0.0 { 0.0 } else { 1.0 / args.video_fps },
+        spool_limit: args.video_spool_mib.saturating_mul(1 << 20),
         ..Default::default()
     });
     let options = ScanOptions {
@@ -682,6 +704,24 @@ fn notable_line(entry: &EntryRecord) -> String {
             }
             parts.join(", ")
         })
+        .chain(entry.video.iter().flat_map(|v| {
+            let videos = v.video_matches.iter().filter(|m| m.disposition == Disposition::Alert);
+            let frames = v.frame_matches.iter().filter(|m| m.disposition == Disposition::Alert);
+            videos
+                .map(|m| {
+                    format!(
+                        "{}, video {}, vpdq {:.0}% of this video's frames, {:.0}% of the known \
+                         video's",
+                        m.set,
+                        m.video_id.as_deref().unwrap_or("?"),
+                        m.query_percent,
+                        m.known_percent
+                    )
+                })
+                .chain(frames.map(|m| {
+                    format!("{}, frame at {:.3} s, pdq distance {}", m.set, m.timestamp, m.distance)
+                }))
+        }))
         .collect();
     // A file can match many sets and hash kinds; the first few say enough here.
     let mut shown = described.iter().take(3).cloned().collect::<Vec<_>>().join(" | ");

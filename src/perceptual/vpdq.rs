@@ -394,11 +394,18 @@ impl VpdqComparison {
     }
 }
 
-/// Distinct hashes of quality ≥ `quality`, in first-seen order (python-threatexchange
-/// deduplicates by hex string, i.e. by hash).
+/// Distinct hashes of quality ≥ `quality`, in first-seen order, as python-threatexchange
+/// takes them: deduplicated by hash first (the first occurrence kept), then filtered by
+/// quality, so a hash first seen at a low quality is left out even where it recurs at a
+/// higher one.
 pub fn usable_hashes(frames: &[VpdqFrame], quality: u8) -> Vec<PdqHash> {
+    usable_frames(frames, quality).map(|f| f.hash).collect()
+}
+
+/// The frames behind [`usable_hashes`].
+fn usable_frames(frames: &[VpdqFrame], quality: u8) -> impl Iterator<Item = &VpdqFrame> {
     let mut seen = HashSet::new();
-    frames.iter().filter(|f| f.quality >= quality && seen.insert(f.hash)).map(|f| f.hash).collect()
+    frames.iter().filter(move |f| seen.insert(f.hash) && f.quality >= quality)
 }
 
 fn near(a: &PdqHash, b: &[PdqHash], distance: u32) -> bool {
@@ -432,19 +439,17 @@ pub fn compare_with_variants(
 ) -> VpdqComparison {
     let t = usable_hashes(target, options.quality);
     // Query frames deduplicated by hash, each with its usable variant.
-    let mut seen = HashSet::new();
-    let mut groups: Vec<(PdqHash, Option<PdqHash>)> = Vec::new();
-    for f in query.iter().filter(|f| f.quality >= options.quality) {
-        if seen.insert(f.hash) {
+    let groups: Vec<(PdqHash, Option<PdqHash>)> = usable_frames(query, options.quality)
+        .map(|f| {
             let variant = variants
                 .binary_search_by_key(&f.frame, |v| v.frame)
                 .ok()
                 .map(|i| variants[i])
                 .filter(|v| v.quality >= options.quality)
                 .map(|v| v.hash);
-            groups.push((f.hash, variant));
-        }
-    }
+            (f.hash, variant)
+        })
+        .collect();
     let d = options.distance;
     let query_matched =
         groups.iter().filter(|(h, v)| near(h, &t, d) || v.is_some_and(|v| near(&v, &t, d))).count();

@@ -1051,8 +1051,64 @@ struct EvidenceReader<'a> {
     offset: u64,
     context: &'a Context<'a>,
     cancelled: bool,
-    /// The first bytes, to name the image format even when decoding fails.
+    /// The first bytes ([`HEAD_LEN`]), to name the image format even when decoding fails
+    /// and to recognise video containers.
     head: Vec<u8>,
+    /// The in-memory copy of a video that has no path (inside a disk image or archive).
+    video_copy: VideoCopy,
+}
+
+/// How many first bytes of each item are kept: enough for every container sniffer
+/// (`video::sniff_container` needs 377 for MPEG-TS).
+const HEAD_LEN: usize = 512;
+
+/// The in-memory copy of an item's bytes for ffmpeg, decided from its first bytes.
+enum VideoCopy {
+    /// Not decided yet (fewer than [`HEAD_LEN`] bytes read).
+    Undecided,
+    /// Not wanted: the item has a path, is not a video, or videos are not hashed.
+    Off,
+    /// A video, but this system has no anonymous memory files.
+    Unavailable,
+    /// Being copied.
+    On(crate::video::spool::Spool),
+    /// The copy failed (out of memory): the message.
+    Failed(String),
+}
+
+impl EvidenceReader<'_> {
+    /// Copies the bytes just read (`bytes`, starting at `start`) into the video copy,
+    /// deciding from the first bytes whether the item is a video.
+    fn copy_video(&mut self, start: u64, bytes: &[u8]) {
+        match &mut self.video_copy {
+            VideoCopy::Undecided if self.head.len() >= HEAD_LEN || bytes.is_empty() => {
+                self.video_copy = if crate::video::sniff_container(&self.head).is_none() {
+                    VideoCopy::Off
+                } else {
+                    let limit = self.context.options.video.as_ref().map_or(0, |v| v.spool_limit);
+                    match crate::video::spool::Spool::new(limit) {
+                        // Everything before `start` is in `head` (it holds the first
+                        // HEAD_LEN bytes and was not full before this read).
+                        Ok(Some(mut spool)) => match spool
+                            .write(&self.head[..start as usize])
+                            .and_then(|()| spool.write(bytes))
+                        {
+                            Ok(()) => VideoCopy::On(spool),
+                            Err(e) => VideoCopy::Failed(e.to_string()),
+                        },
+                        Ok(None) => VideoCopy::Unavailable,
+                        Err(e) => VideoCopy::Failed(e.to_string()),
+                    }
+                };
+            }
+            VideoCopy::On(spool) => {
+                if let Err(e) = spool.write(bytes) {
+                    self.video_copy = VideoCopy::Failed(e.to_string());
+                }
+            }
+            _ => {}
+        }
+    }
 }
 
 impl Read for EvidenceReader<'_> {
@@ -1064,10 +1120,11 @@ impl Read for EvidenceReader<'_> {
         }
         match self.inner.read(buf) {
             Ok(n) => {
-                if self.head.len() < 32 {
-                    let take = n.min(32 - self.head.len());
+                if self.head.len() < HEAD_LEN {
+                    let take = n.min(HEAD_LEN - self.head.len());
                     self.head.extend_from_slice(&buf[..take]);
                 }
+                self.copy_video(self.offset, &buf[..n]);
                 self.offset += n as u64;
                 if let Some(p) = &self.context.options.progress {
                     p.bytes.fetch_add(n as u64, Ordering::Relaxed);
@@ -1101,6 +1158,12 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
         context,
         cancelled: false,
         head: Vec::new(),
+        // Folder files are given to ffmpeg by path; other items have none.
+        video_copy: if record.location.is_some() && context.options.video.is_some() {
+            VideoCopy::Undecided
+        } else {
+            VideoCopy::Off
+        },
     };
     let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
     if reader.cancelled || analysis.as_ref().is_ok_and(|a| a.cancelled()) {
@@ -1137,7 +1200,7 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
     };
 
     if analysis.image.is_none() && record.kind == crate::report::EntryKind::File {
-        match video_record(&record, &reader.head, context) {
+        match video_record(&record, &reader.head, &reader.video_copy, context) {
             Ok(video) => record.video = video.map(Box::new),
             Err(()) => return Outcome::Cancelled,
         }
@@ -1188,31 +1251,41 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
 fn video_record(
     record: &EntryRecord,
     head: &[u8],
+    copy: &VideoCopy,
     context: &Context<'_>,
 ) -> Result<Option<crate::report::video::VideoRecord>, ()> {
     use crate::report::video::{FrameMatchRecord, VideoMatchRecord, VideoRecord};
     use crate::video::VideoError;
     let Some(options) = &context.options.video else { return Ok(None) };
-    // A folder file is read again by path for its first bytes (the scan keeps 32) and given
-    // to ffmpeg by path; content inside a disk image or an archive has no path ffmpeg can
-    // open.
-    let path = (record.location.is_none()).then(|| crate::pathbytes::path_from_bytes(&record.path));
-    let mut prefix = Vec::new();
-    if let Some(p) = &path
-        && let Ok(f) = crate::analyze::open_evidence(p)
-    {
-        let _ = f.take(400).read_to_end(&mut prefix);
-    }
-    let sniffed = crate::video::sniff_container(if prefix.is_empty() { head } else { &prefix });
-    let Some(container) = sniffed else { return Ok(None) };
+    let Some(container) = crate::video::sniff_container(head) else { return Ok(None) };
     let mut out = VideoRecord { container: container.to_string(), ..VideoRecord::default() };
-    let Some(path) = path else {
-        out.error = Some(
-            "video inside a disk image or archive: not hashed as video (extract it, e.g. with \
-             icat or unzip, and hash it with mh hash --video-fps)"
-                .to_string(),
-        );
-        return Ok(Some(out));
+    // A folder file is given to ffmpeg by its path; content inside a disk image or an
+    // archive by the path of its in-memory copy.
+    let path = if record.location.is_none() {
+        crate::pathbytes::path_from_bytes(&record.path)
+    } else {
+        let unhashed = match copy {
+            VideoCopy::On(spool) => match spool.finish() {
+                Ok(path) => Ok(path),
+                Err(e) => Err(e.to_string()),
+            },
+            VideoCopy::Failed(message) => {
+                Err(format!("in-memory copy of the video failed: {message}: not hashed as video"))
+            }
+            VideoCopy::Unavailable | VideoCopy::Undecided | VideoCopy::Off => {
+                Err("video inside a disk image or archive: not hashed as video on this system (no \
+                 anonymous memory files to decode it from; extract it, e.g. with icat or \
+                 unzip, and hash it with mh hash --video-fps)"
+                    .to_string())
+            }
+        };
+        match unhashed {
+            Ok(path) => path,
+            Err(message) => {
+                out.error = Some(message);
+                return Ok(Some(out));
+            }
+        }
     };
     let mut options = options.clone();
     options.ffmpeg.cancel = context.options.cancel.clone();

@@ -278,24 +278,62 @@ pub fn load_source(
     disposition: Disposition,
     temp_dir: Option<PathBuf>,
 ) -> Result<LoadedReference, LoadError> {
+    load_into_memory(path, disposition, temp_dir, |builder| {
+        let summary =
+            import::import_into(builder, path, None, disposition, None, &ImportOptions::default())?;
+        Ok((crate::hex::encode(&summary.sha256), summary.format_label))
+    })
+}
+
+/// Imports vPDQ hash lists (one file per video in the reference's text format, or a folder
+/// of them: [`import::vpdq::import_vpdq_lists`]) into an in-memory reference set, as
+/// [`load_source`] does for hash lists; every video gets `disposition`. Files that are not
+/// lists are counted in the provenance (`sources[].bad_records`).
+///
+/// # Errors
+/// As [`load_source`].
+pub fn load_vpdq_lists(
+    path: &Path,
+    disposition: Disposition,
+    temp_dir: Option<PathBuf>,
+) -> Result<LoadedReference, LoadError> {
+    load_into_memory(path, disposition, temp_dir, |builder| {
+        import::vpdq::import_vpdq_lists(builder, path, disposition, None)?;
+        Ok((String::new(), "vpdq-list".to_string()))
+    })
+}
+
+/// Builds an in-memory set from what `import` adds; `import` returns the source's SHA-256
+/// (hex; empty: take the one the builder recorded) and its format label.
+fn load_into_memory(
+    path: &Path,
+    disposition: Disposition,
+    temp_dir: Option<PathBuf>,
+    import: impl FnOnce(&mut Builder) -> Result<(String, String), ImportError>,
+) -> Result<LoadedReference, LoadError> {
     let name = path.display().to_string();
     let build = |source| LoadError::Build { path: name.clone(), source: Box::new(source) };
     // A fixed build time: the in-memory set is the same for the same source.
     let options = BuildOptions { temp_dir, build_time: Some(0), ..BuildOptions::default() };
     let mut builder = Builder::new(options).map_err(build)?;
-    let summary =
-        import::import_into(&mut builder, path, None, disposition, None, &ImportOptions::default())
-            .map_err(|source| LoadError::Import { path: name.clone(), source: Box::new(source) })?;
+    let (sha256, kind) = import(&mut builder)
+        .map_err(|source| LoadError::Import { path: name.clone(), source: Box::new(source) })?;
     let (bytes, _report) = builder.finish_to_vec().map_err(build)?;
     let set = RefSet::from_bytes(bytes)
         .map_err(|source| LoadError::Open { path: name.clone(), source: Box::new(source) })?;
+    let sources = set.provenance().sources.clone();
+    let sha256 = if sha256.is_empty() {
+        sources.first().map(|s| s.sha256.clone()).unwrap_or_default()
+    } else {
+        sha256
+    };
     Ok(LoadedReference {
         provenance: ReferenceProvenance {
             path: name,
-            sha256: crate::hex::encode(&summary.sha256),
-            kind: summary.format_label.clone(),
+            sha256,
+            kind,
             disposition: Some(disposition),
-            sources: set.provenance().sources.clone(),
+            sources,
         },
         index: Box::new(set),
     })

@@ -23,6 +23,7 @@
 mod child;
 pub mod ffmpeg;
 pub mod matching;
+pub mod spool;
 
 use std::path::Path;
 
@@ -43,6 +44,9 @@ pub struct VideoOptions {
     /// Also hash each sampled frame with its dark bars cut off
     /// ([`VideoHashes::trimmed`], for matching letterboxed copies). Default true.
     pub trim_bars: bool,
+    /// Largest video inside a disk image or archive that a scan copies into memory to
+    /// decode it ([`spool`]). Default [`spool::DEFAULT_SPOOL_LIMIT`].
+    pub spool_limit: u64,
 }
 
 impl Default for VideoOptions {
@@ -51,6 +55,7 @@ impl Default for VideoOptions {
             ffmpeg: FfmpegOptions::default(),
             seconds_per_hash: DEFAULT_SECONDS_PER_HASH,
             trim_bars: true,
+            spool_limit: spool::DEFAULT_SPOOL_LIMIT,
         }
     }
 }

@@ -36,7 +36,6 @@ use windows_sys::Win32::Storage::FileSystem::{
     FileBasicInfo, FileIdBothDirectoryInfo, FileIdBothDirectoryRestartInfo,
     GetFileInformationByHandle, GetFileInformationByHandleEx, GetFileType,
     GetVolumeInformationByHandleW, MAXIMUM_REPARSE_DATA_BUFFER_SIZE, OPEN_EXISTING, SYNCHRONIZE,
-    SetFileTime,
 };
 use windows_sys::Win32::System::IO::{DeviceIoControl, IO_STATUS_BLOCK};
 use windows_sys::Win32::System::Ioctl::FSCTL_GET_REPARSE_POINT;
@@ -237,16 +236,6 @@ fn open_raw(
     Ok(unsafe { OwnedHandle::from_raw_handle(handle) })
 }
 
-/// Freezes the handle's last-access time (`SetFileTime` with all bits set).
-fn freeze_access_time(handle: DirRef<'_>) -> io::Result<()> {
-    let keep = FILETIME { dwLowDateTime: u32::MAX, dwHighDateTime: u32::MAX };
-    // SAFETY: the handle is open for the call; only the last-access argument is given.
-    let ok = unsafe {
-        SetFileTime(handle.as_raw_handle() as HANDLE, std::ptr::null(), &keep, std::ptr::null())
-    };
-    if ok == 0 { Err(io::Error::last_os_error()) } else { Ok(()) }
-}
-
 /// Opens `name` in `dir` for reading or listing, freezing its last-access time first;
 /// `follow` opens a final link's target. A reparse point that is not a link (a cloud or
 /// deduplicated file) is always opened through, so its data is read, not its stub.
@@ -274,7 +263,7 @@ pub(crate) fn open_at(
     if !policy.simulate_refusal {
         match open(Access::ReadFreezing) {
             Ok(handle) => {
-                if freeze_access_time(handle.as_handle()).is_ok() {
+                if crate::openfile::freeze_access_time(handle.as_handle()).is_ok() {
                     return Ok((handle, true));
                 }
             }
