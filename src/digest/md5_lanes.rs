@@ -136,7 +136,7 @@ macro_rules! md5_rounds {
         macro_rules! step {
             ($fun:ident, $step:expr) => {{
                 let t = $add($add($a, $fun($b, $c, $d)), $add($k($step), $m[word($step)]));
-                let r = $rotl::<{ S[$step / 16][$step % 4] as i32 }>(t);
+                let r = $rotl::<{ S[$step / 16][$step % 4] as i32 }, { 32 - S[$step / 16][$step % 4] as i32 }>(t);
                 $a = $d;
                 $d = $c;
                 $c = $b;
@@ -200,9 +200,11 @@ mod avx2 {
             unsafe { _mm256_add_epi32(x, y) }
         }
         #[inline(always)]
-        fn rotl<const R: i32>(x: __m256i) -> __m256i {
+        fn rotl<const L: i32, const R: i32>(x: __m256i) -> __m256i {
+            // Immediate shifts (one uop each); `R` is `32 - L`, passed in because a const
+            // generic cannot be computed from another on stable Rust.
             // SAFETY: as `add`.
-            unsafe { _mm256_or_si256(_mm256_sll_epi32(x, _mm_cvtsi32_si128(R)), _mm256_srl_epi32(x, _mm_cvtsi32_si128(32 - R))) }
+            unsafe { _mm256_or_si256(_mm256_slli_epi32::<L>(x), _mm256_srli_epi32::<R>(x)) }
         }
         #[inline(always)]
         fn f(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
@@ -296,9 +298,10 @@ mod avx512 {
             unsafe { _mm512_add_epi32(x, y) }
         }
         #[inline(always)]
-        fn rotl<const R: i32>(x: __m512i) -> __m512i {
+        fn rotl<const L: i32, const R: i32>(x: __m512i) -> __m512i {
+            // One vprold; `R` (`32 - L`) is the AVX2 kernel's and unused here.
             // SAFETY: as `add`.
-            unsafe { _mm512_rolv_epi32(x, _mm512_set1_epi32(R)) }
+            unsafe { _mm512_rol_epi32::<L>(x) }
         }
         // Round functions as three-input truth tables (vpternlogd): index (b<<2)|(c<<1)|d.
         #[inline(always)]

@@ -98,26 +98,31 @@ impl HorizontalKernel {
         }
     }
 
-    /// One output row: `row` holds input columns from `col_offset` on and may be longer than
-    /// the image row (bytes past it are read with zero weight, never used).
+    /// `R` output rows at once (the weights are loaded once for all of them): `rows[r]`
+    /// holds input columns from `col_offset` on and may be longer than the image row (bytes
+    /// past it are read with zero weight, never used); `outs[r]` receives its output row.
     #[inline]
-    pub(super) fn row(
+    pub(super) fn rows<const R: usize>(
         &self,
-        row: &[u8],
+        rows: [&[u8]; R],
         coeffs: &AxisCoefficients,
         col_offset: usize,
-        out: &mut [u8],
+        outs: [&mut [u8]; R],
     ) {
         match self {
-            HorizontalKernel::Portable => super::horizontal_row(row, coeffs, col_offset, out),
+            HorizontalKernel::Portable => {
+                for (row, out) in rows.into_iter().zip(outs) {
+                    super::horizontal_row(row, coeffs, col_offset, out);
+                }
+            }
             #[cfg(target_arch = "x86_64")]
             // SAFETY: an Avx2 layout is only built for a level at or above Avx2, which
             // `SimdLevel` reports only when the CPU has AVX2.
-            HorizontalKernel::Avx2(k) => unsafe { row_avx2(row, k, coeffs, col_offset, out) },
+            HorizontalKernel::Avx2(k) => unsafe { rows_avx2(rows, k, coeffs, col_offset, outs) },
             #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
             // SAFETY: a Vnni layout is only built for SimdLevel::Avx512, which is reported
             // only when the CPU has AVX-512 F/BW/VL/VNNI.
-            HorizontalKernel::Vnni(k) => unsafe { row_vnni(row, k, coeffs, col_offset, out) },
+            HorizontalKernel::Vnni(k) => unsafe { rows_vnni(rows, k, coeffs, col_offset, outs) },
         }
     }
 }
@@ -151,93 +156,114 @@ fn chunked<T: Copy + Default>(
     Some(k)
 }
 
+/// Rows where a padded window would run past the readable bytes get the portable dot.
+fn portable_output<const R: usize>(
+    rows: &[&[u8]; R],
+    outs: &mut [&mut [u8]; R],
+    coeffs: &AxisCoefficients,
+    x: usize,
+    start: usize,
+) {
+    let (_, weights) = coeffs.window(x);
+    for (row, out) in rows.iter().zip(outs.iter_mut()) {
+        out[x] = clip8(dot(&row[start..start + weights.len()], weights));
+    }
+}
+
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
-fn row_avx2(
-    row: &[u8],
+fn rows_avx2<const R: usize>(
+    rows: [&[u8]; R],
     k: &Chunked<i16>,
     coeffs: &AxisCoefficients,
     col_offset: usize,
-    out: &mut [u8],
+    mut outs: [&mut [u8]; R],
 ) {
     use std::arch::x86_64::*;
-    for (x, o) in out.iter_mut().enumerate() {
+    let readable = rows.iter().map(|r| r.len()).min().unwrap_or(0);
+    for x in 0..outs[0].len() {
         let start = k.starts[x] - col_offset;
         let chunks = k.chunks[x];
-        if start + chunks * AVX2_TAPS > row.len() {
-            let (_, weights) = coeffs.window(x);
-            *o = clip8(dot(&row[start..start + weights.len()], weights));
+        if start + chunks * AVX2_TAPS > readable {
+            portable_output(&rows, &mut outs, coeffs, x, start);
             continue;
         }
         let weights = &k.data[k.offsets[x]..][..chunks * 2 * AVX2_TAPS];
-        let pixels = &row[start..start + chunks * AVX2_TAPS];
-        let mut hi = _mm256_setzero_si256();
-        let mut lo = _mm256_setzero_si256();
-        for (p, w) in pixels.chunks_exact(AVX2_TAPS).zip(weights.chunks_exact(2 * AVX2_TAPS)) {
-            // SAFETY: `p` is 16 bytes and `w` 32 `i16` (64 bytes), checked by chunks_exact;
-            // unaligned loads.
-            let (p, wh, wl) = unsafe {
+        let mut hi = [_mm256_setzero_si256(); R];
+        let mut lo = [_mm256_setzero_si256(); R];
+        for (c, w) in weights.chunks_exact(2 * AVX2_TAPS).enumerate() {
+            // SAFETY: `w` is 32 `i16` (64 bytes), checked by chunks_exact; unaligned loads.
+            let (wh, wl) = unsafe {
                 (
-                    _mm_loadu_si128(p.as_ptr().cast()),
                     _mm256_loadu_si256(w.as_ptr().cast()),
                     _mm256_loadu_si256(w.as_ptr().add(AVX2_TAPS).cast()),
                 )
             };
-            let p = _mm256_cvtepu8_epi16(p);
-            hi = _mm256_add_epi32(hi, _mm256_madd_epi16(p, wh));
-            lo = _mm256_add_epi32(lo, _mm256_madd_epi16(p, wl));
+            for r in 0..R {
+                let p = &rows[r][start + c * AVX2_TAPS..][..AVX2_TAPS];
+                // SAFETY: `p` is 16 bytes (sliced above); unaligned load.
+                let p = _mm256_cvtepu8_epi16(unsafe { _mm_loadu_si128(p.as_ptr().cast()) });
+                hi[r] = _mm256_add_epi32(hi[r], _mm256_madd_epi16(p, wh));
+                lo[r] = _mm256_add_epi32(lo[r], _mm256_madd_epi16(p, wl));
+            }
         }
-        let sum = _mm256_add_epi32(_mm256_slli_epi32::<11>(hi), lo);
-        let half = _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256::<1>(sum));
-        let quad = _mm_add_epi32(half, _mm_shuffle_epi32::<0b01_00_11_10>(half));
-        let pair = _mm_add_epi32(quad, _mm_shuffle_epi32::<0b10_11_00_01>(quad));
-        *o = clip8(_mm_cvtsi128_si32(pair).wrapping_add(ROUND_HALF));
+        for r in 0..R {
+            let sum = _mm256_add_epi32(_mm256_slli_epi32::<11>(hi[r]), lo[r]);
+            let half =
+                _mm_add_epi32(_mm256_castsi256_si128(sum), _mm256_extracti128_si256::<1>(sum));
+            let quad = _mm_add_epi32(half, _mm_shuffle_epi32::<0b01_00_11_10>(half));
+            let pair = _mm_add_epi32(quad, _mm_shuffle_epi32::<0b10_11_00_01>(quad));
+            outs[r][x] = clip8(_mm_cvtsi128_si32(pair).wrapping_add(ROUND_HALF));
+        }
     }
 }
 
 #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
 #[target_feature(enable = "avx512f,avx512bw,avx512vl,avx512vnni,avx2")]
-fn row_vnni(
-    row: &[u8],
+fn rows_vnni<const R: usize>(
+    rows: [&[u8]; R],
     k: &Chunked<i8>,
     coeffs: &AxisCoefficients,
     col_offset: usize,
-    out: &mut [u8],
+    mut outs: [&mut [u8]; R],
 ) {
     use std::arch::x86_64::*;
-    for (x, o) in out.iter_mut().enumerate() {
+    let readable = rows.iter().map(|r| r.len()).min().unwrap_or(0);
+    for x in 0..outs[0].len() {
         let start = k.starts[x] - col_offset;
         let chunks = k.chunks[x];
-        if start + chunks * VNNI_TAPS > row.len() {
-            let (_, weights) = coeffs.window(x);
-            *o = clip8(dot(&row[start..start + weights.len()], weights));
+        if start + chunks * VNNI_TAPS > readable {
+            portable_output(&rows, &mut outs, coeffs, x, start);
             continue;
         }
         let weights = &k.data[k.offsets[x]..][..chunks * 3 * VNNI_TAPS];
-        let pixels = &row[start..start + chunks * VNNI_TAPS];
-        let mut d0 = _mm512_setzero_si512();
-        let mut d1 = _mm512_setzero_si512();
-        let mut d2 = _mm512_setzero_si512();
-        for (p, w) in pixels.chunks_exact(VNNI_TAPS).zip(weights.chunks_exact(3 * VNNI_TAPS)) {
-            // SAFETY: `p` is 64 bytes and `w` 192 bytes, checked by chunks_exact; unaligned
-            // loads.
-            let (p, w0, w1, w2) = unsafe {
+        let mut acc = [[_mm512_setzero_si512(); 3]; R];
+        for (c, w) in weights.chunks_exact(3 * VNNI_TAPS).enumerate() {
+            // SAFETY: `w` is 192 bytes, checked by chunks_exact; unaligned loads.
+            let (w0, w1, w2) = unsafe {
                 (
-                    _mm512_loadu_si512(p.as_ptr().cast()),
                     _mm512_loadu_si512(w.as_ptr().cast()),
                     _mm512_loadu_si512(w.as_ptr().add(VNNI_TAPS).cast()),
                     _mm512_loadu_si512(w.as_ptr().add(2 * VNNI_TAPS).cast()),
                 )
             };
-            d0 = _mm512_dpbusd_epi32(d0, p, w0);
-            d1 = _mm512_dpbusd_epi32(d1, p, w1);
-            d2 = _mm512_dpbusd_epi32(d2, p, w2);
+            for r in 0..R {
+                let p = &rows[r][start + c * VNNI_TAPS..][..VNNI_TAPS];
+                // SAFETY: `p` is 64 bytes (sliced above); unaligned load.
+                let p = unsafe { _mm512_loadu_si512(p.as_ptr().cast()) };
+                acc[r][0] = _mm512_dpbusd_epi32(acc[r][0], p, w0);
+                acc[r][1] = _mm512_dpbusd_epi32(acc[r][1], p, w1);
+                acc[r][2] = _mm512_dpbusd_epi32(acc[r][2], p, w2);
+            }
         }
-        let sum = _mm512_add_epi32(
-            d0,
-            _mm512_add_epi32(_mm512_slli_epi32::<8>(d1), _mm512_slli_epi32::<16>(d2)),
-        );
-        *o = clip8(_mm512_reduce_add_epi32(sum).wrapping_add(ROUND_HALF));
+        for r in 0..R {
+            let [d0, d1, d2] = acc[r];
+            let sum = _mm512_add_epi32(
+                d0,
+                _mm512_add_epi32(_mm512_slli_epi32::<8>(d1), _mm512_slli_epi32::<16>(d2)),
+            );
+            outs[r][x] = clip8(_mm512_reduce_add_epi32(sum).wrapping_add(ROUND_HALF));
+        }
     }
 }
 
