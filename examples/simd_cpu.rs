@@ -78,8 +78,7 @@ fn main() {
         seed ^= seed << 17;
         seed % m
     };
-    let mut inputs: Vec<Vec<u8>> =
-        (0..256).map(|i| noise(next(64 * 1024) as usize, i)).collect();
+    let mut inputs: Vec<Vec<u8>> = (0..256).map(|i| noise(next(64 * 1024) as usize, i)).collect();
     inputs.extend((0..4).map(|i| noise(4 << 20, 1000 + i)));
     let total: usize = inputs.iter().map(Vec::len).sum();
     let mib = total as f64 / (1 << 20) as f64;

@@ -356,6 +356,16 @@ pub fn digest_many_with<R: Read>(
     mut done: impl FnMut(R, io::Result<(Digests, u64)>),
 ) {
     let level = level.min(SimdLevel::detected());
+    if level == SimdLevel::Portable {
+        // Without SIMD lanes the one-stream hasher is faster: it feeds MD5, SHA-1 and
+        // SHA-256 block by block, so the CPU overlaps their chains; the lane loop with the
+        // plain MD5 chain does not (docs/performance.md, "MD5 lanes").
+        for mut reader in inputs {
+            let result = digest_reader(&mut reader, options);
+            done(reader, result);
+        }
+        return;
+    }
     let width = md5_lanes::lanes_for(level);
     let mut inputs = inputs.into_iter();
     let mut lanes: Vec<Lane<R>> = Vec::with_capacity(width);
@@ -368,8 +378,9 @@ pub fn digest_many_with<R: Read>(
             if i == lanes.len() {
                 match inputs.next() {
                     Some(reader) => {
-                        let buffer =
-                            spare.pop().unwrap_or_else(|| vec![0u8; LANE_BUFFER].into_boxed_slice());
+                        let buffer = spare
+                            .pop()
+                            .unwrap_or_else(|| vec![0u8; LANE_BUFFER].into_boxed_slice());
                         lanes.push(Lane::new(reader, options, buffer));
                     }
                     None => {
@@ -421,8 +432,8 @@ pub fn digest_many_with<R: Read>(
             }
             ShaOrder::PerLane => {
                 for lane in lanes.iter_mut() {
-                    let (chunks, _) = lane.buffer[lane.start..lane.start + blocks * BLOCK]
-                        .as_chunks::<BLOCK>();
+                    let (chunks, _) =
+                        lane.buffer[lane.start..lane.start + blocks * BLOCK].as_chunks::<BLOCK>();
                     let chunks = Array::cast_slice_from_core(chunks);
                     lane.sha1.update_blocks(chunks);
                     lane.sha256.update_blocks(chunks);
@@ -625,9 +636,13 @@ mod tests {
         for level in SimdLevel::available() {
             let mut results = Vec::new();
             let inputs = [Failing(5000), Failing(0), Failing(70_000)];
-            digest_many_with(level, ShaOrder::default(), inputs, DigestOptions::default(), |_, r| {
-                results.push(r.map_err(|e| e.to_string()))
-            });
+            digest_many_with(
+                level,
+                ShaOrder::default(),
+                inputs,
+                DigestOptions::default(),
+                |_, r| results.push(r.map_err(|e| e.to_string())),
+            );
             assert_eq!(results.len(), 3);
             assert!(results.iter().all(|r| r.as_ref().is_err_and(|e| e == "disk on fire")));
         }

@@ -843,7 +843,8 @@ fn hash_digests_equal_hashdeep_at_every_simd_level_and_thread_count() {
     let lines = json_lines(&reference);
     assert_eq!(lines.len(), sizes.len());
 
-    let Ok(out) = Command::new("hashdeep").args(["-r", "-c", "md5,sha1,sha256"]).arg(&tree).output()
+    let Ok(out) =
+        Command::new("hashdeep").args(["-r", "-c", "md5,sha1,sha256"]).arg(&tree).output()
     else {
         eprintln!("skipped the hashdeep comparison: hashdeep not found (apt-get install hashdeep)");
         return;
@@ -856,7 +857,10 @@ fn hash_digests_equal_hashdeep_at_every_simd_level_and_thread_count() {
         }
         // size,md5,sha1,sha256,path (the path may hold commas).
         let fields: Vec<&str> = line.splitn(5, ',').collect();
-        theirs.insert(fields[4].to_string(), (fields[0].parse::<u64>().unwrap(), fields[1..4].join(",")));
+        theirs.insert(
+            fields[4].to_string(),
+            (fields[0].parse::<u64>().unwrap(), fields[1..4].join(",")),
+        );
     }
     assert_eq!(theirs.len(), sizes.len());
     for line in &lines {

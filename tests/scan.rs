@@ -2072,7 +2072,8 @@ fn batched_small_files_give_identical_reports() {
             _ => (n * 7919) % 9000,
         };
         let data: Vec<u8> = (0..size).map(|i| (i * 13 + n * 101 + (i >> 7)) as u8).collect();
-        let path = if n % 2 == 0 { root.join(format!("d/{n:03}")) } else { root.join(format!("{n:03}")) };
+        let path =
+            if n % 2 == 0 { root.join(format!("d/{n:03}")) } else { root.join(format!("{n:03}")) };
         fs::write(&path, &data).unwrap();
         contents.insert(path, data);
     }
@@ -2080,7 +2081,11 @@ fn batched_small_files_give_identical_reports() {
     let a = jsonl_entries(std::slice::from_ref(&root), &[], &one);
     for (threads, window) in [(2, 0), (3, 5), (2, 1)] {
         let options = ScanOptions { threads, window, ..Default::default() };
-        assert_eq!(a, jsonl_entries(std::slice::from_ref(&root), &[], &options), "{threads} threads");
+        assert_eq!(
+            a,
+            jsonl_entries(std::slice::from_ref(&root), &[], &options),
+            "{threads} threads"
+        );
     }
     let report = run(std::slice::from_ref(&root), &[], &one);
     for (path, data) in &contents {

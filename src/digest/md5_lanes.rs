@@ -20,15 +20,69 @@ pub(crate) const INIT: [u32; 4] = [0x6745_2301, 0xefcd_ab89, 0x98ba_dcfe, 0x1032
 
 /// `floor(abs(sin(i + 1)) * 2^32)` (RFC 1321, 3.4).
 const K: [u32; 64] = [
-    0xd76a_a478, 0xe8c7_b756, 0x2420_70db, 0xc1bd_ceee, 0xf57c_0faf, 0x4787_c62a, 0xa830_4613,
-    0xfd46_9501, 0x6980_98d8, 0x8b44_f7af, 0xffff_5bb1, 0x895c_d7be, 0x6b90_1122, 0xfd98_7193,
-    0xa679_438e, 0x49b4_0821, 0xf61e_2562, 0xc040_b340, 0x265e_5a51, 0xe9b6_c7aa, 0xd62f_105d,
-    0x0244_1453, 0xd8a1_e681, 0xe7d3_fbc8, 0x21e1_cde6, 0xc337_07d6, 0xf4d5_0d87, 0x455a_14ed,
-    0xa9e3_e905, 0xfcef_a3f8, 0x676f_02d9, 0x8d2a_4c8a, 0xfffa_3942, 0x8771_f681, 0x6d9d_6122,
-    0xfde5_380c, 0xa4be_ea44, 0x4bde_cfa9, 0xf6bb_4b60, 0xbebf_bc70, 0x289b_7ec6, 0xeaa1_27fa,
-    0xd4ef_3085, 0x0488_1d05, 0xd9d4_d039, 0xe6db_99e5, 0x1fa2_7cf8, 0xc4ac_5665, 0xf429_2244,
-    0x432a_ff97, 0xab94_23a7, 0xfc93_a039, 0x655b_59c3, 0x8f0c_cc92, 0xffef_f47d, 0x8584_5dd1,
-    0x6fa8_7e4f, 0xfe2c_e6e0, 0xa301_4314, 0x4e08_11a1, 0xf753_7e82, 0xbd3a_f235, 0x2ad7_d2bb,
+    0xd76a_a478,
+    0xe8c7_b756,
+    0x2420_70db,
+    0xc1bd_ceee,
+    0xf57c_0faf,
+    0x4787_c62a,
+    0xa830_4613,
+    0xfd46_9501,
+    0x6980_98d8,
+    0x8b44_f7af,
+    0xffff_5bb1,
+    0x895c_d7be,
+    0x6b90_1122,
+    0xfd98_7193,
+    0xa679_438e,
+    0x49b4_0821,
+    0xf61e_2562,
+    0xc040_b340,
+    0x265e_5a51,
+    0xe9b6_c7aa,
+    0xd62f_105d,
+    0x0244_1453,
+    0xd8a1_e681,
+    0xe7d3_fbc8,
+    0x21e1_cde6,
+    0xc337_07d6,
+    0xf4d5_0d87,
+    0x455a_14ed,
+    0xa9e3_e905,
+    0xfcef_a3f8,
+    0x676f_02d9,
+    0x8d2a_4c8a,
+    0xfffa_3942,
+    0x8771_f681,
+    0x6d9d_6122,
+    0xfde5_380c,
+    0xa4be_ea44,
+    0x4bde_cfa9,
+    0xf6bb_4b60,
+    0xbebf_bc70,
+    0x289b_7ec6,
+    0xeaa1_27fa,
+    0xd4ef_3085,
+    0x0488_1d05,
+    0xd9d4_d039,
+    0xe6db_99e5,
+    0x1fa2_7cf8,
+    0xc4ac_5665,
+    0xf429_2244,
+    0x432a_ff97,
+    0xab94_23a7,
+    0xfc93_a039,
+    0x655b_59c3,
+    0x8f0c_cc92,
+    0xffef_f47d,
+    0x8584_5dd1,
+    0x6fa8_7e4f,
+    0xfe2c_e6e0,
+    0xa301_4314,
+    0x4e08_11a1,
+    0xf753_7e82,
+    0xbd3a_f235,
+    0x2ad7_d2bb,
     0xeb86_d391,
 ];
 
@@ -136,7 +190,10 @@ macro_rules! md5_rounds {
         macro_rules! step {
             ($fun:ident, $step:expr) => {{
                 let t = $add($add($a, $fun($b, $c, $d)), $add($k($step), $m[word($step)]));
-                let r = $rotl::<{ S[$step / 16][$step % 4] as i32 }, { 32 - S[$step / 16][$step % 4] as i32 }>(t);
+                let r = $rotl::<
+                    { S[$step / 16][$step % 4] as i32 },
+                    { 32 - S[$step / 16][$step % 4] as i32 },
+                >(t);
                 $a = $d;
                 $d = $c;
                 $c = $b;
@@ -224,7 +281,9 @@ mod avx2 {
         #[inline(always)]
         fn i(b: __m256i, c: __m256i, d: __m256i) -> __m256i {
             // SAFETY: as `add`.
-            unsafe { _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, _mm256_set1_epi32(-1)))) }
+            unsafe {
+                _mm256_xor_si256(c, _mm256_or_si256(b, _mm256_xor_si256(d, _mm256_set1_epi32(-1))))
+            }
         }
         #[inline(always)]
         fn k(step: usize) -> __m256i {
@@ -241,13 +300,21 @@ mod avx2 {
                 });
                 let t: [__m256i; 8] = std::array::from_fn(|p| {
                     let (x, y) = (r[(p / 2) * 2], r[(p / 2) * 2 + 1]);
-                    if p % 2 == 0 { _mm256_unpacklo_epi32(x, y) } else { _mm256_unpackhi_epi32(x, y) }
+                    if p % 2 == 0 {
+                        _mm256_unpacklo_epi32(x, y)
+                    } else {
+                        _mm256_unpackhi_epi32(x, y)
+                    }
                 });
                 // u[4q + j]: 128-bit chunk c holds word 4c + j of rows 4q..4q+3.
                 let u: [__m256i; 8] = std::array::from_fn(|p| {
                     let (q, j) = (p / 4, p % 4);
                     let (x, y) = (t[4 * q + (j / 2)], t[4 * q + 2 + (j / 2)]);
-                    if j % 2 == 0 { _mm256_unpacklo_epi64(x, y) } else { _mm256_unpackhi_epi64(x, y) }
+                    if j % 2 == 0 {
+                        _mm256_unpacklo_epi64(x, y)
+                    } else {
+                        _mm256_unpackhi_epi64(x, y)
+                    }
                 });
                 for j in 0..4 {
                     m[half * 8 + j] = _mm256_permute2x128_si256::<0x20>(u[j], u[4 + j]);

@@ -428,8 +428,7 @@ pub(crate) fn stream_rgb_resizes_at(
         if order != PassOrder::HorizontalFirst || out_width == width {
             return None;
         }
-        let vertical =
-            (out_height != height).then(|| AxisCoefficients::cached(height, out_height));
+        let vertical = (out_height != height).then(|| AxisCoefficients::cached(height, out_height));
         let rows = vertical.as_ref().map_or(0..height, |v| v.input_range());
         plans.push(StreamedResize {
             horizontal: AxisCoefficients::cached(width, out_width),
@@ -612,7 +611,8 @@ mod tests {
             rgb_row_to_luma(&rgb, &mut luma);
             let hc = AxisCoefficients::lanczos(w, ow);
             let want = horizontal_pass_generic(&luma, w, 0..h, &hc, 0, ow);
-            let want_streamed = stream_rgb_resizes_at(SimdLevel::Portable, &rgb, (w, h), &sizes, None);
+            let want_streamed =
+                stream_rgb_resizes_at(SimdLevel::Portable, &rgb, (w, h), &sizes, None);
             for level in SimdLevel::available() {
                 let mut got = vec![0u8; w * h];
                 simd::rgb_row_to_luma(&rgb, &mut got, level);
@@ -632,7 +632,8 @@ mod tests {
     /// The SIMD greyscale equals Pillow's formula for all 2^24 colours.
     #[test]
     fn simd_luma_all_colours() {
-        let rgb: Vec<u8> = (0..1u32 << 24).flat_map(|c| [(c >> 16) as u8, (c >> 8) as u8, c as u8]).collect();
+        let rgb: Vec<u8> =
+            (0..1u32 << 24).flat_map(|c| [(c >> 16) as u8, (c >> 8) as u8, c as u8]).collect();
         let mut want = vec![0u8; 1 << 24];
         rgb_row_to_luma(&rgb, &mut want);
         for level in SimdLevel::available() {

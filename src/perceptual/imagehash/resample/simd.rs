@@ -290,24 +290,19 @@ pub(super) fn rgb_row_to_luma(rgb: &[u8], out: &mut [u8], level: SimdLevel) {
 fn luma_avx2(rgb: &[u8], out: &mut [u8]) {
     use std::arch::x86_64::*;
     const Z: i8 = -1; // pshufb: zero byte
-    let rg = _mm256_broadcastsi128_si256(_mm_setr_epi8(
-        0, Z, 1, Z, 3, Z, 4, Z, 6, Z, 7, Z, 9, Z, 10, Z,
-    ));
-    let b = _mm256_broadcastsi128_si256(_mm_setr_epi8(
-        2, Z, Z, Z, 5, Z, Z, Z, 8, Z, Z, Z, 11, Z, Z, Z,
-    ));
-    let g = _mm256_broadcastsi128_si256(_mm_setr_epi8(
-        1, Z, Z, Z, 4, Z, Z, Z, 7, Z, Z, Z, 10, Z, Z, Z,
-    ));
+    let rg =
+        _mm256_broadcastsi128_si256(_mm_setr_epi8(0, Z, 1, Z, 3, Z, 4, Z, 6, Z, 7, Z, 9, Z, 10, Z));
+    let b =
+        _mm256_broadcastsi128_si256(_mm_setr_epi8(2, Z, Z, Z, 5, Z, Z, Z, 8, Z, Z, Z, 11, Z, Z, Z));
+    let g =
+        _mm256_broadcastsi128_si256(_mm_setr_epi8(1, Z, Z, Z, 4, Z, Z, Z, 7, Z, Z, Z, 10, Z, Z, Z));
     let two = _mm256_set1_epi32(2 << 16);
     let w_rg = _mm256_set1_epi32((19595 & 0xffff) | ((-27066i32) << 16));
     let w_b = _mm256_set1_epi32(7471 | (16384 << 16));
     let order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
     let eight = |p: &[u8]| {
         // SAFETY: callers pass at least 28 bytes (two 16-byte loads at 0 and 12).
-        let v = unsafe {
-            _mm256_loadu2_m128i(p.as_ptr().add(12).cast(), p.as_ptr().cast())
-        };
+        let v = unsafe { _mm256_loadu2_m128i(p.as_ptr().add(12).cast(), p.as_ptr().cast()) };
         let sum = _mm256_add_epi32(
             _mm256_madd_epi16(_mm256_shuffle_epi8(v, rg), w_rg),
             _mm256_madd_epi16(_mm256_or_si256(_mm256_shuffle_epi8(v, b), two), w_b),
