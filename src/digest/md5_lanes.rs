@@ -89,6 +89,12 @@ const K: [u32; 64] = [
 /// Left-rotation per step: four values per round.
 const S: [[u32; 4]; 4] = [[7, 12, 17, 22], [5, 9, 14, 20], [4, 11, 16, 23], [6, 10, 15, 21]];
 
+/// Left-rotation of step `i` (a function, so that macro-expanded step numbers are not
+/// divided in place).
+const fn rotation(i: usize) -> i32 {
+    S[i / 16][i % 4] as i32
+}
+
 /// Message word read by step `i`.
 const fn word(i: usize) -> usize {
     match i / 16 {
@@ -190,10 +196,7 @@ macro_rules! md5_rounds {
         macro_rules! step {
             ($fun:ident, $step:expr) => {{
                 let t = $add($add($a, $fun($b, $c, $d)), $add($k($step), $m[word($step)]));
-                let r = $rotl::<
-                    { S[$step / 16][$step % 4] as i32 },
-                    { 32 - S[$step / 16][$step % 4] as i32 },
-                >(t);
+                let r = $rotl::<{ rotation($step) }, { 32 - rotation($step) }>(t);
                 $a = $d;
                 $d = $c;
                 $c = $b;
@@ -229,7 +232,7 @@ macro_rules! md5_rounds {
 
 #[cfg(target_arch = "x86_64")]
 mod avx2 {
-    use super::{K, S, word};
+    use super::{K, rotation, word};
     use std::arch::x86_64::*;
 
     /// 8 lanes; fewer are padded with copies of lane 0 whose results are dropped.
@@ -240,7 +243,7 @@ mod avx2 {
         let ptrs: [*const u8; 8] = std::array::from_fn(lane);
         let gather = |j: usize| {
             _mm256_setr_epi32(
-                states.get(0).map_or(0, |s| s[j] as i32),
+                states.first().map_or(0, |s| s[j] as i32),
                 states.get(1).map_or(0, |s| s[j] as i32),
                 states.get(2).map_or(0, |s| s[j] as i32),
                 states.get(3).map_or(0, |s| s[j] as i32),
@@ -341,7 +344,7 @@ mod avx2 {
 
 #[cfg(all(target_arch = "x86_64", feature = "avx512"))]
 mod avx512 {
-    use super::{K, S, word};
+    use super::{K, rotation, word};
     use std::arch::x86_64::*;
 
     /// 16 lanes; fewer are padded with copies of lane 0 whose results are dropped.

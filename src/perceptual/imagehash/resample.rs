@@ -99,7 +99,7 @@ impl AxisCoefficients {
     /// kernels. The cache holds the [`COEFFICIENT_CACHE`] sizes met last.
     pub(crate) fn cached(in_size: usize, out_size: usize) -> Rc<Self> {
         thread_local! {
-            static CACHE: RefCell<Vec<((usize, usize), Rc<AxisCoefficients>)>> =
+            static CACHE: RefCell<Vec<CachedAxis>> =
                 const { RefCell::new(Vec::new()) };
         }
         CACHE.with_borrow_mut(|cache| {
@@ -131,6 +131,9 @@ impl AxisCoefficients {
         first..end.max(first)
     }
 }
+
+/// One entry of [`AxisCoefficients::cached`]: (input size, output size) and the weights.
+type CachedAxis = ((usize, usize), Rc<AxisCoefficients>);
 
 /// Axis sizes whose weights each thread keeps ([`AxisCoefficients::cached`]): the three
 /// hash sizes of both axes of two picture sizes.
