@@ -241,8 +241,14 @@ enum Kept {
 /// [`AnalyzeOptions::max_image_file_bytes`], since decoding needs all of it. The result
 /// equals [`analyze_bytes`] on the concatenated pieces, whatever their sizes.
 pub struct StreamAnalyzer {
-    options: AnalyzeOptions,
     hasher: MultiHasher,
+    keeper: Keeper,
+}
+
+/// The part of an analysis that watches the bytes go by: sniffs them and keeps an image's
+/// bytes for decoding; the digests are computed elsewhere.
+struct Keeper {
+    options: AnalyzeOptions,
     kept: Kept,
 }
 
@@ -250,12 +256,33 @@ impl StreamAnalyzer {
     /// A new analysis with `options`.
     pub fn new(options: AnalyzeOptions) -> Self {
         let hasher = MultiHasher::new(options.digest);
-        Self { options, hasher, kept: Kept::Unsniffed(Vec::with_capacity(SNIFF_BYTES)) }
+        Self { hasher, keeper: Keeper::new(options) }
     }
 
     /// Adds the next piece of the content.
-    pub fn update(&mut self, mut data: &[u8]) {
+    pub fn update(&mut self, data: &[u8]) {
         self.hasher.update(data);
+        self.keeper.update(data);
+    }
+
+    /// Bytes added so far.
+    pub fn bytes(&self) -> u64 {
+        self.hasher.bytes()
+    }
+
+    /// The analysis of everything added.
+    pub fn finish(self) -> Analysis {
+        let size = self.hasher.bytes();
+        self.keeper.finish(size, self.hasher.finalize())
+    }
+}
+
+impl Keeper {
+    fn new(options: AnalyzeOptions) -> Self {
+        Keeper { options, kept: Kept::Unsniffed(Vec::with_capacity(SNIFF_BYTES)) }
+    }
+
+    fn update(&mut self, mut data: &[u8]) {
         if let Kept::Unsniffed(head) = &mut self.kept {
             let take = (SNIFF_BYTES - head.len()).min(data.len());
             head.extend_from_slice(&data[..take]);
@@ -286,19 +313,13 @@ impl StreamAnalyzer {
         }
     }
 
-    /// Bytes added so far.
-    pub fn bytes(&self) -> u64 {
-        self.hasher.bytes()
-    }
-
-    /// The analysis of everything added.
-    pub fn finish(mut self) -> Analysis {
+    /// The analysis of `size` bytes with these digests.
+    fn finish(mut self, size: u64, digests: Digests) -> Analysis {
         if let Kept::Unsniffed(head) = &mut self.kept {
             let head = std::mem::take(head);
             self.kept = self.sniffed(head);
         }
-        let size = self.hasher.bytes();
-        let mut analysis = Analysis::digests_only(size, self.hasher.finalize());
+        let mut analysis = Analysis::digests_only(size, digests);
         match self.kept {
             Kept::TooLarge => {
                 analysis.image_error = Some(ImageError::FileTooLarge {
@@ -314,6 +335,69 @@ impl StreamAnalyzer {
         }
         analysis
     }
+}
+
+/// A reader in [`analyze_many`]: hands the bytes to its [`Keeper`] as they are read and
+/// ends early when the caller's cancel flag is set.
+struct Watched<R> {
+    inner: R,
+    keeper: Keeper,
+    cancelled: bool,
+}
+
+impl<R: Read> Read for Watched<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let cancel = self.keeper.options.cancel.as_ref();
+        if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::Relaxed)) {
+            self.cancelled = true;
+            return Ok(0);
+        }
+        let n = self.inner.read(buf)?;
+        self.keeper.update(&buf[..n]);
+        Ok(n)
+    }
+}
+
+/// Analyses many inputs on the calling thread, reading each once: their digests are
+/// computed together ([`crate::digest::digest_many`]: MD5 in SIMD lanes over several
+/// inputs, SHA-1/SHA-256 beside it), and an input's picture work runs as soon as it has been
+/// read to its end. `done` gets each reader back with its analysis (or the read error),
+/// in the order the inputs end. Each analysis equals [`analyze_reader`]'s on the same bytes;
+/// a set [`AnalyzeOptions::cancel`] ends every input early with
+/// [`ImageError::Cancelled`], as there.
+///
+/// ```
+/// use mediahash::analyze::{analyze_bytes, analyze_many, AnalyzeOptions};
+///
+/// let options = AnalyzeOptions::default();
+/// let inputs: Vec<&[u8]> = vec![b"one", b"two", &[0u8; 5000]];
+/// let mut n = 0;
+/// analyze_many(inputs.iter().copied(), &options, |reader, analysis| {
+///     assert_eq!(analysis.unwrap(), analyze_bytes(reader, &options));
+///     n += 1;
+/// });
+/// assert_eq!(n, 3);
+/// ```
+pub fn analyze_many<R: Read>(
+    inputs: impl IntoIterator<Item = R>,
+    options: &AnalyzeOptions,
+    mut done: impl FnMut(R, io::Result<Analysis>),
+) {
+    let watched = inputs.into_iter().map(|inner| Watched {
+        inner,
+        keeper: Keeper::new(options.clone()),
+        cancelled: false,
+    });
+    crate::digest::digest_many(watched, options.digest, |w, result| match result {
+        Ok((digests, size)) => {
+            let mut analysis = w.keeper.finish(size, digests);
+            if w.cancelled {
+                analysis.image_error = Some(ImageError::Cancelled);
+            }
+            done(w.inner, Ok(analysis));
+        }
+        Err(e) => done(w.inner, Err(e)),
+    });
 }
 
 /// Opens `path` read-only (see [`open_evidence`]) and analyses it.
@@ -482,13 +566,13 @@ mod tests {
         }
         let mut text = StreamAnalyzer::new(options.clone());
         text.update(&[b'x'; 100_000]);
-        assert!(matches!(text.kept, Kept::NotImage));
+        assert!(matches!(text.keeper.kept, Kept::NotImage));
         let small = AnalyzeOptions { max_image_file_bytes: 100, ..options };
         let mut big = StreamAnalyzer::new(small);
         for chunk in png.chunks(30) {
             big.update(chunk);
         }
-        assert!(matches!(big.kept, Kept::TooLarge));
+        assert!(matches!(big.keeper.kept, Kept::TooLarge));
         assert!(matches!(big.finish().image_error, Some(ImageError::FileTooLarge { .. })));
     }
 }

@@ -14,6 +14,7 @@
 //!   metadata and a way to read its bytes.
 //! * [`scan`] and [`report`]: the examiner's read-only scan (one pipeline for every source)
 //!   and its typed records and report writers.
+//! * [`cpu`]: which SIMD code the hot loops use, chosen once per process.
 //! * [`cluster`]: near-duplicate clusters of PDQ hashes through a multi-index.
 //! * [`provenance`]: provenance indicators from picture metadata (C2PA, generator
 //!   parameters, EXIF, XMP digital source type).
@@ -32,6 +33,7 @@
 
 pub mod analyze;
 pub mod cluster;
+pub mod cpu;
 pub mod decode;
 pub mod digest;
 pub mod evidence;

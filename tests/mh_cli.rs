@@ -812,3 +812,70 @@ fn scan_review_writes_the_page_and_refuses_bad_folders() {
         .unwrap();
     assert_eq!(no_report.status.code(), Some(64), "{}", stderr(&no_report));
 }
+
+/// `mh hash` digests (MD5 in SIMD lanes over many files) equal hashdeep's on files of every
+/// padding boundary and a few large ones, and the output is byte-identical at 1 and 2
+/// threads and with the portable code forced (`MEDIAHASH_SIMD=portable`).
+#[test]
+fn hash_digests_equal_hashdeep_at_every_simd_level_and_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    std::fs::create_dir_all(tree.join("sub")).unwrap();
+    let mut sizes: Vec<usize> = vec![0, 1, 55, 56, 57, 63, 64, 65, 127, 128, 129, 4096, 65_536];
+    sizes.extend([65_537, 300_001, (1 << 20) + 65, 3 << 20]);
+    sizes.extend((0..60).map(|i| (i * 7919) % 20_000));
+    for (n, size) in sizes.iter().enumerate() {
+        let data: Vec<u8> = (0..*size).map(|i| (i * 31 + n * 17 + (i >> 9)) as u8).collect();
+        let folder = if n % 3 == 0 { tree.join("sub") } else { tree.clone() };
+        std::fs::write(folder.join(format!("f{n:03}-{size}.bin")), data).unwrap();
+    }
+    let run = |threads: &str, simd: Option<&str>| {
+        let mut command = mh();
+        command.args(["hash", "--no-perceptual", "--threads", threads]).arg(&tree);
+        if let Some(level) = simd {
+            command.env("MEDIAHASH_SIMD", level);
+        }
+        let out = command.output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let reference = run("1", None);
+    for (threads, simd) in [("2", None), ("1", Some("portable")), ("2", Some("portable"))] {
+        assert!(run(threads, simd) == reference, "{threads} threads, {simd:?}");
+    }
+    let lines = json_lines(&reference);
+    assert_eq!(lines.len(), sizes.len());
+
+    let Ok(out) =
+        Command::new("hashdeep").args(["-r", "-c", "md5,sha1,sha256"]).arg(&tree).output()
+    else {
+        eprintln!("skipped the hashdeep comparison: hashdeep not found (apt-get install hashdeep)");
+        return;
+    };
+    assert!(out.status.success());
+    let mut theirs = std::collections::HashMap::new();
+    for line in String::from_utf8(out.stdout).unwrap().lines() {
+        if line.starts_with('%') || line.starts_with('#') || line.is_empty() {
+            continue;
+        }
+        // size,md5,sha1,sha256,path (the path may hold commas).
+        let fields: Vec<&str> = line.splitn(5, ',').collect();
+        theirs.insert(
+            fields[4].to_string(),
+            (fields[0].parse::<u64>().unwrap(), fields[1..4].join(",")),
+        );
+    }
+    assert_eq!(theirs.len(), sizes.len());
+    for line in &lines {
+        let path = line["path"].as_str().unwrap();
+        let (size, digests) = &theirs[path];
+        assert_eq!(line["size"].as_u64().unwrap(), *size, "{path}");
+        let ours = format!(
+            "{},{},{}",
+            line["md5"].as_str().unwrap(),
+            line["sha1"].as_str().unwrap(),
+            line["sha256"].as_str().unwrap()
+        );
+        assert_eq!(&ours, digests, "{path}");
+    }
+}

@@ -265,12 +265,26 @@ pub fn run(args: HashArgs) -> Result<ExitCode, Box<dyn std::error::Error>> {
     let pool = rayon::ThreadPoolBuilder::new().num_threads(args.threads.unwrap_or(0)).build()?;
     let next = AtomicUsize::new(0);
     let per_worker: Vec<Vec<(Vec<u8>, Line)>> = pool.broadcast(|_| {
+        // Each worker keeps several files in flight: their MD5s run side by side in SIMD
+        // lanes (analyze_many), and each file's picture work runs when it has been read.
         let mut done = Vec::new();
-        while let Some(slot) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
-            let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else { continue };
+        let opened = std::iter::from_fn(|| {
+            while let Some(slot) = files.get(next.fetch_add(1, Ordering::Relaxed)) {
+                let Some(file) = slot.lock().ok().and_then(|mut f| f.take()) else { continue };
+                let ContentItem { record, content, .. } = file;
+                match content.open() {
+                    Ok(opened) => return Some(OpenFile { record, opened }),
+                    Err(reason) => done.push((record.path.clone(), error_line(&record, &reason))),
+                }
+            }
+            None
+        });
+        let mut finished = Vec::new();
+        analyze::analyze_many(opened, &options, |file, analysis| {
             let path = file.record.path.clone();
-            done.push((path.clone(), hash_item(file, &options, video.as_ref())));
-        }
+            finished.push((path, hashed_line(file, analysis, &options, video.as_ref())));
+        });
+        done.extend(finished);
         done
     });
     let mut keyed: Vec<(Vec<u8>, Line)> = per_worker.into_iter().flatten().collect();
@@ -342,14 +356,27 @@ fn error_line(record: &EntryRecord, reason: &Reason) -> Line {
     }
 }
 
-/// Opens, reads and hashes one file.
-fn hash_item(file: ContentItem, options: &AnalyzeOptions, video: Option<&VideoSetup>) -> Line {
-    let ContentItem { record, content, .. } = file;
-    let mut opened = match content.open() {
-        Ok(opened) => opened,
-        Err(reason) => return error_line(&record, &reason),
-    };
-    let analysis = match analyze::analyze_reader(&mut opened.reader, options) {
+/// A file opened for [`analyze::analyze_many`].
+struct OpenFile {
+    record: EntryRecord,
+    opened: evidence::OpenedContent,
+}
+
+impl io::Read for OpenFile {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.opened.reader.read(buf)
+    }
+}
+
+/// The line of one file read to its end (or until a read error).
+fn hashed_line(
+    file: OpenFile,
+    analysis: io::Result<Analysis>,
+    options: &AnalyzeOptions,
+    video: Option<&VideoSetup>,
+) -> Line {
+    let OpenFile { record, mut opened } = file;
+    let analysis = match analysis {
         Ok(a) => a,
         Err(e) => {
             return error_line(&record, &Reason::new(ReasonCode::ReadFailed, e.to_string()));

@@ -71,7 +71,7 @@ use std::fs::File;
 use std::io::{self, BufReader, Read, Seek, Write};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Instant, SystemTime};
 
@@ -668,6 +668,8 @@ struct Context<'a> {
     analyze: crate::analyze::AnalyzeOptions,
     /// Internal stop flag (a report write failed), besides the caller's.
     stop: AtomicBool,
+    /// Hashing threads in the pool.
+    threads: usize,
 }
 
 impl Context<'_> {
@@ -725,6 +727,7 @@ pub fn scan<W: ReportWriter + ?Sized>(
         options,
         analyze,
         stop: AtomicBool::new(false),
+        threads,
     };
 
     let mut spool = if options.cluster { Some(Spool::new(options, roots)?) } else { None };
@@ -836,6 +839,12 @@ fn run_level<'s>(
     let mut slots: VecDeque<Option<Outcome>> = VecDeque::new();
     let mut base: u64 = 0;
     let mut in_flight = 0usize;
+    // Small files gathered for one task (MD5 in SIMD lanes over them), and the tasks
+    // spawned and not yet finished.
+    let mut batch: Vec<(u64, ContentItem)> = Vec::new();
+    let mut batch_bytes = 0u64;
+    let tasks = Arc::new(AtomicUsize::new(0));
+    let threads = context.threads;
     let place =
         |slots: &mut VecDeque<Option<Outcome>>, base: u64, (seq, outcome): (u64, Outcome)| {
             slots[(seq - base) as usize] = Some(outcome);
@@ -844,8 +853,13 @@ fn run_level<'s>(
         if context.stopped() || emitter.truncated || emitter.failure.is_some() {
             break;
         }
-        // Window full: the head is a file still being read; wait for results.
+        // Window full: the head is a file still being read (or waiting in the batch being
+        // gathered); wait for results.
         while slots.len() >= window && in_flight > 0 {
+            if batch.first().is_some_and(|(seq, _)| *seq == base) {
+                spawn_batch(scope, std::mem::take(&mut batch), &tx, &tasks, context);
+                batch_bytes = 0;
+            }
             let Ok(msg) = rx.recv() else { break };
             in_flight -= 1;
             place(&mut slots, base, msg);
@@ -857,35 +871,31 @@ fn run_level<'s>(
         let seq = base + slots.len() as u64;
         match work {
             Item::Decided(record) => slots.push_back(Some(Outcome::Record(Box::new(record)))),
+            Item::Content(job) if job.expected_len.is_some_and(|n| n <= BATCH_FILE_BYTES) => {
+                slots.push_back(None);
+                in_flight += 1;
+                batch_bytes += job.expected_len.unwrap_or(0);
+                batch.push((seq, job));
+                // A full batch goes; so does a partial one while threads are idle (a slow
+                // walk must not hold files back from them).
+                if batch.len() >= BATCH_FILES
+                    || batch_bytes >= BATCH_BYTES
+                    || tasks.load(Ordering::Relaxed) < threads
+                {
+                    spawn_batch(scope, std::mem::take(&mut batch), &tx, &tasks, context);
+                    batch_bytes = 0;
+                }
+            }
             Item::Content(job) => {
                 slots.push_back(None);
                 in_flight += 1;
-                let tx = tx.clone();
-                // Kept to report the entry should the analysis panic.
-                let fallback = job.record.clone();
-                scope.spawn(move |_| {
-                    let outcome = catch_unwind(AssertUnwindSafe(|| read_and_match(job, context)))
-                        .unwrap_or_else(|panic| {
-                            let message = panic
-                                .downcast_ref::<&str>()
-                                .map(|s| s.to_string())
-                                .or_else(|| panic.downcast_ref::<String>().cloned())
-                                .unwrap_or_else(|| "unknown panic".to_string());
-                            fail(
-                                fallback,
-                                Reason::new(
-                                    ReasonCode::Internal,
-                                    format!(
-                                        "internal error while analysing (please report): {message}"
-                                    ),
-                                ),
-                            )
-                        });
-                    let _ = tx.send((seq, outcome));
-                });
+                spawn_batch(scope, vec![(seq, job)], &tx, &tasks, context);
             }
         }
         drain(scope, &mut slots, &mut base, emitter, sink, context, window);
+    }
+    if !batch.is_empty() {
+        spawn_batch(scope, std::mem::take(&mut batch), &tx, &tasks, context);
     }
     while in_flight > 0 {
         let Ok(msg) = rx.recv() else { break };
@@ -897,6 +907,66 @@ fn run_level<'s>(
     if !slots.is_empty() {
         emitter.truncated = true;
     }
+}
+
+/// Files up to this size are gathered into batches whose MD5s run in SIMD lanes together
+/// ([`crate::digest::digest_many`]); larger files are read by a task of their own, so a
+/// large file never holds a batch's small ones back (and streams in big reads).
+const BATCH_FILE_BYTES: u64 = 1 << 20;
+
+/// Most files in one batch: twice the widest MD5 kernel's lanes, so that lanes freed by
+/// files that end are refilled at once.
+const BATCH_FILES: usize = 32;
+
+/// Most bytes (as expected from the listing) in one batch, to keep batches short enough
+/// that every thread gets work on a small tree.
+const BATCH_BYTES: u64 = 4 << 20;
+
+/// Spawns a task that reads, hashes and matches `batch` (one item: streamed alone), sending
+/// each outcome with its sequence number. A panic becomes an internal-error record for each
+/// item not yet sent.
+fn spawn_batch<'s>(
+    scope: &rayon::Scope<'s>,
+    batch: Vec<(u64, ContentItem)>,
+    tx: &mpsc::Sender<(u64, Outcome)>,
+    tasks: &Arc<AtomicUsize>,
+    context: &'s Context<'s>,
+) {
+    let tx = tx.clone();
+    let tasks = Arc::clone(tasks);
+    tasks.fetch_add(1, Ordering::Relaxed);
+    scope.spawn(move |_| {
+        // Kept to report the entries should the analysis panic.
+        let mut pending: Vec<(u64, EntryRecord)> =
+            batch.iter().map(|(seq, item)| (*seq, item.record.clone())).collect();
+        let mut send = |seq: u64, outcome: Outcome| {
+            pending.retain(|(s, _)| *s != seq);
+            let _ = tx.send((seq, outcome));
+        };
+        let result = catch_unwind(AssertUnwindSafe(|| {
+            if batch.len() == 1 {
+                let (seq, item) = batch.into_iter().next().expect("one item");
+                send(seq, read_and_match(item, context));
+            } else {
+                read_and_match_batch(batch, context, &mut send);
+            }
+        }));
+        if let Err(panic) = result {
+            let message = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".to_string());
+            for (seq, record) in std::mem::take(&mut pending) {
+                let reason = Reason::new(
+                    ReasonCode::Internal,
+                    format!("internal error while analysing (please report): {message}"),
+                );
+                let _ = tx.send((seq, fail(record, reason)));
+            }
+        }
+        tasks.fetch_sub(1, Ordering::Relaxed);
+    });
 }
 
 /// Emits the finished outcomes at the head of a level, in order; an archive's members are
@@ -1146,13 +1216,26 @@ fn fail(mut record: EntryRecord, reason: Reason) -> Outcome {
 
 /// Opens, reads, hashes and matches one item's content.
 fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
+    let (record, mut reader) = match open_item(item, context) {
+        Ok(opened) => opened,
+        Err(outcome) => return outcome,
+    };
+    let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
+    conclude_item(record, reader, analysis, context)
+}
+
+/// Opens an item's content for reading (or its error record).
+fn open_item<'a>(
+    item: ContentItem,
+    context: &'a Context<'a>,
+) -> Result<(EntryRecord, EvidenceReader<'a>), Outcome> {
     let ContentItem { mut record, content, .. } = item;
     let opened = match content.open() {
         Ok(opened) => opened,
-        Err(reason) => return fail(record, reason),
+        Err(reason) => return Err(fail(record, reason)),
     };
     record.noatime = opened.noatime;
-    let mut reader = EvidenceReader {
+    let reader = EvidenceReader {
         inner: opened.reader,
         offset: 0,
         context,
@@ -1165,7 +1248,56 @@ fn read_and_match(item: ContentItem, context: &Context<'_>) -> Outcome {
             VideoCopy::Off
         },
     };
-    let analysis = crate::analyze::analyze_reader(&mut reader, &context.analyze);
+    Ok((record, reader))
+}
+
+/// An item of a batch ([`read_and_match_batch`]), opened.
+struct BatchReader<'a> {
+    seq: u64,
+    record: EntryRecord,
+    reader: EvidenceReader<'a>,
+}
+
+impl Read for BatchReader<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.reader.read(buf)
+    }
+}
+
+/// Opens, reads, hashes and matches a batch of small items on this thread: their digests
+/// run side by side ([`crate::analyze::analyze_many`]: MD5 in SIMD lanes), each item is
+/// matched as soon as it has been read, and each outcome is sent with its sequence number
+/// (in the order the items end; the reorder window puts them back in order).
+fn read_and_match_batch(
+    batch: Vec<(u64, ContentItem)>,
+    context: &Context<'_>,
+    send: &mut dyn FnMut(u64, Outcome),
+) {
+    let mut failed = Vec::new();
+    let opened = batch.into_iter().filter_map(|(seq, item)| match open_item(item, context) {
+        Ok((record, reader)) => Some(BatchReader { seq, record, reader }),
+        Err(outcome) => {
+            failed.push((seq, outcome));
+            None
+        }
+    });
+    crate::analyze::analyze_many(opened, &context.analyze, |item, analysis| {
+        let BatchReader { seq, record, reader } = item;
+        send(seq, conclude_item(record, reader, analysis, context));
+    });
+    for (seq, outcome) in failed {
+        send(seq, outcome);
+    }
+}
+
+/// Concludes an item read to its end (or until a read error): digests and hashes into the
+/// record, matches, disposition; an archive's members are opened for the next level.
+fn conclude_item(
+    mut record: EntryRecord,
+    mut reader: EvidenceReader<'_>,
+    analysis: io::Result<crate::analyze::Analysis>,
+    context: &Context<'_>,
+) -> Outcome {
     if reader.cancelled || analysis.as_ref().is_ok_and(|a| a.cancelled()) {
         return Outcome::Cancelled;
     }

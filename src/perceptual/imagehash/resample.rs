@@ -13,9 +13,14 @@
 //! follows Pillow's order exactly. Integer results do not depend on the CPU path, so the
 //! passes are also compiled for AVX2 and picked at run time.
 
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::ImageHashError;
+use crate::cpu::{SimdLevel, simd_level};
+
+mod simd;
 
 /// Bits of fraction in the fixed-point weights: 32 bits minus 8 for the pixel value minus
 /// 2 for overshoot and sign, as Pillow defines `PRECISION_BITS`.
@@ -88,6 +93,28 @@ impl AxisCoefficients {
         AxisCoefficients { starts, lens, stride, weights }
     }
 
+    /// [`AxisCoefficients::lanczos`] through a small per-thread cache: pictures of a case
+    /// come in few sizes (cameras, phones, screenshots), and the weights of a 12 MP picture
+    /// cost about 250,000 `sin` calls (some 2.5 ms), most of the resampling after the SIMD
+    /// kernels. The cache holds the [`COEFFICIENT_CACHE`] sizes met last.
+    pub(crate) fn cached(in_size: usize, out_size: usize) -> Rc<Self> {
+        thread_local! {
+            static CACHE: RefCell<Vec<CachedAxis>> =
+                const { RefCell::new(Vec::new()) };
+        }
+        CACHE.with_borrow_mut(|cache| {
+            let key = (in_size, out_size);
+            if let Some(i) = cache.iter().position(|(k, _)| *k == key) {
+                let hit = cache.remove(i);
+                cache.insert(0, hit);
+            } else {
+                cache.insert(0, (key, Rc::new(Self::lanczos(in_size, out_size))));
+                cache.truncate(COEFFICIENT_CACHE);
+            }
+            Rc::clone(&cache[0].1)
+        })
+    }
+
     fn window(&self, out_index: usize) -> (usize, &[i32]) {
         let start = out_index * self.stride;
         (self.starts[out_index], &self.weights[start..start + self.lens[out_index]])
@@ -104,6 +131,13 @@ impl AxisCoefficients {
         first..end.max(first)
     }
 }
+
+/// One entry of [`AxisCoefficients::cached`]: (input size, output size) and the weights.
+type CachedAxis = ((usize, usize), Rc<AxisCoefficients>);
+
+/// Axis sizes whose weights each thread keeps ([`AxisCoefficients::cached`]): the three
+/// hash sizes of both axes of two picture sizes.
+const COEFFICIENT_CACHE: usize = 12;
 
 /// Pillow's float-to-fixed conversion: round half away from zero, then truncate.
 fn to_fixed(weight: f64) -> i32 {
@@ -202,9 +236,9 @@ macro_rules! dispatch_avx2 {
         $(#[$doc])*
         $vis fn $name($($arg: $ty),*) -> $ret {
             #[cfg(target_arch = "x86_64")]
-            if std::arch::is_x86_feature_detected!("avx2") {
+            if simd_level() >= SimdLevel::Avx2 {
                 // SAFETY: `$avx2` only differs from `$generic` by being compiled with AVX2
-                // enabled, and the CPU supports AVX2 (checked on the line above).
+                // enabled, and SimdLevel reports Avx2 or above only when the CPU has AVX2.
                 return unsafe { $avx2($($arg),*) };
             }
             $generic($($arg),*)
@@ -218,16 +252,48 @@ macro_rules! dispatch_avx2 {
     };
 }
 
-dispatch_avx2! {
-    /// [`horizontal_pass_generic`], vectorised for the CPU.
-    fn horizontal_pass / horizontal_pass_avx2 => horizontal_pass_generic(
-        src: &[u8],
-        src_width: usize,
-        rows: std::ops::Range<usize>,
-        coeffs: &AxisCoefficients,
-        col_offset: usize,
-        out_width: usize,
-    ) -> Vec<u8>
+/// [`horizontal_pass_generic`] with the SIMD kernel of `level` (same bytes at every level).
+fn horizontal_pass_at(
+    level: SimdLevel,
+    src: &[u8],
+    src_width: usize,
+    rows: std::ops::Range<usize>,
+    coeffs: &AxisCoefficients,
+    col_offset: usize,
+    out_width: usize,
+) -> Vec<u8> {
+    if level == SimdLevel::Portable {
+        return horizontal_pass_generic(src, src_width, rows, coeffs, col_offset, out_width);
+    }
+    let kernel = simd::HorizontalKernel::new(coeffs, level);
+    let mut out = vec![0u8; out_width * rows.len()];
+    // The kernel may read past a row (zero weights) as far as the buffer goes.
+    let mut groups = out.chunks_exact_mut(out_width * ROWS_TOGETHER);
+    let mut y = rows.start;
+    for group in groups.by_ref() {
+        let src_rows: [&[u8]; ROWS_TOGETHER] = std::array::from_fn(|r| &src[(y + r) * src_width..]);
+        let outs: [&mut [u8]; ROWS_TOGETHER] =
+            group.chunks_exact_mut(out_width).collect::<Vec<_>>().try_into().unwrap();
+        kernel.rows(src_rows, coeffs, col_offset, outs);
+        y += ROWS_TOGETHER;
+    }
+    for row_out in groups.into_remainder().chunks_exact_mut(out_width) {
+        kernel.rows([&src[y * src_width..]], coeffs, col_offset, [row_out]);
+        y += 1;
+    }
+    out
+}
+
+/// [`horizontal_pass_at`] at the process's SIMD level.
+fn horizontal_pass(
+    src: &[u8],
+    src_width: usize,
+    rows: std::ops::Range<usize>,
+    coeffs: &AxisCoefficients,
+    col_offset: usize,
+    out_width: usize,
+) -> Vec<u8> {
+    horizontal_pass_at(simd_level(), src, src_width, rows, coeffs, col_offset, out_width)
 }
 
 dispatch_avx2! {
@@ -256,23 +322,17 @@ fn rgb_row_to_luma(rgb: &[u8], out: &mut [u8]) {
     }
 }
 
-/// [`rgb_row_to_luma`] over a whole packed RGB buffer. Always inlined for the AVX2 copy.
-#[inline(always)]
-fn rgb_to_luma_generic(rgb: &[u8]) -> Vec<u8> {
+/// Pillow's `convert('L')` of packed RGB8 at the process's SIMD level.
+pub(crate) fn rgb_to_luma(rgb: &[u8]) -> Vec<u8> {
     let mut out = vec![0u8; rgb.len() / 3];
-    rgb_row_to_luma(rgb, &mut out);
+    simd::rgb_row_to_luma(rgb, &mut out, simd_level());
     out
-}
-
-dispatch_avx2! {
-    /// Pillow's `convert('L')` of packed RGB8, vectorised for the CPU.
-    pub(crate) fn rgb_to_luma / rgb_to_luma_avx2 => rgb_to_luma_generic(rgb: &[u8]) -> Vec<u8>
 }
 
 /// One horizontal-first resize prepared for [`stream_rgb_resizes`].
 struct StreamedResize {
-    horizontal: AxisCoefficients,
-    vertical: Option<AxisCoefficients>,
+    horizontal: Rc<AxisCoefficients>,
+    vertical: Option<Rc<AxisCoefficients>>,
     rows: std::ops::Range<usize>,
     out_width: usize,
     out_height: usize,
@@ -283,11 +343,16 @@ struct StreamedResize {
 /// Source rows streamed between two looks at the cancel flag.
 const ROWS_PER_CANCEL_CHECK: usize = 64;
 
+/// Rows the SIMD horizontal pass computes together: each weight is loaded once for all of
+/// them (the weights of a large downscale are several times the row's bytes, and loading
+/// them per row made the pass bound by cache bandwidth).
+const ROWS_TOGETHER: usize = 4;
+
 /// The row loop of [`stream_rgb_resizes`]: each source row is converted to grey once, in a
-/// row buffer, and fed to every resize's horizontal pass that reads it. Returns false when
-/// it stopped because `cancel` was set.
-#[inline(always)]
-fn stream_rows_generic(
+/// row buffer, and fed to every resize's horizontal pass that reads it, with the SIMD
+/// kernels of `level`. Returns false when it stopped because `cancel` was set.
+fn stream_rows(
+    level: SimdLevel,
     rgb: &[u8],
     width: usize,
     plans: &mut [StreamedResize],
@@ -295,30 +360,46 @@ fn stream_rows_generic(
 ) -> bool {
     let first = plans.iter().map(|p| p.rows.start).min().unwrap_or(0);
     let end = plans.iter().map(|p| p.rows.end).max().unwrap_or(0);
-    let mut luma_row = vec![0u8; width];
-    for y in first..end {
-        if (y - first).is_multiple_of(ROWS_PER_CANCEL_CHECK)
+    let kernels: Vec<simd::HorizontalKernel> =
+        plans.iter().map(|p| simd::HorizontalKernel::new(&p.horizontal, level)).collect();
+    // ROWS_TOGETHER grey rows, each padded so that no SIMD window runs past its buffer
+    // (padding bytes get zero weight).
+    let stride = width + simd::ROW_PADDING;
+    let mut luma = vec![0u8; stride * ROWS_TOGETHER];
+    let mut y = first;
+    while y < end {
+        if (y - first) % ROWS_PER_CANCEL_CHECK < ROWS_TOGETHER
             && cancel.is_some_and(|c| c.load(Ordering::Relaxed))
         {
             return false;
         }
-        rgb_row_to_luma(&rgb[y * width * 3..][..width * 3], &mut luma_row);
-        for plan in plans.iter_mut().filter(|p| p.rows.contains(&y)) {
-            let out = &mut plan.tmp[(y - plan.rows.start) * plan.out_width..][..plan.out_width];
-            horizontal_row(&luma_row, &plan.horizontal, 0, out);
+        let n = ROWS_TOGETHER.min(end - y);
+        for r in 0..n {
+            let row = &rgb[(y + r) * width * 3..][..width * 3];
+            simd::rgb_row_to_luma(row, &mut luma[r * stride..][..width], level);
         }
+        for (plan, kernel) in plans.iter_mut().zip(&kernels) {
+            let w = plan.out_width;
+            let (lo, hi) = (plan.rows.start.max(y), plan.rows.end.min(y + n));
+            if lo >= hi {
+                continue;
+            }
+            let tmp = &mut plan.tmp[(lo - plan.rows.start) * w..(hi - plan.rows.start) * w];
+            if hi - lo == ROWS_TOGETHER {
+                let rows: [&[u8]; ROWS_TOGETHER] =
+                    std::array::from_fn(|r| &luma[r * stride..][..stride]);
+                let outs: [&mut [u8]; ROWS_TOGETHER] =
+                    tmp.chunks_exact_mut(w).collect::<Vec<_>>().try_into().unwrap();
+                kernel.rows(rows, &plan.horizontal, 0, outs);
+            } else {
+                for (r, out) in (lo..hi).zip(tmp.chunks_exact_mut(w)) {
+                    kernel.rows([&luma[(r - y) * stride..][..stride]], &plan.horizontal, 0, [out]);
+                }
+            }
+        }
+        y += n;
     }
     true
-}
-
-dispatch_avx2! {
-    /// [`stream_rows_generic`], vectorised for the CPU.
-    fn stream_rows / stream_rows_avx2 => stream_rows_generic(
-        rgb: &[u8],
-        width: usize,
-        plans: &mut [StreamedResize],
-        cancel: Option<&AtomicBool>,
-    ) -> bool
 }
 
 /// Pillow's `convert('L').resize(size, LANCZOS)` of packed RGB8 for several sizes at once,
@@ -332,6 +413,17 @@ pub(crate) fn stream_rgb_resizes(
     sizes: &[(usize, usize)],
     cancel: Option<&AtomicBool>,
 ) -> Option<Result<Vec<Vec<u8>>, ImageHashError>> {
+    stream_rgb_resizes_at(simd_level(), rgb, (width, height), sizes, cancel)
+}
+
+/// [`stream_rgb_resizes`] with the SIMD kernels of `level` (same bytes at every level).
+pub(crate) fn stream_rgb_resizes_at(
+    level: SimdLevel,
+    rgb: &[u8],
+    (width, height): (usize, usize),
+    sizes: &[(usize, usize)],
+    cancel: Option<&AtomicBool>,
+) -> Option<Result<Vec<Vec<u8>>, ImageHashError>> {
     debug_assert_eq!(rgb.len(), width * height * 3);
     let mut plans = Vec::with_capacity(sizes.len());
     for &(out_width, out_height) in sizes {
@@ -339,11 +431,10 @@ pub(crate) fn stream_rgb_resizes(
         if order != PassOrder::HorizontalFirst || out_width == width {
             return None;
         }
-        let vertical =
-            (out_height != height).then(|| AxisCoefficients::lanczos(height, out_height));
-        let rows = vertical.as_ref().map_or(0..height, AxisCoefficients::input_range);
+        let vertical = (out_height != height).then(|| AxisCoefficients::cached(height, out_height));
+        let rows = vertical.as_ref().map_or(0..height, |v| v.input_range());
         plans.push(StreamedResize {
-            horizontal: AxisCoefficients::lanczos(width, out_width),
+            horizontal: AxisCoefficients::cached(width, out_width),
             tmp: vec![0u8; out_width * rows.len()],
             vertical,
             rows,
@@ -351,7 +442,7 @@ pub(crate) fn stream_rgb_resizes(
             out_height,
         });
     }
-    if !stream_rows(rgb, width, &mut plans, cancel) {
+    if !stream_rows(level, rgb, width, &mut plans, cancel) {
         return Some(Err(ImageHashError::Cancelled));
     }
     Some(Ok(plans
@@ -382,8 +473,8 @@ pub(crate) fn resize_lanczos_ordered(
     }
     let need_horizontal = width != out_width;
     let need_vertical = height != out_height;
-    let horizontal = AxisCoefficients::lanczos(width, out_width);
-    let vertical = AxisCoefficients::lanczos(height, out_height);
+    let horizontal = AxisCoefficients::cached(width, out_width);
+    let vertical = AxisCoefficients::cached(height, out_height);
     match order {
         PassOrder::HorizontalFirst => {
             // The first pass only produces the rows the second one reads.
@@ -480,21 +571,78 @@ mod tests {
     }
 
     #[test]
-    fn cpu_specific_builds_compute_the_same_bytes() {
+    fn every_simd_level_computes_the_portable_bytes() {
         let (w, h) = (301, 203);
         let rgb = noise(w * h * 3, 7);
-        let luma = rgb_to_luma(&rgb);
-        assert_eq!(luma, rgb_to_luma_generic(&rgb));
-        for (ow, oh) in [(32, 32), (9, 8), (400, 7), (1, 250)] {
-            let (hc, vc) = (AxisCoefficients::lanczos(w, ow), AxisCoefficients::lanczos(h, oh));
-            assert_eq!(
-                horizontal_pass(&luma, w, 0..h, &hc, 0, ow),
-                horizontal_pass_generic(&luma, w, 0..h, &hc, 0, ow)
-            );
-            assert_eq!(
-                vertical_pass(&luma, w, 0..w, &vc, 0, oh),
-                vertical_pass_generic(&luma, w, 0..w, &vc, 0, oh)
-            );
+        let mut luma = vec![0u8; w * h];
+        rgb_row_to_luma(&rgb, &mut luma);
+        assert_eq!(rgb_to_luma(&rgb), luma);
+        for level in SimdLevel::available() {
+            for (ow, oh) in [(32, 32), (9, 8), (400, 7), (1, 250), (301, 203)] {
+                let (hc, vc) = (AxisCoefficients::lanczos(w, ow), AxisCoefficients::lanczos(h, oh));
+                assert_eq!(
+                    horizontal_pass_at(level, &luma, w, 0..h, &hc, 0, ow),
+                    horizontal_pass_generic(&luma, w, 0..h, &hc, 0, ow),
+                    "{level:?} {ow}"
+                );
+                assert_eq!(
+                    vertical_pass(&luma, w, 0..w, &vc, 0, oh),
+                    vertical_pass_generic(&luma, w, 0..w, &vc, 0, oh)
+                );
+            }
+        }
+    }
+
+    /// Random sizes (down and up, wide and narrow, window edges at the buffer's end) and
+    /// random pixels: every SIMD level gives the portable bytes, streamed or not.
+    #[test]
+    fn simd_levels_equal_portable_on_random_sizes() {
+        let mut state = 0x2545_f491u32;
+        let mut next = |n: u32| {
+            state ^= state << 13;
+            state ^= state >> 17;
+            state ^= state << 5;
+            state % n
+        };
+        let sizes = [(32, 32), (9, 8), (8, 8)];
+        for case in 0..300 {
+            let w = 1 + next(if case % 3 == 0 { 2000 } else { 300 }) as usize;
+            let h = 1 + next(200) as usize;
+            let ow = 1 + next(80) as usize;
+            let rgb = noise(w * h * 3, case + 1);
+            let mut luma = vec![0u8; w * h];
+            rgb_row_to_luma(&rgb, &mut luma);
+            let hc = AxisCoefficients::lanczos(w, ow);
+            let want = horizontal_pass_generic(&luma, w, 0..h, &hc, 0, ow);
+            let want_streamed =
+                stream_rgb_resizes_at(SimdLevel::Portable, &rgb, (w, h), &sizes, None);
+            for level in SimdLevel::available() {
+                let mut got = vec![0u8; w * h];
+                simd::rgb_row_to_luma(&rgb, &mut got, level);
+                assert_eq!(got, luma, "{level:?} luma {w}x{h}");
+                let got = horizontal_pass_at(level, &luma, w, 0..h, &hc, 0, ow);
+                assert_eq!(got, want, "{level:?} {w}x{h} -> {ow}");
+                let streamed = stream_rgb_resizes_at(level, &rgb, (w, h), &sizes, None);
+                assert_eq!(
+                    streamed.map(|r| r.unwrap()),
+                    want_streamed.clone().map(|r| r.unwrap()),
+                    "{level:?} streamed {w}x{h}"
+                );
+            }
+        }
+    }
+
+    /// The SIMD greyscale equals Pillow's formula for all 2^24 colours.
+    #[test]
+    fn simd_luma_all_colours() {
+        let rgb: Vec<u8> =
+            (0..1u32 << 24).flat_map(|c| [(c >> 16) as u8, (c >> 8) as u8, c as u8]).collect();
+        let mut want = vec![0u8; 1 << 24];
+        rgb_row_to_luma(&rgb, &mut want);
+        for level in SimdLevel::available() {
+            let mut got = vec![0u8; 1 << 24];
+            simd::rgb_row_to_luma(&rgb, &mut got, level);
+            assert!(got == want, "{level:?}");
         }
     }
 
