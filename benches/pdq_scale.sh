@@ -12,7 +12,7 @@
 set -eu
 n=$1; q=$2; rounds=$3; work=$4; py=$5; kinds=${6:-flat}
 here=$(cd "$(dirname "$0")/.." && pwd)
-bin=$here/target/release/examples/pdq_search_bench
+bin=${CARGO_TARGET_DIR:-$here/target}/release/examples/pdq_search_bench
 mkdir -p "$work"
 codes=$work/codes-$n.bin; queries=$work/queries-$n-$q.txt; set=$work/set-$n.mhset
 [ -s "$codes" ] || "$bin" gen --n "$n" --queries "$q" --codes "$codes" --query-file "$queries"

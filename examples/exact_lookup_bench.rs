@@ -34,7 +34,8 @@ fn main() -> Result<(), BoxError> {
     let args: Vec<String> = std::env::args().collect();
     let arg = |i: usize, d: u64| args.get(i).map_or(Ok(d), |s| s.parse::<u64>());
     let n = arg(2, 0)?;
-    let path = args.get(3).ok_or("usage: exact_lookup_bench build|run N SET [LOOKUPS BATCH ROUNDS]")?;
+    let path =
+        args.get(3).ok_or("usage: exact_lookup_bench build|run N SET [LOOKUPS BATCH ROUNDS]")?;
     match args[1].as_str() {
         "build" => {
             let start = Instant::now();
@@ -60,7 +61,11 @@ fn main() -> Result<(), BoxError> {
                 b.add(s, Record { hashes, meta: EntryMeta::default() })?;
             }
             let r = b.finish(path)?;
-            eprintln!("built {n} in {:.1} s, {} bytes", start.elapsed().as_secs_f64(), r.bytes_written);
+            eprintln!(
+                "built {n} in {:.1} s, {} bytes",
+                start.elapsed().as_secs_f64(),
+                r.bytes_written
+            );
         }
         "run" => {
             let (lookups, batch, rounds) = (arg(4, 1 << 20)?, arg(5, 1 << 16)?, arg(6, 3)?);

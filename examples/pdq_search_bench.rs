@@ -5,7 +5,7 @@
 //!   deterministic codes as raw 32-byte records (for 10^8 codes a hex list would be 6.5 GB;
 //!   FAISS reads the same file with `numpy.fromfile`) and queries as compare.py makes them
 //!   (half with needle 0 within 0-40 bits of a stored code, a quarter also needle 3).
-//! * `build --codes FILE --out SET.mhset`: one 64-digit hex PDQ hash per line, or raw
+//! * `build --codes FILE --out SET.mhset [--layout tuned|slots16]`: one 64-digit hex PDQ hash per line, or raw
 //!   32-byte codes when the name ends in `.bin`; one source.
 //! * `search --set SET.mhset --queries FILE --out FILE [--radius 31] [--threads 1]
 //!   [--strategy auto|flat|mih]`: each query line holds the needles (typically the 8
@@ -22,8 +22,8 @@ use std::time::Instant;
 use clap::{Parser, Subcommand, ValueEnum};
 use mediahash::hex;
 use mediahash::refset::{
-    BuildOptions, Builder, Disposition, EntryMeta, HashValue, PdqStrategy, Record, RefSet,
-    SourceInfo, scan_kernel_name,
+    BuildOptions, Builder, Disposition, EntryMeta, HashValue, PdqIndexLayout, PdqStrategy, Record,
+    RefSet, SourceInfo, scan_kernel_name,
 };
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -31,6 +31,12 @@ enum Strategy {
     Auto,
     Flat,
     Mih,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Layout {
+    Tuned,
+    Slots16,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -58,6 +64,10 @@ enum Command {
         codes: PathBuf,
         #[arg(long)]
         out: PathBuf,
+        /// Multi-index layout: `tuned` (default, chosen by size) or `slots16` (the 16 x
+        /// 16-bit index of earlier versions), for side-by-side runs.
+        #[arg(long, value_enum, default_value_t = Layout::Tuned)]
+        layout: Layout,
     },
     Search {
         #[arg(long)]
@@ -92,7 +102,13 @@ fn main() -> Result<(), BoxError> {
         Command::Gen { n, kind, queries, codes, query_file } => {
             generate(n, kind, queries, &codes, &query_file)
         }
-        Command::Build { codes, out } => build(&codes, &out),
+        Command::Build { codes, out, layout } => {
+            let layout = match layout {
+                Layout::Tuned => PdqIndexLayout::Tuned,
+                Layout::Slots16 => PdqIndexLayout::Slots16,
+            };
+            build(&codes, &out, layout)
+        }
         Command::Search { set, queries, out, radius, threads, strategy } => {
             let strategy = match strategy {
                 Strategy::Auto => PdqStrategy::Auto,
@@ -183,13 +199,17 @@ fn generate(
     Ok(())
 }
 
-fn build(codes: &PathBuf, out: &PathBuf) -> Result<(), BoxError> {
+fn build(codes: &PathBuf, out: &PathBuf, layout: PdqIndexLayout) -> Result<(), BoxError> {
     if codes.extension().is_some_and(|e| e == "bin") {
-        return build_bin(codes, out);
+        return build_bin(codes, out, layout);
     }
     let text = std::fs::read_to_string(codes)?;
     let start = Instant::now();
-    let mut builder = Builder::new(BuildOptions { build_time: Some(0), ..Default::default() })?;
+    let mut builder = Builder::new(BuildOptions {
+        build_time: Some(0),
+        pdq_index_layout: layout,
+        ..Default::default()
+    })?;
     let source = builder.add_source(SourceInfo {
         name: codes.display().to_string(),
         format: "hex".into(),
@@ -230,12 +250,16 @@ fn bench_source(codes: &PathBuf) -> SourceInfo {
     }
 }
 
-fn build_bin(codes: &PathBuf, out: &PathBuf) -> Result<(), BoxError> {
+fn build_bin(codes: &PathBuf, out: &PathBuf, layout: PdqIndexLayout) -> Result<(), BoxError> {
     use std::io::Read;
     let start = Instant::now();
     let temp_dir = out.parent().map(|p| p.to_path_buf());
-    let mut builder =
-        Builder::new(BuildOptions { build_time: Some(0), temp_dir, ..Default::default() })?;
+    let mut builder = Builder::new(BuildOptions {
+        build_time: Some(0),
+        temp_dir,
+        pdq_index_layout: layout,
+        ..Default::default()
+    })?;
     let source = builder.add_source(bench_source(codes))?;
     let mut r = std::io::BufReader::with_capacity(1 << 22, std::fs::File::open(codes)?);
     let mut hash = [0u8; 32];
@@ -300,10 +324,25 @@ fn search(
     w.flush()?;
     let uses_index = needles.first().is_some_and(|n| refset.pdq_uses_multi_index(n.len(), radius));
     eprintln!(
-        "{{\"elapsed\": {elapsed:.6}, \"cpu\": {cpu:.6}, \"open\": {open:.3}, \"matches\": {found}, \"kernel\": \"{}\", \"auto_uses_index\": {uses_index}}}",
-        scan_kernel_name()
+        "{{\"elapsed\": {elapsed:.6}, \"cpu\": {cpu:.6}, \"open\": {open:.3}, \"matches\": {found}, \"kernel\": \"{}\", \"auto_uses_index\": {uses_index}, \"anon_huge_kb\": {}, \"rss_kb\": {}}}",
+        scan_kernel_name(),
+        smaps_kb("AnonHugePages:"),
+        smaps_kb("Rss:")
     );
     Ok(())
+}
+
+/// A field of /proc/self/smaps_rollup in kB (-1 where unavailable): whether the set's copy
+/// got transparent huge pages, and the resident size.
+fn smaps_kb(field: &str) -> i64 {
+    std::fs::read_to_string("/proc/self/smaps_rollup")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix(field))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(-1)
 }
 
 /// CPU seconds used by this process so far (all threads), -1 if the clock is unavailable.

@@ -563,15 +563,20 @@ fn layout_pdq_set(hashes: &[[u8; 32]], layout: PdqIndexLayout) -> Vec<u8> {
 
 /// Every multi-index layout the tests build: the 16 x 16-bit index of earlier versions, the
 /// tuned one chosen by size, and tuned ones of other shapes (10 tables as at 10^8 hashes,
-/// 11 as at 10^7, uneven widths, 8-bit keys).
+/// 11 as at 10^7, uneven widths, 8-bit keys). Directories are 4·2^w bytes per table
+/// whatever the set's size (2.1 GB for the 10^8 shape): the property test uses
+/// [`LIGHT_LAYOUTS`].
 const LAYOUTS: [PdqIndexLayout; 6] = [
     PdqIndexLayout::Slots16,
     PdqIndexLayout::Tuned,
     PdqIndexLayout::TunedWidths(&[26, 26, 26, 26, 26, 26, 25, 25, 25, 25]),
     PdqIndexLayout::TunedWidths(&[24, 24, 24, 23, 23, 23, 23, 23, 23, 23, 23]),
-    PdqIndexLayout::TunedWidths(&[30, 30, 30, 30, 30, 30, 30, 30, 8, 8]),
+    PdqIndexLayout::TunedWidths(&[20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 8, 8]),
     PdqIndexLayout::TunedWidths(&[8; 32]),
 ];
+
+/// [`LAYOUTS`] without the 10^8 and 10^7 shapes (built once per proptest case).
+const LIGHT_LAYOUTS: [PdqIndexLayout; 4] = [LAYOUTS[0], LAYOUTS[1], LAYOUTS[4], LAYOUTS[5]];
 
 fn pdq_set_with(hashes: &[[u8; 32]], opts: BuildOptions) -> Vec<u8> {
     let mut b = Builder::new(opts).unwrap();
@@ -617,7 +622,7 @@ proptest! {
         let got = set.search_pdq(&used[0], radius, &used[1..]);
         prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::Flat), &got);
         prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::MultiIndex), &got);
-        for layout in LAYOUTS {
+        for layout in LIGHT_LAYOUTS {
             let bytes = layout_pdq_set(&stored, layout);
             let other = RefSet::from_bytes(&bytes[..]).unwrap();
             for strategy in [PdqStrategy::Auto, PdqStrategy::MultiIndex] {
@@ -751,8 +756,9 @@ fn needles_vs_haystack_match_the_reference_csv() {
 fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
     damaged_index_test(PdqIndexLayout::Slots16, kind::SUB_MIH_IDS, kind::SUB_MIH_OFFSETS, 16);
     damaged_index_test(PdqIndexLayout::Tuned, kind::SUB_TUNED_IDS, kind::SUB_TUNED_OFFSETS, 16);
-    let ten = PdqIndexLayout::TunedWidths(&[26, 26, 26, 26, 26, 26, 25, 25, 25, 25]);
-    damaged_index_test(ten, kind::SUB_TUNED_IDS, kind::SUB_TUNED_OFFSETS, 10);
+    // Uneven widths, 8-bit keys; not the 10^8 shape: its 2.1 GB of directories would be
+    // copied and checksummed for each of the 100 forgeries.
+    damaged_index_test(LAYOUTS[4], kind::SUB_TUNED_IDS, kind::SUB_TUNED_OFFSETS, 14);
 }
 
 fn damaged_index_test(layout: PdqIndexLayout, ids_sub: u32, offsets_sub: u32, tables: u64) {
@@ -848,7 +854,9 @@ fn damaged_tuned_layout_is_refused_at_open() {
     // Invalid widths are refused by the builder too.
     for bad in [&[16u32; 15][..], &[], &[7, 249], &[32; 8]] {
         let opts = BuildOptions {
-            pdq_index_layout: PdqIndexLayout::TunedWidths(Box::leak(bad.to_vec().into_boxed_slice())),
+            pdq_index_layout: PdqIndexLayout::TunedWidths(Box::leak(
+                bad.to_vec().into_boxed_slice(),
+            )),
             ..options()
         };
         assert!(matches!(Builder::new(opts), Err(BuildError::InvalidOptions { .. })));
@@ -866,9 +874,18 @@ fn pdq_index_boundary_distances_31_and_32_with_spread_bits() {
     for (k, needle) in needles.iter().enumerate() {
         for d in [30usize, 31, 32, 33] {
             for shift in 0..24 {
+                // Every (shift + k)-th stored hash has its bits evenly spaced; the others at
+                // d distinct random positions (partial Fisher-Yates).
                 let mut h = *needle;
+                let mut bits: Vec<usize> = (0..256).collect();
                 for j in 0..d {
-                    let bit = (j * 256 + shift * 11 + k * 5) / d % 256;
+                    let pick = j + rng.below(256 - j);
+                    bits.swap(j, pick);
+                    if (shift + k) % 4 == 0 {
+                        bits[j] = (j * 256 / d + shift + k) % 256;
+                    }
+                }
+                for &bit in &bits[..d] {
                     h[bit / 8] ^= 0x80 >> (bit % 8);
                 }
                 stored.push(h);
@@ -880,15 +897,16 @@ fn pdq_index_boundary_distances_31_and_32_with_spread_bits() {
     }
     let flat_bytes = pdq_set(&stored);
     let flat = RefSet::from_bytes(&flat_bytes[..]).unwrap();
-    for radius in [31, 32] {
-        let want = flat.search_pdq_with(&needles, radius, PdqStrategy::Flat);
-        let at_radius = want.iter().filter(|m| m.distance == radius).count();
-        assert!(at_radius >= 8 * 20, "{at_radius} hashes at exactly {radius}");
-        assert!(want.iter().all(|m| m.distance <= radius));
-        for layout in LAYOUTS {
-            let bytes = layout_pdq_set(&stored, layout);
-            let set = RefSet::from_bytes(&bytes[..]).unwrap();
-            set.verify().unwrap();
+    // Each layout built once (the 10^8 shape has 2.1 GB of directories).
+    for layout in LAYOUTS {
+        let bytes = layout_pdq_set(&stored, layout);
+        let set = RefSet::from_bytes(&bytes[..]).unwrap();
+        set.verify().unwrap();
+        for radius in [31, 32] {
+            let want = flat.search_pdq_with(&needles, radius, PdqStrategy::Flat);
+            let at_radius = want.iter().filter(|m| m.distance == radius).count();
+            assert!(at_radius >= 8 * 20, "{at_radius} hashes at exactly {radius}");
+            assert!(want.iter().all(|m| m.distance <= radius));
             for strategy in [PdqStrategy::Auto, PdqStrategy::MultiIndex] {
                 assert_eq!(set.search_pdq_with(&needles, radius, strategy), want, "{layout:?}");
                 assert_eq!(
@@ -900,7 +918,6 @@ fn pdq_index_boundary_distances_31_and_32_with_spread_bits() {
         }
     }
 }
-
 
 #[test]
 fn pdq_multi_index_built_in_many_passes_is_identical() {
@@ -1038,4 +1055,73 @@ fn truncation_does_not_crash_the_safe_open() {
         let (status, printed) = run_truncation_child("mapped");
         assert_eq!(status.signal(), Some(libc::SIGBUS), "{status}: {printed}");
     }
+}
+
+/// `find_batch` gives exactly what `find` gives one value at a time, for every kind, on
+/// values stored and not stored, repeated, in any order, and ignores a short tail.
+#[test]
+fn find_batch_equals_find_one_at_a_time() {
+    let mut rng = Rng::from_seed(1804);
+    let mut b = Builder::new(options()).unwrap();
+    let s = b.add_source(source("all", "A", Disposition::Alert)).unwrap();
+    let mut stored: Vec<HashValue> = Vec::new();
+    for i in 0..3000u64 {
+        let hashes = vec![
+            HashValue::Md5(rng.array()),
+            HashValue::Sha1(rng.array()),
+            HashValue::Sha256(rng.array()),
+            HashValue::Pdq { hash: rng.array(), quality: None },
+            // Many 64-bit values share their high bits: crowded prefix buckets.
+            HashValue::PHash(i / 3),
+            HashValue::PhotoDna(Box::new(rng.array())),
+        ];
+        stored.extend(hashes.iter().cloned());
+        b.add(s, Record { hashes, meta: EntryMeta::default() }).unwrap();
+    }
+    let bytes = b.finish_to_vec().unwrap().0;
+    let set = RefSet::from_bytes(&bytes[..]).unwrap();
+    let layout = |v: &HashValue| -> (HashKind, Vec<u8>) {
+        match v {
+            HashValue::Md5(x) => (HashKind::Md5, x.to_vec()),
+            HashValue::Sha1(x) => (HashKind::Sha1, x.to_vec()),
+            HashValue::Sha256(x) => (HashKind::Sha256, x.to_vec()),
+            HashValue::Pdq { hash, .. } => (HashKind::Pdq, hash.to_vec()),
+            HashValue::PHash(x) => (HashKind::PHash, x.to_le_bytes().to_vec()),
+            HashValue::PhotoDna(x) => (HashKind::PhotoDna, x.to_vec()),
+            other => panic!("not stored here: {other:?}"),
+        }
+    };
+    let mut by_kind: BTreeMap<String, (HashKind, Vec<Vec<u8>>)> = BTreeMap::new();
+    for v in &stored {
+        let (kind, value) = layout(v);
+        let entry = by_kind.entry(format!("{kind:?}")).or_insert((kind, Vec::new()));
+        entry.1.push(value.clone());
+        // Not stored: one bit flipped; and a repeat of the stored value.
+        let mut absent = value.clone();
+        let at = rng.below(absent.len());
+        absent[at] ^= 1 << rng.below(8);
+        entry.1.push(absent);
+        if rng.below(4) == 0 {
+            entry.1.push(value);
+        }
+    }
+    for (kind, mut values) in by_kind.into_values() {
+        // Shuffle (Fisher-Yates) so the batch is not in stored order.
+        for i in (1..values.len()).rev() {
+            values.swap(i, rng.below(i + 1));
+        }
+        let mut flat: Vec<u8> = values.concat();
+        let want: Vec<_> = values.iter().map(|v| set.find(kind, v)).collect();
+        assert!(want.iter().filter(|h| h.is_some()).count() >= 3000, "{kind:?}");
+        for chunk in [1usize, 7, 1000, values.len()] {
+            let got: Vec<_> = flat
+                .chunks(chunk * kind.value_len())
+                .flat_map(|c| set.find_batch(kind, c))
+                .collect();
+            assert_eq!(got, want, "{kind:?} in batches of {chunk}");
+        }
+        flat.push(0xAB); // a short tail is ignored
+        assert_eq!(set.find_batch(kind, &flat), want, "{kind:?} with a tail");
+    }
+    assert!(set.find_batch(HashKind::DHash, &[0u8; 16]).iter().all(Option::is_none));
 }

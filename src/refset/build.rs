@@ -1334,7 +1334,8 @@ fn merge_kind<K: Key>(
                     PdqIndexLayout::TunedWidths(w) => w.to_vec(),
                     _ => format::tuned_widths_for(count),
                 };
-                tuned = Some(build_tuned(f, count as usize, &widths, opts.memory_budget_bytes, dir)?)
+                tuned =
+                    Some(build_tuned(f, count as usize, &widths, opts.memory_budget_bytes, dir)?)
             }
         }
     }
@@ -1392,8 +1393,10 @@ fn build_tuned(
     for &w in widths {
         let buckets = 1usize << w;
         let mut dir_counts = vec![0u32; buckets + 1];
-        for_each_value(values, n, &mut |_, h| dir_counts[format::tuned_key(h, start, w) as usize + 1] += 1)
-            .map_err(werr())?;
+        for_each_value(values, n, &mut |_, h| {
+            dir_counts[format::tuned_key(h, start, w) as usize + 1] += 1
+        })
+        .map_err(werr())?;
         for b in 0..buckets {
             dir_counts[b + 1] += dir_counts[b];
         }

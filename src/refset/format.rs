@@ -426,9 +426,12 @@ pub fn tuned_plan(widths: &[u32], n: u64, radius: u32) -> Option<TunedPlan> {
         }
         dp = next;
     }
-    dp.pop()
-        .flatten()
-        .map(|(cost, probes, candidates, radii)| TunedPlan { radii, cost, probes, candidates })
+    dp.pop().flatten().map(|(cost, probes, candidates, radii)| TunedPlan {
+        radii,
+        cost,
+        probes,
+        candidates,
+    })
 }
 
 /// Number of `w`-bit values within `t` bits of a given one.

@@ -1261,7 +1261,8 @@ impl<B: AsRef<[u8]>> RefSet<B> {
     fn verify_tuned(&self, ks: &KindSections, t: &Tuned) -> Result<(), RefsetError> {
         let n = ks.count as usize;
         let data = self.as_bytes();
-        let dir = |i: usize, b: usize| le_u32(&data[t.offsets.start + 4 * (t.dirs[i] + b)..]) as usize;
+        let dir =
+            |i: usize, b: usize| le_u32(&data[t.offsets.start + 4 * (t.dirs[i] + b)..]) as usize;
         for (i, (&w, &start)) in t.widths.iter().zip(&t.starts).enumerate() {
             let buckets = 1usize << w;
             if dir(i, 0) != 0 || dir(i, buckets) != n {

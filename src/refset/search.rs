@@ -221,9 +221,8 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         let n = ks.count as usize;
         let data = self.as_bytes();
         let key = |i: usize| &stored[i * len..(i + 1) * len];
-        let mut order: Vec<(u32, u32)> = (0..count)
-            .map(|i| (prefix_of(kind, key(i), ks.prefix_bits), i as u32))
-            .collect();
+        let mut order: Vec<(u32, u32)> =
+            (0..count).map(|i| (prefix_of(kind, key(i), ks.prefix_bits), i as u32)).collect();
         order.sort_unstable();
         let slot = |p: u32| &data[ks.prefix.start + 4 * p as usize..ks.prefix.end];
         let bucket = |p: u32| {
@@ -231,6 +230,7 @@ impl<B: AsRef<[u8]>> RefSet<B> {
             let hi = (le_u32(&s[4..8]) as usize).min(n);
             (le_u32(&s[..4]) as usize).min(hi)..hi
         };
+        let mut found: Vec<(u32, usize)> = Vec::with_capacity(count);
         // Stage 1 (2·AHEAD ahead): the prefix-table slot; stage 2 (AHEAD ahead): the
         // bucket's values; stage 3: the binary search, on lines already loaded.
         for &(p, _) in order.iter().take(2 * AHEAD) {
@@ -259,12 +259,24 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                     Ordering::Less => lo = mid + 1,
                     Ordering::Greater => hi = mid,
                     Ordering::Equal => {
-                        let hit = Hit { kind, index: mid as u64, entry: self.entry_at(ks, mid) };
-                        out[i as usize] = Some(hit);
+                        found.push((i, mid));
                         break;
                     }
                 }
             }
+        }
+        // Stage 4: each hit's entry id, in another section: read in a pass of its own with
+        // prefetch, not as a dependent miss inside the search loop (found is in value order,
+        // so these reads also go forward through the section).
+        let entry_line = |mid: usize| &data[ks.entries.start + 4 * mid..ks.entries.end];
+        for &(_, mid) in found.iter().take(AHEAD) {
+            prefetch(entry_line(mid));
+        }
+        for (k, &(i, mid)) in found.iter().enumerate() {
+            if let Some(&(_, ahead)) = found.get(k + AHEAD) {
+                prefetch(entry_line(ahead));
+            }
+            out[i as usize] = Some(Hit { kind, index: mid as u64, entry: self.entry_at(ks, mid) });
         }
         out
     }
@@ -583,7 +595,8 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         let data = self.as_bytes();
         let n = ks.count as usize;
         // Pass 1: probes, from the needles' keys.
-        let mut probes: Vec<Probe> = Vec::with_capacity((plan.probes * needles.len() as f64) as usize + 16);
+        let mut probes: Vec<Probe> =
+            Vec::with_capacity((plan.probes * needles.len() as f64) as usize + 16);
         for (j, needle) in needles.iter().enumerate() {
             for (i, r) in plan.radii.iter().enumerate() {
                 let Some(r) = *r else { continue };
@@ -610,7 +623,11 @@ impl<B: AsRef<[u8]>> RefSet<B> {
             let hi = (le_u32(&s[4..8]) as usize).min(n);
             let lo = (le_u32(&s[..4]) as usize).min(hi);
             if lo < hi {
-                buckets.push(Bucket { start: usize::from(p.table) * n + lo, len: hi - lo, needle: p.needle });
+                buckets.push(Bucket {
+                    start: usize::from(p.table) * n + lo,
+                    len: hi - lo,
+                    needle: p.needle,
+                });
                 total += (hi - lo) as u64;
             }
         }
