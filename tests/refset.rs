@@ -922,7 +922,9 @@ fn pdq_index_boundary_distances_31_and_32_with_spread_bits() {
 #[test]
 fn pdq_multi_index_built_in_many_passes_is_identical() {
     let hashes: Vec<[u8; 32]> = (0..3000).map(|i| bytes_from(i % 2900)).collect();
-    for layout in LAYOUTS {
+    // Light layouts: with a 1-byte budget the 10^8 shape's 2.1 GB of directories would be
+    // built in thousands of passes; the pass logic does not depend on the widths.
+    for layout in LIGHT_LAYOUTS {
         let roomy = layout_pdq_set(&hashes, layout);
         let tight = pdq_set_with(
             &hashes,
