@@ -16,7 +16,7 @@
 //! the set is opened and its pages touched, as FAISS has its codes in memory; `build`).
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use clap::{Parser, Subcommand, ValueEnum};
@@ -172,8 +172,8 @@ fn generate(
     n: u64,
     kind: Kind,
     queries: usize,
-    codes: &PathBuf,
-    query_file: &PathBuf,
+    codes: &Path,
+    query_file: &Path,
 ) -> Result<(), BoxError> {
     let mut w = BufWriter::with_capacity(1 << 22, std::fs::File::create(codes)?);
     for i in 0..n {
@@ -199,7 +199,7 @@ fn generate(
     Ok(())
 }
 
-fn build(codes: &PathBuf, out: &PathBuf, layout: PdqIndexLayout) -> Result<(), BoxError> {
+fn build(codes: &Path, out: &Path, layout: PdqIndexLayout) -> Result<(), BoxError> {
     if codes.extension().is_some_and(|e| e == "bin") {
         return build_bin(codes, out, layout);
     }
@@ -236,7 +236,7 @@ fn build(codes: &PathBuf, out: &PathBuf, layout: PdqIndexLayout) -> Result<(), B
     Ok(())
 }
 
-fn bench_source(codes: &PathBuf) -> SourceInfo {
+fn bench_source(codes: &Path) -> SourceInfo {
     SourceInfo {
         name: codes.display().to_string(),
         format: "raw".into(),
@@ -250,7 +250,7 @@ fn bench_source(codes: &PathBuf) -> SourceInfo {
     }
 }
 
-fn build_bin(codes: &PathBuf, out: &PathBuf, layout: PdqIndexLayout) -> Result<(), BoxError> {
+fn build_bin(codes: &Path, out: &Path, layout: PdqIndexLayout) -> Result<(), BoxError> {
     use std::io::Read;
     let start = Instant::now();
     let temp_dir = out.parent().map(|p| p.to_path_buf());
@@ -287,9 +287,9 @@ fn build_bin(codes: &PathBuf, out: &PathBuf, layout: PdqIndexLayout) -> Result<(
 }
 
 fn search(
-    set: &PathBuf,
-    queries: &PathBuf,
-    out: &PathBuf,
+    set: &Path,
+    queries: &Path,
+    out: &Path,
     radius: u32,
     strategy: PdqStrategy,
 ) -> Result<(), BoxError> {

@@ -719,7 +719,7 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 _ => None,
             };
             let tuned = match hk {
-                HashKind::Pdq => tuned_index(&data, &find, values.count)?,
+                HashKind::Pdq => tuned_index(data, &find, values.count)?,
                 _ => None,
             };
             *slot = Some(KindSections {
