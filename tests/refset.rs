@@ -6,7 +6,7 @@ use common::rng::Rng;
 use mediahash::refset::format::{self, SectionEntry, kind};
 use mediahash::refset::{
     BadRecord, BuildError, BuildOptions, Builder, Disposition, EntryMeta, HashKind, HashValue,
-    PdqStrategy, Record, RefSet, RefsetError, SourceId, SourceInfo,
+    PdqIndexLayout, PdqStrategy, Record, RefSet, RefsetError, SourceId, SourceInfo,
 };
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
@@ -548,10 +548,35 @@ fn pdq_set(hashes: &[[u8; 32]]) -> Vec<u8> {
     pdq_set_with(hashes, options())
 }
 
-/// A PDQ set with the multi-index even when small.
+/// A PDQ set with the (tuned) multi-index even when small.
 fn indexed_pdq_set(hashes: &[[u8; 32]]) -> Vec<u8> {
-    pdq_set_with(hashes, BuildOptions { pdq_multi_index_min: 1, ..options() })
+    layout_pdq_set(hashes, PdqIndexLayout::Tuned)
 }
+
+/// A PDQ set with the given multi-index layout even when small.
+fn layout_pdq_set(hashes: &[[u8; 32]], layout: PdqIndexLayout) -> Vec<u8> {
+    pdq_set_with(
+        hashes,
+        BuildOptions { pdq_multi_index_min: 1, pdq_index_layout: layout, ..options() },
+    )
+}
+
+/// Every multi-index layout the tests build: the 16 x 16-bit index of earlier versions, the
+/// tuned one chosen by size, and tuned ones of other shapes (10 tables as at 10^8 hashes,
+/// 11 as at 10^7, uneven widths, 8-bit keys). Directories are 4·2^w bytes per table
+/// whatever the set's size (2.1 GB for the 10^8 shape): the property test uses
+/// [`LIGHT_LAYOUTS`].
+const LAYOUTS: [PdqIndexLayout; 6] = [
+    PdqIndexLayout::Slots16,
+    PdqIndexLayout::Tuned,
+    PdqIndexLayout::TunedWidths(&[26, 26, 26, 26, 26, 26, 25, 25, 25, 25]),
+    PdqIndexLayout::TunedWidths(&[24, 24, 24, 23, 23, 23, 23, 23, 23, 23, 23]),
+    PdqIndexLayout::TunedWidths(&[20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 20, 8, 8]),
+    PdqIndexLayout::TunedWidths(&[8; 32]),
+];
+
+/// [`LAYOUTS`] without the 10^8 and 10^7 shapes (built once per proptest case).
+const LIGHT_LAYOUTS: [PdqIndexLayout; 4] = [LAYOUTS[0], LAYOUTS[1], LAYOUTS[4], LAYOUTS[5]];
 
 fn pdq_set_with(hashes: &[[u8; 32]], opts: BuildOptions) -> Vec<u8> {
     let mut b = Builder::new(opts).unwrap();
@@ -597,6 +622,13 @@ proptest! {
         let got = set.search_pdq(&used[0], radius, &used[1..]);
         prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::Flat), &got);
         prop_assert_eq!(&set.search_pdq_with(used, radius, PdqStrategy::MultiIndex), &got);
+        for layout in LIGHT_LAYOUTS {
+            let bytes = layout_pdq_set(&stored, layout);
+            let other = RefSet::from_bytes(&bytes[..]).unwrap();
+            for strategy in [PdqStrategy::Auto, PdqStrategy::MultiIndex] {
+                prop_assert_eq!(&other.search_pdq_with(used, radius, strategy), &got, "{:?}", layout);
+            }
+        }
 
         let distinct: BTreeSet<[u8; 32]> = stored.iter().copied().collect();
         let mut want = Vec::new();
@@ -722,17 +754,25 @@ fn needles_vs_haystack_match_the_reference_csv() {
 
 #[test]
 fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
+    damaged_index_test(PdqIndexLayout::Slots16, kind::SUB_MIH_IDS, kind::SUB_MIH_OFFSETS, 16);
+    damaged_index_test(PdqIndexLayout::Tuned, kind::SUB_TUNED_IDS, kind::SUB_TUNED_OFFSETS, 16);
+    // Uneven widths, 8-bit keys; not the 10^8 shape: its 2.1 GB of directories would be
+    // copied and checksummed for each of the 100 forgeries.
+    damaged_index_test(LAYOUTS[4], kind::SUB_TUNED_IDS, kind::SUB_TUNED_OFFSETS, 14);
+}
+
+fn damaged_index_test(layout: PdqIndexLayout, ids_sub: u32, offsets_sub: u32, tables: u64) {
     let hashes: Vec<[u8; 32]> = (0..300).map(bytes_from).collect();
-    let bytes = indexed_pdq_set(&hashes);
+    let bytes = layout_pdq_set(&hashes, layout);
     let set = RefSet::from_bytes(&bytes[..]).unwrap();
     set.verify().unwrap();
     let table = section_table(&bytes);
     let find = |sub| {
         table.iter().find(|(_, s)| s.kind == kind::hash_section(HashKind::Pdq, sub)).unwrap().1
     };
-    let ids = find(kind::SUB_MIH_IDS);
-    let offsets = find(kind::SUB_MIH_OFFSETS);
-    assert_eq!(ids.count, 16 * 300);
+    let ids = find(ids_sub);
+    let offsets = find(offsets_sub);
+    assert_eq!(ids.count, tables * 300);
     let search_all = |set: &RefSet<&[u8]>| {
         for r in [0, 31, 63] {
             let _ = set.search_pdq_with(&hashes[..8], r, PdqStrategy::MultiIndex);
@@ -758,6 +798,7 @@ fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
             forge(ids.range(), 5),
             forge(offsets.range(), u32::MAX),
             forge(offsets.range(), 150),
+            forge(offsets.range(), 0),
         ] {
             let set = RefSet::from_bytes(&forged[..]).unwrap();
             search_all(&set);
@@ -777,27 +818,137 @@ fn damaged_pdq_multi_index_is_found_by_verify_and_never_panics() {
     forged[at + 16..at + 24].copy_from_slice(&(shorter * 4).to_le_bytes());
     forged[at + 24..at + 32].copy_from_slice(&shorter.to_le_bytes());
     assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::Corrupt { .. })));
+    // Dropping one of the index's sections (renamed to an unknown kind) is refused at open.
+    let mut forged = bytes.clone();
+    let (at, _) = table.iter().find(|(_, s)| s.kind == offsets.kind).unwrap();
+    forged[*at..at + 4].copy_from_slice(&0x7777u32.to_le_bytes());
+    assert!(matches!(RefSet::from_bytes(&forged[..]), Err(RefsetError::Corrupt { .. })));
+}
+
+#[test]
+fn damaged_tuned_layout_is_refused_at_open() {
+    let hashes: Vec<[u8; 32]> = (0..300).map(bytes_from).collect();
+    let bytes = indexed_pdq_set(&hashes);
+    let table = section_table(&bytes);
+    let layout_kind = kind::hash_section(HashKind::Pdq, kind::SUB_TUNED_LAYOUT);
+    let layout = table.iter().find(|(_, s)| s.kind == layout_kind).unwrap().1;
+    let m = format::le_u32(&bytes[layout.range()]) as usize;
+    // A wrong table count, a width out of range, widths not summing to 256.
+    for (word, value) in [(0, 0u32), (0, 33), (0, m as u32 + 1), (1, 31), (1, 7), (1, 17)] {
+        let mut forged = bytes.clone();
+        let at = layout.range().start + 4 * word;
+        forged[at..at + 4].copy_from_slice(&value.to_le_bytes());
+        reseal(&mut forged);
+        let err = RefSet::from_bytes(&forged[..]).err().expect("refused");
+        assert!(matches!(err, RefsetError::Corrupt { .. }), "{err}");
+    }
+    let tampered = {
+        let mut b = bytes.clone();
+        let at = layout.range().start + 4;
+        b[at] ^= 1;
+        b
+    };
+    // Without resealing, the checksum catches it first... but open is O(1) and still checks
+    // the layout.
+    assert!(RefSet::from_bytes(&tampered[..]).is_err());
+    // Invalid widths are refused by the builder too.
+    for bad in [&[16u32; 15][..], &[], &[7, 249], &[32; 8]] {
+        let opts = BuildOptions {
+            pdq_index_layout: PdqIndexLayout::TunedWidths(Box::leak(
+                bad.to_vec().into_boxed_slice(),
+            )),
+            ..options()
+        };
+        assert!(matches!(Builder::new(opts), Err(BuildError::InvalidOptions { .. })));
+    }
+}
+
+/// Hashes at exactly distance 31 and 32 from a needle, their flipped bits spread evenly over
+/// the 256 bits: the case where every table's key is off by about as much as the plan
+/// allows, which a wrong pigeonhole bound would miss (31) or report (32).
+#[test]
+fn pdq_index_boundary_distances_31_and_32_with_spread_bits() {
+    let mut rng = Rng::from_seed(3132);
+    let needles: Vec<[u8; 32]> = (0..8).map(|_| std::array::from_fn(|_| rng.byte())).collect();
+    let mut stored = Vec::new();
+    for (k, needle) in needles.iter().enumerate() {
+        for d in [30usize, 31, 32, 33] {
+            for shift in 0..24 {
+                // Every (shift + k)-th stored hash has its bits evenly spaced; the others at
+                // d distinct random positions (partial Fisher-Yates).
+                let mut h = *needle;
+                let mut bits: Vec<usize> = (0..256).collect();
+                for j in 0..d {
+                    let pick = j + rng.below(256 - j);
+                    bits.swap(j, pick);
+                    if (shift + k) % 4 == 0 {
+                        bits[j] = (j * 256 / d + shift + k) % 256;
+                    }
+                }
+                for &bit in &bits[..d] {
+                    h[bit / 8] ^= 0x80 >> (bit % 8);
+                }
+                stored.push(h);
+            }
+        }
+    }
+    for _ in 0..500 {
+        stored.push(std::array::from_fn(|_| rng.byte()));
+    }
+    let flat_bytes = pdq_set(&stored);
+    let flat = RefSet::from_bytes(&flat_bytes[..]).unwrap();
+    // Each layout built once (the 10^8 shape has 2.1 GB of directories).
+    for layout in LAYOUTS {
+        let bytes = layout_pdq_set(&stored, layout);
+        let set = RefSet::from_bytes(&bytes[..]).unwrap();
+        set.verify().unwrap();
+        for radius in [31, 32] {
+            let want = flat.search_pdq_with(&needles, radius, PdqStrategy::Flat);
+            let at_radius = want.iter().filter(|m| m.distance == radius).count();
+            assert!(at_radius >= 8 * 20, "{at_radius} hashes at exactly {radius}");
+            assert!(want.iter().all(|m| m.distance <= radius));
+            for strategy in [PdqStrategy::Auto, PdqStrategy::MultiIndex] {
+                assert_eq!(set.search_pdq_with(&needles, radius, strategy), want, "{layout:?}");
+                assert_eq!(
+                    set.search_pdq_with(&needles[..1], radius, strategy),
+                    flat.search_pdq_with(&needles[..1], radius, PdqStrategy::Flat),
+                    "{layout:?}"
+                );
+            }
+        }
+    }
 }
 
 #[test]
 fn pdq_multi_index_built_in_many_passes_is_identical() {
     let hashes: Vec<[u8; 32]> = (0..3000).map(|i| bytes_from(i % 2900)).collect();
-    let roomy = indexed_pdq_set(&hashes);
-    let tight = pdq_set_with(
-        &hashes,
-        BuildOptions { pdq_multi_index_min: 1, memory_budget_bytes: 1, ..options() },
-    );
-    assert_eq!(roomy, tight);
-    let set = RefSet::from_bytes(&roomy[..]).unwrap();
-    set.verify().unwrap();
-    // Cost model: the index for small radii, the scan when the index would visit too much.
-    assert!(set.pdq_uses_multi_index(8, 31));
-    assert!(!set.pdq_uses_multi_index(8, 63));
-    assert!(!set.pdq_uses_multi_index(1, 64));
-    assert_eq!(
-        set.search_pdq_with(&hashes[..8], 40, PdqStrategy::MultiIndex),
-        set.search_pdq_with(&hashes[..8], 40, PdqStrategy::Flat)
-    );
+    // Light layouts: with a 1-byte budget the 10^8 shape's 2.1 GB of directories would be
+    // built in thousands of passes; the pass logic does not depend on the widths.
+    for layout in LIGHT_LAYOUTS {
+        let roomy = layout_pdq_set(&hashes, layout);
+        let tight = pdq_set_with(
+            &hashes,
+            BuildOptions {
+                pdq_multi_index_min: 1,
+                memory_budget_bytes: 1,
+                pdq_index_layout: layout,
+                ..options()
+            },
+        );
+        assert_eq!(roomy, tight, "{layout:?}");
+        let set = RefSet::from_bytes(&roomy[..]).unwrap();
+        set.verify().unwrap();
+        // Cost model: the index for small radii, the scan when the index would visit too much.
+        if layout == PdqIndexLayout::Slots16 {
+            assert!(set.pdq_uses_multi_index(8, 31), "{layout:?}");
+        }
+        assert!(!set.pdq_uses_multi_index(8, 63));
+        assert!(!set.pdq_uses_multi_index(1, 64));
+        assert_eq!(
+            set.search_pdq_with(&hashes[..8], 40, PdqStrategy::MultiIndex),
+            set.search_pdq_with(&hashes[..8], 40, PdqStrategy::Flat)
+        );
+    }
 }
 
 /// Set by [`truncation_does_not_crash_the_safe_open`] when it re-runs this test binary as the
@@ -906,4 +1057,73 @@ fn truncation_does_not_crash_the_safe_open() {
         let (status, printed) = run_truncation_child("mapped");
         assert_eq!(status.signal(), Some(libc::SIGBUS), "{status}: {printed}");
     }
+}
+
+/// `find_batch` gives exactly what `find` gives one value at a time, for every kind, on
+/// values stored and not stored, repeated, in any order, and ignores a short tail.
+#[test]
+fn find_batch_equals_find_one_at_a_time() {
+    let mut rng = Rng::from_seed(1804);
+    let mut b = Builder::new(options()).unwrap();
+    let s = b.add_source(source("all", "A", Disposition::Alert)).unwrap();
+    let mut stored: Vec<HashValue> = Vec::new();
+    for i in 0..3000u64 {
+        let hashes = vec![
+            HashValue::Md5(rng.array()),
+            HashValue::Sha1(rng.array()),
+            HashValue::Sha256(rng.array()),
+            HashValue::Pdq { hash: rng.array(), quality: None },
+            // Many 64-bit values share their high bits: crowded prefix buckets.
+            HashValue::PHash(i / 3),
+            HashValue::PhotoDna(Box::new(rng.array())),
+        ];
+        stored.extend(hashes.iter().cloned());
+        b.add(s, Record { hashes, meta: EntryMeta::default() }).unwrap();
+    }
+    let bytes = b.finish_to_vec().unwrap().0;
+    let set = RefSet::from_bytes(&bytes[..]).unwrap();
+    let layout = |v: &HashValue| -> (HashKind, Vec<u8>) {
+        match v {
+            HashValue::Md5(x) => (HashKind::Md5, x.to_vec()),
+            HashValue::Sha1(x) => (HashKind::Sha1, x.to_vec()),
+            HashValue::Sha256(x) => (HashKind::Sha256, x.to_vec()),
+            HashValue::Pdq { hash, .. } => (HashKind::Pdq, hash.to_vec()),
+            HashValue::PHash(x) => (HashKind::PHash, x.to_le_bytes().to_vec()),
+            HashValue::PhotoDna(x) => (HashKind::PhotoDna, x.to_vec()),
+            other => panic!("not stored here: {other:?}"),
+        }
+    };
+    let mut by_kind: BTreeMap<String, (HashKind, Vec<Vec<u8>>)> = BTreeMap::new();
+    for v in &stored {
+        let (kind, value) = layout(v);
+        let entry = by_kind.entry(format!("{kind:?}")).or_insert((kind, Vec::new()));
+        entry.1.push(value.clone());
+        // Not stored: one bit flipped; and a repeat of the stored value.
+        let mut absent = value.clone();
+        let at = rng.below(absent.len());
+        absent[at] ^= 1 << rng.below(8);
+        entry.1.push(absent);
+        if rng.below(4) == 0 {
+            entry.1.push(value);
+        }
+    }
+    for (kind, mut values) in by_kind.into_values() {
+        // Shuffle (Fisher-Yates) so the batch is not in stored order.
+        for i in (1..values.len()).rev() {
+            values.swap(i, rng.below(i + 1));
+        }
+        let mut flat: Vec<u8> = values.concat();
+        let want: Vec<_> = values.iter().map(|v| set.find(kind, v)).collect();
+        assert!(want.iter().filter(|h| h.is_some()).count() >= 3000, "{kind:?}");
+        for chunk in [1usize, 7, 1000, values.len()] {
+            let got: Vec<_> = flat
+                .chunks(chunk * kind.value_len())
+                .flat_map(|c| set.find_batch(kind, c))
+                .collect();
+            assert_eq!(got, want, "{kind:?} in batches of {chunk}");
+        }
+        flat.push(0xAB); // a short tail is ignored
+        assert_eq!(set.find_batch(kind, &flat), want, "{kind:?} with a tail");
+    }
+    assert!(set.find_batch(HashKind::DHash, &[0u8; 16]).iter().all(Option::is_none));
 }

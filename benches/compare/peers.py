@@ -6,7 +6,7 @@ Run by compare.py (not by hand, though it works):
     peers.py pdq LIST OUT              # Pillow decode + pdqhash.compute, per file
     peers.py imagehash LIST OUT        # imagehash.phash + imagehash.dhash, per file
     peers.py cpp-pdq LIST OUT          # Meta's C++ PDQ path (float32 luma) via ctypes
-    peers.py faiss KIND CODES QUERIES OUT   # KIND: flat | multihash; range search, 1 thread
+    peers.py faiss KIND CODES QUERIES OUT   # KIND: flat | multihash | hash; range search, 1 thread
 
 Each prints one JSON line on stderr: {"elapsed": wall seconds of the timed loop, "cpu": CPU
 seconds of the process during it, ...}. Imports
@@ -84,7 +84,10 @@ def run_cpp_pdq(paths, out):
 
 
 def read_hex_codes(path):
-    """One 64-digit hex PDQ per line -> (n, 32) uint8 (the bytes unhexlify gives, as HMA)."""
+    """One 64-digit hex PDQ per line -> (n, 32) uint8 (the bytes unhexlify gives, as HMA);
+    a name ending in .bin holds raw 32-byte codes (examples/pdq_search_bench.rs gen)."""
+    if str(path).endswith(".bin"):
+        return np.fromfile(path, dtype=np.uint8).reshape(-1, 32)
     raw = np.fromfile(path, dtype=np.uint8)
     lines = raw.reshape(-1, 65)[:, :64]  # 64 hex digits + '\n'
     return np.frombuffer(bytes.fromhex(lines.tobytes().decode("ascii")), dtype=np.uint8).reshape(-1, 32)
@@ -103,6 +106,11 @@ def run_faiss(kind, codes_path, queries_path, out):
     t0 = time.perf_counter()
     if kind == "flat":
         index = faiss.IndexBinaryFlat(256)
+    elif kind == "hash":
+        # One table on the first 16 bits, buckets within 1 bit: not exact at radius 31
+        # (recall reported by the caller).
+        index = faiss.IndexBinaryHash(256, 16)
+        index.nflip = 1
     else:
         index = faiss.IndexBinaryMultiHash(256, 16, 16)
         # By pigeonhole, distance <= 31 over 16 slots leaves some slot within 1 bit.

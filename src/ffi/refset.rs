@@ -937,8 +937,15 @@ pub unsafe extern "C" fn mh_refset_lookup_batch(
         let mut entries = Vec::with_capacity(count);
         let mut counts =
             Vec::with_capacity(if out_membership_counts.is_null() { 0 } else { count });
-        for value in bytes.chunks_exact(len) {
-            let hit = handle.set.find_value(&hash_value_from_bytes(kind, value));
+        // C gives 64-bit hashes big-endian; the set stores them little-endian.
+        let stored: std::borrow::Cow<[u8]> = match kind {
+            HashKind::PHash | HashKind::DHash | HashKind::AHash => {
+                bytes.chunks_exact(8).flat_map(|b| b.iter().rev().copied()).collect()
+            }
+            _ => bytes.into(),
+        };
+        // One batched pass (sorted, prefetched): identical answers to `find` per value.
+        for hit in handle.set.find_batch(kind, &stored) {
             entries.push(hit.map_or(MH_ENTRY_NONE, |h| u64::from(h.entry.0)));
             if !out_membership_counts.is_null() {
                 let n = match hit {

@@ -53,6 +53,23 @@ pub struct BuildOptions {
     /// (`u64::MAX`: never). It costs 64 bytes per hash and speeds up small-radius search
     /// of large sets; below ~65,536 hashes the flat scan is as fast.
     pub pdq_multi_index_min: u64,
+    /// Which PDQ multi-index to write (when `pdq_multi_index_min` asks for one).
+    pub pdq_index_layout: PdqIndexLayout,
+}
+
+/// The PDQ multi-index layouts a builder can write (docs/mhset-format.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum PdqIndexLayout {
+    /// Key widths and table count chosen for the set's size (about 10 tables of 25-26 bits
+    /// at 10^8 hashes, 16 of 16 bits below ~2·10^5): far fewer candidates per query on large
+    /// sets. Readers before this layout existed ignore it and scan.
+    #[default]
+    Tuned,
+    /// The 16 x 16-bit index of earlier versions, which older readers also use.
+    Slots16,
+    /// The tuned layout with these key widths (each 8-30 bits, summing to 256, at most 32
+    /// tables), whatever the set's size: for tests and measurements.
+    TunedWidths(&'static [u32]),
 }
 
 impl Default for BuildOptions {
@@ -65,6 +82,7 @@ impl Default for BuildOptions {
             max_bad_records_kept: 100_000,
             merge_fan_in: 64,
             pdq_multi_index_min: 1 << 16,
+            pdq_index_layout: PdqIndexLayout::Tuned,
         }
     }
 }
@@ -172,6 +190,12 @@ pub enum BuildError {
         /// 1-based line number, or record index for structured formats.
         line: u64,
         /// What is wrong with it.
+        reason: String,
+    },
+    /// A [`BuildOptions`] value the format cannot hold.
+    #[error("reference set build: invalid options: {reason}")]
+    InvalidOptions {
+        /// What is wrong and what is allowed.
         reason: String,
     },
     /// A count or size beyond what the format can address (u32 record and entry ids).
@@ -464,6 +488,8 @@ struct KindOutput {
     quality: Option<Content>,
     /// PDQ multi-index (ids, offsets).
     mih: Option<(Content, Content)>,
+    /// Tuned PDQ multi-index (layout, ids, offsets).
+    tuned: Option<(Content, Content, Content)>,
     count: u64,
 }
 
@@ -584,6 +610,21 @@ impl Builder {
     /// # Errors
     /// [`BuildError::Io`] when the temporary directory cannot be written.
     pub fn new(opts: BuildOptions) -> Result<Self, BuildError> {
+        if let PdqIndexLayout::TunedWidths(w) = opts.pdq_index_layout
+            && (w.is_empty()
+                || w.len() > format::TUNED_MAX_TABLES
+                || w.iter().any(|w| !format::TUNED_WIDTHS.contains(w))
+                || w.iter().sum::<u32>() != 256)
+        {
+            return Err(BuildError::InvalidOptions {
+                reason: format!(
+                    "PDQ index key widths {w:?}: give 1 to {} widths of {}-{} bits summing to 256",
+                    format::TUNED_MAX_TABLES,
+                    format::TUNED_WIDTHS.start(),
+                    format::TUNED_WIDTHS.end()
+                ),
+            });
+        }
         let temp_dir = opts.temp_dir.clone().unwrap_or_else(std::env::temp_dir);
         let mut record_offsets = Staging::new(&temp_dir)?;
         record_offsets.write(&0u64.to_le_bytes()).map_err(io_err("write to", &temp_dir))?;
@@ -1021,6 +1062,14 @@ impl Builder {
                     offsets,
                 ));
             }
+            if let Some((layout, ids, offsets)) = k.tuned {
+                let (layout_count, ids_count) = (layout.len() / 4, ids.len() / 4);
+                let offsets_count = offsets.len() / 4;
+                let section = |sub| kind::hash_section(hk, sub);
+                sections.push((section(kind::SUB_TUNED_LAYOUT), 4, layout_count, layout));
+                sections.push((section(kind::SUB_TUNED_IDS), 4, ids_count, ids));
+                sections.push((section(kind::SUB_TUNED_OFFSETS), 4, offsets_count, offsets));
+            }
         }
 
         if !self.windows.is_empty() {
@@ -1271,21 +1320,120 @@ fn merge_kind<K: Key>(
     }
     let content = |s: Staging| s.into_content().map_err(werr());
     let mut values = content(values)?;
-    let mih = match &mut values {
-        Content::File(f, _) if kind == HashKind::Pdq && count >= opts.pdq_multi_index_min => {
-            Some(build_mih(f, count as usize, opts.memory_budget_bytes, dir)?)
+    let (mut mih, mut tuned) = (None, None);
+    if let Content::File(f, _) = &mut values
+        && kind == HashKind::Pdq
+        && count >= opts.pdq_multi_index_min
+    {
+        match opts.pdq_index_layout {
+            PdqIndexLayout::Slots16 => {
+                mih = Some(build_mih(f, count as usize, opts.memory_budget_bytes, dir)?)
+            }
+            PdqIndexLayout::Tuned | PdqIndexLayout::TunedWidths(_) => {
+                let widths = match opts.pdq_index_layout {
+                    PdqIndexLayout::TunedWidths(w) => w.to_vec(),
+                    _ => format::tuned_widths_for(count),
+                };
+                tuned =
+                    Some(build_tuned(f, count as usize, &widths, opts.memory_budget_bytes, dir)?)
+            }
         }
-        _ => None,
-    };
+    }
     Ok(Some(KindOutput {
         kind,
         mih,
+        tuned,
         values,
         entries: content(entries)?,
         prefix: Content::Bytes(prefix),
         quality: quality.map(content).transpose()?,
         count,
     }))
+}
+
+/// Calls `visit(i, hash)` for every hash of the sorted values file, reading 1 MiB at a time.
+fn for_each_value(
+    values: &mut File,
+    n: usize,
+    visit: &mut dyn FnMut(usize, &[u8]),
+) -> io::Result<()> {
+    values.seek(SeekFrom::Start(0))?;
+    let mut buf = vec![0u8; 32 << 15];
+    let mut i = 0;
+    while i < n {
+        let take = (n - i).min(1 << 15);
+        values.read_exact(&mut buf[..32 * take])?;
+        for h in buf[..32 * take].chunks_exact(32) {
+            visit(i, h);
+            i += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Builds the tuned PDQ multi-index from the sorted values file, one table at a time: a
+/// pass for the table's bucket counts, then passes that scatter value indexes (ascending,
+/// as read) into their buckets, as many buckets per pass as fit in the memory budget.
+/// Returns the layout, ids and offsets sections.
+fn build_tuned(
+    values: &mut File,
+    n: usize,
+    widths: &[u32],
+    budget: usize,
+    dir: &Path,
+) -> Result<(Content, Content, Content), BuildError> {
+    let werr = || io_err("build the tuned PDQ multi-index in", dir);
+    let mut layout: Vec<u8> = (widths.len() as u32).to_le_bytes().to_vec();
+    for w in widths {
+        layout.extend_from_slice(&w.to_le_bytes());
+    }
+    let (mut ids, mut offsets) = (Staging::new(dir)?, Staging::new(dir)?);
+    let cap = (budget / 4).max(1 << 10);
+    let mut start = 0u32;
+    for &w in widths {
+        let buckets = 1usize << w;
+        let mut dir_counts = vec![0u32; buckets + 1];
+        for_each_value(values, n, &mut |_, h| {
+            dir_counts[format::tuned_key(h, start, w) as usize + 1] += 1
+        })
+        .map_err(werr())?;
+        for b in 0..buckets {
+            dir_counts[b + 1] += dir_counts[b];
+        }
+        let starts = dir_counts;
+        let mut lo = 0;
+        while lo < buckets {
+            // Buckets lo..hi, holding at most `cap` ids unless one bucket alone is larger.
+            let mut hi = lo + 1;
+            while hi < buckets && (starts[hi + 1] - starts[lo]) as usize <= cap {
+                hi += 1;
+            }
+            let base = starts[lo] as usize;
+            let mut buffer = vec![0u32; starts[hi] as usize - base];
+            let mut cursor: Vec<u32> = starts[lo..hi].iter().map(|s| s - base as u32).collect();
+            for_each_value(values, n, &mut |i, h| {
+                let b = format::tuned_key(h, start, w) as usize;
+                if (lo..hi).contains(&b) {
+                    let c = &mut cursor[b - lo];
+                    buffer[*c as usize] = i as u32;
+                    *c += 1;
+                }
+            })
+            .map_err(werr())?;
+            for chunk in buffer.chunks(1 << 16) {
+                let bytes: Vec<u8> = chunk.iter().flat_map(|id| id.to_le_bytes()).collect();
+                ids.write(&bytes).map_err(werr())?;
+            }
+            lo = hi;
+        }
+        for chunk in starts.chunks(1 << 16) {
+            let bytes: Vec<u8> = chunk.iter().flat_map(|o| o.to_le_bytes()).collect();
+            offsets.write(&bytes).map_err(werr())?;
+        }
+        start += w;
+    }
+    let content = |s: Staging| s.into_content().map_err(werr());
+    Ok((Content::Bytes(layout), content(ids)?, content(offsets)?))
 }
 
 /// Builds the PDQ multi-index from the sorted values file: one pass for the 16 bucket

@@ -35,6 +35,9 @@
 //! 0x1403 PDQ quality     u8 per value, 255 = unknown
 //! 0x1404 PDQ MIH ids     u32 x 16n, optional: per 16-bit slot, value indexes by bucket
 //! 0x1405 PDQ MIH offsets u32 x 16 x 65537: bucket starts per slot
+//! 0x1408 PDQ tuned MIH layout  u32 x (1 + m): table count m, then each table's key width
+//! 0x1409 PDQ tuned MIH ids     u32 x m·n: per table, value indexes by bucket
+//! 0x140A PDQ tuned MIH offsets u32 x Σ(2^w_i + 1): bucket starts per table
 //! ```
 //!
 //! All integers are little-endian and read with `from_le_bytes`, so the reader never casts
@@ -102,6 +105,13 @@ pub mod kind {
     /// vPDQ frames of known videos, optional: [`super::VIDEO_FRAME_ITEM_LEN`]-byte items
     /// (record id, frame number, timestamp, quality, hash), sorted by record, then frame.
     pub const SUB_VIDEO_FRAMES: u32 = 0x07;
+    /// Tuned PDQ multi-index, optional: u32 table count `m`, then `m` key widths (bits,
+    /// summing to 256); table i's key is the next `w_i` bits of the hash.
+    pub const SUB_TUNED_LAYOUT: u32 = 0x08;
+    /// Tuned PDQ multi-index ids: u32, `m` runs of `n` value indexes sorted by (key, index).
+    pub const SUB_TUNED_IDS: u32 = 0x09;
+    /// Tuned PDQ multi-index bucket starts: u32, per table `2^w_i + 1`.
+    pub const SUB_TUNED_OFFSETS: u32 = 0x0A;
 
     /// The section kind of `sub` for hash kind `k`.
     pub fn hash_section(k: super::HashKind, sub: u32) -> u32 {
@@ -142,6 +152,9 @@ pub fn section_name(kind: u32) -> String {
                 kind::SUB_MIH_OFFSETS => "multi-index offsets",
                 kind::SUB_WINDOWS => "windows",
                 kind::SUB_VIDEO_FRAMES => "video frames",
+                kind::SUB_TUNED_LAYOUT => "tuned multi-index layout",
+                kind::SUB_TUNED_IDS => "tuned multi-index ids",
+                kind::SUB_TUNED_OFFSETS => "tuned multi-index offsets",
                 _ => "unknown part",
             };
             match hash {
@@ -166,6 +179,11 @@ pub fn expected_item_len(kind: u32) -> Option<u32> {
                 kind::SUB_ENTRIES | kind::SUB_PREFIX => Some(4),
                 kind::SUB_QUALITY if *hash == HashKind::Pdq => Some(1),
                 kind::SUB_MIH_IDS | kind::SUB_MIH_OFFSETS if *hash == HashKind::Pdq => Some(4),
+                kind::SUB_TUNED_LAYOUT | kind::SUB_TUNED_IDS | kind::SUB_TUNED_OFFSETS
+                    if *hash == HashKind::Pdq =>
+                {
+                    Some(4)
+                }
                 kind::SUB_WINDOWS if *hash == HashKind::Pdq => Some(WINDOW_ITEM_LEN as u32),
                 kind::SUB_VIDEO_FRAMES if *hash == HashKind::Pdq => {
                     Some(VIDEO_FRAME_ITEM_LEN as u32)
@@ -308,6 +326,125 @@ pub const MIH_BUCKETS: usize = 1 << 16;
 #[inline]
 pub fn mih_slot(hash: &[u8], s: usize) -> u16 {
     u16::from_be_bytes([hash[2 * s], hash[2 * s + 1]])
+}
+
+/// Tuned multi-index: most tables a reader accepts.
+pub const TUNED_MAX_TABLES: usize = 32;
+/// Tuned multi-index: narrowest and widest key a reader accepts (a 2^30-bucket table is
+/// 4 GiB of offsets).
+pub const TUNED_WIDTHS: std::ops::RangeInclusive<u32> = 8..=30;
+
+/// The `width`-bit key of a PDQ hash that starts at bit `start` (bit 0 is the most
+/// significant bit of byte 0), as an integer. `start + width <= 256`, `width <= 30`.
+#[inline]
+pub fn tuned_key(hash: &[u8], start: u32, width: u32) -> u32 {
+    let byte = (start / 8) as usize;
+    let mut window = [0u8; 8];
+    let end = (byte + 8).min(hash.len());
+    window[..end - byte].copy_from_slice(&hash[byte..end]);
+    ((u64::from_be_bytes(window) << (start % 8)) >> (64 - width)) as u32
+}
+
+/// Key widths of the tuned multi-index the builder writes for `n` distinct PDQ hashes: the
+/// table count whose estimated radius-31 query cost is lowest (docs/mhset-format.md), the
+/// 256 bits split as evenly as possible, wider tables first. Keys stay between 16 and 28
+/// bits (directories of at most 1 GiB per table).
+pub fn tuned_widths_for(n: u64) -> Vec<u32> {
+    let mut best: Option<(f64, Vec<u32>)> = None;
+    for m in 10..=16u32 {
+        let base = 256 / m;
+        if !(16..=28).contains(&base) || (256 % m != 0 && base + 1 > 28) {
+            continue;
+        }
+        let widths = even_widths(m);
+        let Some(plan) = tuned_plan(&widths, n, 31) else { continue };
+        let cost = plan.cost;
+        if best.as_ref().is_none_or(|(c, _)| cost < *c) {
+            best = Some((cost, widths));
+        }
+    }
+    best.map_or_else(|| even_widths(16), |(_, w)| w)
+}
+
+/// 256 bits split into `m` keys as evenly as possible, wider keys first.
+fn even_widths(m: u32) -> Vec<u32> {
+    let (base, extra) = (256 / m, 256 % m);
+    (0..m).map(|i| if i < extra { base + 1 } else { base }).collect()
+}
+
+/// Which radius each table of a tuned multi-index is probed with for one needle.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TunedPlan {
+    /// Per table: the radius its key is probed with (`None`: the table is skipped).
+    pub radii: Vec<Option<u32>>,
+    /// Estimated cost per needle for uniformly random hashes, in cache misses: one per
+    /// bucket visited and one per candidate checked.
+    pub cost: f64,
+    /// Estimated buckets visited per needle.
+    pub probes: f64,
+    /// Estimated candidates per needle.
+    pub candidates: f64,
+}
+
+/// Most bits flipped in one table's key when probing.
+pub const TUNED_MAX_KEY_RADIUS: u32 = 4;
+
+/// The cheapest probing plan for a radius-`radius` search in a tuned multi-index with key
+/// widths `widths` over `n` hashes, or `None` when no plan with key radii of at most
+/// [`TUNED_MAX_KEY_RADIUS`] is exact.
+///
+/// Exactness (generalised pigeonhole): a stored hash whose key in table i differs from the
+/// needle's in at least `t_i + 1` bits for every probed table is at distance at least
+/// `Σ (t_i + 1)`. Choosing radii with `Σ (t_i + 1) >= radius + 1` therefore guarantees that
+/// every hash within `radius` has some table i whose key is within `t_i` bits, so it is
+/// among the candidates. A skipped table contributes 0.
+pub fn tuned_plan(widths: &[u32], n: u64, radius: u32) -> Option<TunedPlan> {
+    let need = radius as usize + 1;
+    // dp[s] = (cost, probes, candidates, radii) reaching Σ (t_i + 1) = min(s, need).
+    type State = (f64, f64, f64, Vec<Option<u32>>);
+    let mut dp: Vec<Option<State>> = vec![None; need + 1];
+    dp[0] = Some((0.0, 0.0, 0.0, Vec::new()));
+    for &w in widths {
+        let mut next: Vec<Option<State>> = vec![None; need + 1];
+        for (s, state) in dp.iter().enumerate() {
+            let Some((c, p, k, radii)) = state else { continue };
+            for t in std::iter::once(None).chain((0..=TUNED_MAX_KEY_RADIUS.min(w)).map(Some)) {
+                let (s2, dc, dp_, dk) = match t {
+                    None => (s, 0.0, 0.0, 0.0),
+                    Some(t) => {
+                        let probes = ball(w, t);
+                        let cands = probes * n as f64 / (1u64 << w) as f64;
+                        ((s + t as usize + 1).min(need), probes + cands, probes, cands)
+                    }
+                };
+                if next[s2].as_ref().is_none_or(|x| c + dc < x.0) {
+                    let mut r = radii.clone();
+                    r.push(t);
+                    next[s2] = Some((c + dc, p + dp_, k + dk, r));
+                }
+            }
+        }
+        dp = next;
+    }
+    dp.pop().flatten().map(|(cost, probes, candidates, radii)| TunedPlan {
+        radii,
+        cost,
+        probes,
+        candidates,
+    })
+}
+
+/// Number of `w`-bit values within `t` bits of a given one.
+fn ball(w: u32, t: u32) -> f64 {
+    let mut sum = 0.0;
+    let mut c = 1.0;
+    for k in 0..=t {
+        if k > 0 {
+            c = c * f64::from(w - k + 1) / f64::from(k);
+        }
+        sum += c;
+    }
+    sum
 }
 
 // ---------------------------------------------------------------------------------------

@@ -18,7 +18,8 @@ pub mod read;
 pub mod search;
 
 pub use build::{
-    BuildError, BuildOptions, BuildReport, Builder, KindStats, ReportedBadRecord, SourceId,
+    BuildError, BuildOptions, BuildReport, Builder, KindStats, PdqIndexLayout, ReportedBadRecord,
+    SourceId,
 };
 pub use format::MetaRef;
 pub use read::{

@@ -325,6 +325,20 @@ pub(crate) struct KindSections {
     pub quality: Option<Range<usize>>,
     /// PDQ multi-index: (ids, bucket offsets), when built.
     pub mih: Option<(Range<usize>, Range<usize>)>,
+    /// Tuned PDQ multi-index, when built (preferred over `mih`).
+    pub tuned: Option<Tuned>,
+}
+
+/// A tuned PDQ multi-index as checked at open: table i's key is bits
+/// `starts[i] .. starts[i] + widths[i]` of a hash; its directory is `2^widths[i] + 1` u32
+/// starting at u32 index `dirs[i]` of `offsets`; its ids are u32 `i·n .. (i+1)·n` of `ids`.
+#[derive(Debug, Clone)]
+pub(crate) struct Tuned {
+    pub widths: Vec<u32>,
+    pub starts: Vec<u32>,
+    pub dirs: Vec<usize>,
+    pub ids: Range<usize>,
+    pub offsets: Range<usize>,
 }
 
 /// A reference set over bytes `B` (`Vec<u8>`, `&[u8]`, `memmap2::Mmap`). `B::as_ref` must
@@ -465,6 +479,11 @@ fn copy_private(
     }
     let size = usize::try_from(len).map_err(|_| too_large(usize::MAX as u64))?;
     let mut copy = memmap2::MmapMut::map_anon(size).map_err(io_err)?;
+    // Lookups and index searches touch pages at random: with 2 MiB pages the TLB covers
+    // gigabytes instead of megabytes (a page walk per lookup at 10^8 values otherwise).
+    // Only a hint: refused (no transparent huge pages) it changes nothing.
+    #[cfg(target_os = "linux")]
+    let _ = copy.advise(memmap2::Advice::HugePage);
     let mut filled = 0;
     while filled < size {
         match reader.read(&mut copy[filled..]) {
@@ -699,7 +718,12 @@ impl<B: AsRef<[u8]>> RefSet<B> {
                 }
                 _ => None,
             };
+            let tuned = match hk {
+                HashKind::Pdq => tuned_index(data, &find, values.count)?,
+                _ => None,
+            };
             *slot = Some(KindSections {
+                tuned,
                 mih,
                 count: values.count,
                 values: values.range(),
@@ -1178,6 +1202,9 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         if let Some((ids, offsets)) = &ks.mih {
             self.verify_mih(ks, ids, offsets)?;
         }
+        if let Some(tuned) = &ks.tuned {
+            self.verify_tuned(ks, tuned)?;
+        }
         for (p, &want) in expected_prefix.iter().enumerate() {
             if self.prefix_at(ks, p) != want {
                 return Err(corrupt(format!(
@@ -1228,6 +1255,57 @@ pub(crate) fn mih_id_at<'d>(data: &'d [u8], ks: &KindSections, s: usize, k: usiz
 }
 
 impl<B: AsRef<[u8]>> RefSet<B> {
+    /// Every table of the tuned index lists each value exactly once, in its own bucket,
+    /// ascending: each id is below n, in the bucket of its key and above the previous id of
+    /// its bucket (so listed at most once), and the table's buckets span exactly n ids.
+    fn verify_tuned(&self, ks: &KindSections, t: &Tuned) -> Result<(), RefsetError> {
+        let n = ks.count as usize;
+        let data = self.as_bytes();
+        let dir =
+            |i: usize, b: usize| le_u32(&data[t.offsets.start + 4 * (t.dirs[i] + b)..]) as usize;
+        for (i, (&w, &start)) in t.widths.iter().zip(&t.starts).enumerate() {
+            let buckets = 1usize << w;
+            if dir(i, 0) != 0 || dir(i, buckets) != n {
+                return Err(corrupt(format!(
+                    "tuned PDQ multi-index table {i} does not span the values"
+                )));
+            }
+            let ids = &data[t.ids.start + 4 * i * n..t.ids.start + 4 * (i + 1) * n];
+            let mut lo = 0;
+            for b in 0..buckets {
+                let hi = dir(i, b + 1);
+                if hi < lo || hi > n {
+                    return Err(corrupt(format!(
+                        "tuned PDQ multi-index table {i} bucket {b} is out of order"
+                    )));
+                }
+                let mut previous = None;
+                for k in lo..hi {
+                    let id = le_u32(&ids[4 * k..]);
+                    if id as usize >= n {
+                        return Err(RefsetError::ReferenceOutOfRange {
+                            what: "tuned PDQ multi-index id",
+                            index: (i * n + k) as u64,
+                            value: id.into(),
+                            limit: n as u64,
+                        });
+                    }
+                    let value = self.value_bytes(ks, HashKind::Pdq, id as usize);
+                    if format::tuned_key(value, start, w) as usize != b
+                        || previous.is_some_and(|p| p >= id)
+                    {
+                        return Err(corrupt(format!(
+                            "tuned PDQ multi-index table {i} bucket {b} lists value {id} wrongly"
+                        )));
+                    }
+                    previous = Some(id);
+                }
+                lo = hi;
+            }
+        }
+        Ok(())
+    }
+
     /// Every slot's ids list each value exactly once, in its own bucket, ascending.
     fn verify_mih(
         &self,
@@ -1276,6 +1354,59 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         }
         Ok(())
     }
+}
+
+/// The tuned PDQ multi-index's three sections, checked for consistency (O(table count)):
+/// all three or none, widths within [`format::TUNED_WIDTHS`] summing to 256, `m·n` ids and
+/// the directories' total size.
+fn tuned_index(
+    data: &[u8],
+    find: &dyn Fn(u32) -> Option<SectionEntry>,
+    n: u64,
+) -> Result<Option<Tuned>, RefsetError> {
+    let section = |sub| find(kind::hash_section(HashKind::Pdq, sub));
+    let (layout, ids, offsets) = match (
+        section(kind::SUB_TUNED_LAYOUT),
+        section(kind::SUB_TUNED_IDS),
+        section(kind::SUB_TUNED_OFFSETS),
+    ) {
+        (None, None, None) => return Ok(None),
+        (Some(l), Some(i), Some(o)) => (l, i, o),
+        _ => return Err(corrupt("the tuned PDQ multi-index is missing one of its three sections")),
+    };
+    let words: Vec<u32> = data[layout.range()].chunks_exact(4).map(le_u32).collect();
+    let m = words.first().copied().unwrap_or(0) as usize;
+    if m == 0 || m > format::TUNED_MAX_TABLES || words.len() != m + 1 {
+        return Err(corrupt(format!(
+            "the tuned PDQ multi-index layout holds {} words for {m} tables (1 to {})",
+            words.len(),
+            format::TUNED_MAX_TABLES
+        )));
+    }
+    let widths = words[1..].to_vec();
+    if widths.iter().any(|w| !format::TUNED_WIDTHS.contains(w)) || widths.iter().sum::<u32>() != 256
+    {
+        return Err(corrupt(format!(
+            "the tuned PDQ multi-index key widths {widths:?} must each be {}-{} bits and sum to 256",
+            format::TUNED_WIDTHS.start(),
+            format::TUNED_WIDTHS.end()
+        )));
+    }
+    let (mut starts, mut dirs) = (Vec::with_capacity(m), Vec::with_capacity(m));
+    let (mut start, mut dir) = (0u32, 0usize);
+    for &w in &widths {
+        starts.push(start);
+        dirs.push(dir);
+        start += w;
+        dir += (1usize << w) + 1;
+    }
+    if n.checked_mul(m as u64) != Some(ids.count) || offsets.count != dir as u64 {
+        return Err(corrupt(format!(
+            "the tuned PDQ multi-index has {} ids and {} offsets for {n} values and widths {widths:?}",
+            ids.count, offsets.count
+        )));
+    }
+    Ok(Some(Tuned { widths, starts, dirs, ids: ids.range(), offsets: offsets.range() }))
 }
 
 /// The top `bits` bits of a stored value's 24-bit prefix.
