@@ -103,9 +103,9 @@ fn sharded_lookups_and_searches_equal_the_one_set() {
         let mut rng = Rng::from_seed(n.into());
         for i in 0..200u64 {
             let mut needle: [u8; 32] = bytes(7000 + i % 400);
-            let flips = rng.below(40) as usize;
+            let flips = rng.below(40);
             for _ in 0..flips {
-                let bit = rng.below(256) as usize;
+                let bit = rng.below(256);
                 needle[bit / 8] ^= 1 << (bit % 8);
             }
             let needles = [PdqHash(needle), PdqHash(bytes(900_000 + i))];
