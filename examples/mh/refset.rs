@@ -37,6 +37,24 @@ pub enum RefsetCommand {
     /// Hamming-radius search of a PDQ hash (or of an image's PDQ, with all 8 dihedral
     /// variants when --dihedral), or of a 64-bit pHash.
     Search(SearchArgs),
+    /// Split a set into N shards by value prefix (`SET.shard-I-of-N.mhset` and the manifest
+    /// `SET.shards.json`, in --out-dir). `refset lookup MANIFEST.shards.json HEX...` then reads
+    /// only the shard each value routes to.
+    Shard {
+        set: PathBuf,
+        /// Number of shards (1-4096).
+        #[arg(long)]
+        shards: u32,
+        /// Folder for the shards and manifest (default: the set's folder).
+        #[arg(long)]
+        out_dir: Option<PathBuf>,
+        /// Memory for the builders' sort buffers, in MiB, shared by all shards.
+        #[arg(long, default_value_t = 1024)]
+        memory_mib: usize,
+        /// Replace existing shards and manifest.
+        #[arg(long)]
+        force: bool,
+    },
 }
 
 #[derive(Args)]
@@ -134,6 +152,9 @@ pub fn run(command: RefsetCommand) -> Result<ExitCode, Box<dyn std::error::Error
         RefsetCommand::Verify { set } => verify(&set),
         RefsetCommand::Lookup { set, hex } => lookup(&set, &hex),
         RefsetCommand::Search(args) => search(args),
+        RefsetCommand::Shard { set, shards, out_dir, memory_mib, force } => {
+            shard(&set, shards, out_dir, memory_mib, force)
+        }
     }
 }
 
@@ -381,6 +402,9 @@ fn query_values(query: &str) -> Result<Vec<HashValue>, Box<dyn std::error::Error
 fn lookup(path: &Path, queries: &[String]) -> Result<ExitCode, Box<dyn std::error::Error>> {
     // Every query is checked before any is answered: a typo is a usage error, not a miss.
     let parsed = queries.iter().map(|q| query_values(q)).collect::<Result<Vec<_>, _>>()?;
+    if path.to_string_lossy().ends_with(".shards.json") {
+        return lookup_sharded(path, queries, &parsed);
+    }
     let set = RefSet::open(path)?;
     let mut out = BufWriter::new(io::stdout().lock());
     for (query, values) in queries.iter().zip(&parsed) {
@@ -401,6 +425,78 @@ fn lookup(path: &Path, queries: &[String]) -> Result<ExitCode, Box<dyn std::erro
         out.write_all(b"\n")?;
     }
     out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `refset lookup` through a shard manifest: each value is looked up in the one shard it
+/// routes to (opened only when needed), and the line says which.
+fn lookup_sharded(
+    manifest_path: &Path,
+    queries: &[String],
+    parsed: &[Vec<HashValue>],
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let text = std::fs::read_to_string(manifest_path)?;
+    let manifest: mediahash::refset::shard::Manifest = serde_json::from_str(&text)?;
+    if manifest.files.len() != manifest.shards as usize || manifest.shards == 0 {
+        return Err(usage(format!("{}: not a shard manifest", manifest_path.display())));
+    }
+    let dir = manifest_path.parent().unwrap_or(Path::new("."));
+    let mut open: Vec<Option<RefSet<_>>> = (0..manifest.shards).map(|_| None).collect();
+    let mut out = BufWriter::new(io::stdout().lock());
+    for (query, values) in queries.iter().zip(parsed) {
+        let mut matches = Vec::new();
+        let mut shards = Vec::new();
+        for value in values {
+            let s = mediahash::refset::shard::shard_of(&value.to_bytes(), manifest.shards) as usize;
+            if open[s].is_none() {
+                open[s] = Some(RefSet::open(dir.join(&manifest.files[s].name))?);
+            }
+            let set = open[s].as_ref().expect("opened above");
+            shards.push(manifest.files[s].name.clone());
+            for m in set.lookup(value)? {
+                let mut found = membership_json(&m.membership);
+                found["kind"] = json!(m.kind.as_str());
+                matches.push(found);
+            }
+        }
+        let line = json!({
+            "query": query.trim().to_ascii_lowercase(),
+            "found": !matches.is_empty(),
+            "shards": shards,
+            "matches": matches,
+        });
+        serde_json::to_writer(&mut out, &line)?;
+        out.write_all(b"\n")?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn shard(
+    path: &Path,
+    shards: u32,
+    out_dir: Option<PathBuf>,
+    memory_mib: usize,
+    force: bool,
+) -> Result<ExitCode, Box<dyn std::error::Error>> {
+    let set = RefSet::open(path)?;
+    set.verify()?;
+    let dir = out_dir.unwrap_or_else(|| {
+        path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new(".")).to_path_buf()
+    });
+    let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let stem = file_name.strip_suffix(".mhset").unwrap_or(&file_name).to_string();
+    let options = BuildOptions {
+        memory_budget_bytes: memory_mib.saturating_mul(1 << 20),
+        temp_dir: Some(dir.clone()),
+        ..BuildOptions::default()
+    };
+    let report = mediahash::refset::shard::shard(&set, shards, &dir, &stem, &options, force)?;
+    let mut out = io::stdout().lock();
+    let mut value = serde_json::to_value(&report.manifest)?;
+    value["manifest"] = json!(report.manifest_path.display().to_string());
+    serde_json::to_writer_pretty(&mut out, &value)?;
+    writeln!(out)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -343,6 +343,20 @@ pub enum PdqError {
         /// Bytes given.
         actual: usize,
     },
+    /// The float luma buffer of [`pdq_from_luma`] does not hold `width * height` values.
+    #[error(
+        "luma buffer has {actual} values but a {width}x{height} image needs {expected} (width * height, one float per pixel, rows tightly packed)"
+    )]
+    LumaLength {
+        /// Width in pixels.
+        width: u32,
+        /// Height in pixels.
+        height: u32,
+        /// Values required.
+        expected: usize,
+        /// Values given.
+        actual: usize,
+    },
     /// `width * height * 3` does not fit in memory addresses on this platform.
     #[error("image of {width}x{height} pixels is too large to address on this platform")]
     TooLarge {
@@ -522,6 +536,71 @@ pub(crate) fn pdq_dihedral_from_rgb_cancellable(
         }
     }
     Ok(PdqDihedral { hashes, quality, convention })
+}
+
+/// PDQ of a luma image given as floats (row-major, `luma.len() == width * height`): the C++
+/// `pdqHash256FromFloatLuma` entry point, for callers that compute luma their own way. The
+/// Python package uses it to reproduce the `pdqhash` package bit for bit: pdqhash computes
+/// luma in float64 (numpy) and rounds it to float32, where [`pdq_from_rgb`] uses the C++
+/// float32 formula; the two luma images differ in the last bit for some pixels, which moves
+/// a hash bit on rare pictures (a hard-edged checkerboard, for one). Same rules as
+/// [`pdq_from_rgb`] otherwise (full resolution; under 5 pixels the zero hash, quality 0).
+///
+/// ```
+/// use mediahash::perceptual::pdq::{pdq_from_luma, pdq_from_rgb, PdqConvention};
+///
+/// let (w, h) = (40u32, 30u32);
+/// let rgb: Vec<u8> = (0..w * h * 3).map(|i| (i * 37 % 251) as u8).collect();
+/// // The C++ float32 formula gives the same hash as pdq_from_rgb.
+/// let luma: Vec<f32> = rgb
+///     .chunks_exact(3)
+///     .map(|p| 0.299f32 * f32::from(p[0]) + 0.587f32 * f32::from(p[1]) + 0.114f32 * f32::from(p[2]))
+///     .collect();
+/// let a = pdq_from_luma(w, h, &luma)?;
+/// let b = pdq_from_rgb(w, h, &rgb, PdqConvention::FullResolution)?;
+/// assert_eq!((a.hash, a.quality), (b.hash, b.quality));
+/// assert!(pdq_from_luma(w, h, &luma[1..]).is_err());
+/// # Ok::<(), mediahash::perceptual::pdq::PdqError>(())
+/// ```
+pub fn pdq_from_luma(width: u32, height: u32, luma: &[f32]) -> Result<PdqResult, PdqError> {
+    let src = float_luma_source(width, height, luma)?;
+    let convention = PdqConvention::FullResolution;
+    Ok(match dct_and_quality(&src, true, None)? {
+        None => PdqResult { hash: PdqHash::default(), quality: 0, convention },
+        Some((b, quality)) => PdqResult { hash: PdqHash(dct::to_bits(&b)), quality, convention },
+    })
+}
+
+/// The 8 dihedral PDQ hashes of a float luma image (C++
+/// `pdqDihedralHash256esFromFloatLuma`); input rules as [`pdq_from_luma`].
+pub fn pdq_dihedral_from_luma(
+    width: u32,
+    height: u32,
+    luma: &[f32],
+) -> Result<PdqDihedral, PdqError> {
+    let src = float_luma_source(width, height, luma)?;
+    let mut hashes = [PdqHash::default(); 8];
+    let mut quality = 0;
+    if let Some((b, q)) = dct_and_quality(&src, false, None)? {
+        quality = q;
+        for (hash, block) in hashes.iter_mut().zip(dct::dihedral_blocks(&b)) {
+            *hash = PdqHash(dct::to_bits(&block));
+        }
+    }
+    Ok(PdqDihedral { hashes, quality, convention: PdqConvention::FullResolution })
+}
+
+fn float_luma_source(width: u32, height: u32, luma: &[f32]) -> Result<LumaSource<'_>, PdqError> {
+    if width == 0 || height == 0 {
+        return Err(PdqError::EmptyImage { width, height });
+    }
+    let expected = (width as usize)
+        .checked_mul(height as usize)
+        .ok_or(PdqError::TooLarge { width, height })?;
+    if luma.len() != expected {
+        return Err(PdqError::LumaLength { width, height, expected, actual: luma.len() });
+    }
+    Ok(LumaSource::luma(luma, width as usize, height as usize))
 }
 
 /// PDQF: the 16x16 float DCT before thresholding (C++ `pdqFloat256FromFloatLuma`), with

@@ -16,6 +16,7 @@ pub mod build;
 pub mod format;
 pub mod read;
 pub mod search;
+pub mod shard;
 
 pub use build::{
     BuildError, BuildOptions, BuildReport, Builder, KindStats, PdqIndexLayout, ReportedBadRecord,

@@ -942,6 +942,16 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         Ok(list)
     }
 
+    /// The record indexes of an entry's memberships, in record order (what
+    /// [`RefSet::memberships`] reads; sharding copies records by index).
+    pub(crate) fn entry_records(&self, entry: EntryId) -> Result<Vec<u32>, RefsetError> {
+        let e = u64::from(entry.0);
+        if e < self.records {
+            return Ok(vec![entry.0]);
+        }
+        Ok(self.list_range(self.list_of(e)?)?.map(|i| self.list_member(i)).collect())
+    }
+
     /// Every membership of an entry, in record order.
     pub fn memberships(&self, entry: EntryId) -> Result<Vec<Membership<'_>>, RefsetError> {
         let e = u64::from(entry.0);

@@ -171,6 +171,66 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
     }
 }
 
+/// Sharded sets (issue #17): an exact value is looked up in the one shard its prefix routes
+/// to; radius searches visit every shard and merge the hits nearest first, in the order one
+/// set gives them (shards hold consecutive value ranges, so (distance, shard, index) is the
+/// one set's (distance, index)), with the same per-file limit.
+impl ReferenceIndex for crate::refset::shard::ShardedSet {
+    fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError> {
+        ReferenceIndex::lookup(&self.shards()[self.route(value)], value)
+    }
+
+    fn search_pdq(
+        &self,
+        needles: &[PdqHash],
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<(usize, Match)>, RefsetError> {
+        let needles: Vec<[u8; 32]> = needles.iter().map(|h| h.0).collect();
+        let mut hits = Vec::new();
+        for (s, shard) in self.shards().iter().enumerate() {
+            for hit in shard.search_pdq_needles(&needles, radius) {
+                hits.push((hit.distance, s, hit.index, hit.needle, hit.entry));
+            }
+        }
+        hits.sort_unstable();
+        let mut out = Vec::new();
+        for (distance, s, _, needle, entry) in hits {
+            if out.len() >= limit {
+                break;
+            }
+            for m in memberships(&self.shards()[s], entry, HashKind::Pdq, Some(distance))? {
+                out.push((needle, m));
+            }
+        }
+        Ok(out)
+    }
+
+    fn search_u64(
+        &self,
+        kind: HashKind,
+        value: u64,
+        radius: u32,
+        limit: usize,
+    ) -> Result<Vec<Match>, RefsetError> {
+        let mut hits = Vec::new();
+        for (s, shard) in self.shards().iter().enumerate() {
+            for hit in RefSet::search_u64(shard, kind, value, radius, &[])? {
+                hits.push((hit.distance, s, hit.index, hit.entry));
+            }
+        }
+        hits.sort_unstable();
+        let mut out = Vec::new();
+        for (distance, s, _, entry) in hits {
+            if out.len() >= limit {
+                break;
+            }
+            out.extend(memberships(&self.shards()[s], entry, kind, Some(distance))?);
+        }
+        Ok(out)
+    }
+}
+
 /// Reads a compiled `.mhset` reference set into private memory (checking its structure; run
 /// `mh refset verify` for the full checksum): safe whatever happens to the file meanwhile
 /// (see [`RefSet::open`]). The report header's SHA-256 is of the bytes the scan uses.

@@ -61,6 +61,9 @@ fn zeroed(len: usize) -> Result<Vec<f32>, PdqError> {
 /// nearest-neighbour resize, sampled on the fly since luma is per pixel.
 pub(crate) struct LumaSource<'a> {
     rgb: &'a [u8],
+    /// Luma given by the caller (C++ `pdqHash256FromFloatLuma`'s input), row-major; when
+    /// set, `rgb` is empty and rows are copied from here.
+    floats: Option<&'a [f32]>,
     source_width: usize,
     /// Hashed dimensions.
     pub(crate) width: usize,
@@ -72,7 +75,20 @@ pub(crate) struct LumaSource<'a> {
 impl<'a> LumaSource<'a> {
     /// `rgb` must hold `width * height * 3` bytes (checked by the caller).
     pub(crate) fn full(rgb: &'a [u8], width: usize, height: usize) -> Self {
-        LumaSource { rgb, source_width: width, width, height, resize: None }
+        LumaSource { rgb, floats: None, source_width: width, width, height, resize: None }
+    }
+
+    /// Luma computed by the caller: `luma` must hold `width * height` floats (checked by the
+    /// caller).
+    pub(crate) fn luma(luma: &'a [f32], width: usize, height: usize) -> Self {
+        LumaSource {
+            rgb: &[],
+            floats: Some(luma),
+            source_width: width,
+            width,
+            height,
+            resize: None,
+        }
     }
 
     /// CImg `resize(new_w, new_h)` with its default nearest-neighbour interpolation: output
@@ -89,6 +105,7 @@ impl<'a> LumaSource<'a> {
         };
         LumaSource {
             rgb,
+            floats: None,
             source_width: width,
             width: new_width,
             height: new_height,
@@ -98,6 +115,10 @@ impl<'a> LumaSource<'a> {
 
     #[inline(always)]
     fn fill_row(&self, y: usize, out: &mut [f32]) {
+        if let Some(floats) = self.floats {
+            out.copy_from_slice(&floats[y * self.width..][..self.width]);
+            return;
+        }
         let row_bytes = self.source_width * 3;
         match &self.resize {
             None => {
