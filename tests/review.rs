@@ -252,3 +252,40 @@ fn pictures_inside_a_disk_image_get_thumbnails() {
     let made = write_review(&report, &out, &ReviewOptions::default(), &[]).unwrap();
     assert_eq!((made.thumbnails, made.placeholders), (3, 0));
 }
+
+/// A report whose evidence root was given relative to the scan's directory is reviewed from
+/// another directory: the header records where the scan ran, and the review reads the
+/// pictures from there.
+#[test]
+fn relative_roots_are_found_from_any_directory() {
+    let case = make_case();
+    let dir = case.root.parent().unwrap();
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_mh"))
+        .args(["scan", "--no-progress", "--report", "relative.jsonl", "evidence"])
+        .current_dir(dir)
+        .status()
+        .unwrap();
+    assert_eq!(status.code(), Some(2), "the truncated JPEG is an error");
+    let report = dir.join("relative.jsonl");
+    let header: serde_json::Value =
+        serde_json::from_str(std::fs::read_to_string(&report).unwrap().lines().next().unwrap())
+            .unwrap();
+    assert_eq!(header["evidence_roots"][0], "evidence");
+    assert_eq!(
+        std::path::Path::new(header["working_directory"].as_str().unwrap()).canonicalize().unwrap(),
+        dir.canonicalize().unwrap()
+    );
+    // This test's own directory is the package root, not the scan's.
+    assert_ne!(
+        std::env::current_dir().unwrap().canonicalize().unwrap(),
+        dir.canonicalize().unwrap()
+    );
+    let summary = write_review(&report, &case.out, &ReviewOptions::default(), &[]).unwrap();
+    assert_eq!((summary.thumbnails, summary.placeholders), (6, 0));
+    assert!(summary.missing_roots.is_empty(), "{:?}", summary.missing_roots);
+    // The output folder is still checked against the root where the scan ran.
+    match write_review(&report, &case.root.join("out"), &ReviewOptions::default(), &[]) {
+        Err(ReviewError::OutputInsideEvidence(_)) => {}
+        other => panic!("expected a refusal, got {other:?}"),
+    }
+}

@@ -70,6 +70,31 @@ fn vpdq_lists_equal_the_reference_package() {
     assert!(checked >= 12, "only {checked} reference lists found in {}", vectors.display());
 }
 
+/// `mh hash --video-fps FPS` of a video as a list in the reference's text format, and its
+/// frame count.
+fn vpdq_list_by_mh_hash(video: &Path, fps: &str) -> (String, u64) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mh"))
+        .args(["hash", "--video-fps", fps])
+        .arg(video)
+        .output()
+        .unwrap();
+    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let frames = line["vpdq"].as_array().unwrap();
+    let list = frames
+        .iter()
+        .map(|f| {
+            format!(
+                "{},{},{},{:.3}\n",
+                f["frame"],
+                f["quality"],
+                f["hash"].as_str().unwrap(),
+                f["timestamp"].as_f64().unwrap()
+            )
+        })
+        .collect();
+    (list, frames.len() as u64)
+}
+
 /// Makes a video with ffmpeg (`args` before the output path).
 fn make(dir: &Path, name: &str, args: &[&str]) -> PathBuf {
     let out = dir.join(name);
@@ -631,22 +656,7 @@ fn mh_scan_reports_videos_in_every_format() {
             "12",
         ],
     );
-    let out = Command::new(mh).args(["hash", "--video-fps", "0"]).arg(&known).output().unwrap();
-    let line: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
-    let list: String = line["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}\n",
-                f["frame"],
-                f["quality"],
-                f["hash"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
+    let (list, _) = vpdq_list_by_mh_hash(&known, "0");
     std::fs::write(dir.join("lists/known-video.txt"), list).unwrap();
     let set = dir.join("work/set.mhset");
     let status = Command::new(mh)
@@ -838,24 +848,8 @@ fn videos_inside_archives_and_disk_images_are_hashed_from_memory() {
     let moov = std::fs::read(&known).unwrap();
     let at = |tag: &[u8]| moov.windows(4).position(|w| w == tag).unwrap();
     assert!(at(b"moov") > at(b"mdat"), "the clip keeps its index at the end");
-    let status = Command::new(mh).args(["hash", "--video-fps", "1"]).arg(&known).output().unwrap();
-    let line: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap();
-    let frames = line["vpdq"].as_array().unwrap().len() as u64;
+    let (list, frames) = vpdq_list_by_mh_hash(&known, "1");
     assert!(frames >= 4);
-    let list: String = line["vpdq"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| {
-            format!(
-                "{},{},{},{:.3}\n",
-                f["frame"],
-                f["quality"],
-                f["hash"].as_str().unwrap(),
-                f["timestamp"].as_f64().unwrap()
-            )
-        })
-        .collect();
     std::fs::write(dir.join("lists/known-video.txt"), list).unwrap();
     let set = dir.join("work/set.mhset");
     let built = Command::new(mh)

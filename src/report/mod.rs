@@ -766,6 +766,10 @@ pub struct Header {
     pub host: Option<String>,
     /// The evidence roots scanned, sorted, as given (lossy UTF-8).
     pub evidence_roots: Vec<String>,
+    /// The directory the scan ran in (lossy UTF-8): relative roots and paths are relative
+    /// to it (`mh review` resolves them so, from any directory).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub working_directory: Option<String>,
     /// The reference sets matched against; [`Match::reference`] indexes this list.
     pub reference_sets: Vec<ReferenceProvenance>,
     /// The options in force.

@@ -291,6 +291,18 @@ fn pdq_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
 }
 
 impl Review {
+    /// A path of the report (an evidence root or an entry's path, as bytes) on this
+    /// machine: a relative one is taken from the directory the scan ran in
+    /// ([`Header::working_directory`]), so the review runs from any directory; reports
+    /// that do not record it leave it relative to the current directory.
+    pub fn evidence_path(&self, recorded: &[u8]) -> PathBuf {
+        let path = crate::pathbytes::path_from_bytes(recorded);
+        match &self.header.working_directory {
+            Some(dir) if path.is_relative() => Path::new(dir).join(path),
+            _ => path,
+        }
+    }
+
     /// Reads a JSON Lines report and prepares the review (clusters on rayon's current
     /// pool).
     /// `references`: sets whose alert PDQ hashes also count for near misses (searched
@@ -490,9 +502,10 @@ pub struct ReviewSummary {
     pub placeholders: u64,
     /// The triage figure.
     pub triage: Triage,
-    /// Evidence roots of the report (as recorded, relative ones from the current
-    /// directory) that do not exist here: their pictures have placeholders, and the output
-    /// folder could not be checked against them. Run the review where the scan ran.
+    /// Evidence roots of the report (relative ones from the directory the scan ran in, or
+    /// from the current directory for reports that do not record it) that do not exist
+    /// here: their pictures have placeholders, and the output folder could not be checked
+    /// against them.
     pub missing_roots: Vec<String>,
 }
 
@@ -537,8 +550,12 @@ pub fn write_review(
         .map_err(|e| ReviewError::ThreadPool { threads, message: e.to_string() })?;
     pool.install(|| {
         let review = Review::from_report(report, options, references)?;
-        let mut roots: Vec<PathBuf> =
-            review.header.evidence_roots.iter().map(PathBuf::from).collect();
+        let mut roots: Vec<PathBuf> = review
+            .header
+            .evidence_roots
+            .iter()
+            .map(|r| review.evidence_path(r.as_bytes()))
+            .collect();
         roots.extend(options.extra_roots.iter().cloned());
         prepare_output(out, &roots)?;
         let thumbs = thumbs::make_all(&review, out, options);
@@ -558,7 +575,7 @@ pub fn write_review(
                 .header
                 .evidence_roots
                 .iter()
-                .filter(|r| !Path::new(r).exists())
+                .filter(|r| !review.evidence_path(r.as_bytes()).exists())
                 .cloned()
                 .collect(),
         })

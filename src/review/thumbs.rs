@@ -65,8 +65,8 @@ pub fn make_all(review: &Review, out: &Path, options: &ReviewOptions) -> Vec<Thu
                 return Thumb::Placeholder(NOT_FOUND_IN_IMAGE.into());
             }
             let name = format!("{:08}.jpg", item.ordinal);
-            let made =
-                open_file(r).and_then(|reader| thumbnail(reader, r, max_bytes, options.thumb_size));
+            let made = open_file(review, r)
+                .and_then(|reader| thumbnail(reader, r, max_bytes, options.thumb_size));
             match made.and_then(|jpeg| write(&out.join("thumbs").join(&name), jpeg)) {
                 Ok(()) => Thumb::Made(name),
                 Err(reason) => Thumb::Placeholder(reason),
@@ -103,7 +103,7 @@ fn from_disk_images(
     let source =
         crate::evidence::SourceOptions { no_carve: true, no_archives: true, ..Default::default() };
     for (image, mut paths) in wanted {
-        let root = Path::new(&image);
+        let root = &review.evidence_path(image.as_bytes());
         let Some(detected) = crate::evidence::disk::detect(root, &source) else { continue };
         for item in crate::evidence::disk::items(root, detected, &source) {
             if paths.is_empty() {
@@ -127,8 +127,11 @@ fn from_disk_images(
     }
 }
 
-fn open_file(record: &crate::report::EntryRecord) -> Result<std::fs::File, String> {
-    let path = crate::pathbytes::path_from_bytes(&record.path);
+fn open_file(
+    review: &Review,
+    record: &crate::report::EntryRecord,
+) -> Result<std::fs::File, String> {
+    let path = review.evidence_path(&record.path);
     crate::analyze::open_evidence(&path).map_err(|e| format!("cannot open the file again: {e}"))
 }
 

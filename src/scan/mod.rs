@@ -626,6 +626,7 @@ pub fn make_header(
             .iter()
             .map(|r| r.to_string_lossy().into_owned())
             .collect(),
+        working_directory: std::env::current_dir().ok().map(|d| d.to_string_lossy().into_owned()),
         reference_sets: references.iter().map(|r| r.provenance.clone()).collect(),
         options: OptionsRecord {
             pdq_radius: options.pdq_radius,
