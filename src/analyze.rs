@@ -372,8 +372,10 @@ impl<R: Read> Read for Watched<R> {
 /// let options = AnalyzeOptions::default();
 /// let inputs: Vec<&[u8]> = vec![b"one", b"two", &[0u8; 5000]];
 /// let mut n = 0;
-/// analyze_many(inputs.iter().copied(), &options, |reader, analysis| {
-///     assert_eq!(analysis.unwrap(), analyze_bytes(reader, &options));
+/// let readers = inputs.iter().map(|bytes| std::io::Cursor::new(*bytes));
+/// analyze_many(readers, &options, |reader, analysis| {
+///     // The reader comes back read to its end; its bytes are still there.
+///     assert_eq!(analysis.unwrap(), analyze_bytes(reader.into_inner(), &options));
 ///     n += 1;
 /// });
 /// assert_eq!(n, 3);

@@ -327,13 +327,14 @@ pub enum ShaOrder {
 ///
 /// let inputs: Vec<&[u8]> = vec![b"abc", &[7u8; 100_000], b""];
 /// let mut results = Vec::new();
-/// digest_many(inputs.iter().copied(), DigestOptions::default(), |reader, result| {
-///     results.push((reader.len(), result.unwrap()));
+/// let readers = inputs.iter().map(|bytes| std::io::Cursor::new(*bytes));
+/// digest_many(readers, DigestOptions::default(), |reader, result| {
+///     // The reader comes back read to its end; its bytes are still there.
+///     results.push((reader.into_inner(), result.unwrap()));
 /// });
 /// assert_eq!(results.len(), 3);
-/// for (len, (digests, bytes)) in results {
-///     let input = inputs.iter().find(|i| i.len() == len).unwrap();
-///     assert_eq!(bytes, len as u64);
+/// for (input, (digests, bytes)) in results {
+///     assert_eq!(bytes, input.len() as u64);
 ///     assert_eq!(digests, digest_bytes(input, DigestOptions::default()));
 /// }
 /// ```
