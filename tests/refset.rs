@@ -11,19 +11,7 @@ use mediahash::refset::{
 use proptest::prelude::*;
 use std::collections::{BTreeMap, BTreeSet};
 
-fn source(name: &str, set: &str, disposition: Disposition) -> SourceInfo {
-    SourceInfo {
-        name: name.into(),
-        format: "test".into(),
-        sha256: "00".repeat(32),
-        disposition,
-        set_name: set.into(),
-        records: 0,
-        bad_records: 0,
-        empty_file_records_skipped: 0,
-        source_version: None,
-    }
-}
+use common::source;
 
 fn options() -> BuildOptions {
     BuildOptions { build_time: Some(1_700_000_000), ..BuildOptions::default() }

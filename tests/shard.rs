@@ -12,23 +12,10 @@ use mediahash::perceptual::pdq::PdqHash;
 use mediahash::refset::shard::{self, ShardError, ShardedSet, shard_of};
 use mediahash::refset::{
     BuildOptions, Builder, Disposition, EntryMeta, HashKind, HashValue, Record, RefSet, SourceId,
-    SourceInfo,
 };
 use mediahash::scan::ReferenceIndex;
 
-fn source(name: &str, set: &str, disposition: Disposition) -> SourceInfo {
-    SourceInfo {
-        name: name.into(),
-        format: "test".into(),
-        sha256: "00".repeat(32),
-        disposition,
-        set_name: set.into(),
-        records: 0,
-        bad_records: 0,
-        empty_file_records_skipped: 0,
-        source_version: None,
-    }
-}
+use common::source;
 
 fn bytes<const N: usize>(seed: u64) -> [u8; N] {
     Rng::from_seed(seed).array()

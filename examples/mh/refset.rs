@@ -410,22 +410,46 @@ fn lookup(path: &Path, queries: &[String]) -> Result<ExitCode, Box<dyn std::erro
     for (query, values) in queries.iter().zip(&parsed) {
         let mut matches = Vec::new();
         for value in values {
-            for m in set.lookup(value)? {
-                let mut found = membership_json(&m.membership);
-                found["kind"] = json!(m.kind.as_str());
-                matches.push(found);
-            }
+            push_matches(&set, value, &mut matches)?;
         }
-        let line = json!({
-            "query": query.trim().to_ascii_lowercase(),
-            "found": !matches.is_empty(),
-            "matches": matches,
-        });
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
+        write_lookup_line(&mut out, query, matches, None)?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The memberships of `value` in `set`, as `refset lookup` prints them.
+fn push_matches<B: AsRef<[u8]>>(
+    set: &RefSet<B>,
+    value: &HashValue,
+    matches: &mut Vec<serde_json::Value>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    for m in set.lookup(value)? {
+        let mut found = membership_json(&m.membership);
+        found["kind"] = json!(m.kind.as_str());
+        matches.push(found);
+    }
+    Ok(())
+}
+
+/// One `refset lookup` output line; `shards`: the shard files read (sharded sets only).
+fn write_lookup_line(
+    out: &mut impl Write,
+    query: &str,
+    matches: Vec<serde_json::Value>,
+    shards: Option<Vec<String>>,
+) -> Result<(), Box<dyn std::error::Error>> {
+    let mut line = json!({
+        "query": query.trim().to_ascii_lowercase(),
+        "found": !matches.is_empty(),
+    });
+    if let Some(shards) = shards {
+        line["shards"] = json!(shards);
+    }
+    line["matches"] = json!(matches);
+    serde_json::to_writer(&mut *out, &line)?;
+    out.write_all(b"\n")?;
+    Ok(())
 }
 
 /// `refset lookup` through a shard manifest: each value is looked up in the one shard it
@@ -453,20 +477,9 @@ fn lookup_sharded(
             }
             let set = open[s].as_ref().expect("opened above");
             shards.push(manifest.files[s].name.clone());
-            for m in set.lookup(value)? {
-                let mut found = membership_json(&m.membership);
-                found["kind"] = json!(m.kind.as_str());
-                matches.push(found);
-            }
+            push_matches(set, value, &mut matches)?;
         }
-        let line = json!({
-            "query": query.trim().to_ascii_lowercase(),
-            "found": !matches.is_empty(),
-            "shards": shards,
-            "matches": matches,
-        });
-        serde_json::to_writer(&mut out, &line)?;
-        out.write_all(b"\n")?;
+        write_lookup_line(&mut out, query, matches, Some(shards))?;
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)

@@ -63,3 +63,22 @@ pub fn assert_no_panic<T>(what: impl std::fmt::Display, f: impl FnOnce() -> T) -
     assert_eq!(caught, 0, "{what}: {caught} panic(s) caught inside the library (message above)");
     out
 }
+
+/// A hash-set source description for sets built in tests.
+pub fn source(
+    name: &str,
+    set: &str,
+    disposition: mediahash::refset::Disposition,
+) -> mediahash::refset::SourceInfo {
+    mediahash::refset::SourceInfo {
+        name: name.into(),
+        format: "test".into(),
+        sha256: "00".repeat(32),
+        disposition,
+        set_name: set.into(),
+        records: 0,
+        bad_records: 0,
+        empty_file_records_skipped: 0,
+        source_version: None,
+    }
+}
