@@ -536,3 +536,46 @@ fn mh_scan_reports_carved_pictures() {
     assert!(!off.contains("$CarvedFiles"));
     assert!(off.lines().next().unwrap().contains("carving=off"));
 }
+
+/// The review (issue #13) shows carved pictures too: each whole carved picture of the FAT
+/// disk gets a thumbnail read again at its recorded offset and checked against the report's
+/// SHA-256; when the image's bytes there change, a placeholder says so.
+#[test]
+#[cfg_attr(
+    not(mediahash_carve_tools),
+    ignore = "needs foremost sleuthkit dosfstools mtools ntfs-3g fdisk"
+)]
+fn review_thumbnails_of_carved_pictures() {
+    use mediahash::report::jsonl::JsonlWriter;
+    use mediahash::review::{ReviewOptions, write_review};
+    let evidence = tempfile::tempdir().unwrap();
+    let work = tempfile::tempdir().unwrap();
+    let (image, planted) = fat_disk(evidence.path());
+    let report = work.path().join("report.jsonl");
+    let mut writer = JsonlWriter::new(std::fs::File::create(&report).unwrap());
+    let options = mediahash::scan::ScanOptions::default();
+    mediahash::scan::scan(std::slice::from_ref(&image), &[], &options, &mut writer).unwrap();
+    drop(writer);
+    let records: Vec<serde_json::Value> = std::fs::read_to_string(&report)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let carved_pictures = records
+        .iter()
+        .filter(|r| r["location"]["carved"].is_object() && r["disposition"] == "unknown-image")
+        .count();
+    let whole = planted.iter().filter(|p| p.whole).count();
+    assert!(carved_pictures >= whole, "{carved_pictures} carved pictures, {whole} planted");
+    let pictures = records.iter().filter(|r| r["disposition"] == "unknown-image").count();
+    let made =
+        write_review(&report, &work.path().join("review"), &ReviewOptions::default(), &[]).unwrap();
+    assert_eq!((made.thumbnails, made.placeholders), (pictures as u64, 0));
+
+    // Overwrite the first planted picture's bytes: its thumbnail is refused, not shown.
+    let first = planted.iter().find(|p| p.whole).unwrap();
+    write_at(&image, first.offset + 200, &[0x55; 64]);
+    let again = write_review(&report, &work.path().join("review2"), &ReviewOptions::default(), &[])
+        .unwrap();
+    assert_eq!((again.thumbnails, again.placeholders), (pictures as u64 - 1, 1));
+}

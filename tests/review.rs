@@ -289,3 +289,86 @@ fn relative_roots_are_found_from_any_directory() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// A ZIP archive made with the `zip` crate: `(name, bytes, deflated)` members.
+fn zip_of(members: &[(&str, Vec<u8>, bool)]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for (name, bytes, deflated) in members {
+        let method = if *deflated {
+            zip::CompressionMethod::Deflated
+        } else {
+            zip::CompressionMethod::Stored
+        };
+        let options = zip::write::SimpleFileOptions::default().compression_method(method);
+        w.start_file(*name, options).unwrap();
+        w.write_all(bytes).unwrap();
+    }
+    w.finish().unwrap().into_inner()
+}
+
+/// Pictures in ZIP archives (stored, deflated, in a nested archive; the archive as a file of
+/// the evidence folder and as a file inside a FAT image) get thumbnails read again through
+/// their member chain and checked against the report's SHA-256; a member whose archive
+/// changed since the scan gets a placeholder.
+#[test]
+#[cfg_attr(not(mediahash_disk_tools), ignore = "needs dosfstools mtools")]
+fn pictures_inside_archives_get_thumbnails() {
+    let needs = "needs dosfstools mtools";
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path().join("evidence");
+    std::fs::create_dir(&root).unwrap();
+    let inner = zip_of(&[("deep/c.png", synth::png_rgb8(120, 90, &vivid(120, 90, 2)), true)]);
+    let photos = zip_of(&[
+        ("a.png", synth::png_rgb8(160, 120, &vivid(160, 120, 0)), false),
+        ("b.jpg", jpeg(200, 150, &synth::photo_like(200, 150, 4), 85), true),
+        ("inner.zip", inner, true),
+        ("more/b.jpg", jpeg(100, 80, &synth::photo_like(100, 80, 6), 85), true),
+    ]);
+    std::fs::write(root.join("photos.zip"), &photos).unwrap();
+    // A disk image is read as one when given as a root.
+    std::fs::create_dir(dir.path().join("disk")).unwrap();
+    let fs = dir.path().join("disk/fat.img");
+    std::fs::File::create(&fs).unwrap().set_len(16 << 20).unwrap();
+    let fs_text = fs.to_str().unwrap();
+    common::tools::run_tool("mkfs.vfat", &["-F", "16", fs_text], needs);
+    let src = dir.path().join("PHOTOS.ZIP");
+    std::fs::write(&src, &photos).unwrap();
+    common::tools::run_tool("mcopy", &["-i", fs_text, src.to_str().unwrap(), "::/"], needs);
+
+    let report = dir.path().join("report.jsonl");
+    let mut writer = JsonlWriter::new(std::fs::File::create(&report).unwrap());
+    let options = ScanOptions { no_carve: true, ..Default::default() };
+    let summary = scan(&[root.clone(), fs.clone()], &[], &options, &mut writer).unwrap();
+    drop(writer);
+    assert_eq!(summary.footer.counts.unknown_image, 8, "{}", summary.footer.counts);
+    let out = dir.path().join("review");
+    let made = write_review(&report, &out, &ReviewOptions::default(), &[]).unwrap();
+    assert_eq!((made.thumbnails, made.placeholders), (8, 0));
+    // Each thumbnail shows its own member: its shape is the member's.
+    let review = Review::from_report(&report, &ReviewOptions::default(), &[]).unwrap();
+    let mut shapes = std::collections::BTreeMap::new();
+    for item in &review.items {
+        if item.record.location.as_ref().is_none_or(|l| l.archive.is_empty()) {
+            continue;
+        }
+        let thumb = out.join("thumbs").join(format!("{:08}.jpg", item.ordinal));
+        let img = image::load_from_memory(&std::fs::read(&thumb).unwrap()).unwrap();
+        let name = item.record.location.as_ref().unwrap().archive.last().unwrap().name.clone();
+        shapes.entry(name).or_insert_with(Vec::new).push((img.width(), img.height()));
+    }
+    assert_eq!(shapes["a.png"], [(128, 96), (128, 96)]);
+    assert_eq!(shapes["deep/c.png"], [(120, 90), (120, 90)]);
+    assert_eq!(shapes["b.jpg"], [(128, 96), (128, 96)]);
+    assert_eq!(shapes["more/b.jpg"], [(100, 80), (100, 80)]);
+
+    // The folder's archive changes after the scan: its members are not shown.
+    let other = zip_of(&[("a.png", synth::png_rgb8(160, 120, &vivid(160, 120, 1)), false)]);
+    std::fs::write(root.join("photos.zip"), other).unwrap();
+    let again =
+        write_review(&report, &dir.path().join("review2"), &ReviewOptions::default(), &[]).unwrap();
+    assert_eq!((again.thumbnails, again.placeholders), (4, 4));
+    let html = std::fs::read_to_string(dir.path().join("review2/index.html")).unwrap();
+    assert!(html.contains("the file changed since the scan"));
+    assert!(html.contains("the member is no longer in the archive"));
+}

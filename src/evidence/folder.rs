@@ -217,6 +217,16 @@ impl ContentReader for FileReader {
     }
 }
 
+/// An evidence file opened read-only (e.g. by [`crate::analyze::open_evidence`]) as a byte
+/// store with positioned reads, to list it as an archive.
+///
+/// # Errors
+/// When its length cannot be read.
+pub fn file_bytes(file: File) -> io::Result<super::archive::ArchiveBytes> {
+    let len = file.metadata()?.len();
+    Ok(std::sync::Arc::new(FileBytes { file, len }))
+}
+
 /// An opened file as a byte store (positioned reads), for archives found in it.
 struct FileBytes {
     file: File,

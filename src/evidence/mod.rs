@@ -31,6 +31,7 @@ pub mod glob;
 pub mod image;
 pub mod ntfs;
 pub mod raw;
+pub mod reopen;
 mod sys;
 pub mod verify;
 pub mod volume;

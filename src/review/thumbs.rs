@@ -9,8 +9,11 @@
 //! written as a JPEG into `OUT/thumbs/`. Entries inside a disk image (files of its file
 //! systems, deleted ones included) are read through the same evidence source the scan
 //! used ([`crate::evidence::disk`]: the image walked again, read-only, without carving),
-//! and checked the same way. Members of archives and carved pictures get a placeholder
-//! with the reason: this version does not re-open them.
+//! and checked the same way. Members of ZIP archives (nested too, on a mounted file system or
+//! inside a disk image) and pictures carved from a disk image are read again through
+//! [`crate::evidence::reopen`]: each archive listed once for all its pictures, carved bytes
+//! read at the offset the record gives. Whatever cannot be read again, or reads differently
+//! from the scan, gets a placeholder with the reason.
 
 use std::io::Read;
 use std::path::Path;
@@ -19,6 +22,8 @@ use rayon::prelude::*;
 
 use super::{Review, ReviewOptions};
 use crate::decode::{DecodeOptions, JpegScale, RgbImage};
+use crate::evidence::archive::ArchiveLimits;
+use crate::evidence::reopen;
 use crate::report::EntryDisposition;
 
 /// A picture's thumbnail, or why there is none.
@@ -53,16 +58,13 @@ pub fn make_all(review: &Review, out: &Path, options: &ReviewOptions) -> Vec<Thu
                 return Thumb::Placeholder("thumbnails were not made (--no-thumbnails)".into());
             }
             if let Some(loc) = &r.location {
-                if !loc.archive.is_empty() || loc.carved.is_some() {
-                    let what = if loc.carved.is_some() { "carved" } else { "inside an archive" };
-                    return Thumb::Placeholder(format!(
-                        "{what} ({}): this version makes no thumbnail of it; the location \
-                         below says where to extract it",
-                        loc.image
-                    ));
-                }
-                // Read through the disk image below.
-                return Thumb::Placeholder(NOT_FOUND_IN_IMAGE.into());
+                // Read again below, grouped by archive and by disk image.
+                let pending = if loc.carved.is_some() || !loc.archive.is_empty() {
+                    NOT_FOUND_AGAIN
+                } else {
+                    NOT_FOUND_IN_IMAGE
+                };
+                return Thumb::Placeholder(pending.into());
             }
             let name = format!("{:08}.jpg", item.ordinal);
             let made = open_file(review, r)
@@ -74,43 +76,218 @@ pub fn make_all(review: &Review, out: &Path, options: &ReviewOptions) -> Vec<Thu
         })
         .collect();
     if !options.no_thumbnails {
-        from_disk_images(review, out, options, max_bytes, &mut thumbs);
+        let limits = archive_limits(&review.header.options.limits);
+        from_folder_archives(review, out, options, max_bytes, &limits, &mut thumbs);
+        from_disk_images(review, out, options, max_bytes, &limits, &mut thumbs);
     }
     thumbs
 }
 
+/// Said of an archive member or carved picture whose bytes were not met again.
+const NOT_FOUND_AGAIN: &str =
+    "inside an archive or carved: not found again when the evidence was read for thumbnails";
+
+/// The archive limits the scan recorded in its header (`archive_max_entries=...`), the
+/// defaults for those it did not.
+fn archive_limits(described: &[String]) -> ArchiveLimits {
+    let mut limits = ArchiveLimits::default();
+    for line in described {
+        let Some((key, value)) = line.split_once('=') else { continue };
+        let Ok(value) = value.parse::<u64>() else { continue };
+        match key {
+            "archive_max_entries" => limits.max_entries = value,
+            "archive_max_nested_in_memory" => limits.max_nested_in_memory = value,
+            _ => {}
+        }
+    }
+    limits
+}
+
+/// Whether the item waits for its archive or carved bytes to be read again.
+fn awaits_reread(thumb: &Thumb) -> bool {
+    matches!(thumb, Thumb::Placeholder(p) if p == NOT_FOUND_AGAIN)
+}
+
+/// The wanted members of one outermost archive: item indices with their member chains.
+type ArchiveWants<'a> = Vec<(usize, &'a [crate::report::ArchiveMember])>;
+
+/// Makes the thumbnails of the wanted members of `data` (the outermost archive, whose
+/// record path is `path`) and stores them in `thumbs`.
+#[allow(clippy::too_many_arguments)]
+fn thumbs_of_members(
+    review: &Review,
+    out: &Path,
+    options: &ReviewOptions,
+    max_bytes: u64,
+    limits: &ArchiveLimits,
+    data: crate::evidence::archive::ArchiveBytes,
+    path: &[u8],
+    wanted: &ArchiveWants<'_>,
+) -> Vec<(usize, Thumb)> {
+    let mut made = Vec::with_capacity(wanted.len());
+    reopen::archive_members(data, path, wanted, limits, max_bytes, &mut |i, bytes| {
+        let thumb = bytes.and_then(|b| save(review, out, options, i, &b));
+        made.push((i, thumb.map_or_else(Thumb::Placeholder, Thumb::Made)));
+    });
+    made
+}
+
+/// Thumbnail of the bytes read again for item `i`, written as `thumbs/NNNNNNNN.jpg`.
+fn save(
+    review: &Review,
+    out: &Path,
+    options: &ReviewOptions,
+    i: usize,
+    bytes: &[u8],
+) -> Result<String, String> {
+    let item = &review.items[i];
+    let name = format!("{:08}.jpg", item.ordinal);
+    let jpeg = thumbnail_of(bytes, &item.record, options.thumb_size)?;
+    write(&out.join("thumbs").join(&name), jpeg)?;
+    Ok(name)
+}
+
+/// Members of archives on a mounted file system: each outermost archive file opened
+/// read-only and listed once, archives in parallel.
+fn from_folder_archives(
+    review: &Review,
+    out: &Path,
+    options: &ReviewOptions,
+    max_bytes: u64,
+    limits: &ArchiveLimits,
+    thumbs: &mut [Thumb],
+) {
+    use std::collections::BTreeMap;
+    let mut by_archive: BTreeMap<&[u8], ArchiveWants<'_>> = BTreeMap::new();
+    for (i, item) in review.items.iter().enumerate() {
+        let Some(loc) = &item.record.location else { continue };
+        if !awaits_reread(&thumbs[i]) || loc.container != "file" || loc.archive.is_empty() {
+            continue;
+        }
+        match reopen::outer_archive_path(&item.record.path, &loc.archive) {
+            Some(path) => by_archive.entry(path).or_default().push((i, &loc.archive)),
+            None => thumbs[i] = Thumb::Placeholder(UNNAMED_ARCHIVE.into()),
+        }
+    }
+    let made: Vec<Vec<(usize, Thumb)>> = by_archive
+        .into_par_iter()
+        .map(|(path, wanted)| {
+            let opened = crate::analyze::open_evidence(&review.evidence_path(path))
+                .map_err(|e| format!("cannot open the archive again: {e}"))
+                .and_then(|file| {
+                    crate::evidence::folder::file_bytes(file)
+                        .map_err(|e| format!("cannot open the archive again: {e}"))
+                });
+            match opened {
+                Ok(data) => {
+                    thumbs_of_members(review, out, options, max_bytes, limits, data, path, &wanted)
+                }
+                Err(why) => {
+                    wanted.iter().map(|&(i, _)| (i, Thumb::Placeholder(why.clone()))).collect()
+                }
+            }
+        })
+        .collect();
+    for (i, thumb) in made.into_iter().flatten() {
+        thumbs[i] = thumb;
+    }
+}
+
+const UNNAMED_ARCHIVE: &str = "inside an archive whose path the record does not give (the record's path does not end \
+     with its members' names)";
+
 const NOT_FOUND_IN_IMAGE: &str =
     "inside a disk image: not found again when the image was read for thumbnails";
 
+/// What one disk image holds of the wanted items.
+#[derive(Default)]
+struct ImageWants<'a> {
+    /// Files of its file systems, by record path.
+    files: std::collections::HashMap<&'a [u8], usize>,
+    /// Members of archives that are files of its file systems, by the archive's path.
+    archives: std::collections::HashMap<&'a [u8], ArchiveWants<'a>>,
+    /// Carved pictures.
+    carved: Vec<(usize, &'a crate::report::Location)>,
+}
+
 /// Walks each disk image holding wanted entries once more (no carving, no archives) and
-/// makes their thumbnails from the contents it yields.
+/// makes their thumbnails from the contents it yields: its files, the members of archives
+/// among them, and pictures carved from it (read at their recorded offsets).
 fn from_disk_images(
     review: &Review,
     out: &Path,
     options: &ReviewOptions,
     max_bytes: u64,
+    limits: &ArchiveLimits,
     thumbs: &mut [Thumb],
 ) {
-    use std::collections::{BTreeMap, HashMap};
-    let mut wanted: BTreeMap<String, HashMap<Vec<u8>, usize>> = BTreeMap::new();
+    use std::collections::BTreeMap;
+    let mut by_image: BTreeMap<&str, ImageWants<'_>> = BTreeMap::new();
     for (i, item) in review.items.iter().enumerate() {
-        if thumbs[i] == Thumb::Placeholder(NOT_FOUND_IN_IMAGE.into())
-            && let Some(loc) = &item.record.location
-        {
-            wanted.entry(loc.image.clone()).or_default().insert(item.record.path.clone(), i);
+        let Some(loc) = &item.record.location else { continue };
+        let path = item.record.path.as_slice();
+        if thumbs[i] == Thumb::Placeholder(NOT_FOUND_IN_IMAGE.into()) {
+            by_image.entry(&loc.image).or_default().files.insert(path, i);
+        } else if awaits_reread(&thumbs[i]) && loc.container != "file" {
+            let wants = by_image.entry(&loc.image).or_default();
+            if loc.carved.is_some() {
+                wants.carved.push((i, loc));
+            } else if let Some(outer) = reopen::outer_archive_path(path, &loc.archive) {
+                wants.archives.entry(outer).or_default().push((i, &loc.archive));
+            } else {
+                thumbs[i] = Thumb::Placeholder(UNNAMED_ARCHIVE.into());
+            }
         }
     }
     let source =
         crate::evidence::SourceOptions { no_carve: true, no_archives: true, ..Default::default() };
-    for (image, mut paths) in wanted {
+    for (image, mut wants) in by_image {
         let root = &review.evidence_path(image.as_bytes());
         let Some(detected) = crate::evidence::disk::detect(root, &source) else { continue };
+        if let crate::evidence::disk::Detected::Image(opened) = &detected {
+            let media = opened.image.clone();
+            let made: Vec<(usize, Thumb)> = wants
+                .carved
+                .par_iter()
+                .filter_map(|&(i, loc)| Some((i, loc.carved.as_ref()?, &loc.byte_runs)))
+                .map(|(i, carved, runs)| {
+                    let thumb = reopen::carved_bytes(&*media, carved, runs, max_bytes)
+                        .and_then(|b| save(review, out, options, i, &b));
+                    (i, thumb.map_or_else(Thumb::Placeholder, Thumb::Made))
+                })
+                .collect();
+            for (i, thumb) in made {
+                thumbs[i] = thumb;
+            }
+        }
+        if wants.files.is_empty() && wants.archives.is_empty() {
+            continue;
+        }
         for item in crate::evidence::disk::items(root, detected, &source) {
-            if paths.is_empty() {
+            if wants.files.is_empty() && wants.archives.is_empty() {
                 break;
             }
             let crate::evidence::Item::Content(job) = item else { continue };
-            let Some(i) = paths.remove(&job.record.path) else { continue };
+            if let Some(archive) = wants.archives.remove(job.record.path.as_slice()) {
+                let path = job.record.path.clone();
+                let made = match job.content.open() {
+                    Ok(opened) => match opened.reader.random_access() {
+                        Some(data) => thumbs_of_members(
+                            review, out, options, max_bytes, limits, data, &path, &archive,
+                        ),
+                        None => placeholders(&archive, "the archive cannot be read in place"),
+                    },
+                    Err(reason) => placeholders(
+                        &archive,
+                        &format!("cannot read the archive in the image again: {reason}"),
+                    ),
+                };
+                for (i, thumb) in made {
+                    thumbs[i] = thumb;
+                }
+                continue;
+            }
+            let Some(i) = wants.files.remove(job.record.path.as_slice()) else { continue };
             let r = &review.items[i].record;
             let name = format!("{:08}.jpg", review.items[i].ordinal);
             let made = job
@@ -125,6 +302,10 @@ fn from_disk_images(
             };
         }
     }
+}
+
+fn placeholders(wanted: &ArchiveWants<'_>, why: &str) -> Vec<(usize, Thumb)> {
+    wanted.iter().map(|&(i, _)| (i, Thumb::Placeholder(why.to_string()))).collect()
 }
 
 fn open_file(
@@ -155,8 +336,17 @@ fn thumbnail(
     if bytes.len() as u64 > max_bytes {
         return Err(format!("larger than the image size limit ({max_bytes} bytes)"));
     }
+    thumbnail_of(&bytes, record, side)
+}
+
+/// Checks `bytes` against the record's SHA-256 and makes the thumbnail's JPEG bytes.
+fn thumbnail_of(
+    bytes: &[u8],
+    record: &crate::report::EntryRecord,
+    side: u32,
+) -> Result<Vec<u8>, String> {
     if let Some(expected) = record.sha256 {
-        let got = crate::digest::digest_bytes(&bytes, Default::default()).sha256;
+        let got = crate::digest::digest_bytes(bytes, Default::default()).sha256;
         if got != expected {
             return Err("the file changed since the scan (SHA-256 differs): not shown".into());
         }
@@ -165,9 +355,8 @@ fn thumbnail(
         jpeg_scale: JpegScale::Fast { min_side: side.max(1) },
         ..DecodeOptions::default()
     };
-    let image = crate::decode::decode_rgb8(&bytes, &options)
+    let image = crate::decode::decode_rgb8(bytes, &options)
         .map_err(|e| format!("cannot decode the picture: {e}"))?;
-    drop(bytes);
     let small = reduce(&image, side.max(1));
     let mut jpeg = Vec::new();
     image::codecs::jpeg::JpegEncoder::new_with_quality(&mut jpeg, 75)
