@@ -6,10 +6,10 @@
 //! |---|---|---|
 //! | `c2pa` | JPEG APP11 / PNG `caBX` / WebP `C2PA`: a JUMBF box labelled `c2pa` | the claim generator, when readable |
 //! | `generator-parameters` | PNG `tEXt`/`zTXt`/`iTXt` keywords image generators write (`parameters`, `prompt`, `workflow`, ...) | `keyword: first characters` |
-//! | `software` | EXIF `Software` (0x0131), PNG `Software` text | the text |
-//! | `camera` | EXIF `Make` (0x010F) / `Model` (0x0110) | `make model` |
-//! | `digital-source-type` | XMP `Iptc4xmpExt:DigitalSourceType` (JPEG APP1, PNG iTXt, WebP `XMP `) | the IPTC term (`trainedAlgorithmicMedia`, ...) |
-//! | `no-camera-metadata` | a JPEG, PNG or WebP without EXIF `Make`/`Model` | - |
+//! | `software` | EXIF `Software` (0x0131) in JPEG, PNG, WebP and TIFF, PNG `Software` text | the text |
+//! | `camera` | EXIF `Make` (0x010F) / `Model` (0x0110), TIFF IFD0's own tags | `make model` |
+//! | `digital-source-type` | XMP `Iptc4xmpExt:DigitalSourceType` (JPEG APP1, PNG iTXt, WebP `XMP `, TIFF tag 700, GIF `XMP DataXMP` extension) | the IPTC term (`trainedAlgorithmicMedia`, ...) |
+//! | `no-camera-metadata` | a JPEG, PNG, WebP or TIFF without EXIF `Make`/`Model` (never said of GIF, BMP, ICO or Netpbm, which cannot carry them) | - |
 //! | `metadata-unreadable` | a metadata structure that is damaged or over a bound | what is wrong |
 //!
 //! **Bounded.** Hostile metadata is parsed with every offset and length checked against the
@@ -208,8 +208,8 @@ fn clip_bytes(bytes: &[u8]) -> String {
     clip(&String::from_utf8_lossy(&bytes[..end.min(4 * MAX_VALUE_CHARS)]))
 }
 
-/// Reads the provenance indicators of a picture's bytes (JPEG, PNG and WebP metadata;
-/// other formats give none). Never fails: damage is reported in [`Provenance::error`].
+/// Reads the provenance indicators of a picture's bytes (JPEG, PNG, WebP, TIFF and GIF
+/// metadata; other formats give none). Never fails: damage is reported in [`Provenance::error`].
 pub fn inspect(bytes: &[u8]) -> Provenance {
     let mut found = Found::default();
     let camera_capable = if bytes.starts_with(&[0xff, 0xd8, 0xff]) {
@@ -221,6 +221,15 @@ pub fn inspect(bytes: &[u8]) -> Provenance {
     } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
         webp(bytes, &mut found);
         true
+    } else if bytes.starts_with(b"II*\0") || bytes.starts_with(b"MM\0*") {
+        // A TIFF file is itself the structure EXIF borrows: IFD0 holds Make, Model,
+        // Software and the XMP packet (tag 700).
+        exif(bytes, 0, &mut found);
+        true
+    } else if bytes.starts_with(b"GIF87a") || bytes.starts_with(b"GIF89a") {
+        // GIF has no place for camera metadata: its absence says nothing.
+        gif(bytes, &mut found);
+        false
     } else {
         false
     };
@@ -405,6 +414,57 @@ fn webp(b: &[u8], found: &mut Found) {
     found.fail(ProvenanceError::TooMany { structure: "RIFF chunk", limit: MAX_STRUCTURES });
 }
 
+/// GIF blocks: the XMP application extension (`XMP DataXMP`). Its packet is stored raw, not
+/// in sub-blocks (a "magic trailer" of 257 bytes makes it parse as sub-blocks too), so the
+/// packet is read from the extension's start to `<?xpacket end` (at most 1 MiB).
+fn gif(b: &[u8], found: &mut Found) {
+    let truncated =
+        |at: usize| ProvenanceError::Truncated { structure: "GIF block", offset: at as u64 };
+    // Header (6) and logical screen descriptor (7), then the global colour table.
+    let Some(&flags) = b.get(10) else { return found.fail(truncated(6)) };
+    let mut at = 13 + if flags & 0x80 != 0 { 3 << ((flags & 7) + 1) } else { 0 };
+    // The data sub-blocks from `at`; the offset after their terminator.
+    let skip_sub_blocks = |mut at: usize| -> Option<usize> {
+        for _ in 0..(1 << 24) {
+            let len = usize::from(*b.get(at)?);
+            at += 1 + len;
+            if len == 0 {
+                return (at <= b.len()).then_some(at);
+            }
+        }
+        None
+    };
+    for _ in 0..MAX_STRUCTURES {
+        match b.get(at) {
+            Some(0x21) => {
+                let Some(&label) = b.get(at + 1) else { return found.fail(truncated(at)) };
+                if label == 0xff
+                    && b.get(at + 2) == Some(&11)
+                    && b.get(at + 3..at + 14) == Some(b"XMP DataXMP")
+                {
+                    let packet = &b[at + 14..b.len().min(at + 14 + (1 << 20))];
+                    let end = find(packet, b"<?xpacket end").unwrap_or(packet.len());
+                    xmp(&packet[..end], found);
+                }
+                let Some(next) = skip_sub_blocks(at + 2) else { return found.fail(truncated(at)) };
+                at = next;
+            }
+            Some(0x2c) => {
+                // Image descriptor (10), local colour table, LZW code size, image data.
+                let Some(&flags) = b.get(at + 9) else { return found.fail(truncated(at)) };
+                let table = if flags & 0x80 != 0 { 3 << ((flags & 7) + 1) } else { 0 };
+                let Some(next) = skip_sub_blocks(at + 10 + table + 1) else {
+                    return found.fail(truncated(at));
+                };
+                at = next;
+            }
+            // The trailer, or anything else: no more metadata to read.
+            _ => return,
+        }
+    }
+    found.fail(ProvenanceError::TooMany { structure: "GIF block", limit: MAX_STRUCTURES });
+}
+
 fn split_nul(b: &[u8]) -> (&[u8], &[u8]) {
     match b.iter().position(|&c| c == 0) {
         Some(i) => (&b[..i], &b[i + 1..]),
@@ -505,8 +565,13 @@ fn exif(t: &[u8], base: u64, found: &mut Found) {
         let (Some(tag), Some(kind), Some(n)) = (u16_at(e), u16_at(e + 2), u32_at(e + 4)) else {
             return found.fail(truncated(e));
         };
-        if kind != 2 || !matches!(tag, 0x010f | 0x0110 | 0x0131) {
-            continue; // only ASCII Make, Model, Software
+        let wanted = match tag {
+            0x010f | 0x0110 | 0x0131 => kind == 2, // ASCII Make, Model, Software
+            0x02bc => kind == 1 || kind == 7,      // XMP packet, BYTE or UNDEFINED
+            _ => false,
+        };
+        if !wanted {
+            continue;
         }
         let n = n as usize;
         let value = if n <= 4 {
@@ -515,6 +580,10 @@ fn exif(t: &[u8], base: u64, found: &mut Found) {
             u32_at(e + 8).and_then(|o| t.get(o as usize..(o as usize).checked_add(n)?))
         };
         let Some(value) = value else { return found.fail(truncated(e)) };
+        if tag == 0x02bc {
+            xmp(value, found);
+            continue;
+        }
         let text = clip_bytes(value);
         if text.is_empty() {
             continue;
@@ -600,7 +669,14 @@ mod tests {
         assert!(matches!(inspect(&many).error, Some(ProvenanceError::TooMany { .. })));
         // Random bytes behind each signature never panic.
         let mut x = 0x1234_5678_9abc_def0u64;
-        for sig in [&b"\xff\xd8\xff"[..], b"\x89PNG\r\n\x1a\n", b"RIFF\0\0\0\0WEBP"] {
+        for sig in [
+            &b"\xff\xd8\xff"[..],
+            b"\x89PNG\r\n\x1a\n",
+            b"RIFF\0\0\0\0WEBP",
+            b"II*\0",
+            b"MM\0*",
+            b"GIF89a",
+        ] {
             for _ in 0..2000 {
                 let mut b = sig.to_vec();
                 for _ in 0..(x % 300) {
@@ -611,6 +687,76 @@ mod tests {
                 }
                 let _ = inspect(&b);
             }
+        }
+    }
+
+    /// A little-endian TIFF whose IFD0 holds Make, Model, Software and an XMP packet.
+    fn tiff_with_metadata() -> Vec<u8> {
+        let xmp = br#"<x:xmpmeta><rdf:Description Iptc4xmpExt:DigitalSourceType="http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"/></x:xmpmeta>"#;
+        let values: [(u16, u16, &[u8]); 4] = [
+            (0x010f, 2, b"Acme\0"),
+            (0x0110, 2, b"Cam 9\0"),
+            (0x0131, 2, b"Editor 2\0"),
+            (0x02bc, 1, xmp),
+        ];
+        let ifd = 8usize;
+        let mut data_at = ifd + 2 + 12 * values.len() + 4;
+        let mut t = b"II*\0".to_vec();
+        t.extend((ifd as u32).to_le_bytes());
+        t.extend((values.len() as u16).to_le_bytes());
+        let mut data: Vec<u8> = Vec::new();
+        for (tag, kind, value) in values {
+            t.extend(tag.to_le_bytes());
+            t.extend(kind.to_le_bytes());
+            t.extend((value.len() as u32).to_le_bytes());
+            t.extend((data_at as u32).to_le_bytes());
+            data.extend(value);
+            data_at += value.len();
+        }
+        t.extend(0u32.to_le_bytes());
+        t.extend(data);
+        t
+    }
+
+    #[test]
+    fn tiff_ifd0_and_xmp() {
+        let found = inspect(&tiff_with_metadata());
+        let text: Vec<String> = found.indicators.iter().map(ToString::to_string).collect();
+        assert_eq!(
+            text,
+            [
+                "software=Editor 2",
+                "camera=Acme Cam 9",
+                "digital-source-type=trainedAlgorithmicMedia"
+            ]
+        );
+        assert_eq!(found.error, None);
+        let bare = inspect(b"MM\0*\0\0\0\x08\0\0\0\0\0\0");
+        assert_eq!(
+            bare.indicators,
+            [Indicator { kind: IndicatorKind::NoCameraMetadata, value: None }]
+        );
+    }
+
+    #[test]
+    fn gif_xmp_extension() {
+        // Header, a 2x1 screen with a 2-colour table, the XMP extension (packet, magic
+        // trailer), one image, the trailer.
+        let mut g = b"GIF89a\x02\0\x01\0\x80\0\0".to_vec();
+        g.extend([0, 0, 0, 255, 255, 255]);
+        g.extend(b"\x21\xff\x0bXMP DataXMP");
+        g.extend(br#"<?xpacket begin=""?><x:xmpmeta><Iptc4xmpExt:DigitalSourceType>http://cv.iptc.org/newscodes/digitalsourcetype/compositeSynthetic</Iptc4xmpExt:DigitalSourceType></x:xmpmeta><?xpacket end="w"?>"#);
+        g.push(1);
+        g.extend((0..=255u8).rev());
+        g.extend([0, 0]);
+        g.extend(b"\x2c\0\0\0\0\x02\0\x01\0\0\x02\x02\x44\x01\0\x3b");
+        let found = inspect(&g);
+        let text: Vec<String> = found.indicators.iter().map(ToString::to_string).collect();
+        assert_eq!(text, ["digital-source-type=compositeSynthetic"]);
+        assert_eq!(found.error, None);
+        // Cut anywhere: typed errors or nothing, never a panic.
+        for cut in 0..g.len() {
+            let _ = inspect(&g[..cut]);
         }
     }
 

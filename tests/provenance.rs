@@ -227,3 +227,43 @@ fn every_report_format_carries_the_indicators() {
         }
     }
 }
+
+/// A TIFF written by the `tiff` crate's encoder with Software, Make and Model in IFD0 is
+/// decoded and its indicators found; a GIF (which cannot carry camera metadata) never gets
+/// `no-camera-metadata`.
+#[test]
+fn tiff_tags_are_found_and_gif_claims_nothing() {
+    use tiff::encoder::{TiffEncoder, colortype::RGB8};
+    use tiff::tags::Tag;
+    let rgb = synth::photo_like(160, 120, 11);
+    let mut out = std::io::Cursor::new(Vec::new());
+    {
+        let mut encoder = TiffEncoder::new(&mut out).unwrap();
+        let mut image = encoder.new_image::<RGB8>(160, 120).unwrap();
+        image.encoder().write_tag(Tag::Software, "PaintGen 3").unwrap();
+        image.encoder().write_tag(Tag::Make, "Acme").unwrap();
+        image.encoder().write_tag(Tag::Model, "X100").unwrap();
+        image.write_data(&rgb).unwrap();
+    }
+    let tiff = out.into_inner();
+    let found = kinds(&tiff);
+    assert!(has(&found, IndicatorKind::Software, "PaintGen 3"), "{found:?}");
+    assert!(has(&found, IndicatorKind::Camera, "Acme X100"), "{found:?}");
+    let a = analyze_bytes(&tiff, &AnalyzeOptions::default());
+    assert!(a.pdq.is_some() && a.image_error.is_none(), "{:?}", a.image_error);
+    assert!(a.provenance.is_some_and(|p| p.indicators.len() == 2));
+
+    let mut gif = Vec::new();
+    {
+        let palette: Vec<u8> = (0..=255u8).flat_map(|i| [i, 255 - i, i / 2]).collect();
+        let mut enc = gif::Encoder::new(&mut gif, 16, 16, &palette).unwrap();
+        let frame = gif::Frame {
+            width: 16,
+            height: 16,
+            buffer: vec![7u8; 256].into(),
+            ..Default::default()
+        };
+        enc.write_frame(&frame).unwrap();
+    }
+    assert_eq!(kinds(&gif), vec![]);
+}
