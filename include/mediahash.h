@@ -1431,6 +1431,16 @@ typedef struct mh_scan_entry {
      * images: see `location_json`'s `entry_number`). (Appended, as `mtime`.)
      */
     int64_t inode;
+    /**
+     * The picture's provenance indicators as one JSON array (NUL-terminated UTF-8) of
+     * `{"kind": ..., "value": ...}` objects, the same as the JSON Lines report's
+     * `provenance` field: `c2pa`, `generator-parameters`, `software`, `camera`,
+     * `digital-source-type`, `no-camera-metadata`, `metadata-unreadable`
+     * (docs/provenance.md says what each means and how it is forged or stripped: signs,
+     * never verdicts). NULL when the entry has none (not a picture, or a picture whose
+     * format carries no such metadata). (Appended, as `mtime`.)
+     */
+    const char *provenance_json;
 } mh_scan_entry;
 
 /**

@@ -309,6 +309,14 @@ pub struct mh_scan_entry {
     /// The inode number on a mounted file system (`st_ino`), or -1 (entries inside disk
     /// images: see `location_json`'s `entry_number`). (Appended, as `mtime`.)
     pub inode: i64,
+    /// The picture's provenance indicators as one JSON array (NUL-terminated UTF-8) of
+    /// `{"kind": ..., "value": ...}` objects, the same as the JSON Lines report's
+    /// `provenance` field: `c2pa`, `generator-parameters`, `software`, `camera`,
+    /// `digital-source-type`, `no-camera-metadata`, `metadata-unreadable`
+    /// (docs/provenance.md says what each means and how it is forged or stripped: signs,
+    /// never verdicts). NULL when the entry has none (not a picture, or a picture whose
+    /// format carries no such metadata). (Appended, as `mtime`.)
+    pub provenance_json: *const c_char,
 }
 
 /// Totals of a finished scan.
@@ -516,6 +524,11 @@ impl CallbackWriter<'_> {
             None => -1,
         };
         let mtime = record.mtime.map(|t| super::refset::c_string(&t.to_rfc3339()));
+        let provenance = (!record.provenance.is_empty()).then(|| {
+            c(&serde_json::to_string(&record.provenance).unwrap_or_else(|e| {
+                format!("[{{\"kind\":\"metadata-unreadable\",\"value\":\"{e}\"}}]")
+            }))
+        });
         let mut entry = mh_scan_entry {
             struct_size: super::abi::size_of_struct::<mh_scan_entry>(),
             path: path.as_ptr(),
@@ -541,6 +554,7 @@ impl CallbackWriter<'_> {
             location_json: location.as_ref().map_or(ptr::null(), |l| l.as_ptr()),
             mtime: mtime.as_ref().map_or(ptr::null(), |t| t.as_ptr()),
             inode: record.inode.and_then(|i| i64::try_from(i).ok()).unwrap_or(-1),
+            provenance_json: provenance.as_ref().map_or(ptr::null(), |p| p.as_ptr()),
         };
         if let Some(md5) = record.md5 {
             entry.md5 = md5;

@@ -21,7 +21,14 @@ static int on_entry(void *userdata, const mh_scan_entry *e) {
     CHECK(memcmp(e->path_bytes, e->path, e->path_bytes_len) == 0);
     CHECK(e->deleted == -1 && e->location_json == NULL); /* a mounted folder's entries */
     /* Fields appended after ABI version 1's first layout: inside struct_size here. */
-    CHECK(e->struct_size >= offsetof(mh_scan_entry, inode) + sizeof e->inode);
+    CHECK(e->struct_size >= offsetof(mh_scan_entry, provenance_json) + sizeof e->provenance_json);
+    /* A PNG without EXIF says so; entries that are not pictures have no provenance. */
+    if (e->disposition == MH_ENTRY_DISPOSITION_ALERT ||
+        e->disposition == MH_ENTRY_DISPOSITION_UNKNOWN_IMAGE)
+        CHECK(e->provenance_json != NULL &&
+              strcmp(e->provenance_json, "[{\"kind\":\"no-camera-metadata\"}]") == 0);
+    if (e->disposition == MH_ENTRY_DISPOSITION_DIRECTORY || strstr(e->path, "note.txt") != NULL)
+        CHECK(e->provenance_json == NULL);
     if (e->disposition != MH_ENTRY_DISPOSITION_ERROR) {
         CHECK(e->inode > 0);
         CHECK(e->mtime != NULL && strlen(e->mtime) >= 20 && e->mtime[strlen(e->mtime) - 1] == 'Z');
