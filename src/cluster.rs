@@ -63,6 +63,104 @@ impl Clusters {
 }
 
 /// A hash as four words (any fixed split works for the pigeonhole; this one is cheap).
+/// For each needle, the nearest haystack hash within `radius` (inclusive) as (distance,
+/// haystack index), or `None`: the first one in haystack order among equally near ones, so
+/// a caller that orders the haystack by preference gets its preferred one. Exact: every
+/// pair is compared (a near-miss radius such as 70 bits is beyond what a multi-index
+/// prunes), but in blocks, so each block of the haystack is read from memory once per
+/// group of needles rather than once per needle, with the needle groups spread over the
+/// current rayon pool. The same result for any thread count.
+///
+/// ```
+/// use mediahash::cluster::nearest_within;
+/// let a = [0u8; 32];
+/// let mut b = a;
+/// b[0] = 0x0f; // 4 bits from a
+/// let far = [0xff_u8; 32];
+/// assert_eq!(nearest_within(&[b, far], &[far, a, a], 10), vec![Some((4, 1)), Some((0, 0))]);
+/// ```
+pub fn nearest_within(
+    needles: &[[u8; 32]],
+    haystack: &[[u8; 32]],
+    radius: u32,
+) -> Vec<Option<(u32, usize)>> {
+    let hay: Vec<[u64; 4]> = haystack.iter().map(words).collect();
+    let needles: Vec<[u64; 4]> = needles.iter().map(words).collect();
+    let mut out = vec![None; needles.len()];
+    out.par_chunks_mut(NEEDLE_GROUP).zip(needles.par_chunks(NEEDLE_GROUP)).for_each(
+        |(best, group)| {
+            let mut nearest = [(u32::MAX, usize::MAX); NEEDLE_GROUP];
+            for (b, block) in hay.chunks(HAY_BLOCK).enumerate() {
+                nearest_in_block(group, block, b * HAY_BLOCK, &mut nearest);
+            }
+            for (slot, &(d, i)) in best.iter_mut().zip(&nearest) {
+                *slot = (d <= radius).then_some((d, i));
+            }
+        },
+    );
+    out
+}
+
+/// Needles compared together against each haystack block (their best so far stay in
+/// registers and L1).
+const NEEDLE_GROUP: usize = 64;
+/// Haystack hashes per block: 64 KiB, resident in L2 while a needle group passes over it.
+const HAY_BLOCK: usize = 2048;
+
+fn nearest_in_block(
+    group: &[[u64; 4]],
+    block: &[[u64; 4]],
+    first: usize,
+    nearest: &mut [(u32, usize); NEEDLE_GROUP],
+) {
+    #[cfg(target_arch = "x86_64")]
+    if popcnt_available() {
+        // SAFETY: the CPU was checked for popcnt just above.
+        unsafe { nearest_in_block_popcnt(group, block, first, nearest) };
+        return;
+    }
+    nearest_in_block_portable(group, block, first, nearest);
+}
+
+#[cfg(target_arch = "x86_64")]
+fn popcnt_available() -> bool {
+    static POPCNT: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *POPCNT.get_or_init(|| is_x86_feature_detected!("popcnt"))
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "popcnt")]
+fn nearest_in_block_popcnt(
+    group: &[[u64; 4]],
+    block: &[[u64; 4]],
+    first: usize,
+    nearest: &mut [(u32, usize); NEEDLE_GROUP],
+) {
+    nearest_in_block_portable(group, block, first, nearest)
+}
+
+#[inline(always)]
+fn nearest_in_block_portable(
+    group: &[[u64; 4]],
+    block: &[[u64; 4]],
+    first: usize,
+    nearest: &mut [(u32, usize); NEEDLE_GROUP],
+) {
+    for (needle, best) in group.iter().zip(nearest.iter_mut()) {
+        let mut best_d = best.0;
+        let mut best_i = best.1;
+        for (j, h) in block.iter().enumerate() {
+            let d = distance(needle, h);
+            // Strictly nearer only: the first of equally near ones stays.
+            if d < best_d {
+                best_d = d;
+                best_i = first + j;
+            }
+        }
+        *best = (best_d, best_i);
+    }
+}
+
 fn words(h: &[u8; 32]) -> [u64; 4] {
     std::array::from_fn(|w| {
         let mut b = [0u8; 8];
@@ -388,6 +486,35 @@ mod tests {
                 .install(|| cluster_pdq(&hashes, 31))
         };
         assert_eq!(run(1), run(4));
+    }
+
+    #[test]
+    fn nearest_within_equals_brute_force() {
+        let mut rng = Rng(7);
+        let hay = groups(&mut rng, 5000, 80);
+        let needles: Vec<[u8; 32]> = (0..150)
+            .map(|i| {
+                if i % 3 == 0 {
+                    rng.hash()
+                } else {
+                    rng.flip(&hay[i * 31 % hay.len()], 20 + i as u32 % 60)
+                }
+            })
+            .collect();
+        for radius in [0, 31, 70, 256] {
+            let got = nearest_within(&needles, &hay, radius);
+            for (n, g) in needles.iter().zip(&got) {
+                let want = hay
+                    .iter()
+                    .enumerate()
+                    .map(|(i, h)| (distance(&words(n), &words(h)), i))
+                    .min()
+                    .filter(|(d, _)| *d <= radius);
+                assert_eq!(*g, want);
+            }
+        }
+        assert_eq!(nearest_within(&needles, &[], 256), vec![None; needles.len()]);
+        assert!(nearest_within(&[], &hay, 256).is_empty());
     }
 
     #[test]

@@ -286,10 +286,6 @@ fn pdq_usable(record: &EntryRecord) -> Option<[u8; 32]> {
     (q >= crate::scan::PDQ_QUALITY_THRESHOLD).then_some(record.pdq?.0)
 }
 
-fn pdq_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
-}
-
 impl Review {
     /// A path of the report (an evidence root or an entry's path, as bytes) on this
     /// machine: a relative one is taken from the directory the scan ran in
@@ -399,22 +395,39 @@ impl Review {
             self.items[i].cluster = *id;
         }
 
-        // Near misses: each unknown picture against every alert picture (alerts are few).
-        let anchors: Vec<(usize, [u8; 32])> =
-            alerts.iter().filter_map(|&i| self.items[i].record.pdq.map(|p| (i, p.0))).collect();
-        if !anchors.is_empty() || !references.is_empty() {
+        // Near misses: every unknown picture against the alert pictures of the report and the
+        // alert PDQ hashes of the sets, in one blocked pass (crate::cluster::nearest_within)
+        // over a haystack ordered by preference (pictures, then sets by name), so ties go
+        // where a per-needle minimum of (distance, NearTo) would send them.
+        let mut targets: Vec<(NearTo, [u8; 32])> = alerts
+            .iter()
+            .filter_map(|&i| self.items[i].record.pdq.map(|p| (NearTo::Picture(i), p.0)))
+            .collect();
+        let mut per_needle = Vec::new();
+        for r in references {
+            // A set that fails here failed the scan too; it adds no near miss.
+            match r.index.alert_pdq_hashes() {
+                Ok(Some(hashes)) => {
+                    targets.extend(hashes.into_iter().map(|(h, set)| (NearTo::Set(set), h)));
+                }
+                Ok(None) => per_needle.push(r),
+                Err(_) => {}
+            }
+        }
+        if !targets.is_empty() || !per_needle.is_empty() {
             use rayon::prelude::*;
-            let near: Vec<Option<(u32, NearTo)>> = points
+            targets.sort_by(|a, b| a.0.cmp(&b.0));
+            let (names, haystack): (Vec<NearTo>, Vec<[u8; 32]>) = targets.into_iter().unzip();
+            let needles: Vec<[u8; 32]> =
+                points.iter().filter_map(|&i| pdq_usable(&self.items[i].record)).collect();
+            let batch = crate::cluster::nearest_within(&needles, &haystack, options.near_miss);
+            let near: Vec<Option<(u32, NearTo)>> = needles
                 .par_iter()
-                .map(|&i| {
-                    let h = pdq_usable(&self.items[i].record)?;
-                    let picture = anchors
-                        .iter()
-                        .map(|(a, ah)| (pdq_distance(&h, ah), NearTo::Picture(*a)))
-                        .min();
-                    let needle = [crate::perceptual::pdq::PdqHash(h)];
-                    let sets = references.iter().filter_map(|r| {
-                        // A set that fails here failed the scan too; it adds no near miss.
+                .zip(batch)
+                .map(|(h, found)| {
+                    let found = found.map(|(d, at)| (d, names[at].clone()));
+                    let needle = [crate::perceptual::pdq::PdqHash(*h)];
+                    let others = per_needle.iter().filter_map(|r| {
                         let found = r.index.search_pdq(&needle, options.near_miss, 8).ok()?;
                         found
                             .into_iter()
@@ -422,7 +435,7 @@ impl Review {
                             .filter_map(|(_, m)| Some((m.distance?, NearTo::Set(m.set))))
                             .min()
                     });
-                    picture.into_iter().chain(sets).min().filter(|(d, _)| *d <= options.near_miss)
+                    found.into_iter().chain(others).min().filter(|(d, _)| *d <= options.near_miss)
                 })
                 .collect();
             for (&i, n) in points.iter().zip(near) {
@@ -606,9 +619,19 @@ mod tests {
         r
     }
 
-    /// One stored alert hash, searched by brute force.
-    struct OneHash([u8; 32]);
+    fn pdq_distance(a: &[u8; 32], b: &[u8; 32]) -> u32 {
+        a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+    }
+
+    /// One stored alert hash, searched by brute force; listed for batch searches when
+    /// the flag is set (else the review searches needle by needle).
+    struct OneHash([u8; 32], bool);
     impl crate::scan::ReferenceIndex for OneHash {
+        fn alert_pdq_hashes(
+            &self,
+        ) -> Result<Option<Vec<([u8; 32], String)>>, crate::refset::read::RefsetError> {
+            Ok(self.1.then(|| vec![(self.0, "fake-set".to_string())]))
+        }
         fn lookup(
             &self,
             _: &crate::refset::HashValue,
@@ -656,6 +679,12 @@ mod tests {
 
     #[test]
     fn look_here_first_order_and_triage() {
+        for listed in [false, true] {
+            look_here_first_order_and_triage_with(listed);
+        }
+    }
+
+    fn look_here_first_order_and_triage_with(listed: bool) {
         let a = [0x5a_u8; 32];
         let b = [0x33_u8; 32];
         let c = [0x0f_u8; 32];
@@ -695,7 +724,7 @@ mod tests {
                 disposition: None,
                 sources: Vec::new(),
             },
-            index: Box::new(OneHash(x)),
+            index: Box::new(OneHash(x, listed)),
         };
         let review = Review::from_reader(
             &bytes[..],

@@ -117,6 +117,13 @@ pub trait ReferenceIndex: Send + Sync {
         let _ = (needles, radius, limit);
         Ok(Vec::new())
     }
+    /// Every stored PDQ hash that has an alert membership, with the name of its first alert
+    /// set by name, for batch searches (the review's near misses, see
+    /// [`crate::cluster::nearest_within`]). `None` (the default) when the index cannot list
+    /// them: callers then search needle by needle with [`ReferenceIndex::search_pdq`].
+    fn alert_pdq_hashes(&self) -> Result<Option<Vec<([u8; 32], String)>>, RefsetError> {
+        Ok(None)
+    }
     /// A hashed video against the set's known videos and pictures
     /// ([`crate::video::matching::match_video`]). The default has neither.
     #[allow(clippy::type_complexity)]

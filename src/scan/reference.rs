@@ -100,10 +100,34 @@ fn memberships<B: AsRef<[u8]>>(
     Ok(members.iter().map(|m| to_match(m, hash, distance)).collect())
 }
 
+/// The set's PDQ hashes with an alert membership, in stored order, each with its first
+/// alert set by name.
+fn alert_pdq_of<B: AsRef<[u8]>>(set: &RefSet<B>) -> Result<Vec<([u8; 32], String)>, RefsetError> {
+    let mut out = Vec::new();
+    for index in 0..set.count(HashKind::Pdq) {
+        let Some(hash) = set.pdq_at(index) else { break };
+        let Some(hit) = set.find(HashKind::Pdq, &hash) else { continue };
+        let alert = set
+            .memberships(hit.entry)?
+            .iter()
+            .filter(|m| m.set.disposition == Disposition::Alert)
+            .map(|m| m.set.name.clone())
+            .min();
+        if let Some(name) = alert {
+            out.push((hash, name));
+        }
+    }
+    Ok(out)
+}
+
 impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
     fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError> {
         let found = RefSet::lookup(self, value)?;
         Ok(found.iter().map(|m| to_match(&m.membership, value.kind(), None)).collect())
+    }
+
+    fn alert_pdq_hashes(&self) -> Result<Option<Vec<([u8; 32], String)>>, RefsetError> {
+        alert_pdq_of(self).map(Some)
     }
 
     fn search_pdq(
@@ -178,6 +202,14 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
 impl ReferenceIndex for crate::refset::shard::ShardedSet {
     fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError> {
         ReferenceIndex::lookup(&self.shards()[self.route(value)], value)
+    }
+
+    fn alert_pdq_hashes(&self) -> Result<Option<Vec<([u8; 32], String)>>, RefsetError> {
+        let mut all = Vec::new();
+        for shard in self.shards() {
+            all.extend(alert_pdq_of(shard)?);
+        }
+        Ok(Some(all))
     }
 
     fn search_pdq(
