@@ -100,7 +100,7 @@ fn main() -> Result<(), BoxError> {
 
     let start = Instant::now();
     for (i, needle) in needles.iter().take(per_needle).enumerate() {
-        let found = set.search_pdq(&[PdqHash(*needle)], radius, 8)?;
+        let found = ReferenceIndex::search_pdq(&set, &[PdqHash(*needle)], radius, 8)?;
         let nearest = found.iter().filter_map(|(_, m)| m.distance).min();
         assert_eq!(nearest, batch[i].map(|(d, _)| d), "needle {i}: the two paths disagree");
     }
