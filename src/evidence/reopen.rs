@@ -23,6 +23,10 @@ use crate::report::{ArchiveMember, ByteRun, Carved};
 /// The bytes of one wanted entry, or why they could not be read again.
 pub type Reread = Result<Vec<u8>, String>;
 
+/// One wanted archive member: the caller's key and the member chain from the record's
+/// location, outermost first.
+pub type WantedMember<'a> = (usize, &'a [ArchiveMember]);
+
 /// The path of the outermost archive file holding a member whose record path is
 /// `member_path` and whose location records `chain` (outermost first): the member path with
 /// each `!/NAME` step removed. `None` when the path does not end with those steps (a record
@@ -52,7 +56,7 @@ fn member_name(member: &ArchiveMember) -> Option<Vec<u8>> {
 pub fn archive_members(
     data: ArchiveBytes,
     path: &[u8],
-    wanted: &[(usize, &[ArchiveMember])],
+    wanted: &[WantedMember<'_>],
     limits: &ArchiveLimits,
     max_bytes: u64,
     found: &mut dyn FnMut(usize, Reread),
@@ -63,14 +67,14 @@ pub fn archive_members(
 fn members_at(
     data: ArchiveBytes,
     path: &[u8],
-    wanted: &[(usize, &[ArchiveMember])],
+    wanted: &[WantedMember<'_>],
     depth: usize,
     limits: &ArchiveLimits,
     max_bytes: u64,
     found: &mut dyn FnMut(usize, Reread),
 ) {
     // Wanted keys by the (index, local header offset) of their member at this depth.
-    let mut by_member: BTreeMap<(u64, u64), Vec<(usize, &[ArchiveMember])>> = BTreeMap::new();
+    let mut by_member: BTreeMap<(u64, u64), Vec<WantedMember<'_>>> = BTreeMap::new();
     for &(key, chain) in wanted {
         match chain.get(depth) {
             Some(m) => {

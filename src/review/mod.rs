@@ -629,7 +629,7 @@ mod tests {
     impl crate::scan::ReferenceIndex for OneHash {
         fn alert_pdq_hashes(
             &self,
-        ) -> Result<Option<Vec<([u8; 32], String)>>, crate::refset::read::RefsetError> {
+        ) -> Result<Option<crate::scan::AlertPdqHashes>, crate::refset::read::RefsetError> {
             Ok(self.1.then(|| vec![(self.0, "fake-set".to_string())]))
         }
         fn lookup(

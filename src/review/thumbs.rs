@@ -109,7 +109,7 @@ fn awaits_reread(thumb: &Thumb) -> bool {
 }
 
 /// The wanted members of one outermost archive: item indices with their member chains.
-type ArchiveWants<'a> = Vec<(usize, &'a [crate::report::ArchiveMember])>;
+type ArchiveWants<'a> = Vec<reopen::WantedMember<'a>>;
 
 /// Makes the thumbnails of the wanted members of `data` (the outermost archive, whose
 /// record path is `path`) and stores them in `thumbs`.

@@ -91,6 +91,10 @@ use crate::report::{
 /// PDQ hashes below this quality are recorded but never matched (ThreatExchange guidance).
 pub const PDQ_QUALITY_THRESHOLD: u8 = crate::perceptual::pdq::QUALITY_THRESHOLD;
 
+/// A set's alert PDQ hashes, each with the name of its first alert set by name
+/// ([`ReferenceIndex::alert_pdq_hashes`]).
+pub type AlertPdqHashes = Vec<([u8; 32], String)>;
+
 /// A reference set as the scan sees it: exact lookup and Hamming-radius search, returning
 /// typed [`Match`]es (with `reference` 0: the scan sets the set's index). Implemented for
 /// [`crate::refset`]'s `RefSet`; callers may supply their own.
@@ -121,7 +125,7 @@ pub trait ReferenceIndex: Send + Sync {
     /// set by name, for batch searches (the review's near misses, see
     /// [`crate::cluster::nearest_within`]). `None` (the default) when the index cannot list
     /// them: callers then search needle by needle with [`ReferenceIndex::search_pdq`].
-    fn alert_pdq_hashes(&self) -> Result<Option<Vec<([u8; 32], String)>>, RefsetError> {
+    fn alert_pdq_hashes(&self) -> Result<Option<AlertPdqHashes>, RefsetError> {
         Ok(None)
     }
     /// A hashed video against the set's known videos and pictures

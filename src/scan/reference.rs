@@ -102,7 +102,7 @@ fn memberships<B: AsRef<[u8]>>(
 
 /// The set's PDQ hashes with an alert membership, in stored order, each with its first
 /// alert set by name.
-fn alert_pdq_of<B: AsRef<[u8]>>(set: &RefSet<B>) -> Result<Vec<([u8; 32], String)>, RefsetError> {
+fn alert_pdq_of<B: AsRef<[u8]>>(set: &RefSet<B>) -> Result<super::AlertPdqHashes, RefsetError> {
     let mut out = Vec::new();
     for index in 0..set.count(HashKind::Pdq) {
         let Some(hash) = set.pdq_at(index) else { break };
@@ -126,7 +126,7 @@ impl<B: AsRef<[u8]> + Send + Sync> ReferenceIndex for RefSet<B> {
         Ok(found.iter().map(|m| to_match(&m.membership, value.kind(), None)).collect())
     }
 
-    fn alert_pdq_hashes(&self) -> Result<Option<Vec<([u8; 32], String)>>, RefsetError> {
+    fn alert_pdq_hashes(&self) -> Result<Option<super::AlertPdqHashes>, RefsetError> {
         alert_pdq_of(self).map(Some)
     }
 
@@ -204,7 +204,7 @@ impl ReferenceIndex for crate::refset::shard::ShardedSet {
         ReferenceIndex::lookup(&self.shards()[self.route(value)], value)
     }
 
-    fn alert_pdq_hashes(&self) -> Result<Option<Vec<([u8; 32], String)>>, RefsetError> {
+    fn alert_pdq_hashes(&self) -> Result<Option<super::AlertPdqHashes>, RefsetError> {
         let mut all = Vec::new();
         for shard in self.shards() {
             all.extend(alert_pdq_of(shard)?);
