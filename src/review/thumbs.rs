@@ -66,13 +66,10 @@ pub fn make_all(review: &Review, out: &Path, options: &ReviewOptions) -> Vec<Thu
                 };
                 return Thumb::Placeholder(pending.into());
             }
-            let name = format!("{:08}.jpg", item.ordinal);
-            let made = open_file(review, r)
-                .and_then(|reader| thumbnail(reader, r, max_bytes, options.thumb_size));
-            match made.and_then(|jpeg| write(&out.join("thumbs").join(&name), jpeg)) {
-                Ok(()) => Thumb::Made(name),
-                Err(reason) => Thumb::Placeholder(reason),
-            }
+            open_file(review, r)
+                .and_then(|reader| read_limited(reader, max_bytes))
+                .and_then(|bytes| save(out, options, item.ordinal, r, &bytes))
+                .map_or_else(Thumb::Placeholder, Thumb::Made)
         })
         .collect();
     if !options.no_thumbnails {
@@ -126,14 +123,14 @@ fn thumbs_of_members(
 ) -> Vec<(usize, Thumb)> {
     let mut made = Vec::with_capacity(wanted.len());
     reopen::archive_members(data, path, wanted, limits, max_bytes, &mut |i, bytes| {
-        let thumb = bytes.and_then(|b| save(review, out, options, i, &b));
+        let thumb = bytes.and_then(|b| save_item(review, out, options, i, &b));
         made.push((i, thumb.map_or_else(Thumb::Placeholder, Thumb::Made)));
     });
     made
 }
 
-/// Thumbnail of the bytes read again for item `i`, written as `thumbs/NNNNNNNN.jpg`.
-fn save(
+/// Thumbnail of the bytes read again for review item `i`.
+fn save_item(
     review: &Review,
     out: &Path,
     options: &ReviewOptions,
@@ -141,8 +138,20 @@ fn save(
     bytes: &[u8],
 ) -> Result<String, String> {
     let item = &review.items[i];
-    let name = format!("{:08}.jpg", item.ordinal);
-    let jpeg = thumbnail_of(bytes, &item.record, options.thumb_size)?;
+    save(out, options, item.ordinal, &item.record, bytes)
+}
+
+/// Checks `bytes` against the record's SHA-256, makes the thumbnail and writes it as
+/// `thumbs/NNNNNNNN.jpg` (the record's ordinal); its file name.
+fn save(
+    out: &Path,
+    options: &ReviewOptions,
+    ordinal: u64,
+    record: &crate::report::EntryRecord,
+    bytes: &[u8],
+) -> Result<String, String> {
+    let name = format!("{ordinal:08}.jpg");
+    let jpeg = thumbnail_of(bytes, record, options.thumb_size)?;
     write(&out.join("thumbs").join(&name), jpeg)?;
     Ok(name)
 }
@@ -193,8 +202,8 @@ fn from_folder_archives(
     }
 }
 
-const UNNAMED_ARCHIVE: &str = "inside an archive whose path the record does not give (the record's path does not end \
-     with its members' names)";
+const UNNAMED_ARCHIVE: &str =
+    "inside an archive the record does not name (its path does not end with its members' names)";
 
 const NOT_FOUND_IN_IMAGE: &str =
     "inside a disk image: not found again when the image was read for thumbnails";
@@ -252,7 +261,7 @@ fn from_disk_images(
                 .filter_map(|&(i, loc)| Some((i, loc.carved.as_ref()?, &loc.byte_runs)))
                 .map(|(i, carved, runs)| {
                     let thumb = reopen::carved_bytes(&*media, carved, runs, max_bytes)
-                        .and_then(|b| save(review, out, options, i, &b));
+                        .and_then(|b| save_item(review, out, options, i, &b));
                     (i, thumb.map_or_else(Thumb::Placeholder, Thumb::Made))
                 })
                 .collect();
@@ -288,18 +297,13 @@ fn from_disk_images(
                 continue;
             }
             let Some(i) = wants.files.remove(job.record.path.as_slice()) else { continue };
-            let r = &review.items[i].record;
-            let name = format!("{:08}.jpg", review.items[i].ordinal);
-            let made = job
+            thumbs[i] = job
                 .content
                 .open()
                 .map_err(|reason| format!("cannot read it in the image again: {reason}"))
-                .and_then(|opened| thumbnail(opened.reader, r, max_bytes, options.thumb_size))
-                .and_then(|jpeg| write(&out.join("thumbs").join(&name), jpeg));
-            thumbs[i] = match made {
-                Ok(()) => Thumb::Made(name),
-                Err(reason) => Thumb::Placeholder(reason),
-            };
+                .and_then(|opened| read_limited(opened.reader, max_bytes))
+                .and_then(|bytes| save_item(review, out, options, i, &bytes))
+                .map_or_else(Thumb::Placeholder, Thumb::Made);
         }
     }
 }
@@ -320,14 +324,8 @@ fn write(dest: &Path, jpeg: Vec<u8>) -> Result<(), String> {
     std::fs::write(dest, jpeg).map_err(|e| format!("cannot write the thumbnail: {e}"))
 }
 
-/// Reads the content (bounded), checks it against the record's SHA-256, and makes the
-/// thumbnail's JPEG bytes.
-fn thumbnail(
-    reader: impl Read,
-    record: &crate::report::EntryRecord,
-    max_bytes: u64,
-    side: u32,
-) -> Result<Vec<u8>, String> {
+/// Reads the content, at most `max_bytes` (the scan's image size limit).
+fn read_limited(reader: impl Read, max_bytes: u64) -> Result<Vec<u8>, String> {
     let mut bytes = Vec::new();
     reader
         .take(max_bytes + 1)
@@ -336,7 +334,7 @@ fn thumbnail(
     if bytes.len() as u64 > max_bytes {
         return Err(format!("larger than the image size limit ({max_bytes} bytes)"));
     }
-    thumbnail_of(&bytes, record, side)
+    Ok(bytes)
 }
 
 /// Checks `bytes` against the record's SHA-256 and makes the thumbnail's JPEG bytes.
