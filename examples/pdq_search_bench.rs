@@ -82,6 +82,9 @@ enum Command {
         threads: usize,
         #[arg(long, value_enum, default_value_t = Strategy::Auto)]
         strategy: Strategy,
+        /// Prefetch distance of the tuned search (0: the library's default).
+        #[arg(long, default_value_t = 0)]
+        ahead: usize,
     },
 }
 
@@ -109,7 +112,8 @@ fn main() -> Result<(), BoxError> {
             };
             build(&codes, &out, layout)
         }
-        Command::Search { set, queries, out, radius, threads, strategy } => {
+        Command::Search { set, queries, out, radius, threads, strategy, ahead } => {
+            mediahash::refset::set_pdq_prefetch_distance(ahead);
             let strategy = match strategy {
                 Strategy::Auto => PdqStrategy::Auto,
                 Strategy::Flat => PdqStrategy::Flat,

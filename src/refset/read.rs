@@ -340,7 +340,7 @@ pub(crate) struct Tuned {
     pub ids: Range<usize>,
     pub offsets: Range<usize>,
     /// Derived at the first search, not stored: see [`super::search::CompactDir`].
-    pub compact: std::sync::Arc<std::sync::OnceLock<super::search::CompactDir>>,
+    pub compact: std::sync::Arc<std::sync::OnceLock<Option<super::search::CompactDir>>>,
     /// Probing plans by radius (0-256), computed once each.
     pub plans: std::sync::Arc<[std::sync::OnceLock<Option<format::TunedPlan>>]>,
 }
