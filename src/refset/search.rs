@@ -601,7 +601,20 @@ impl std::fmt::Debug for CompactDir {
     }
 }
 
+/// Derive the compact directory only while its one pass over the directories costs less
+/// than about a query's worth of probes: up to 64 buckets per value, or 2^22 buckets. A
+/// small set with wide keys (tests, forced layouts) keeps reading the file's directory.
+const COMPACT_MAX_BUCKETS_PER_VALUE: u64 = 64;
+/// See [`COMPACT_MAX_BUCKETS_PER_VALUE`].
+const COMPACT_ALWAYS_BUCKETS: u64 = 1 << 22;
+
 impl CompactDir {
+    /// Whether deriving the compact directory pays for a set of `n` values.
+    fn worth_it(t: &super::read::Tuned, n: usize) -> bool {
+        let buckets: u64 = t.widths.iter().map(|&w| 1u64 << w).sum();
+        buckets <= (COMPACT_MAX_BUCKETS_PER_VALUE * n as u64).max(COMPACT_ALWAYS_BUCKETS)
+    }
+
     /// Re-encodes the file's directories (one sequential pass over them); `None` when the
     /// memory cannot be mapped (the search then reads the file's directories).
     fn new(data: &[u8], t: &super::read::Tuned, n: usize) -> Option<Self> {
@@ -748,7 +761,12 @@ impl<B: AsRef<[u8]>> RefSet<B> {
         }
         // Pass 2: directory slots -> buckets.
         let offsets = &data[t.offsets.clone()];
-        let compact = t.compact.get_or_init(|| CompactDir::new(data, t, n)).as_ref();
+        let compact = t
+            .compact
+            .get_or_init(|| {
+                CompactDir::worth_it(t, n).then(|| CompactDir::new(data, t, n)).flatten()
+            })
+            .as_ref();
         let slot = |p: &Probe| &offsets[4 * (t.dirs[usize::from(p.table)] + p.key as usize)..];
         let mut buckets: Vec<Bucket> = Vec::with_capacity(probes.len());
         let mut total = 0u64;
