@@ -29,7 +29,7 @@ pub use read::{
 };
 pub use search::{
     DEFAULT_PDQ_RADIUS, DEFAULT_U64_RADIUS, Found, Hit, PdqMatch, PdqStrategy, U64Match,
-    WindowMatch, scan_kernel_name,
+    WindowMatch, scan_kernel_name, set_pdq_prefetch_distance,
 };
 
 use serde::{Deserialize, Serialize};

@@ -339,6 +339,10 @@ pub(crate) struct Tuned {
     pub dirs: Vec<usize>,
     pub ids: Range<usize>,
     pub offsets: Range<usize>,
+    /// Derived at the first search, not stored: see [`super::search::CompactDir`].
+    pub compact: std::sync::Arc<std::sync::OnceLock<Option<super::search::CompactDir>>>,
+    /// Probing plans by radius (0-256), computed once each.
+    pub plans: std::sync::Arc<[std::sync::OnceLock<Option<format::TunedPlan>>]>,
 }
 
 /// A reference set over bytes `B` (`Vec<u8>`, `&[u8]`, `memmap2::Mmap`). `B::as_ref` must
@@ -1416,7 +1420,15 @@ fn tuned_index(
             ids.count, offsets.count
         )));
     }
-    Ok(Some(Tuned { widths, starts, dirs, ids: ids.range(), offsets: offsets.range() }))
+    Ok(Some(Tuned {
+        widths,
+        starts,
+        dirs,
+        ids: ids.range(),
+        offsets: offsets.range(),
+        compact: Default::default(),
+        plans: (0..=256).map(|_| std::sync::OnceLock::new()).collect(),
+    }))
 }
 
 /// The top `bits` bits of a stored value's 24-bit prefix.
