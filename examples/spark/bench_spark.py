@@ -63,7 +63,8 @@ def session(master: str):
 
     os.environ["PYSPARK_PYTHON"] = sys.executable
     return (SparkSession.builder.master(master).appName("mediahash-bench")
-            .config("spark.ui.enabled", "false").getOrCreate())
+            .config("spark.ui.enabled", "false")
+            .config("spark.ui.showConsoleProgress", "false").getOrCreate())
 
 
 def scale(folder: str, refset: str, mh: str) -> None:
@@ -73,11 +74,15 @@ def scale(folder: str, refset: str, mh: str) -> None:
     files = len(mediahash_spark.list_files([folder]))
     mh_times = {}
     for threads in (1, 2):
+        report = f"/tmp/bench-spark-mh-{os.getpid()}-{threads}.jsonl"
         start = time.monotonic()
-        subprocess.run([mh, "scan", "--no-progress", "--threads", str(threads), "--refset",
-                        refset, "--report", "/dev/null", folder], check=False,
-                       capture_output=True)
+        done = subprocess.run([mh, "scan", "--no-progress", "--threads", str(threads),
+                               "--refset", refset, "--report", report, folder],
+                              capture_output=True, text=True)
         mh_times[threads] = time.monotonic() - start
+        os.unlink(report)
+        if done.returncode not in (0, 1):
+            sys.exit(f"mh scan failed: {done.stderr}")
         print(f"mh scan --threads {threads}: {mh_times[threads]:.1f} s, "
               f"{files / mh_times[threads]:.0f} files/s, load {load()}", flush=True)
     for n in (1, 2):
