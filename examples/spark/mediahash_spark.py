@@ -6,7 +6,12 @@
 What runs where:
 
 * The driver lists the regular files under each root (no links followed, like ``mh scan``)
-  and ships each ``.mhset`` to the executors with ``SparkContext.addFile``.
+  and ships each ``.mhset`` to the executors with ``SparkContext.addFile``. A shard manifest
+  (``SET.shards.json`` from ``mh refset shard``) is shipped with every shard it lists; the
+  executors open it as one set (``mediahash.RefSet.open`` on the manifest: the library's
+  ``ShardedSet`` routes each exact lookup to its shard and fans PDQ searches out to all).
+  ``--map-refsets`` maps the shipped files instead of copying them into each Python worker
+  (for sets larger than an executor's memory; the page cache is shared by the workers).
 * Each task opens the shipped sets once per Python worker (``SparkFiles.get``; cached) and
   runs ``mediahash.scan`` over its slice of files: hashing, decoding and matching (exact
   digests and PDQ within the radius, dihedral/robust as asked) are the library's, so every
@@ -53,17 +58,43 @@ def list_files(roots: Iterable[str]) -> List[str]:
     return sorted(set(out))
 
 
-def _open_sets(names: List[str]):
+def _open_sets(names: List[str], mapped: bool = False):
     import mediahash
     from pyspark import SparkFiles
 
-    key = tuple(names)
+    key = (tuple(names), mapped)
     if key not in _SETS:
-        _SETS[key] = [mediahash.RefSet.open(SparkFiles.get(n)) for n in names]
+        # Verified when first opened in this worker (a damaged copy fails the task).
+        _SETS[key] = [mediahash.RefSet.open(SparkFiles.get(n), mapped=mapped) for n in names]
     return _SETS[key]
 
 
-def scan_partition(paths: Iterator[str], set_names: List[str], options: dict) -> Iterator[str]:
+def ship_sets(sc, refsets: Iterable[str]) -> List[str]:
+    """``addFile`` for each set (and, for a shard manifest, every shard it lists, into the
+    same SparkFiles folder, where the manifest's relative names resolve); returns the names
+    the executors open."""
+    names = []
+    shipped = set()
+    for path in refsets:
+        path = os.path.abspath(path)
+        files = [path]
+        if path.endswith(".json"):
+            with open(path) as f:
+                manifest = json.load(f)
+            folder = os.path.dirname(path)
+            files += [os.path.join(folder, entry["name"]) for entry in manifest["files"]]
+        for f in files:
+            if os.path.basename(f) in shipped:
+                raise ValueError(f"two shipped files are named {os.path.basename(f)!r}: "
+                                 "SparkFiles keeps one folder; rename one")
+            shipped.add(os.path.basename(f))
+            sc.addFile(f)
+        names.append(os.path.basename(path))
+    return names
+
+
+def scan_partition(paths: Iterator[str], set_names: List[str], options: dict,
+                   mapped: bool = False) -> Iterator[str]:
     """Runs on an executor: one library scan over this partition's files."""
     import mediahash
     from pyspark import TaskContext
@@ -71,7 +102,7 @@ def scan_partition(paths: Iterator[str], set_names: List[str], options: dict) ->
     paths = list(paths)
     if not paths:
         return
-    sets = _open_sets(set_names)
+    sets = _open_sets(set_names, mapped)
     ctx = TaskContext.get()
     executor = f"{socket.gethostname()}/{os.getpid()}"
     partition = ctx.partitionId() if ctx is not None else -1
@@ -128,7 +159,7 @@ def join_exact_lists(spark, df, exact_lists):
 
 
 def run(spark, roots, refsets, out, fmt="jsonl", exact_lists=(), partitions=0,
-        options=None) -> dict:
+        options=None, mapped=False) -> dict:
     """The job: returns a few figures (files, partitions, seconds per stage)."""
     import time
 
@@ -139,15 +170,12 @@ def run(spark, roots, refsets, out, fmt="jsonl", exact_lists=(), partitions=0,
     # The executors import this module for scan_partition and parse_exact_list.
     if __name__ != "__main__":
         sc.addPyFile(os.path.abspath(__file__))
-    names = []
-    for path in refsets:
-        sc.addFile(os.path.abspath(path))
-        names.append(os.path.basename(path))
+    names = ship_sets(sc, refsets)
     files = list_files(roots)
     t_list = time.monotonic()
     n = partitions or max(1, min(len(files), sc.defaultParallelism * 4))
     records = sc.parallelize(files, n).mapPartitions(
-        lambda it: scan_partition(it, names, options)
+        lambda it: scan_partition(it, names, options, mapped)
     )
     if not exact_lists and fmt == "jsonl":
         # The records' own JSON text, one per line (part files under `out`).
@@ -171,7 +199,10 @@ def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("roots", nargs="+")
-    p.add_argument("--refset", action="append", default=[], help=".mhset to ship and match")
+    p.add_argument("--refset", action="append", default=[],
+                   help=".mhset or shard manifest (.shards.json) to ship and match")
+    p.add_argument("--map-refsets", action="store_true",
+                   help="map the shipped sets instead of copying them into each worker")
     p.add_argument("--exact-list", action="append", default=[],
                    help="md5sum/sha1sum/sha256sum-style list joined on the cluster")
     p.add_argument("--out", required=True)
@@ -194,7 +225,8 @@ def main(argv=None) -> int:
         figures = run(spark, args.roots, args.refset, args.out, args.format, args.exact_list,
                       args.partitions, {"dihedral": args.dihedral, "robust": args.robust,
                                         "pdq_radius": args.pdq_radius,
-                                        "videos": not args.no_videos})
+                                        "videos": not args.no_videos},
+                      mapped=args.map_refsets)
     finally:
         spark.stop()
     print(json.dumps(figures), file=sys.stderr)

@@ -7,8 +7,8 @@ the examiner's tool ``mh`` and the C ABI, so hashes, matches and scan records ar
 * :func:`pdq`, :func:`pdq_dihedral` — drop-in for ``pdqhash.compute`` / ``compute_dihedral``.
 * :func:`phash`, :func:`dhash`, :func:`average_hash`, :func:`dhash_vertical` — drop-in for the
   ``imagehash`` functions of the same names (default sizes).
-* :class:`RefSet` — an open ``.mhset`` reference set: ``lookup``, ``search_pdq`` (numpy batch),
-  ``verify``, ``info``.
+* :class:`RefSet` — an open ``.mhset`` reference set, or the shards of one (``mh refset shard``'s
+  ``SET.shards.json`` manifest): ``lookup``, ``search_pdq`` (numpy batch), ``verify``, ``info``.
 * :func:`scan` — the examiner's scan; yields each entry record as the dict ``mh scan`` writes.
 
 The GIL is released while hashing, searching and scanning; every object may be used from
@@ -248,24 +248,24 @@ def pdq_dihedral(image: Any, luma: str = "pdqhash"):
     return [_bits_vector(v) for v in variants], quality
 
 
-def _imagehashes(image: Any):
+def _grey_pixels(image: Any):
+    """(pixels, width, height, channels) to hash: greyscale bytes of a PIL image, made by
+    Pillow's own ``convert("L")`` exactly as imagehash does first (a third of the RGB bytes
+    to copy, and Pillow's C conversion), or an array's RGB/grey bytes."""
     if _is_pil(image):
-        if image.mode == "L":
-            pixels, channels = image.tobytes(), 1
-        elif image.mode in ("RGB", "RGBA", "RGBX"):
-            # Pillow's convert('L') of these uses R, G, B only: done by the library.
-            rgb = image if image.mode == "RGB" else image.convert("RGB")
-            pixels, channels = rgb.tobytes(), 3
-        else:
-            # Palette, 1-bit, 16-bit, float, CMYK...: Pillow's own greyscale conversion,
-            # exactly what imagehash calls.
-            pixels, channels = image.convert("L").tobytes(), 1
-        w, h = image.size
-        return _native.imagehash_pixels(pixels, w, h, channels)
+        grey = image if image.mode == "L" else image.convert("L")
+        w, h = grey.size
+        return grey.tobytes(), w, h, 1
     if hasattr(image, "__array__") or hasattr(image, "__array_interface__"):
-        pixels, w, h, channels = _array_pixels(image, allow_grey=True)
-        return _native.imagehash_pixels(pixels, w, h, channels)
+        return _array_pixels(image, allow_grey=True)
     raise TypeError(f"expected a PIL image or a numpy uint8 array, got {type(image).__name__}")
+
+
+def _imagehash(image: Any, which: str) -> int:
+    """One imagehash function's 64-bit value: one resize (the library's port of Pillow's
+    Lanczos) and the hash, in Rust with the GIL released."""
+    pixels, w, h, channels = _grey_pixels(image)
+    return _native.imagehash_one(pixels, w, h, channels, which)
 
 
 def _image_hash(value: int):
@@ -317,13 +317,13 @@ def _check_sizes(hash_size: int, highfreq_factor: int = 4) -> None:
 def phash(image: Any, hash_size: int = 8, highfreq_factor: int = 4):
     """``imagehash.phash(image)``, bit for bit, for a PIL image or a uint8 array."""
     _check_sizes(hash_size, highfreq_factor)
-    return _image_hash(_imagehashes(image)[0])
+    return _image_hash(_imagehash(image, "phash"))
 
 
 def dhash(image: Any, hash_size: int = 8):
     """``imagehash.dhash(image)``, bit for bit."""
     _check_sizes(hash_size)
-    return _image_hash(_imagehashes(image)[1])
+    return _image_hash(_imagehash(image, "dhash"))
 
 
 def average_hash(image: Any, hash_size: int = 8, mean=None):
@@ -334,13 +334,13 @@ def average_hash(image: Any, hash_size: int = 8, mean=None):
 
         if mean is not np.mean:
             raise ArgumentError("only the default mean (numpy.mean) is implemented", 2, "")
-    return _image_hash(_imagehashes(image)[2])
+    return _image_hash(_imagehash(image, "average_hash"))
 
 
 def dhash_vertical(image: Any, hash_size: int = 8):
     """``imagehash.dhash_vertical(image)``, bit for bit."""
     _check_sizes(hash_size)
-    return _image_hash(_imagehashes(image)[3])
+    return _image_hash(_imagehash(image, "dhash_vertical"))
 
 
 # -- reference sets -----------------------------------------------------------------------
@@ -349,12 +349,19 @@ _KIND_BY_HEX_LEN = {32: "md5", 40: "sha1", 64: "sha256", 16: "phash"}
 
 
 class RefSet:
-    """An open ``.mhset`` reference set (``mh refset build`` makes them).
+    """An open ``.mhset`` reference set (``mh refset build`` makes them), or a sharded one.
 
     ``RefSet.open(path)`` reads the set into private memory and, unless ``verify=False``,
     checks it in full (checksum and structure, as ``mh refset verify``). ``mapped=True`` maps
     the file instead of copying it (for sets larger than half of memory); the file must then
     stay unchanged while the set is open.
+
+    ``path`` may also be a shard manifest (``SET.shards.json``, written by ``mh refset shard``
+    beside the shards): every shard it lists is opened (and, with ``verify``, checked against
+    the manifest's SHA-256 and in full) and the object answers as the unsharded set did —
+    same methods, same answers, ``search_pdq`` indexes included — through the library's
+    ``ShardedSet``: an exact ``lookup`` reads the one shard the value's first 32 bits route
+    to, a PDQ search visits every shard. ``sharded`` tells which was opened.
     """
 
     def __init__(self, native: "_native.NativeRefSet"):
@@ -370,15 +377,24 @@ class RefSet:
 
     @property
     def sha256(self) -> str:
-        """SHA-256 of the set's bytes (what scan report headers cite)."""
+        """SHA-256 of the set's bytes, or of the manifest file for a sharded set (the manifest
+        lists each shard's SHA-256): what scan report headers cite."""
         return self._native.sha256()
 
+    @property
+    def sharded(self) -> bool:
+        """Whether this was opened from a shard manifest."""
+        return self._native.sharded()
+
     def verify(self) -> None:
-        """Full check; raises :class:`RefsetError` (code 202) when the file was altered."""
+        """Full check; raises :class:`RefsetError` (code 202) when the file was altered (for
+        a manifest: a shard whose SHA-256 differs from the manifest's, or fails its check)."""
         self._native.verify()
 
     def info(self) -> dict:
-        """``mh refset info``: format version, counts per kind, sets, sources."""
+        """``mh refset info``: format version, counts per kind, sets, sources. For a sharded
+        set: ``manifest``, ``counts`` and ``records`` summed over the shards, and each shard's
+        own summary under ``shards``."""
         return json.loads(self._native.info_json())
 
     def lookup(self, value: Union[str, bytes], kind: Optional[str] = None) -> list:

@@ -22,6 +22,7 @@ use mediahash::ffi::status::mh_status;
 use mediahash::perceptual::imagehash::{self as ih, ImageHashError, Luma8};
 use mediahash::perceptual::pdq::{self, PdqConvention, PdqError, PdqHash};
 use mediahash::refset::read::{MappedRefSet, RefSet, RefsetError};
+use mediahash::refset::shard::{ShardError, ShardedSet};
 use mediahash::refset::{HashKind, HashValue};
 use mediahash::report::jsonl::JsonlWriter;
 use mediahash::report::{EntryRecord, Footer, Header, Match, ReferenceProvenance, ReportWriter};
@@ -76,6 +77,23 @@ fn refset_status(e: &RefsetError) -> mh_status {
 
 fn refset_error(e: RefsetError) -> PyErr {
     error(refset_status(&e), e)
+}
+
+/// The status of a sharded-set failure: a shard's own error as `refset_status`; a bad
+/// manifest is an invalid set, a replaced shard a checksum mismatch.
+fn shard_error(e: ShardError) -> PyErr {
+    let status = match &e {
+        ShardError::Read(e) => refset_status(e),
+        ShardError::ShardMismatch { .. } => mh_status::RefsetChecksumMismatch,
+        _ => mh_status::RefsetInvalid,
+    };
+    error(status, e)
+}
+
+/// Whether `path` names a shard manifest (`mh refset shard` writes `<stem>.shards.json`;
+/// any `.json` is read as one, a `.mhset` never is).
+fn is_manifest(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json"))
 }
 
 fn argument(message: impl std::fmt::Display) -> PyErr {
@@ -241,30 +259,97 @@ fn imagehash_pixels(
     .map_err(imagehash_error)
 }
 
+/// `imagehash_one(pixels, width, height, channels, which)`: one of `phash`, `dhash`,
+/// `average_hash`, `dhash_vertical` as a 64-bit integer: one resize of the image, where
+/// `imagehash_pixels` makes four (what `mediahash.phash(image)` and its siblings need).
+#[pyfunction]
+fn imagehash_one(
+    py: Python<'_>,
+    pixels: &[u8],
+    width: u32,
+    height: u32,
+    channels: u8,
+    which: &str,
+) -> PyResult<u64> {
+    let hash: fn(&Luma8) -> ih::Hash64 = match which {
+        "phash" => ih::phash,
+        "dhash" => ih::dhash,
+        "average_hash" => ih::average_hash,
+        "dhash_vertical" => ih::dhash_vertical,
+        other => return Err(argument(format_args!("unknown imagehash function {other:?}"))),
+    };
+    py.allow_threads(|| {
+        let luma = match channels {
+            3 => Luma8::from_rgb(width, height, pixels)?,
+            1 => Luma8::new(width, height, pixels.to_vec())?,
+            _ => unreachable!("the package passes 1 or 3"),
+        };
+        Ok::<_, ImageHashError>(hash(&luma).0)
+    })
+    .map_err(imagehash_error)
+}
+
+/// What a `NativeRefSet` opened: one `.mhset`, or the shards of a manifest
+/// (`mh refset shard`), answered through the library's `ShardedSet`.
+enum Opened {
+    One(MappedRefSet),
+    Sharded(ShardedSet),
+}
+
+impl Opened {
+    fn index(&self) -> &dyn ReferenceIndex {
+        match self {
+            Opened::One(set) => set,
+            Opened::Sharded(set) => set,
+        }
+    }
+
+    /// The sources (a sharded set's shards each list all of the set's sources).
+    fn sources(&self) -> Vec<mediahash::refset::SourceInfo> {
+        match self {
+            Opened::One(set) => set.provenance().sources.clone(),
+            Opened::Sharded(set) => {
+                set.shards().first().map(|s| s.provenance().sources.clone()).unwrap_or_default()
+            }
+        }
+    }
+}
+
 /// A reference set shared by the Python object and the scans given it.
 struct Shared {
-    set: MappedRefSet,
+    set: Opened,
     path: PathBuf,
-    /// SHA-256 of the bytes, hex: computed once, for scan headers.
-    sha256: OnceLock<String>,
+    /// SHA-256 (hex) of the set's bytes, or of the manifest file for a sharded set (the
+    /// manifest lists every shard's SHA-256): computed once, for scan headers.
+    sha256: OnceLock<Result<String, String>>,
 }
 
 impl Shared {
-    fn sha256(&self) -> &str {
-        self.sha256.get_or_init(|| {
-            let options = mediahash::digest::DigestOptions::default();
-            mediahash::digest::digest_bytes(self.set.as_bytes(), options).sha256_hex()
-        })
+    fn sha256(&self) -> PyResult<String> {
+        self.sha256
+            .get_or_init(|| {
+                let options = mediahash::digest::DigestOptions::default();
+                match &self.set {
+                    Opened::One(set) => {
+                        Ok(mediahash::digest::digest_bytes(set.as_bytes(), options).sha256_hex())
+                    }
+                    Opened::Sharded(_) => std::fs::read(&self.path)
+                        .map(|bytes| mediahash::digest::digest_bytes(&bytes, options).sha256_hex())
+                        .map_err(|e| format!("{}: {e}", self.path.display())),
+                }
+            })
+            .clone()
+            .map_err(|message| error(mh_status::Io, message))
     }
 }
 
 /// The scan's view of a shared set: every query goes to the library's own implementation
-/// for `RefSet`.
+/// for `RefSet` or `ShardedSet`.
 struct SharedIndex(Arc<Shared>);
 
 impl ReferenceIndex for SharedIndex {
     fn lookup(&self, value: &HashValue) -> Result<Vec<Match>, RefsetError> {
-        ReferenceIndex::lookup(&self.0.set, value)
+        self.0.set.index().lookup(value)
     }
     fn search_pdq(
         &self,
@@ -272,7 +357,7 @@ impl ReferenceIndex for SharedIndex {
         radius: u32,
         limit: usize,
     ) -> Result<Vec<(usize, Match)>, RefsetError> {
-        ReferenceIndex::search_pdq(&self.0.set, needles, radius, limit)
+        self.0.set.index().search_pdq(needles, radius, limit)
     }
     fn search_pdq_windows(
         &self,
@@ -280,7 +365,7 @@ impl ReferenceIndex for SharedIndex {
         radius: u32,
         limit: usize,
     ) -> Result<Vec<(usize, mediahash::robust::Window, Match)>, RefsetError> {
-        ReferenceIndex::search_pdq_windows(&self.0.set, needles, radius, limit)
+        self.0.set.index().search_pdq_windows(needles, radius, limit)
     }
     #[allow(clippy::type_complexity)]
     fn match_video(
@@ -291,7 +376,7 @@ impl ReferenceIndex for SharedIndex {
         (Vec<mediahash::video::matching::VideoMatch>, Vec<mediahash::video::matching::FrameMatch>),
         RefsetError,
     > {
-        ReferenceIndex::match_video(&self.0.set, video, options)
+        self.0.set.index().match_video(video, options)
     }
     fn search_u64(
         &self,
@@ -300,7 +385,7 @@ impl ReferenceIndex for SharedIndex {
         radius: u32,
         limit: usize,
     ) -> Result<Vec<Match>, RefsetError> {
-        ReferenceIndex::search_u64(&self.0.set, kind, value, radius, limit)
+        self.0.set.index().search_u64(kind, value, radius, limit)
     }
 }
 
@@ -362,43 +447,97 @@ fn json_text<T: serde::Serialize>(value: &T) -> PyResult<String> {
 
 #[pymethods]
 impl NativeRefSet {
-    /// Opens `path`; `mapped` maps the file instead of copying it (it must then stay
-    /// unchanged while open); `verify` runs the full checksum and structure check first.
+    /// Opens `path`: a `.mhset`, or a shard manifest (`*.shards.json`, from `mh refset
+    /// shard`) whose shards are opened together as one set. `mapped` maps the file(s)
+    /// instead of copying them (they must then stay unchanged while open); `verify` runs
+    /// the full checksum and structure check first (and, for shards, compares each with
+    /// the manifest's SHA-256).
     #[staticmethod]
     #[pyo3(signature = (path, mapped = false, verify = true))]
     fn open(py: Python<'_>, path: PathBuf, mapped: bool, verify: bool) -> PyResult<Self> {
-        let set = py
-            .allow_threads(|| {
-                let set = if mapped {
-                    // SAFETY: the caller opted in with `mapped=True`, whose documentation
-                    // (RefSet.open) states the contract: the file stays unchanged while open.
-                    unsafe { RefSet::open_mapped(&path) }?
-                } else {
-                    RefSet::open(&path)?
-                };
-                if verify {
-                    set.verify()?;
-                }
-                Ok::<_, RefsetError>(set)
-            })
-            .map_err(refset_error)?;
+        let set = if is_manifest(&path) {
+            // A missing or unreadable manifest is a file-system error, as for a `.mhset`.
+            std::fs::File::open(&path)
+                .map_err(|e| error(io_status(&e), format_args!("{}: {e}", path.display())))?;
+            let set = py
+                .allow_threads(|| {
+                    if mapped {
+                        // SAFETY: the caller opted in with `mapped=True`, whose documentation
+                        // (RefSet.open) states the contract: the files stay unchanged while
+                        // open.
+                        unsafe { ShardedSet::open_mapped(&path, verify) }
+                    } else {
+                        ShardedSet::open(&path, verify)
+                    }
+                })
+                .map_err(shard_error)?;
+            Opened::Sharded(set)
+        } else {
+            let set = py
+                .allow_threads(|| {
+                    let set = if mapped {
+                        // SAFETY: the caller opted in with `mapped=True`, whose documentation
+                        // (RefSet.open) states the contract: the file stays unchanged while
+                        // open.
+                        unsafe { RefSet::open_mapped(&path) }?
+                    } else {
+                        RefSet::open(&path)?
+                    };
+                    if verify {
+                        set.verify()?;
+                    }
+                    Ok::<_, RefsetError>(set)
+                })
+                .map_err(refset_error)?;
+            Opened::One(set)
+        };
         Ok(Self { shared: Arc::new(Shared { set, path, sha256: OnceLock::new() }) })
     }
 
-    /// The full checksum and structure check (`mh refset verify`).
+    /// The full checksum and structure check (`mh refset verify`; every shard of a
+    /// manifest, against the manifest's SHA-256 too).
     fn verify(&self, py: Python<'_>) -> PyResult<()> {
-        py.allow_threads(|| self.shared.set.verify()).map_err(refset_error)
+        match &self.shared.set {
+            Opened::One(set) => py.allow_threads(|| set.verify()).map_err(refset_error),
+            Opened::Sharded(set) => py.allow_threads(|| set.verify()).map_err(shard_error),
+        }
     }
 
-    /// `mh refset info`'s summary as JSON text.
+    /// `mh refset info`'s summary as JSON text; for a manifest, `manifest`, each shard's
+    /// summary under `shards`, and the counts per kind summed over the shards.
     fn info_json(&self) -> PyResult<String> {
-        json_text(&self.shared.set.info())
+        match &self.shared.set {
+            Opened::One(set) => json_text(&set.info()),
+            Opened::Sharded(set) => {
+                let infos: Vec<_> = set.shards().iter().map(|s| s.info()).collect();
+                let counts: Vec<_> = HashKind::ALL
+                    .iter()
+                    .map(|&kind| {
+                        let count: u64 = set.shards().iter().map(|s| s.count(kind)).sum();
+                        serde_json::json!({ "kind": kind, "count": count })
+                    })
+                    .filter(|c| c["count"] != 0)
+                    .collect();
+                json_text(&serde_json::json!({
+                    "manifest": set.manifest(),
+                    "counts": counts,
+                    "records": infos.iter().map(|i| i.records).sum::<u64>(),
+                    "shards": infos,
+                }))
+            }
+        }
     }
 
-    /// SHA-256 of the set's bytes (hex), as scan report headers cite it.
-    fn sha256(&self, py: Python<'_>) -> String {
+    /// Whether the set was opened from a shard manifest.
+    fn sharded(&self) -> bool {
+        matches!(self.shared.set, Opened::Sharded(_))
+    }
+
+    /// SHA-256 (hex) of the set's bytes, or of the manifest file for a sharded set, as scan
+    /// report headers cite it.
+    fn sha256(&self, py: Python<'_>) -> PyResult<String> {
         let shared = self.shared.clone();
-        py.allow_threads(move || shared.sha256().to_string())
+        py.allow_threads(move || shared.sha256())
     }
 
     /// The path the set was opened from.
@@ -409,9 +548,8 @@ impl NativeRefSet {
     /// Every membership of an exact value, as the JSON of the report's `matches` entries.
     fn lookup_json(&self, py: Python<'_>, kind: &str, value: &[u8]) -> PyResult<String> {
         let value = value_of(kind_from_name(kind)?, value)?;
-        let found = py
-            .allow_threads(|| ReferenceIndex::lookup(&self.shared.set, &value))
-            .map_err(refset_error)?;
+        let found =
+            py.allow_threads(|| self.shared.set.index().lookup(&value)).map_err(refset_error)?;
         json_text(&found)
     }
 
@@ -445,7 +583,11 @@ impl NativeRefSet {
                 .par_chunks_exact(32)
                 .map(|n| {
                     let needle: [u8; 32] = n.try_into().expect("chunks of 32");
-                    set.search_pdq_needles(&[needle], radius)
+                    // A sharded set numbers hits as the unsharded set would.
+                    match set {
+                        Opened::One(set) => set.search_pdq_needles(&[needle], radius),
+                        Opened::Sharded(set) => set.search_pdq_needles(&[needle], radius),
+                    }
                 })
                 .collect()
         });
@@ -476,7 +618,7 @@ impl NativeRefSet {
         }
         let found = py
             .allow_threads(|| {
-                ReferenceIndex::search_pdq(&self.shared.set, &[PdqHash(needle)], radius, usize::MAX)
+                self.shared.set.index().search_pdq(&[PdqHash(needle)], radius, usize::MAX)
             })
             .map_err(refset_error)?;
         let matches: Vec<&Match> = found.iter().map(|(_, m)| m).collect();
@@ -654,18 +796,22 @@ fn scan(
         .iter()
         .map(|r| {
             let shared = r.shared.clone();
-            LoadedReference {
+            let kind = match shared.set {
+                Opened::One(_) => "mhset",
+                Opened::Sharded(_) => "mhset-shards",
+            };
+            Ok(LoadedReference {
                 provenance: ReferenceProvenance {
                     path: shared.path.display().to_string(),
-                    sha256: shared.sha256().to_string(),
-                    kind: "mhset".to_string(),
+                    sha256: shared.sha256()?,
+                    kind: kind.to_string(),
                     disposition: None,
-                    sources: shared.set.provenance().sources.clone(),
+                    sources: shared.set.sources(),
                 },
                 index: Box::new(SharedIndex(shared)),
-            }
+            })
         })
-        .collect();
+        .collect::<PyResult<_>>()?;
     let cancel = Arc::new(AtomicBool::new(false));
     let defaults = ScanOptions::default();
     let options = ScanOptions {
@@ -726,6 +872,7 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(pdq_rgb, m)?)?;
     m.add_function(wrap_pyfunction!(pdq_luma, m)?)?;
     m.add_function(wrap_pyfunction!(imagehash_pixels, m)?)?;
+    m.add_function(wrap_pyfunction!(imagehash_one, m)?)?;
     m.add_function(wrap_pyfunction!(scan, m)?)?;
     m.add_function(wrap_pyfunction!(build_info, m)?)?;
     m.add_class::<NativeRefSet>()?;

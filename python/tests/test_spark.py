@@ -121,3 +121,22 @@ def test_spark_exact_join_and_parquet(spark, job, mh, tree, refset, tmp_path):
         got = sorted((j["list"], j["kind"], j["name"]) for j in (row["exact_join"] or []))
         assert got == sorted(want), path
         assert hashlib.sha256(data).hexdigest() == row["sha256"]
+
+
+def test_spark_job_with_a_sharded_set_equals_mh_scan(spark, job, mh, tree, refset, tmp_path):
+    """The set split in 3 shards (`mh refset shard`), shipped as its manifest plus shards:
+    the records equal `mh scan` with the unsharded set."""
+    expected = mh_file_records(mh, tree, refset, tmp_path)
+    shards = tmp_path / "shards"
+    shards.mkdir()
+    subprocess.run([mh, "refset", "shard", str(refset), "--shards", "3", "--out-dir", str(shards)],
+                   check=True, capture_output=True)
+    manifest = shards / (refset.name[: -len(".mhset")] + ".shards.json")
+    out = str(tmp_path / "out-sharded")
+    job.run(spark, [str(tree)], [str(manifest)], out, "jsonl", partitions=2, mapped=True)
+    records = read_jsonl(out)
+    assert len(records) == len(expected)
+    for r in records:
+        r.pop("executor"), r.pop("partition")
+        assert r == expected[r["path"]], r["path"]
+    assert any(r["disposition"] == "alert" for r in records)

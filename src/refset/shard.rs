@@ -30,6 +30,7 @@ use thiserror::Error;
 
 use super::build::{BuildError, BuildOptions, BuildReport, Builder};
 use super::read::{MappedRefSet, RefSet, RefsetError};
+use super::search::PdqMatch;
 use super::{HashKind, HashValue, Record};
 
 /// Every kind, in section order.
@@ -291,6 +292,38 @@ fn file_sha256(path: &Path) -> Result<String, ShardError> {
 pub struct ShardedSet {
     manifest: Manifest,
     shards: Vec<MappedRefSet>,
+    /// The manifest's folder.
+    dir: PathBuf,
+    /// The unsharded PDQ index of each shard's first PDQ hash.
+    pdq_starts: Vec<u64>,
+}
+
+/// Each shard's first unsharded PDQ index (the PDQ counts of the shards before it).
+fn pdq_starts(shards: &[MappedRefSet]) -> Vec<u64> {
+    let mut start = 0;
+    shards
+        .iter()
+        .map(|s| {
+            let here = start;
+            start += s.count(HashKind::Pdq);
+            here
+        })
+        .collect()
+}
+
+/// A shard's SHA-256 against its manifest line, then its full check.
+fn check_shard(set: &MappedRefSet, path: &Path, file: &ShardFile) -> Result<(), ShardError> {
+    let actual =
+        crate::hex::encode(&crate::digest::digest_bytes(set.as_bytes(), Default::default()).sha256);
+    if actual != file.sha256 {
+        return Err(ShardError::ShardMismatch {
+            path: path.to_path_buf(),
+            expected: file.sha256.clone(),
+            actual,
+        });
+    }
+    set.verify()?;
+    Ok(())
 }
 
 impl std::fmt::Debug for ShardedSet {
@@ -304,6 +337,27 @@ impl ShardedSet {
     /// [`RefSet::open`]). With `verify`, each shard's SHA-256 is compared with the manifest
     /// and its full check ([`RefSet::verify`]) run.
     pub fn open(manifest_path: &Path, verify: bool) -> Result<Self, ShardError> {
+        Self::open_with(manifest_path, verify, |path| RefSet::open(path))
+    }
+
+    /// As [`ShardedSet::open`], but every shard is mapped ([`RefSet::open_mapped`]) instead
+    /// of copied: opening is instant and the shards may together exceed memory (pages are
+    /// read on demand), which is how a 10^9-value set is opened on one machine.
+    ///
+    /// # Safety
+    ///
+    /// As [`RefSet::open_mapped`], for every shard file: none may be truncated or modified
+    /// while the returned set lives.
+    pub unsafe fn open_mapped(manifest_path: &Path, verify: bool) -> Result<Self, ShardError> {
+        // SAFETY: the caller takes on `open_mapped`'s contract for every shard (above).
+        Self::open_with(manifest_path, verify, |path| unsafe { RefSet::open_mapped(path) })
+    }
+
+    fn open_with(
+        manifest_path: &Path,
+        verify: bool,
+        open: impl Fn(&Path) -> Result<MappedRefSet, RefsetError>,
+    ) -> Result<Self, ShardError> {
         let bad =
             |message: String| ShardError::Manifest { path: manifest_path.to_path_buf(), message };
         let text = std::fs::read_to_string(manifest_path).map_err(|e| bad(e.to_string()))?;
@@ -327,24 +381,51 @@ impl ShardedSet {
         let dir = manifest_path.parent().unwrap_or(Path::new("."));
         let mut shards = Vec::with_capacity(manifest.files.len());
         for file in &manifest.files {
-            let path = dir.join(&file.name);
-            let set = RefSet::open(&path)?;
+            let set = open(&dir.join(&file.name))?;
             if verify {
-                let actual = crate::hex::encode(
-                    &crate::digest::digest_bytes(set.as_bytes(), Default::default()).sha256,
-                );
-                if actual != file.sha256 {
-                    return Err(ShardError::ShardMismatch {
-                        path,
-                        expected: file.sha256.clone(),
-                        actual,
-                    });
-                }
-                set.verify()?;
+                check_shard(&set, &dir.join(&file.name), file)?;
             }
             shards.push(set);
         }
-        Ok(ShardedSet { manifest, shards })
+        let pdq_starts = pdq_starts(&shards);
+        Ok(ShardedSet { manifest, shards, dir: dir.to_path_buf(), pdq_starts })
+    }
+
+    /// The full check of every shard: its SHA-256 against the manifest, then
+    /// [`RefSet::verify`] (checksum and structure), shard by shard.
+    pub fn verify(&self) -> Result<(), ShardError> {
+        for (set, file) in self.shards.iter().zip(&self.manifest.files) {
+            check_shard(set, &self.dir.join(&file.name), file)?;
+        }
+        Ok(())
+    }
+
+    /// PDQ radius search of every shard, merged as one set gives it
+    /// ([`RefSet::search_pdq_needles`]): sorted by distance, then index, then needle, with
+    /// `index` the position the hash has in the unsharded set (shards hold consecutive value
+    /// ranges, so it is the shard's own index plus the PDQ counts of the shards before it).
+    /// The hit's `entry` belongs to shard [`ShardedSet::pdq_shard_of_index`]`(index)`.
+    pub fn search_pdq_needles(&self, needles: &[[u8; 32]], radius: u32) -> Vec<PdqMatch> {
+        let mut hits = Vec::new();
+        for (shard, start) in self.shards.iter().zip(&self.pdq_starts) {
+            hits.extend(shard.search_pdq_needles(needles, radius).into_iter().map(|mut m| {
+                m.index += start;
+                m
+            }));
+        }
+        hits.sort_by_key(|m| (m.distance, m.index, m.needle));
+        hits
+    }
+
+    /// The shard holding the PDQ hash at (unsharded) `index`, as
+    /// [`ShardedSet::search_pdq_needles`] numbers them.
+    pub fn pdq_shard_of_index(&self, index: u64) -> usize {
+        self.pdq_starts.partition_point(|&start| start <= index).saturating_sub(1)
+    }
+
+    /// The folder the shard files were opened from (the manifest's).
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The manifest.
