@@ -205,3 +205,64 @@ fn mh_refset_shard_and_routed_lookup() {
     }
     assert_eq!(one.lines().count(), 10);
 }
+
+/// `mh scan --refset MANIFEST` gives the records `mh scan --refset SET.mhset` gives (the
+/// header cites the manifest instead), with and without `--map-refsets`.
+#[test]
+fn mh_scan_with_a_shard_manifest_equals_the_one_set() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let evidence = dir.path().join("evidence");
+    std::fs::create_dir(&evidence).unwrap();
+    let mut list = String::new();
+    for i in 0..40u64 {
+        let content = format!("file number {i}\n").repeat(i as usize + 1);
+        std::fs::write(evidence.join(format!("f{i}.txt")), &content).unwrap();
+        if i % 3 == 0 {
+            let md5 = mediahash::digest::digest_bytes(content.as_bytes(), Default::default()).md5;
+            list.push_str(&format!("{}  f{i}.txt\n", mediahash::hex::encode(&md5)));
+        }
+    }
+    let list_path = dir.path().join("known.md5");
+    std::fs::write(&list_path, list).unwrap();
+    let set = dir.path().join("known.mhset");
+    let mh = env!("CARGO_BIN_EXE_mh");
+    let run = |args: &[&str], code: i32| {
+        let out = Command::new(mh).args(args).output().expect("mh");
+        assert_eq!(
+            out.status.code(),
+            Some(code),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8")
+    };
+    run(
+        &["refset", "build", "-o", set.to_str().unwrap(), "--alert", list_path.to_str().unwrap()],
+        0,
+    );
+    let shards_dir = dir.path().join("shards");
+    std::fs::create_dir(&shards_dir).unwrap();
+    let out_dir = shards_dir.to_str().unwrap();
+    run(&["refset", "shard", set.to_str().unwrap(), "--shards", "4", "--out-dir", out_dir], 0);
+    let manifest = shards_dir.join("known.shards.json");
+    let entries = |refset: &std::path::Path, extra: &[&str]| -> Vec<String> {
+        let mut args = vec!["scan", "--no-progress", "--threads", "1", "--refset"];
+        args.push(refset.to_str().unwrap());
+        args.extend(extra);
+        args.push(evidence.to_str().unwrap());
+        let report = run(&args, 1);
+        report
+            .lines()
+            .filter(|l| l.starts_with(r#"{"record":"entry""#))
+            .map(str::to_string)
+            .collect()
+    };
+    let one = entries(&set, &[]);
+    assert_eq!(one.iter().filter(|l| l.contains(r#""disposition":"alert""#)).count(), 14);
+    // The set is cited by its own path in each match: compare with that path replaced.
+    let cited = |lines: Vec<String>| -> Vec<String> {
+        lines.into_iter().map(|l| l.replace("known.shards.json", "known.mhset")).collect()
+    };
+    assert_eq!(cited(entries(&manifest, &[])), one);
+    assert_eq!(cited(entries(&manifest, &["--map-refsets"])), one);
+}

@@ -35,7 +35,8 @@ use crate::status::{FAILURE, UNREAD, USAGE};
     scan could not run or write its report; 64 usage error, or refused because reading would \
     change access times (mount the evidence read-only, or --allow-atime-changes).")]
 pub struct ScanArgs {
-    /// A compiled reference set (.mhset); repeatable.
+    /// A compiled reference set (.mhset), or the manifest of a sharded set (`mh refset
+    /// shard`: exact lookups routed to one shard, radius searches to all); repeatable.
     #[arg(long, value_name = "SET.mhset")]
     refset: Vec<PathBuf>,
     /// Map --refset files in place instead of copying them into memory: for sets too large
@@ -375,6 +376,15 @@ fn scan(mut args: ScanArgs) -> u8 {
         // Each set is checked in full (checksum and structure: one more sequential pass over
         // its bytes) unless --no-verify.
         let opened = match (args.map_refsets, args.no_verify) {
+            // A shard manifest (`mh refset shard`): the shards open as one set.
+            // SAFETY: the examiner opted in with --map-refsets, whose help states the contract
+            // (the files, here every shard, stay unchanged during the scan).
+            (true, no_verify) if lib::reference::is_shard_manifest(path) => unsafe {
+                lib::reference::open_sharded_mapped(path, !no_verify)
+            },
+            (false, no_verify) if lib::reference::is_shard_manifest(path) => {
+                lib::reference::open_sharded(path, !no_verify)
+            }
             // SAFETY: the examiner opted in with --map-refsets, whose help states the contract
             // (the files stay unchanged during the scan).
             (true, false) => unsafe { lib::reference::open_mhset_mapped_verified(path) },

@@ -61,6 +61,15 @@ pub enum LoadError {
         /// What the check found.
         source: Box<RefsetError>,
     },
+    /// A sharded set's manifest or one of its shards could not be opened or failed its
+    /// checks.
+    #[error("sharded reference set {path}: {source}")]
+    Shards {
+        /// The manifest path as given.
+        path: String,
+        /// What failed.
+        source: Box<crate::refset::shard::ShardError>,
+    },
     /// The file could not be read to compute its SHA-256 for the report header.
     #[error("cannot read reference set {path}: {source}; check the path and permissions")]
     Io {
@@ -327,6 +336,57 @@ fn loaded(
             kind: "mhset".to_string(),
             disposition: None,
             sources: set.provenance().sources.clone(),
+        },
+        index: Box::new(set),
+    })
+}
+
+/// Whether `path` is a shard manifest (`mh refset shard`'s JSON) rather than a `.mhset`:
+/// its first non-blank byte is `{` (a `.mhset` starts with its binary magic).
+pub fn is_shard_manifest(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = [0u8; 64];
+    let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
+    head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
+}
+
+/// Opens a sharded set through its manifest ([`crate::refset::shard::ShardedSet`]): each
+/// shard read into memory, and with `verify` compared with the SHA-256 the manifest lists
+/// and checked in full. Exact lookups go to the one shard a value routes to, radius searches
+/// to all; answers equal the unsharded set's. The report header cites the manifest, with the
+/// SHA-256 of the manifest's bytes (which list every shard's SHA-256).
+pub fn open_sharded(path: &Path, verify: bool) -> Result<LoadedReference, LoadError> {
+    sharded(path, crate::refset::shard::ShardedSet::open(path, verify))
+}
+
+/// As [`open_sharded`], every shard mapped instead of copied (for sets larger than memory).
+///
+/// # Safety
+///
+/// As [`RefSet::open_mapped`], for every shard file: none may be truncated or modified while
+/// the returned reference (and any scan using it) lives.
+pub unsafe fn open_sharded_mapped(path: &Path, verify: bool) -> Result<LoadedReference, LoadError> {
+    // SAFETY: the caller takes on `open_mapped`'s contract for every shard (above).
+    sharded(path, unsafe { crate::refset::shard::ShardedSet::open_mapped(path, verify) })
+}
+
+fn sharded(
+    path: &Path,
+    opened: Result<crate::refset::shard::ShardedSet, crate::refset::shard::ShardError>,
+) -> Result<LoadedReference, LoadError> {
+    let name = path.display().to_string();
+    let set = opened
+        .map_err(|source| LoadError::Shards { path: name.clone(), source: Box::new(source) })?;
+    let manifest =
+        std::fs::read(path).map_err(|source| LoadError::Io { path: name.clone(), source })?;
+    let sources = set.shards().first().map(|s| s.provenance().sources.clone()).unwrap_or_default();
+    Ok(LoadedReference {
+        provenance: ReferenceProvenance {
+            path: name,
+            sha256: crate::hex::encode(&Sha256::digest(&manifest)),
+            kind: "mhset-shards".to_string(),
+            disposition: None,
+            sources,
         },
         index: Box::new(set),
     })
