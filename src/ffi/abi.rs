@@ -194,7 +194,7 @@ mod tests {
         check::<refset::mh_membership>(0);
         check::<scan::mh_archive_limits>(0);
         check::<scan::mh_scan_options>(pointer); // cancel
-        check::<scan::mh_scan_entry>(pointer + 8); // mtime, inode
+        check::<scan::mh_scan_entry>(2 * pointer + 8); // mtime, inode, provenance_json
         check::<scan::mh_scan_summary>(0);
         check::<crate::ffi::build::mh_import_summary>(0);
         check::<crate::ffi::video::mh_vpdq_match>(0);
