@@ -342,9 +342,15 @@ fn loaded(
 }
 
 /// Whether `path` is a shard manifest (`mh refset shard`'s JSON) rather than a `.mhset`:
-/// its first non-blank byte is `{` (a `.mhset` starts with its binary magic).
+/// a regular file whose first non-blank byte is `{` (a `.mhset` starts with its binary
+/// magic).
 pub fn is_shard_manifest(path: &Path) -> bool {
     use std::io::Read;
+    // Only a regular file is opened: opening a FIFO would block, a device is never a set
+    // (the `.mhset` open that follows refuses both by name).
+    if !std::fs::metadata(path).is_ok_and(|m| m.is_file()) {
+        return false;
+    }
     let mut head = [0u8; 64];
     let n = std::fs::File::open(path).and_then(|mut f| f.read(&mut head)).unwrap_or(0);
     head[..n].iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{')
