@@ -626,6 +626,8 @@ impl CompactDir {
             total += (1usize << w).div_ceil(BLOCK_BUCKETS);
         }
         let mut map = memmap2::MmapMut::map_anon(total * BLOCK_LEN).ok()?;
+        // A hint (transparent huge pages) where the OS has it; nothing changes without.
+        #[cfg(target_os = "linux")]
         let _ = map.advise(memmap2::Advice::HugePage);
         let mut out = map.chunks_exact_mut(BLOCK_LEN);
         for (&w, &dir) in t.widths.iter().zip(&t.dirs) {
