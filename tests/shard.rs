@@ -77,6 +77,13 @@ fn sharded_lookups_and_searches_equal_the_one_set() {
                 .sum();
         assert_eq!(total, distinct);
         let sharded = ShardedSet::open(&report.manifest_path, true).expect("open shards");
+        // The review's near-miss listing: every alert PDQ hash once, each with its set, the
+        // same through the shards (in value order) as from the one set.
+        let one = ReferenceIndex::alert_pdq_hashes(&set).expect("list").expect("listed");
+        assert!(!one.is_empty());
+        assert!(one.iter().all(|(h, _)| !RefSet::lookup_pdq(&set, h).expect("lookup").is_empty()));
+        let through = ReferenceIndex::alert_pdq_hashes(&sharded).expect("list").expect("listed");
+        assert_eq!(through, one);
         for v in &values {
             let one = ReferenceIndex::lookup(&set, v).expect("lookup");
             let many = ReferenceIndex::lookup(&sharded, v).expect("lookup");

@@ -352,11 +352,18 @@ impl<B: AsRef<[u8]>> RefSet<B> {
 
     /// The PDQ hash stored at `index`, if in range.
     pub fn pdq_at(&self, index: u64) -> Option<[u8; 32]> {
+        self.pdq_hit_at(index).map(|(hash, _)| hash)
+    }
+
+    /// The PDQ hash stored at `index` with its hit (for its memberships), if in range: a
+    /// walk over the section without a search per hash.
+    pub fn pdq_hit_at(&self, index: u64) -> Option<([u8; 32], Hit)> {
         let ks = self.kind_sections(HashKind::Pdq)?;
         (index < ks.count).then(|| {
             let mut h = [0u8; 32];
             h.copy_from_slice(self.value_bytes(ks, HashKind::Pdq, index as usize));
-            h
+            let entry = self.entry_at(ks, index as usize);
+            (h, Hit { kind: HashKind::Pdq, index, entry })
         })
     }
 

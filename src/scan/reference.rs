@@ -114,8 +114,7 @@ fn memberships<B: AsRef<[u8]>>(
 fn alert_pdq_of<B: AsRef<[u8]>>(set: &RefSet<B>) -> Result<super::AlertPdqHashes, RefsetError> {
     let mut out = Vec::new();
     for index in 0..set.count(HashKind::Pdq) {
-        let Some(hash) = set.pdq_at(index) else { break };
-        let Some(hit) = set.find(HashKind::Pdq, &hash) else { continue };
+        let Some((hash, hit)) = set.pdq_hit_at(index) else { break };
         let alert = set
             .memberships(hit.entry)?
             .iter()
